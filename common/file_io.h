@@ -1,0 +1,30 @@
+// Files that must never be seen half-written, and files that hold secrets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace acmezone {
+
+// Writes `data` to `path` so that a reader sees the old content or the new,
+// never a mix, and the new content survives a crash once this returns: a
+// temporary file in the same directory created with `mode` from its first
+// byte (O_CREAT|O_EXCL), written, fsync'd, renamed over `path`, then the
+// directory fsync'd. Throws std::system_error naming the path; on failure
+// `path` is untouched and the temporary file removed.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data,
+                       mode_t mode = 0644);
+
+// fsync() of a directory, so that a rename or create in it is durable.
+void fsync_directory(const std::filesystem::path& dir);
+
+// Whole file as a string; throws std::system_error naming the path.
+std::string read_file(const std::filesystem::path& path);
+
+// Creates `dir` (and parents) with `mode` if missing; throws std::system_error.
+void ensure_directory(const std::filesystem::path& dir, mode_t mode = 0755);
+
+}  // namespace acmezone

@@ -1,0 +1,79 @@
+// The plugin's configuration file (INI, declared once in plugin_config.cpp).
+//
+//     zone = example.com                  # claims _acme-challenge.<name> at/under example.com
+//     challenge-zone = acme.example.net   # claims this whole zone
+//     nameserver = ns1.example.com        # NS of the claimed zones; the first is the SOA MNAME
+//     contact = hostmaster.example.com
+//     ttl = 0                             # TTL of served records and of negative answers
+//     lifetime = 600                      # seconds a value lives after it was added
+//     state-dir = /var/lib/bind/acmezone
+//     max-values-per-name = 64
+//     max-values = 1000000                # all names together
+//     [control]
+//     listen = 127.0.0.1:5353             # UDP and TCP; repeatable; [::1]:5353
+//     keys = /etc/acmezone/keys.conf      # BIND key{} syntax
+//     grant = acme-key zonesub example.com
+//     grant = lab-key name _acme-challenge.www.example.com
+//     notify = 127.0.0.1:5400             # secondaries to NOTIFY after each change
+//     allow-hmac-md5 = false
+//     fudge = 300
+//     max-tcp-connections = 256
+//     tcp-idle-timeout = 10
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/config_file.h"
+#include "common/dns_name.h"
+#include "common/endpoint.h"
+#include "common/tsig_keyring.h"
+
+namespace acmezone::plugin {
+
+// What a key may write. `zonesub Z` where Z is a `zone`: TXT at any
+// _acme-challenge name at or under Z. `zonesub Z` where Z is a
+// `challenge-zone`: TXT at any name at or under Z. `name N`: TXT at N only.
+struct Grant {
+    enum class Kind { zonesub, name };
+    DnsName key;
+    Kind kind = Kind::zonesub;
+    DnsName target;
+};
+
+struct ControlConfig {
+    std::vector<Endpoint> listen;
+    std::string keys_file;
+    TsigKeyring keyring;
+    std::vector<Grant> grants;
+    std::vector<Endpoint> notify;
+    bool allow_hmac_md5 = false;
+    std::uint16_t fudge = 300;  // seconds of clock skew accepted in TSIG
+    std::size_t max_tcp_connections = 256;
+    std::chrono::seconds tcp_idle_timeout{10};
+};
+
+struct PluginConfig {
+    std::vector<DnsName> zones;
+    std::vector<DnsName> challenge_zones;
+    std::vector<DnsName> nameservers;  // at least one
+    DnsName contact;
+    std::uint32_t ttl = 0;
+    std::chrono::seconds lifetime{600};
+    std::filesystem::path state_dir;
+    std::size_t max_values_per_name = 64;
+    std::size_t max_values = 1000000;
+    ControlConfig control;
+
+    // The option declaration: drives parsing, messages and documentation.
+    static const po::options_description& options();
+    // Throws ConfigError naming file, line and key.
+    static PluginConfig load(const std::string& path);
+    static PluginConfig parse(std::string_view text, const std::string& origin);
+};
+
+}  // namespace acmezone::plugin

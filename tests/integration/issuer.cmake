@@ -1,0 +1,1 @@
+# Issuer integration tests (named + plugin + Pebble).

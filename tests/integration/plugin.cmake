@@ -1,0 +1,1 @@
+# Plugin integration tests (named + nsupdate + dig).

@@ -1,0 +1,8 @@
+acmezone_unit_test(test_common
+    ${CMAKE_CURRENT_LIST_DIR}/test_base64.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_config_file.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_dns_name.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_endpoint.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_file_io.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_tsig_keyring.cpp
+    LIBS acmezone_common)

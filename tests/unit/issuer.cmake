@@ -1,0 +1,1 @@
+# Issuer unit tests: see issuer/.

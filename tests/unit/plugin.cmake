@@ -1,0 +1,1 @@
+# Plugin unit tests: see plugin/.
