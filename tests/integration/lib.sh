@@ -1,0 +1,375 @@
+# shellcheck shell=bash
+# lib.sh — shared helpers for acmezone's integration tests. Source it:
+#
+#     source "$(dirname "$0")/lib.sh"
+#     az_setup
+#
+# Every server a test starts is stopped when the script exits (trap on
+# EXIT), and its work directory is removed unless AZ_KEEP=1. Everything
+# listens on 127.0.0.1 / ::1 only, on ports chosen at run time.
+#
+# Environment (set by CTest, see tests/integration/CMakeLists.txt):
+#   ACMEZONE_PLUGIN      path of acmezone_dlz.so
+#   ACMEZONE_ISSUER      path of acmezone-issuer
+#   ACMEZONE_SOURCE_DIR  the source tree
+#   ACMEZONE_BUILD_DIR   the build tree
+#   AZ_KEEP=1            keep $AZ_TMP after the run (for debugging)
+#
+# API
+#   az_setup                   make $AZ_TMP (mktemp -d), install the EXIT trap, set -euo pipefail
+#   az_log MESSAGE...          print "[test] MESSAGE" to stderr
+#   az_fail MESSAGE...         print "FAIL: MESSAGE" (plus the tail of every named log) and exit 1
+#   az_assert_eq WANT GOT MESSAGE    az_fail unless WANT == GOT (shows both)
+#   az_assert_contains HAYSTACK NEEDLE MESSAGE
+#   az_assert_not_contains HAYSTACK NEEDLE MESSAGE
+#   az_free_port               echo a port free for TCP and UDP on 127.0.0.1 and ::1
+#   az_keygen NAME FILE [ALG]  tsig-keygen (default hmac-sha256) into FILE, mode 0600 from the start
+#   az_key_secret FILE         echo the base64 secret of the (only) key in FILE
+#   az_track_pid PID           stop PID (TERM, then KILL) on exit; for servers started by hand
+#   az_start_bg NAME CMD...    start CMD in the background, stdout+stderr to $AZ_TMP/NAME.log,
+#                              tracked for cleanup; sets AZ_BG_PID
+#   az_wait_for SECONDS CMD... run CMD every 0.1 s until it succeeds; fails after SECONDS
+#
+#   named instances (INSTANCE defaults to "main"):
+#   az_reserve_named_port [INSTANCE]  choose (once) the DNS port of INSTANCE, so that configs
+#                              written before the start can name it (secondaries, notify targets)
+#   az_named_port [INSTANCE]   echo that port: p=$(az_named_port sec) after az_reserve_named_port sec
+#   az_start_named FRAGMENT [INSTANCE]
+#                              write $AZ_TMP/named-INSTANCE/named.conf: options (listen on
+#                              127.0.0.1 and ::1 at the instance's port, recursion no, plus
+#                              $AZ_NAMED_OPTIONS lines), an rndc controls{} on a free port,
+#                              then `include "FRAGMENT";`. Starts `named -g -n 1` (plus
+#                              $AZ_NAMED_ARGS), waits (bounded, 30 s) until it answers, prints
+#                              the log tail and fails if it does not. Sets AZ_NAMED_PORT,
+#                              AZ_NAMED_PID, AZ_NAMED_DIR, AZ_NAMED_LOG for that instance.
+#                              The log is $AZ_TMP/named.log for "main", else
+#                              $AZ_TMP/named-INSTANCE.log (appended across restarts).
+#   az_use_named [INSTANCE]    set AZ_NAMED_PORT/PID/DIR/LOG to that instance's
+#   az_stop_named [INSTANCE]   SIGTERM, wait (bounded) for exit
+#   az_kill9_named [INSTANCE]  SIGKILL, wait for exit
+#   az_restart_named [INSTANCE]  stop, then start again with the same fragment and ports
+#   az_rndc [INSTANCE --] ARGS...   run rndc against INSTANCE
+#   az_rndc_reload [INSTANCE]  `rndc reload`, then wait until named answers again
+#   az_dig [INSTANCE --] ARGS...    dig @127.0.0.1 -p PORT +norec +time=2 +tries=1 ARGS
+#   az_named_alive [INSTANCE]  true while that named runs
+#   az_log_tail [INSTANCE]     last 40 lines of its log
+
+AZ_TMP=""
+declare -a AZ_PIDS=()
+declare -A AZ_INST_PORT=() AZ_INST_PID=() AZ_INST_RNDC=() AZ_INST_FRAG=()
+
+az_log() { echo "[test] $*" >&2; }
+
+az_log_tail() {
+    local inst=${1:-main} log
+    log=$(_az_named_log "$inst")
+    if [[ -f $log ]]; then
+        echo "---- last lines of $log ----" >&2
+        tail -n 40 "$log" >&2
+        echo "----" >&2
+    fi
+}
+
+az_fail() {
+    echo "FAIL: $*" >&2
+    local inst
+    for inst in "${!AZ_INST_PORT[@]}"; do
+        az_log_tail "$inst"
+    done
+    exit 1
+}
+
+az_assert_eq() {
+    local want=$1 got=$2 msg=${3:-values differ}
+    if [[ $want != "$got" ]]; then
+        az_fail "$msg: expected [$want], got [$got]"
+    fi
+}
+
+az_assert_contains() {
+    local hay=$1 needle=$2 msg=${3:-missing text}
+    if [[ $hay != *"$needle"* ]]; then
+        az_fail "$msg: [$needle] not found in: $hay"
+    fi
+}
+
+az_assert_not_contains() {
+    local hay=$1 needle=$2 msg=${3:-unexpected text}
+    if [[ $hay == *"$needle"* ]]; then
+        az_fail "$msg: [$needle] found in: $hay"
+    fi
+}
+
+_az_cleanup() {
+    local rc=$? pid i
+    # Stop everything we started: TERM first, then KILL after a bounded wait.
+    for pid in "${AZ_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${AZ_PIDS[@]}"; do
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ -n $AZ_TMP && -d $AZ_TMP ]]; then
+        if [[ ${AZ_KEEP:-0} == 1 ]]; then
+            echo "[test] kept $AZ_TMP" >&2
+        else
+            rm -rf -- "$AZ_TMP"
+        fi
+    fi
+    exit "$rc"
+}
+
+az_setup() {
+    set -euo pipefail
+    AZ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/acmezone-it.XXXXXX")
+    trap _az_cleanup EXIT
+    trap 'exit 130' INT TERM
+    export AZ_TMP
+}
+
+az_track_pid() { AZ_PIDS+=("$1"); }
+
+az_start_bg() {
+    local name=$1
+    shift
+    "$@" >>"$AZ_TMP/$name.log" 2>&1 &
+    AZ_BG_PID=$!
+    az_track_pid "$AZ_BG_PID"
+}
+
+az_wait_for() {
+    local secs=$1 i
+    shift
+    for ((i = 0; i < secs * 10; i++)); do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# A port that is free for TCP and UDP on both loopback addresses right now.
+# Bounded: 50 attempts.
+az_free_port() {
+    python3 - <<'EOF'
+import socket, sys
+for _ in range(50):
+    socks = []
+    try:
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        socks.append(t)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        for fam, typ, host in ((socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
+                               (socket.AF_INET6, socket.SOCK_STREAM, "::1"),
+                               (socket.AF_INET6, socket.SOCK_DGRAM, "::1")):
+            s = socket.socket(fam, typ)
+            socks.append(s)
+            s.bind((host, port))
+        print(port)
+        sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+sys.exit("az_free_port: no free port found in 50 attempts")
+EOF
+}
+
+az_keygen() {
+    local name=$1 file=$2 alg=${3:-hmac-sha256}
+    (umask 077 && tsig-keygen -a "$alg" "$name" >"$file")
+    chmod 0600 "$file"
+}
+
+az_key_secret() {
+    sed -n 's/.*secret "\([^"]*\)".*/\1/p' "$1" | head -n 1
+}
+
+_az_named_log() {
+    if [[ ${1:-main} == main ]]; then
+        echo "$AZ_TMP/named.log"
+    else
+        echo "$AZ_TMP/named-$1.log"
+    fi
+}
+
+az_reserve_named_port() {
+    local inst=${1:-main}
+    if [[ -z ${AZ_INST_PORT[$inst]:-} ]]; then
+        AZ_INST_PORT[$inst]=$(az_free_port)
+    fi
+}
+
+az_named_port() {
+    local inst=${1:-main}
+    if [[ -z ${AZ_INST_PORT[$inst]:-} ]]; then
+        if ((BASH_SUBSHELL > 0)); then
+            az_fail "az_named_port $inst: not reserved; call az_reserve_named_port $inst first"
+        fi
+        az_reserve_named_port "$inst"
+    fi
+    echo "${AZ_INST_PORT[$inst]}"
+}
+
+az_use_named() {
+    local inst=${1:-main}
+    AZ_NAMED_PORT=${AZ_INST_PORT[$inst]:-}
+    AZ_NAMED_PID=${AZ_INST_PID[$inst]:-}
+    AZ_NAMED_DIR=$AZ_TMP/named-$inst
+    AZ_NAMED_LOG=$(_az_named_log "$inst")
+}
+
+az_named_alive() {
+    local inst=${1:-main} pid
+    pid=${AZ_INST_PID[$inst]:-}
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+}
+
+_az_write_named_conf() {
+    local inst=$1 frag=$2 dir=$3 port=$4 rndc=$5 secret
+    secret=$(az_key_secret "$dir/rndc.key")
+    cat >"$dir/named.conf" <<EOF
+// written by tests/integration/lib.sh for instance "$inst"
+options {
+    directory "$dir";
+    pid-file "$dir/named.pid";
+    session-keyfile "$dir/session.key";
+    managed-keys-directory "$dir";
+    listen-on port $port { 127.0.0.1; };
+    listen-on-v6 port $port { ::1; };
+    recursion no;
+    dnssec-validation no;
+    notify-source 127.0.0.1;
+    transfer-source 127.0.0.1;
+${AZ_NAMED_OPTIONS:-}
+};
+include "$dir/rndc.key";
+controls {
+    inet 127.0.0.1 port $rndc allow { 127.0.0.1; } keys { "rndc-key"; };
+};
+include "$frag";
+EOF
+    cat >"$dir/rndc.conf" <<EOF
+include "$dir/rndc.key";
+options { default-key "rndc-key"; default-server 127.0.0.1; default-port $rndc; };
+EOF
+}
+
+_az_named_answers() {
+    dig @127.0.0.1 -p "$1" +time=1 +tries=1 version.bind CH TXT >/dev/null 2>&1
+}
+
+az_start_named() {
+    local frag=$1 inst=${2:-main} dir port rndc log i
+    [[ -f $frag ]] || az_fail "az_start_named: no such fragment file: $frag"
+    frag=$(realpath "$frag")
+    dir=$AZ_TMP/named-$inst
+    mkdir -p "$dir"
+    az_reserve_named_port "$inst"
+    port=${AZ_INST_PORT[$inst]}
+    if [[ -z ${AZ_INST_RNDC[$inst]:-} ]]; then
+        AZ_INST_RNDC[$inst]=$(az_free_port)
+    fi
+    rndc=${AZ_INST_RNDC[$inst]}
+    [[ -f $dir/rndc.key ]] || az_keygen rndc-key "$dir/rndc.key"
+    AZ_INST_FRAG[$inst]=$frag
+    _az_write_named_conf "$inst" "$frag" "$dir" "$port" "$rndc"
+    log=$(_az_named_log "$inst")
+    echo "==== named start $(date -u +%T) ====" >>"$log"
+    # shellcheck disable=SC2086
+    named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
+    AZ_INST_PID[$inst]=$!
+    az_track_pid "${AZ_INST_PID[$inst]}"
+    for ((i = 0; i < 300; i++)); do
+        if ! kill -0 "${AZ_INST_PID[$inst]}" 2>/dev/null; then
+            wait "${AZ_INST_PID[$inst]}" 2>/dev/null || true
+            az_fail "named ($inst) exited during start-up; conf $dir/named.conf"
+        fi
+        if _az_named_answers "$port"; then
+            az_use_named "$inst"
+            az_log "named ($inst) up on port $port, pid ${AZ_INST_PID[$inst]}"
+            return 0
+        fi
+        sleep 0.1
+    done
+    az_fail "named ($inst) did not answer on port $port within 30 s"
+}
+
+_az_wait_exit() {
+    local pid=$1 i
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || {
+            wait "$pid" 2>/dev/null || true
+            return 0
+        }
+        sleep 0.1
+    done
+    return 1
+}
+
+az_stop_named() {
+    local inst=${1:-main} pid
+    pid=${AZ_INST_PID[$inst]:-}
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    _az_wait_exit "$pid" || {
+        kill -KILL "$pid" 2>/dev/null || true
+        az_fail "named ($inst) did not stop within 15 s of SIGTERM"
+    }
+    AZ_INST_PID[$inst]=""
+}
+
+az_kill9_named() {
+    local inst=${1:-main} pid
+    pid=${AZ_INST_PID[$inst]:-}
+    [[ -n $pid ]] || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+    _az_wait_exit "$pid" || az_fail "named ($inst) survived SIGKILL"
+    AZ_INST_PID[$inst]=""
+}
+
+az_restart_named() {
+    local inst=${1:-main}
+    az_stop_named "$inst"
+    az_start_named "${AZ_INST_FRAG[$inst]}" "$inst"
+}
+
+az_rndc() {
+    local inst=main
+    if [[ ${2:-} == -- ]]; then
+        inst=$1
+        shift 2
+    elif [[ ${1:-} == -- ]]; then
+        shift
+    fi
+    rndc -c "$AZ_TMP/named-$inst/rndc.conf" "$@"
+}
+
+az_rndc_reload() {
+    local inst=${1:-main} out
+    out=$(az_rndc "$inst" -- reload 2>&1) || az_fail "rndc reload ($inst) failed: $out"
+    az_wait_for 30 _az_named_answers "${AZ_INST_PORT[$inst]}" ||
+        az_fail "named ($inst) does not answer after rndc reload"
+    az_named_alive "$inst" || az_fail "named ($inst) died on rndc reload"
+}
+
+az_dig() {
+    local inst=main
+    if [[ ${2:-} == -- ]]; then
+        inst=$1
+        shift 2
+    elif [[ ${1:-} == -- ]]; then
+        shift
+    fi
+    dig @127.0.0.1 -p "${AZ_INST_PORT[$inst]}" +norec +time=2 +tries=1 "$@"
+}
