@@ -4,7 +4,8 @@
 // type, default, help); that one declaration drives parsing, the error
 // messages and the documented option list. Keys outside any [section] are
 // plain ("zone"); keys in a section are "section.key" ("control.listen").
-// Repeatable options are declared as std::vector<T> (po::value<std::vector<std::string>>()->composing()).
+// Repeatable options are declared as std::vector<T>
+// (po::value<std::vector<std::string>>()->composing()).
 //
 // Every error names the file, the line and the key:
 //     plugin.conf:7: control.listne: unknown option
@@ -25,7 +26,7 @@ namespace acmezone {
 namespace po = boost::program_options;
 
 class ConfigFile {
-public:
+  public:
     // Reads and parses `path`; throws ConfigError (file unreadable, syntax,
     // unknown key, bad value, non-repeatable key given twice, missing required key).
     static ConfigFile load(const std::string& path, const po::options_description& options);
@@ -44,7 +45,7 @@ public:
     [[noreturn]] void fail(const std::string& key, std::size_t occurrence,
                            const std::string& message) const;
 
-private:
+  private:
     std::string origin_;
     po::variables_map values_;
     std::map<std::string, std::vector<int>> lines_;  // key -> line of each occurrence

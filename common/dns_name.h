@@ -3,9 +3,12 @@
 // A DnsName holds a validated, absolute domain name as lower-case ASCII text
 // without the trailing dot ("example.com"); the root is the empty string.
 // Comparison is therefore case-insensitive by construction. Labels are 1..63
-// octets, the whole name at most 255 octets in wire form. Labels may hold any
-// printable ASCII except '.', so "_acme-challenge" and "*" are valid; escapes
-// ("\." and "\DDD") are not accepted: no name acmezone handles needs them.
+// octets, the whole name at most 255 octets in wire form. Labels hold letters,
+// digits, '-', '_' and '/', so "_acme-challenge" is valid; "*" is valid as the
+// whole leftmost label only. Escapes ("\." and "\DDD"), white space and
+// master-file specials are refused: no name acmezone handles needs them, and
+// names end up in master-file text handed to named. The empty string is
+// refused; the root is written ".".
 #pragma once
 
 #include <compare>
@@ -20,7 +23,7 @@
 namespace acmezone {
 
 class DnsName {
-public:
+  public:
     DnsName() = default;  // the root
 
     // Parses "Example.COM." or "example.com"; throws std::invalid_argument
@@ -45,8 +48,9 @@ public:
     // `label` prepended: DnsName::parse("example.com").child("_acme-challenge").
     // Throws std::invalid_argument when the result is not a valid name.
     DnsName child(std::string_view label) const;
-    // The labels of *this above... relative form: "www" for www.example.com
-    // relative to example.com, "@" when equal. Precondition: is_at_or_below(origin).
+    // The labels of *this below `origin`: "www" for www.example.com relative
+    // to example.com, "@" when equal. Throws std::invalid_argument unless
+    // is_at_or_below(origin).
     std::string relative_to(const DnsName& origin) const;
 
     friend bool operator==(const DnsName&, const DnsName&) = default;
@@ -54,7 +58,7 @@ public:
         return a.text_ <=> b.text_;
     }
 
-private:
+  private:
     explicit DnsName(std::string canonical) : text_(std::move(canonical)) {}
     std::string text_;
 };

@@ -10,7 +10,7 @@ namespace acmezone {
 // "/etc/acmezone/keys.conf:12: key \"acme-key\": unknown algorithm \"hmac-foo\"
 // (expected one of hmac-sha256, ...)".
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

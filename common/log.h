@@ -32,12 +32,20 @@ void log(LogLevel level, const Args&... args) {
     log_line(level, out.str());
 }
 template <typename... Args>
-void log_debug(const Args&... args) { log(LogLevel::debug, args...); }
+void log_debug(const Args&... args) {
+    log(LogLevel::debug, args...);
+}
 template <typename... Args>
-void log_info(const Args&... args) { log(LogLevel::info, args...); }
+void log_info(const Args&... args) {
+    log(LogLevel::info, args...);
+}
 template <typename... Args>
-void log_warning(const Args&... args) { log(LogLevel::warning, args...); }
+void log_warning(const Args&... args) {
+    log(LogLevel::warning, args...);
+}
 template <typename... Args>
-void log_error(const Args&... args) { log(LogLevel::error, args...); }
+void log_error(const Args&... args) {
+    log(LogLevel::error, args...);
+}
 
 }  // namespace acmezone

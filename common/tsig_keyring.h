@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,14 @@
 
 namespace acmezone {
 
-enum class TsigAlgorithm { hmac_md5, hmac_sha1, hmac_sha224, hmac_sha256, hmac_sha384, hmac_sha512 };
+enum class TsigAlgorithm {
+    hmac_md5,
+    hmac_sha1,
+    hmac_sha224,
+    hmac_sha256,
+    hmac_sha384,
+    hmac_sha512
+};
 
 // "hmac-sha256"; for MD5 the wire name "hmac-md5.sig-alg.reg.int".
 std::string_view wire_name(TsigAlgorithm alg);
@@ -44,7 +52,7 @@ struct TsigKey {
 };
 
 class TsigKeyring {
-public:
+  public:
     enum class Permissions { owner_only, allow_group_read };
 
     // Throws ConfigError ("<file>:<line>: ...") on anything malformed, and
@@ -59,7 +67,7 @@ public:
     std::size_t size() const { return keys_.size(); }
     const std::map<DnsName, TsigKey>& keys() const { return keys_; }
 
-private:
+  private:
     std::map<DnsName, TsigKey> keys_;
 };
 

@@ -1,0 +1,209 @@
+// Atomic file replacement and the small file helpers around it.
+//
+// Design note. write_file_atomic() is how the plugin saves its state and the
+// issuer stores keys and certificates, so it must never leave a reader with a
+// half-written file, never expose a secret through a moment of wrong mode, and
+// never lose the old content on failure:
+//   1. create ".<name>.tmp-<pid>-<n>" in the target's own directory (rename is
+//      only atomic within one file system) with O_CREAT|O_EXCL|O_NOFOLLOW and
+//      the final mode, so the mode holds from the first byte (umask can only
+//      narrow it) and an existing file or symlink is never reused;
+//   2. write all bytes, retrying EINTR and short writes;
+//   3. fsync the file, close it and check close's result;
+//   4. rename over the target, then fsync the directory so the rename is durable.
+// Until step 4 a scope guard unlinks the temporary file on any failure, and
+// the target has not been touched. Errors are std::system_error with the
+// errno and a message naming the path and the step that failed.
+#include "common/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace acmezone {
+namespace {
+
+[[noreturn]] void throw_errno(int err, const std::string& what) {
+    throw std::system_error(err, std::generic_category(), what);
+}
+
+// Owns a file descriptor.
+class Fd {
+  public:
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    int get() const { return fd_; }
+    // Closes now and reports close()'s errno (0 on success).
+    int close() {
+        int fd = fd_;
+        fd_ = -1;
+        if (fd >= 0 && ::close(fd) != 0) {
+            return errno;  // the descriptor is released even on error (Linux)
+        }
+        return 0;
+    }
+
+  private:
+    int fd_;
+};
+
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+    std::filesystem::path dir = path.parent_path();
+    return dir.empty() ? std::filesystem::path(".") : dir;
+}
+
+void write_all(int fd, std::string_view data, const std::string& what) {
+    const char* p = data.data();
+    std::size_t left = data.size();
+    // Each pass writes at least one byte or fails; EINTR retries are bounded.
+    int interrupts = 0;
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR && ++interrupts < 1000) {
+                continue;
+            }
+            throw_errno(errno, what);
+        }
+        if (n == 0) {
+            throw_errno(EIO, what);
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
+int fsync_retry(int fd) {
+    for (int i = 0; i < 100; ++i) {
+        if (::fsync(fd) == 0) {
+            return 0;
+        }
+        if (errno != EINTR) {
+            return errno;
+        }
+    }
+    return EINTR;
+}
+
+std::atomic<unsigned> g_temp_counter{0};
+
+}  // namespace
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+    const std::string target = path.string();
+    if (!path.has_filename()) {
+        throw_errno(EISDIR, "write " + target + ": not a file name");
+    }
+    const std::filesystem::path dir = directory_of(path);
+    std::string temp;
+    int fd_raw = -1;
+    for (int attempt = 0; attempt < 100 && fd_raw < 0; ++attempt) {
+        temp = (dir / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(g_temp_counter.fetch_add(1))))
+                   .string();
+        fd_raw = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd_raw < 0 && errno != EEXIST && errno != EINTR) {
+            throw_errno(errno, "write " + target + ": cannot create temporary file " + temp);
+        }
+    }
+    if (fd_raw < 0) {
+        throw_errno(EEXIST, "write " + target + ": no free temporary file name in " + dir.string());
+    }
+    Fd fd(fd_raw);
+    bool committed = false;
+    struct RemoveTemp {
+        const std::string& name;
+        const bool& committed;
+        ~RemoveTemp() {
+            if (!committed) {
+                ::unlink(name.c_str());
+            }
+        }
+    } remove_temp{temp, committed};
+
+    write_all(fd.get(), data, "write " + target + ": writing " + temp);
+    if (int err = fsync_retry(fd.get()); err != 0) {
+        throw_errno(err, "write " + target + ": fsync " + temp);
+    }
+    if (int err = fd.close(); err != 0) {
+        throw_errno(err, "write " + target + ": close " + temp);
+    }
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+        throw_errno(errno, "write " + target + ": rename " + temp + " to " + target);
+    }
+    committed = true;
+    fsync_directory(dir);
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw_errno(errno, "fsync directory " + dir.string() + ": open");
+    }
+    if (int err = fsync_retry(fd.get()); err != 0) {
+        throw_errno(err, "fsync directory " + dir.string());
+    }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw_errno(errno, "read " + path.string());
+    }
+    std::string out;
+    char buf[65536];
+    int interrupts = 0;
+    while (true) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR && ++interrupts < 1000) {
+                continue;
+            }
+            throw_errno(errno, "read " + path.string());
+        }
+        if (n == 0) {
+            break;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+void ensure_directory(const std::filesystem::path& dir, mode_t mode) {
+    if (dir.empty()) {
+        throw_errno(EINVAL, "create directory: empty path");
+    }
+    std::filesystem::path prefix;
+    for (const auto& part : dir) {
+        prefix /= part;
+        if (part == "/" || part.empty()) {
+            continue;
+        }
+        if (::mkdir(prefix.c_str(), mode) == 0) {
+            continue;
+        }
+        int err = errno;
+        struct stat st {};
+        if (err == EEXIST && ::stat(prefix.c_str(), &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                continue;
+            }
+            throw_errno(ENOTDIR, "create directory " + dir.string() + ": " + prefix.string() +
+                                     " exists and is not a directory");
+        }
+        throw_errno(err, "create directory " + dir.string() + ": mkdir " + prefix.string());
+    }
+}
+
+}  // namespace acmezone

@@ -1,0 +1,207 @@
+// write_file_atomic and friends, on a real file system in a private temp dir.
+#include "common/file_io.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <system_error>
+
+using namespace acmezone;
+namespace fs = std::filesystem;
+
+namespace {
+
+class FileIo : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "acmezone-fileio-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
+        fs::remove_all(dir_, ec);
+    }
+    std::set<std::string> entries(const fs::path& d) const {
+        std::set<std::string> out;
+        for (const auto& e : fs::directory_iterator(d)) {
+            out.insert(e.path().filename().string());
+        }
+        return out;
+    }
+    static mode_t mode_of(const fs::path& p) {
+        struct stat st {};
+        EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+        return st.st_mode & 07777;
+    }
+    fs::path dir_;
+};
+
+// Sets the umask for one scope.
+struct UmaskScope {
+    explicit UmaskScope(mode_t m) : old(::umask(m)) {}
+    ~UmaskScope() { ::umask(old); }
+    mode_t old;
+};
+
+}  // namespace
+
+TEST_F(FileIo, CreatesAndReplacesContent) {
+    fs::path p = dir_ / "state.json";
+    write_file_atomic(p, "old content\n");
+    EXPECT_EQ(read_file(p), "old content\n");
+    write_file_atomic(p, "new");
+    EXPECT_EQ(read_file(p), "new");
+    write_file_atomic(p, "");
+    EXPECT_EQ(read_file(p), "");
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"state.json"}));
+}
+
+TEST_F(FileIo, LargeContent) {
+    fs::path p = dir_ / "big";
+    std::string data(3 * 1024 * 1024 + 7, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        data[i] = static_cast<char>(i * 7919 % 251);
+    }
+    write_file_atomic(p, data);
+    EXPECT_EQ(read_file(p), data);
+}
+
+TEST_F(FileIo, ModeHonouredWithUmaskZero) {
+    UmaskScope u(0);
+    fs::path key = dir_ / "account.key";
+    write_file_atomic(key, "secret", 0600);
+    EXPECT_EQ(mode_of(key), 0600u);
+    fs::path pub = dir_ / "chain.pem";
+    write_file_atomic(pub, "cert", 0644);
+    EXPECT_EQ(mode_of(pub), 0644u);
+    // Replacing a 0644 file with a 0600 one gives 0600: the mode is the new file's.
+    write_file_atomic(pub, "now secret", 0600);
+    EXPECT_EQ(mode_of(pub), 0600u);
+}
+
+TEST_F(FileIo, UmaskCanOnlyNarrowTheMode) {
+    UmaskScope u(077);
+    fs::path p = dir_ / "f";
+    write_file_atomic(p, "x", 0644);
+    EXPECT_EQ(mode_of(p), 0600u);
+}
+
+TEST_F(FileIo, MissingDirectoryThrowsNamingPath) {
+    fs::path p = dir_ / "no-such-dir" / "cert.pem";
+    try {
+        write_file_atomic(p, "data");
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), ENOENT);
+        EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(entries(dir_).empty());
+}
+
+TEST_F(FileIo, ParentIsARegularFileThrows) {
+    // Root ignores permission bits, so "cannot write here" is made with a file as parent.
+    fs::path parent = dir_ / "plain";
+    write_file_atomic(parent, "I am a file");
+    fs::path p = parent / "cert.pem";
+    try {
+        write_file_atomic(p, "data");
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), ENOTDIR);
+        EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(read_file(parent), "I am a file");
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"plain"}));
+}
+
+TEST_F(FileIo, ReadOnlyDirectoryLeavesOldFileIntact) {
+    if (::geteuid() == 0) {
+        GTEST_SKIP() << "root ignores directory permissions; "
+                        "FailedWriteLeavesOldFileIntact covers the same guarantee as root";
+    }
+    fs::path p = dir_ / "cert.pem";
+    write_file_atomic(p, "old");
+    fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
+    EXPECT_THROW(write_file_atomic(p, "new"), std::system_error);
+    fs::permissions(dir_, fs::perms::owner_all);
+    EXPECT_EQ(read_file(p), "old");
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"cert.pem"}));
+}
+
+TEST_F(FileIo, FailedWriteLeavesOldFileIntact) {
+    // RLIMIT_FSIZE makes write() fail part-way (EFBIG, SIGXFSZ ignored) even for
+    // root: the short write, the error path and the clean-up all run.
+    fs::path p = dir_ / "cert.pem";
+    write_file_atomic(p, "old");
+    struct rlimit old_limit {};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = old_limit;
+    small.rlim_cur = 1000;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    bool threw = false;
+    try {
+        write_file_atomic(p, std::string(100000, 'n'));
+    } catch (const std::system_error& e) {
+        threw = true;
+        EXPECT_EQ(e.code().value(), EFBIG);
+        EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old_limit);
+    std::signal(SIGXFSZ, old_handler);
+    EXPECT_TRUE(threw);
+    EXPECT_EQ(read_file(p), "old");
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"cert.pem"}));
+}
+
+TEST_F(FileIo, TargetIsADirectoryThrowsAndRemovesTemp) {
+    fs::path p = dir_ / "sub";
+    fs::create_directory(p);
+    fs::path inner = p / "keep";
+    write_file_atomic(inner, "x");
+    EXPECT_THROW(write_file_atomic(p, "data"), std::system_error);
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"sub"}));
+    EXPECT_EQ(read_file(inner), "x");
+}
+
+TEST_F(FileIo, ReadFileMissingNamesPath) {
+    fs::path p = dir_ / "missing.conf";
+    try {
+        read_file(p);
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), ENOENT);
+        EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos);
+    }
+}
+
+TEST_F(FileIo, EnsureDirectory) {
+    UmaskScope u(0);
+    fs::path d = dir_ / "a" / "b" / "c";
+    ensure_directory(d, 0700);
+    EXPECT_TRUE(fs::is_directory(d));
+    EXPECT_EQ(mode_of(d), 0700u);
+    EXPECT_EQ(mode_of(dir_ / "a"), 0700u);
+    ensure_directory(d, 0700);  // exists already: fine
+    write_file_atomic(dir_ / "file", "x");
+    try {
+        ensure_directory(dir_ / "file" / "sub");
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), ENOTDIR);
+        EXPECT_NE(std::string(e.what()).find((dir_ / "file").string()), std::string::npos);
+    }
+}
+
+TEST_F(FileIo, FsyncDirectory) {
+    EXPECT_NO_THROW(fsync_directory(dir_));
+    EXPECT_THROW(fsync_directory(dir_ / "missing"), std::system_error);
+}
