@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,9 +51,16 @@ struct TxtValue {
 struct Snapshot {
     std::uint32_t serial = 1;
     std::unordered_map<DnsName, std::vector<TxtValue>> names;
+    // Kept by the store along with `names`: the number of values (expired or
+    // not) at all names, and for every proper ancestor of a name in `names`
+    // how many names lie below it (empty non-terminals answer NODATA).
+    std::size_t value_count = 0;
+    std::unordered_map<DnsName, std::uint32_t> descendants;
 
     // Unexpired values at `owner` (empty when none).
     std::vector<const TxtValue*> values_at(const DnsName& owner, Clock::time_point now) const;
+    // True when some name with values lies strictly below `name`.
+    bool has_descendants(const DnsName& name) const { return descendants.contains(name); }
 };
 
 // RFC 2136 §2.4 prerequisites, restricted to what the store holds (TXT).
@@ -83,10 +91,10 @@ struct Change {
 };
 
 struct UpdateResult {
-    std::uint8_t rcode = 0;            // DNS RCODE: 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, 6..8
-    std::string detail;                // for the log: why it failed
-    std::vector<DnsName> changed;      // names whose content changed
-    std::uint32_t serial = 0;          // serial after the change
+    std::uint8_t rcode = 0;        // DNS RCODE: 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, 6..8
+    std::string detail;            // for the log: why it failed
+    std::vector<DnsName> changed;  // names whose content changed
+    std::uint32_t serial = 0;      // serial after the change
 };
 
 struct StoreOptions {
@@ -94,10 +102,11 @@ struct StoreOptions {
     std::chrono::seconds lifetime{600};
     std::size_t max_values_per_name = 64;
     std::size_t max_values = 1000000;
+    std::size_t compact_after = 10000;  // journal records before a snapshot is written
 };
 
 class ChallengeStore {
-public:
+  public:
     // Loads the snapshot file and replays the journal; throws std::runtime_error
     // naming the file when state cannot be read or the directory not written.
     explicit ChallengeStore(StoreOptions options);
@@ -118,11 +127,17 @@ public:
 
     const StoreOptions& options() const { return options_; }
 
-private:
-    struct Journal;
+  private:
+    struct Writer;  // the writers' mutex, journal file and group-commit state
+    // Makes `next` (built from the writers' latest state, touching `touched`)
+    // durable and publishes it; `lock` holds the writers' mutex.
+    UpdateResult commit(std::unique_lock<std::mutex>& lock, std::shared_ptr<Snapshot> next,
+                        const std::vector<DnsName>& touched);
+    void compact();  // called with the writers' mutex held, no append in flight
+
     StoreOptions options_;
     std::atomic<std::shared_ptr<const Snapshot>> current_;
-    std::unique_ptr<Journal> journal_;
+    std::unique_ptr<Writer> writer_;
 };
 
 }  // namespace acmezone::plugin

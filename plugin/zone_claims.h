@@ -9,7 +9,10 @@
 // it is a few hash look-ups (one per label at most), never a scan.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -20,7 +23,7 @@ namespace acmezone::plugin {
 inline constexpr std::string_view kChallengeLabel = "_acme-challenge";
 
 class ZoneClaims {
-public:
+  public:
     ZoneClaims(const std::vector<DnsName>& zones, const std::vector<DnsName>& challenge_zones);
 
     // True when `name` is the apex of a zone the plugin serves.
@@ -32,9 +35,30 @@ public:
     // True when `apex` is a challenge-zone (values anywhere below it).
     bool is_challenge_zone(const DnsName& apex) const;
 
-private:
-    std::unordered_set<DnsName> zones_;
-    std::unordered_set<DnsName> challenge_zones_;
+    // For dlz_findzonedb, which gets text: `name` in canonical form (lower
+    // case, no trailing dot). apex: a served apex; inside: below one (named
+    // should try the shorter names); none: neither this name nor any
+    // ancestor is served (named, which asks longest first, can stop).
+    enum class Match { apex, inside, none };
+    Match match(std::string_view name) const;
+
+  private:
+    // Text-keyed sets with heterogeneous look-up, so that a query name's
+    // suffixes are looked up as string_views without building DnsNames.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using NameSet = std::unordered_set<std::string, Hash, std::equal_to<>>;
+
+    // The nearest ancestor-or-self of `name` that is an apex; "" plus false when none.
+    bool find_apex(std::string_view name, std::string_view* apex) const;
+
+    NameSet zones_;
+    NameSet challenge_zones_;
+    NameSet above_;  // every proper ancestor of a zone or challenge-zone (for nothing_below)
 };
 
 }  // namespace acmezone::plugin

@@ -1,0 +1,501 @@
+// The challenge store: see challenge_store.h for the model, store_journal.h
+// for the files.
+//
+// Writers. One mutex (Writer::mu) serializes every writer. A writer builds
+// the next table from `tentative` — the newest accepted state, which may be
+// ahead of the published one by the updates waiting for their fsync — as a
+// copy, so a failed prerequisite or limit leaves nothing behind. It then
+// appends its journal record to the open batch and waits.
+//
+// Group commit. Whoever finds no append in flight becomes the leader: it
+// takes the whole open batch, releases the mutex, writes and fdatasync()s
+// it in one go, retakes the mutex, publishes the batch's last table and
+// wakes everyone. Writers that arrived meanwhile filled the next batch; one
+// of them leads next. So N concurrent writers cost about two fsyncs, not N.
+// If an append fails, its batch gets SERVFAIL, and so does the batch that
+// queued behind it (it was computed on top of the failed one); `tentative`
+// falls back to the published table: nothing changed in memory or on disk.
+//
+// Serial. next = max(previous + 1, Unix time in seconds): strictly
+// increasing, and after a restart still above what secondaries saw, since
+// the first thing a store opening a state directory does is journal a
+// fresh serial.
+#include "plugin/challenge_store.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <optional>
+#include <set>
+#include <system_error>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "plugin/store_journal.h"
+
+namespace acmezone::plugin {
+
+namespace sj = store_journal;
+
+namespace {
+
+constexpr std::uint8_t kNoError = 0;
+constexpr std::uint8_t kFormErr = 1;
+constexpr std::uint8_t kServFail = 2;
+constexpr std::uint8_t kNxDomain = 3;
+constexpr std::uint8_t kRefused = 5;
+constexpr std::uint8_t kYxDomain = 6;
+constexpr std::uint8_t kYxRrset = 7;
+constexpr std::uint8_t kNxRrset = 8;
+
+std::uint32_t next_serial(std::uint32_t previous, Clock::time_point now) {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    auto by_time = static_cast<std::uint32_t>(secs > 0 ? secs : 0);
+    return std::max<std::uint32_t>(previous + 1, by_time);
+}
+
+Clock::time_point expiry_for(Clock::time_point now, std::chrono::seconds lifetime) {
+    // Whole microseconds, as the journal stores them: a reloaded store
+    // compares equal to the one that wrote it.
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::floor<std::chrono::microseconds>((now + lifetime).time_since_epoch())));
+}
+
+std::vector<TxtValue> live_values(const Snapshot& s, const DnsName& name, Clock::time_point now) {
+    std::vector<TxtValue> out;
+    auto it = s.names.find(name);
+    if (it != s.names.end()) {
+        for (const auto& v : it->second) {
+            if (v.expires > now) {
+                out.push_back(v);
+            }
+        }
+    }
+    return out;
+}
+
+std::set<TxtData> data_set(const std::vector<TxtValue>& values) {
+    std::set<TxtData> out;
+    for (const auto& v : values) {
+        out.insert(v.data);
+    }
+    return out;
+}
+
+bool same_values(const std::vector<TxtValue>& a, const std::vector<TxtValue>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const TxtValue& x, const TxtValue& y) {
+                          return x.data == y.data && x.expires == y.expires;
+                      });
+}
+
+// Sets the values at `name` in `s`, keeping value_count and descendants.
+void set_name(Snapshot& s, const DnsName& name, std::vector<TxtValue> values) {
+    auto it = s.names.find(name);
+    bool existed = it != s.names.end();
+    if (existed) {
+        s.value_count -= it->second.size();
+    }
+    s.value_count += values.size();
+    if (values.empty()) {
+        if (existed) {
+            s.names.erase(it);
+            for (auto p = name.parent(); p; p = p->parent()) {
+                auto d = s.descendants.find(*p);
+                if (d != s.descendants.end() && --d->second == 0) {
+                    s.descendants.erase(d);
+                }
+            }
+        }
+        return;
+    }
+    if (existed) {
+        it->second = std::move(values);
+        return;
+    }
+    s.names.emplace(name, std::move(values));
+    for (auto p = name.parent(); p; p = p->parent()) {
+        ++s.descendants[*p];
+    }
+}
+
+std::optional<std::string> check_txt(const TxtData& data) {
+    if (data.empty()) {
+        return "a TXT record needs at least one character-string";
+    }
+    std::size_t rdlength = 0;
+    for (const auto& s : data) {
+        if (s.size() > 255) {
+            return "a TXT character-string is longer than 255 octets";
+        }
+        rdlength += s.size() + 1;
+    }
+    if (rdlength > 65535 || data.size() > 255) {
+        return "the TXT record is larger than the store keeps (255 strings, 65535 octets)";
+    }
+    return std::nullopt;
+}
+
+UpdateResult failure(std::uint8_t rcode, std::string detail, std::uint32_t serial) {
+    UpdateResult r;
+    r.rcode = rcode;
+    r.detail = std::move(detail);
+    r.serial = serial;
+    return r;
+}
+
+}  // namespace
+
+std::vector<const TxtValue*> Snapshot::values_at(const DnsName& owner,
+                                                 Clock::time_point now) const {
+    std::vector<const TxtValue*> out;
+    auto it = names.find(owner);
+    if (it != names.end()) {
+        for (const auto& v : it->second) {
+            if (v.expires > now) {
+                out.push_back(&v);
+            }
+        }
+    }
+    return out;
+}
+
+struct ChallengeStore::Writer {
+    struct Batch {
+        std::string bytes;
+        std::size_t records = 0;
+        std::shared_ptr<const Snapshot> last;
+        bool done = false;
+        bool ok = false;
+        std::string error;
+    };
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::shared_ptr<const Snapshot> tentative;  // newest accepted state
+    std::shared_ptr<Batch> open;                // records waiting for an append
+    bool appending = false;                     // a leader is writing a batch
+    std::unique_ptr<sj::JournalFile> journal;   // null: memory only
+    std::size_t journal_records = 0;
+    std::size_t compact_at = 0;
+};
+
+ChallengeStore::ChallengeStore(StoreOptions options)
+    : options_(std::move(options)), writer_(std::make_unique<Writer>()) {
+    auto state = std::make_shared<Snapshot>();
+    Writer& w = *writer_;
+    w.compact_at = std::max<std::size_t>(options_.compact_after, 1);
+    if (!options_.state_dir.empty()) {
+        const auto& dir = options_.state_dir;
+        ensure_directory(dir, 0700);
+        auto snap_path = dir / "snapshot";
+        if (std::filesystem::exists(snap_path)) {
+            sj::Record r = sj::decode_snapshot(read_file(snap_path), snap_path.string());
+            state->serial = r.serial;
+            for (auto& ns : r.names) {
+                set_name(*state, ns.name, std::move(ns.values));
+            }
+        }
+        std::string existing;
+        w.journal = std::make_unique<sj::JournalFile>(dir / "journal", &existing);
+        sj::Decoded d = sj::decode_frames(existing);
+        for (auto& r : d.records) {
+            if (r.serial <= state->serial) {
+                continue;  // already in the snapshot (compaction cut short)
+            }
+            for (auto& ns : r.names) {
+                set_name(*state, ns.name, std::move(ns.values));
+            }
+            state->serial = r.serial;
+        }
+        w.journal_records = d.records.size();
+        if (!d.torn.empty()) {
+            log_warning("acmezone: ", w.journal->path().string(), ": dropping ",
+                        existing.size() - d.good_bytes, " octets after offset ", d.good_bytes, " (",
+                        d.torn, "): the last write was cut short before it was acknowledged");
+            std::string error;
+            if (!w.journal->truncate(d.good_bytes, &error)) {
+                throw std::runtime_error(error);
+            }
+        }
+    }
+    // Expired values are dropped without a record: their times say so.
+    Clock::time_point now = Clock::now();
+    std::vector<DnsName> expired;
+    for (const auto& [name, values] : state->names) {
+        for (const auto& v : values) {
+            if (v.expires <= now) {
+                expired.push_back(name);
+                break;
+            }
+        }
+    }
+    for (const auto& name : expired) {
+        set_name(*state, name, live_values(*state, name, now));
+    }
+    state->serial = next_serial(state->serial, now);
+    if (w.journal) {
+        std::string error;
+        if (!w.journal->append_durable(sj::encode_frame({state->serial, {}}), &error)) {
+            throw std::runtime_error(error);
+        }
+        ++w.journal_records;
+    }
+    current_.store(state);
+    w.tentative = state;
+    if (w.journal && w.journal_records >= w.compact_at) {
+        compact();
+    }
+}
+
+ChallengeStore::~ChallengeStore() = default;
+
+void ChallengeStore::compact() {
+    Writer& w = *writer_;
+    auto snap = current_.load();
+    auto path = options_.state_dir / "snapshot";
+    try {
+        write_file_atomic(path, sj::encode_snapshot(*snap), 0600);
+    } catch (const std::exception& e) {
+        log_warning("acmezone: cannot write ", path.string(), " (", e.what(),
+                    "); the journal keeps growing until it can");
+        w.compact_at = w.journal_records + std::max<std::size_t>(options_.compact_after, 1);
+        return;
+    }
+    std::string error;
+    if (!w.journal->truncate(0, &error)) {
+        log_warning("acmezone: ", error, "; the journal keeps growing until it can be cut");
+        w.compact_at = w.journal_records + std::max<std::size_t>(options_.compact_after, 1);
+        return;
+    }
+    w.journal_records = 0;
+    w.compact_at = std::max<std::size_t>(options_.compact_after, 1);
+    log_debug("acmezone: compacted the journal into ", path.string(), " at serial ", snap->serial);
+}
+
+UpdateResult ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
+                                    std::shared_ptr<Snapshot> next,
+                                    const std::vector<DnsName>& touched) {
+    Writer& w = *writer_;
+    UpdateResult result;
+    result.serial = next->serial;
+    std::shared_ptr<const Snapshot> published = next;
+    if (!w.journal) {
+        w.tentative = published;
+        current_.store(published);
+        return result;
+    }
+    sj::Record record;
+    record.serial = next->serial;
+    for (const auto& name : touched) {
+        auto it = next->names.find(name);
+        record.names.push_back(
+            {name, it == next->names.end() ? std::vector<TxtValue>{} : it->second});
+    }
+    if (!w.open) {
+        w.open = std::make_shared<Writer::Batch>();
+    }
+    std::shared_ptr<Writer::Batch> mine = w.open;
+    mine->bytes += sj::encode_frame(record);
+    ++mine->records;
+    mine->last = published;
+    w.tentative = published;
+
+    while (!mine->done) {  // bounded: each pass either appends a batch or waits for one
+        if (w.appending) {
+            w.cv.wait(lock);
+            continue;
+        }
+        // Lead: nobody is appending, so `mine` is still the open batch.
+        std::shared_ptr<Writer::Batch> batch = std::move(w.open);
+        w.open.reset();
+        w.appending = true;
+        lock.unlock();
+        std::string error;
+        bool ok = w.journal->append_durable(batch->bytes, &error);
+        lock.lock();
+        batch->done = true;
+        batch->ok = ok;
+        if (ok) {
+            current_.store(batch->last);
+            w.journal_records += batch->records;
+            if (w.journal_records >= w.compact_at) {
+                compact();
+            }
+        } else {
+            batch->error = error;
+            log_error("acmezone: cannot make ", batch->records,
+                      " update(s) durable, answering SERVFAIL: ", error);
+            if (w.open) {
+                w.open->done = true;
+                w.open->error = "an update queued before this one failed: " + error;
+                w.open.reset();
+            }
+            w.tentative = current_.load();
+        }
+        w.appending = false;
+        w.cv.notify_all();
+    }
+    if (!mine->ok) {
+        return failure(kServFail, "journal write failed: " + mine->error, current_.load()->serial);
+    }
+    return result;
+}
+
+UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisites,
+                                   const std::vector<Change>& changes, Clock::time_point now) {
+    Writer& w = *writer_;
+    std::unique_lock lock(w.mu);
+    const Snapshot& base = *w.tentative;
+
+    for (const auto& p : prerequisites) {
+        std::vector<TxtValue> live = live_values(base, p.name, now);
+        const std::string& n = p.name.text();
+        switch (p.kind) {
+            case Prerequisite::Kind::name_in_use:
+                if (live.empty()) {
+                    return failure(kNxDomain, "prerequisite failed: " + n + " is not in use",
+                                   base.serial);
+                }
+                break;
+            case Prerequisite::Kind::name_not_in_use:
+                if (!live.empty()) {
+                    return failure(kYxDomain, "prerequisite failed: " + n + " is in use",
+                                   base.serial);
+                }
+                break;
+            case Prerequisite::Kind::txt_exists:
+                if (live.empty()) {
+                    return failure(kNxRrset, "prerequisite failed: " + n + " has no TXT",
+                                   base.serial);
+                }
+                break;
+            case Prerequisite::Kind::txt_not_exists:
+                if (!live.empty()) {
+                    return failure(kYxRrset, "prerequisite failed: " + n + " has TXT", base.serial);
+                }
+                break;
+            case Prerequisite::Kind::txt_equals: {
+                std::set<TxtData> want(p.values.begin(), p.values.end());
+                if (live.empty() || data_set(live) != want) {
+                    return failure(kNxRrset,
+                                   "prerequisite failed: the TXT set at " + n + " differs",
+                                   base.serial);
+                }
+                break;
+            }
+        }
+    }
+
+    // Apply the changes to the touched names only, then check the limits.
+    std::vector<DnsName> touched;
+    std::unordered_map<DnsName, std::vector<TxtValue>> work;
+    const Clock::time_point expires = expiry_for(now, options_.lifetime);
+    for (const auto& c : changes) {
+        auto it = work.find(c.name);
+        if (it == work.end()) {
+            it = work.emplace(c.name, live_values(base, c.name, now)).first;
+            touched.push_back(c.name);
+        }
+        auto& values = it->second;
+        switch (c.op) {
+            case Change::Op::add: {
+                if (auto bad = check_txt(c.data)) {
+                    return failure(kFormErr, c.name.text() + ": " + *bad, base.serial);
+                }
+                auto v = std::find_if(values.begin(), values.end(),
+                                      [&](const TxtValue& x) { return x.data == c.data; });
+                if (v != values.end()) {
+                    v->expires = expires;  // renew
+                } else {
+                    values.push_back({c.data, expires});
+                }
+                break;
+            }
+            case Change::Op::delete_value:
+                std::erase_if(values, [&](const TxtValue& x) { return x.data == c.data; });
+                break;
+            case Change::Op::delete_txt:
+            case Change::Op::delete_name:
+                values.clear();
+                break;
+        }
+    }
+
+    std::size_t total = base.value_count;
+    bool differs = false;
+    UpdateResult result;
+    for (const auto& name : touched) {
+        const auto& values = work.at(name);
+        auto old = base.names.find(name);
+        const std::vector<TxtValue> none;
+        const auto& before = old == base.names.end() ? none : old->second;
+        std::size_t live_before = live_values(base, name, now).size();
+        if (values.size() > live_before && values.size() > options_.max_values_per_name) {
+            return failure(kRefused,
+                           name.text() + " would hold " + std::to_string(values.size()) +
+                               " TXT values (max-values-per-name is " +
+                               std::to_string(options_.max_values_per_name) + ")",
+                           base.serial);
+        }
+        total = total - before.size() + values.size();
+        if (!same_values(before, values)) {
+            differs = true;
+        }
+        std::vector<TxtValue> live_old = live_values(base, name, now);
+        if (data_set(live_old) != data_set(values)) {
+            result.changed.push_back(name);
+        }
+    }
+    if (total > base.value_count && total > options_.max_values) {
+        return failure(kRefused,
+                       "the store would hold " + std::to_string(total) +
+                           " TXT values (max-values is " + std::to_string(options_.max_values) +
+                           ")",
+                       base.serial);
+    }
+    if (!differs) {
+        result.serial = base.serial;
+        return result;  // nothing to do: NOERROR, nothing journaled
+    }
+
+    auto next = std::make_shared<Snapshot>(base);
+    for (const auto& name : touched) {
+        set_name(*next, name, std::move(work.at(name)));
+    }
+    next->serial = next_serial(base.serial, now);
+    UpdateResult committed = commit(lock, std::move(next), touched);
+    if (committed.rcode == kNoError) {
+        committed.changed = std::move(result.changed);
+    }
+    return committed;
+}
+
+void ChallengeStore::purge_expired(Clock::time_point now) {
+    Writer& w = *writer_;
+    std::unique_lock lock(w.mu);
+    const Snapshot& base = *w.tentative;
+    std::vector<DnsName> touched;
+    for (const auto& [name, values] : base.names) {
+        for (const auto& v : values) {
+            if (v.expires <= now) {
+                touched.push_back(name);
+                break;
+            }
+        }
+    }
+    if (touched.empty()) {
+        return;
+    }
+    auto next = std::make_shared<Snapshot>(base);
+    for (const auto& name : touched) {
+        set_name(*next, name, live_values(base, name, now));
+    }
+    next->serial = next_serial(base.serial, now);
+    UpdateResult r = commit(lock, std::move(next), touched);
+    if (r.rcode == kNoError) {
+        log_debug("acmezone: purged expired values at ", touched.size(), " name(s), serial ",
+                  r.serial);
+    }
+}
+
+}  // namespace acmezone::plugin

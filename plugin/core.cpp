@@ -1,0 +1,165 @@
+// The process-wide core shared by all DLZ instances: see core.h.
+#include "plugin/core.h"
+
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#ifdef ACMEZONE_HAVE_CONTROL_SERVER
+#include "plugin/control_server.h"
+#endif
+
+namespace acmezone::plugin {
+
+namespace {
+
+constexpr std::chrono::seconds kPurgeInterval{1};
+
+std::mutex& registry_mutex() {
+    static std::mutex mu;
+    return mu;
+}
+
+std::map<std::string, Core*>& registry() {
+    static std::map<std::string, Core*> cores;
+    return cores;
+}
+
+StoreOptions store_options(const PluginConfig& config) {
+    StoreOptions o;
+    o.state_dir = config.state_dir;
+    o.lifetime = config.lifetime;
+    o.max_values_per_name = config.max_values_per_name;
+    o.max_values = config.max_values;
+    return o;
+}
+
+}  // namespace
+
+struct Core::Runtime {
+#ifdef ACMEZONE_HAVE_CONTROL_SERVER
+    std::unique_ptr<ControlServer> control;
+#endif
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stopping = false;
+    std::thread purger;
+
+    void purge_loop(ChallengeStore& store) {
+        std::unique_lock lock(mu);
+        while (!stopping) {  // bounded by stop(): one pass per interval
+            cv.wait_for(lock, kPurgeInterval, [this] { return stopping; });
+            if (stopping) {
+                break;
+            }
+            lock.unlock();
+            try {
+                store.purge_expired();
+            } catch (const std::exception& e) {
+                log_error("acmezone: purging expired values failed: ", e.what());
+            }
+            lock.lock();
+        }
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mu);
+            stopping = true;
+        }
+        cv.notify_all();
+        if (purger.joinable()) {
+            purger.join();
+        }
+    }
+};
+
+Core::Core(std::string path, std::string config_text, PluginConfig config)
+    : path_(std::move(path)),
+      config_text_(std::move(config_text)),
+      config_(std::move(config)),
+      claims_(config_.zones, config_.challenge_zones),
+      store_(store_options(config_)),
+      runtime_(std::make_unique<Runtime>()) {
+#ifdef ACMEZONE_HAVE_CONTROL_SERVER
+    runtime_->control = std::make_unique<ControlServer>(config_, claims_, store_);
+#endif
+    runtime_->purger = std::thread([this] { runtime_->purge_loop(store_); });
+}
+
+Core::~Core() {
+    runtime_->stop();
+#ifdef ACMEZONE_HAVE_CONTROL_SERVER
+    runtime_->control.reset();
+#endif
+}
+
+std::size_t Core::references() const {
+    std::lock_guard lock(registry_mutex());
+    return refs_;
+}
+
+CoreRef CoreRef::acquire(const std::string& config_path) {
+    std::string key = std::filesystem::weakly_canonical(config_path).string();
+    std::lock_guard lock(registry_mutex());
+    auto& cores = registry();
+    auto it = cores.find(key);
+    if (it != cores.end()) {
+        Core* core = it->second;
+        ++core->refs_;
+        try {
+            if (read_file(key) != core->config_text_) {
+                log_warning("acmezone: ", key,
+                            " changed, but the running core keeps the settings it started "
+                            "with; restart named to apply them");
+            }
+        } catch (const std::exception& e) {
+            log_warning("acmezone: cannot re-read ", key, ": ", e.what());
+        }
+        return CoreRef(core);
+    }
+    std::string text = read_file(key);
+    PluginConfig config = PluginConfig::parse(text, key);
+    auto core = std::make_unique<Core>(key, std::move(text), std::move(config));
+    core->refs_ = 1;
+    Core* raw = core.release();
+    cores.emplace(key, raw);
+    return CoreRef(raw);
+}
+
+void CoreRef::reset() {
+    if (core_ == nullptr) {
+        return;
+    }
+    std::lock_guard lock(registry_mutex());
+    if (--core_->refs_ == 0) {
+        registry().erase(core_->path_);
+        // Torn down under the registry mutex: a new core for the same file
+        // waits until the socket and the journal are released.
+        std::unique_ptr<Core> dying(core_);
+    }
+    core_ = nullptr;
+}
+
+CoreRef::~CoreRef() {
+    reset();
+}
+
+CoreRef::CoreRef(CoreRef&& other) noexcept : core_(other.core_) {
+    other.core_ = nullptr;
+}
+
+CoreRef& CoreRef::operator=(CoreRef&& other) noexcept {
+    if (this != &other) {
+        reset();
+        core_ = other.core_;
+        other.core_ = nullptr;
+    }
+    return *this;
+}
+
+}  // namespace acmezone::plugin

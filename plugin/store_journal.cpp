@@ -1,0 +1,331 @@
+// The challenge store's journal and snapshot formats: see store_journal.h.
+#include "plugin/store_journal.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include "common/file_io.h"
+
+namespace acmezone::plugin::store_journal {
+
+namespace {
+
+constexpr std::uint8_t kVersion = 1;
+constexpr std::string_view kSnapshotMagic = "ACMEZS1\n";
+constexpr std::size_t kMaxFrame = 1u << 30;  // sanity bound for a length field
+
+std::array<std::uint32_t, 256> make_crc_table() {
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) {
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        table[i] = c;
+    }
+    return table;
+}
+
+void put_u8(std::string& out, std::uint8_t v) {
+    out.push_back(static_cast<char>(v));
+}
+void put_u32(std::string& out, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+}
+void put_i64(std::string& out, std::int64_t v) {
+    auto u = static_cast<std::uint64_t>(v);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<char>((u >> shift) & 0xff));
+    }
+}
+void put_str8(std::string& out, std::string_view s) {
+    if (s.size() > 255) {
+        throw std::length_error("journal: string longer than 255 octets");
+    }
+    put_u8(out, static_cast<std::uint8_t>(s.size()));
+    out.append(s);
+}
+
+// Reads from a payload; every read is bounds-checked and throws on overrun.
+class Reader {
+  public:
+    explicit Reader(std::string_view data) : data_(data) {}
+    std::uint8_t u8() { return static_cast<std::uint8_t>(take(1)[0]); }
+    std::uint32_t u32() {
+        auto b = take(4);
+        std::uint32_t v = 0;
+        for (char c : b) {
+            v = (v << 8) | static_cast<std::uint8_t>(c);
+        }
+        return v;
+    }
+    std::int64_t i64() {
+        auto b = take(8);
+        std::uint64_t v = 0;
+        for (char c : b) {
+            v = (v << 8) | static_cast<std::uint8_t>(c);
+        }
+        return static_cast<std::int64_t>(v);
+    }
+    std::string_view str8() { return take(u8()); }
+    bool done() const { return pos_ == data_.size(); }
+
+  private:
+    std::string_view take(std::size_t n) {
+        if (data_.size() - pos_ < n) {
+            throw std::runtime_error("record ends early");
+        }
+        auto s = data_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    std::string_view data_;
+    std::size_t pos_ = 0;
+};
+
+std::string encode_payload(const Record& record) {
+    std::string out;
+    put_u8(out, kVersion);
+    put_u32(out, record.serial);
+    put_u32(out, static_cast<std::uint32_t>(record.names.size()));
+    for (const auto& ns : record.names) {
+        put_str8(out, ns.name.text());
+        put_u32(out, static_cast<std::uint32_t>(ns.values.size()));
+        for (const auto& v : ns.values) {
+            auto us =
+                std::chrono::duration_cast<std::chrono::microseconds>(v.expires.time_since_epoch());
+            put_i64(out, us.count());
+            if (v.data.size() > 255) {
+                throw std::length_error("journal: TXT record with more than 255 strings");
+            }
+            put_u8(out, static_cast<std::uint8_t>(v.data.size()));
+            for (const auto& s : v.data) {
+                put_str8(out, s);
+            }
+        }
+    }
+    return out;
+}
+
+Record decode_payload(std::string_view payload) {
+    Reader in(payload);
+    if (in.u8() != kVersion) {
+        throw std::runtime_error("unknown record version");
+    }
+    Record r;
+    r.serial = in.u32();
+    std::uint32_t names = in.u32();
+    for (std::uint32_t i = 0; i < names; ++i) {
+        NameState ns;
+        ns.name = DnsName::parse(in.str8());
+        std::uint32_t values = in.u32();
+        for (std::uint32_t j = 0; j < values; ++j) {
+            TxtValue v;
+            v.expires = Clock::time_point(
+                std::chrono::duration_cast<Clock::duration>(std::chrono::microseconds(in.i64())));
+            std::uint8_t strings = in.u8();
+            for (std::uint8_t k = 0; k < strings; ++k) {
+                v.data.emplace_back(in.str8());
+            }
+            ns.values.push_back(std::move(v));
+        }
+        r.names.push_back(std::move(ns));
+    }
+    if (!in.done()) {
+        throw std::runtime_error("trailing bytes in record");
+    }
+    return r;
+}
+
+std::system_error errno_error(const std::filesystem::path& path, const char* what) {
+    return std::system_error(errno, std::generic_category(), path.string() + ": " + what);
+}
+
+std::string errno_text(const std::filesystem::path& path, const char* what) {
+    return path.string() + ": " + what + ": " + std::strerror(errno);
+}
+
+}  // namespace
+
+std::uint32_t crc32(std::string_view data) {
+    static const auto table = make_crc_table();
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (char ch : data) {
+        c = table[(c ^ static_cast<std::uint8_t>(ch)) & 0xff] ^ (c >> 8);
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+std::string encode_frame(const Record& record) {
+    std::string payload = encode_payload(record);
+    std::string out;
+    out.reserve(payload.size() + 8);
+    put_u32(out, static_cast<std::uint32_t>(payload.size()));
+    put_u32(out, crc32(payload));
+    out += payload;
+    return out;
+}
+
+Decoded decode_frames(std::string_view data) {
+    Decoded d;
+    std::size_t pos = 0;
+    while (pos < data.size()) {  // bounded: each pass consumes at least 8 octets
+        if (data.size() - pos < 8) {
+            d.torn = "incomplete frame header";
+            break;
+        }
+        Reader head(data.substr(pos, 8));
+        std::uint32_t length = head.u32();
+        std::uint32_t sum = head.u32();
+        if (length == 0 || length > kMaxFrame) {
+            d.torn = "bad frame length " + std::to_string(length);
+            break;
+        }
+        if (data.size() - pos - 8 < length) {
+            d.torn = "incomplete frame";
+            break;
+        }
+        std::string_view payload = data.substr(pos + 8, length);
+        if (crc32(payload) != sum) {
+            d.torn = "checksum mismatch";
+            break;
+        }
+        try {
+            d.records.push_back(decode_payload(payload));
+        } catch (const std::exception& e) {
+            d.torn = std::string("undecodable record: ") + e.what();
+            break;
+        }
+        pos += 8 + length;
+        d.good_bytes = pos;
+    }
+    return d;
+}
+
+std::string encode_snapshot(const Snapshot& snapshot) {
+    Record r;
+    r.serial = snapshot.serial;
+    r.names.reserve(snapshot.names.size());
+    for (const auto& [name, values] : snapshot.names) {
+        r.names.push_back({name, values});
+    }
+    return std::string(kSnapshotMagic) + encode_frame(r);
+}
+
+Record decode_snapshot(std::string_view data, const std::string& origin) {
+    if (!data.starts_with(kSnapshotMagic)) {
+        throw std::runtime_error(origin + ": not an acmezone snapshot (bad magic)");
+    }
+    data.remove_prefix(kSnapshotMagic.size());
+    Decoded d = decode_frames(data);
+    if (!d.torn.empty() || d.records.size() != 1 || d.good_bytes != data.size()) {
+        throw std::runtime_error(origin + ": corrupt snapshot (" +
+                                 (d.torn.empty() ? "unexpected content" : d.torn) +
+                                 "); move it away to start from the journal alone");
+    }
+    return std::move(d.records.front());
+}
+
+JournalFile::JournalFile(std::filesystem::path path, std::string* existing)
+    : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+        throw errno_error(path_, "open");
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+        int saved = errno;
+        ::close(fd_);
+        errno = saved;
+        throw errno_error(path_, "fstat");
+    }
+    // Read exactly the size the file has now (a device would read forever).
+    existing->assign(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < existing->size()) {
+        ssize_t n =
+            ::pread(fd_, existing->data() + got, existing->size() - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            int saved = n < 0 ? errno : EIO;
+            ::close(fd_);
+            errno = saved;
+            throw errno_error(path_, "read");
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    size_ = got;
+    fsync_directory(path_.parent_path());
+}
+
+JournalFile::~JournalFile() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+bool JournalFile::truncate(std::size_t length, std::string* error) {
+    if (::ftruncate(fd_, static_cast<off_t>(length)) != 0) {
+        *error = errno_text(path_, "truncate");
+        return false;
+    }
+    if (::fdatasync(fd_) != 0) {
+        *error = errno_text(path_, "fdatasync");
+        return false;
+    }
+    size_ = length;
+    dirty_ = false;
+    return true;
+}
+
+bool JournalFile::append_durable(std::string_view bytes, std::string* error) {
+    if (dirty_ && !truncate(size_, error)) {
+        return false;
+    }
+    std::size_t done = 0;
+    bool ok = true;
+    while (done < bytes.size()) {  // bounded: each pass writes > 0 octets or stops
+        ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
+                             static_cast<off_t>(size_ + done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = EIO;
+            }
+            *error = errno_text(path_, "write");
+            ok = false;
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (ok && ::fdatasync(fd_) != 0) {
+        *error = errno_text(path_, "fdatasync");
+        ok = false;
+    }
+    if (ok) {
+        size_ += bytes.size();
+        return true;
+    }
+    // Leave no trace of what could not be made durable.
+    dirty_ = true;
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) == 0) {
+        dirty_ = false;
+    }
+    return false;
+}
+
+}  // namespace acmezone::plugin::store_journal

@@ -1,0 +1,93 @@
+// The challenge store on disk: a journal of records plus a snapshot file.
+//
+// <state-dir>/journal is a sequence of frames, appended and fsync'd:
+//
+//     u32 length (of payload, big-endian) | u32 CRC-32 of payload | payload
+//
+// A payload is one record: the store's serial after a change, and the full
+// new content of every name the change touched (an empty list: the name is
+// gone). Replaying a record therefore sets those names, whatever they held:
+// replay is idempotent and needs neither the prerequisites nor the limits.
+//
+//     u8 version (1) | u32 serial | u32 name count |
+//       per name: u8 length, name text | u32 value count |
+//         per value: i64 expiry (µs since the Unix epoch) | u8 string count |
+//           per string: u8 length, octets
+//
+// A crash can leave the last frame torn (short, or a CRC that does not
+// match): the loader keeps everything before it and truncates the rest.
+//
+// <state-dir>/snapshot holds "ACMEZS1\n" and one frame whose record carries
+// every name; it is written atomically (write_file_atomic) when the journal
+// grows past StoreOptions::compact_after records, and the journal is then
+// truncated. Journal records whose serial is not above the snapshot's are
+// skipped on load (a crash between the two steps leaves them behind).
+//
+// Thread safety: none; the store serializes every call.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugin/challenge_store.h"
+
+namespace acmezone::plugin::store_journal {
+
+struct NameState {
+    DnsName name;
+    std::vector<TxtValue> values;
+};
+
+struct Record {
+    std::uint32_t serial = 0;
+    std::vector<NameState> names;
+};
+
+std::uint32_t crc32(std::string_view data);
+
+// One framed record, ready to append.
+std::string encode_frame(const Record& record);
+
+struct Decoded {
+    std::vector<Record> records;
+    std::size_t good_bytes = 0;  // frames before the first bad one
+    std::string torn;            // why decoding stopped early ("" when all was good)
+};
+Decoded decode_frames(std::string_view data);
+
+// The snapshot file's content for `snapshot`, and back; decode throws
+// std::runtime_error naming `origin` on anything malformed.
+std::string encode_snapshot(const Snapshot& snapshot);
+Record decode_snapshot(std::string_view data, const std::string& origin);
+
+// The journal file, opened for appending at its end.
+class JournalFile {
+  public:
+    // Opens (creating with mode 0600) `path`; reads what is there into
+    // *existing. Throws std::system_error naming the path.
+    JournalFile(std::filesystem::path path, std::string* existing);
+    ~JournalFile();
+    JournalFile(const JournalFile&) = delete;
+    JournalFile& operator=(const JournalFile&) = delete;
+
+    // Writes `bytes` at the end and fdatasync()s. On failure returns false
+    // with *error set ("<path>: write: No space left on device") and cuts the
+    // file back to its previous length, so a failed append leaves no trace.
+    bool append_durable(std::string_view bytes, std::string* error);
+    // Cuts the file to `length` octets and syncs; false with *error on failure.
+    bool truncate(std::size_t length, std::string* error);
+
+    std::size_t size() const { return size_; }
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    std::size_t size_ = 0;
+    bool dirty_ = false;  // a failed append could not be cut back yet
+};
+
+}  // namespace acmezone::plugin::store_journal

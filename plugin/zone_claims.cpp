@@ -1,0 +1,132 @@
+// Which names the plugin serves: see zone_claims.h.
+//
+// Every question is answered by walking the labels of one name: its
+// suffixes are string_views into the name's text, looked up in hash sets
+// that accept string_views, so no allocation happens on the query path.
+// A name has at most 127 labels, so the walk is bounded.
+#include "plugin/zone_claims.h"
+
+#include <array>
+#include <cstdint>
+
+namespace acmezone::plugin {
+
+namespace {
+
+// Offsets of each label's first character: "a.bc.d" -> {0, 2, 5}.
+struct LabelStarts {
+    std::array<std::uint16_t, 128> at{};
+    std::size_t count = 0;
+};
+
+bool split_labels(std::string_view name, LabelStarts* out) {
+    out->count = 0;
+    if (name.empty()) {
+        return true;  // the root: no labels
+    }
+    if (name.size() > 255) {
+        return false;
+    }
+    out->at[out->count++] = 0;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (name[i] == '.') {
+            if (out->count == out->at.size()) {
+                return false;
+            }
+            out->at[out->count++] = static_cast<std::uint16_t>(i + 1);
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+ZoneClaims::ZoneClaims(const std::vector<DnsName>& zones,
+                       const std::vector<DnsName>& challenge_zones) {
+    auto add_ancestors = [this](const DnsName& name) {
+        for (auto p = name.parent(); p; p = p->parent()) {
+            above_.insert(p->text());
+        }
+    };
+    for (const auto& z : zones) {
+        zones_.insert(z.text());
+        add_ancestors(z);
+    }
+    for (const auto& z : challenge_zones) {
+        challenge_zones_.insert(z.text());
+        add_ancestors(z);
+    }
+}
+
+bool ZoneClaims::find_apex(std::string_view name, std::string_view* apex) const {
+    LabelStarts labels;
+    if (!split_labels(name, &labels) || labels.count == 0) {
+        return false;
+    }
+    // under[k]: the suffix starting at label k is at or under a `zone`.
+    std::array<bool, 129> under{};
+    bool seen = false;
+    for (std::size_t k = labels.count; k-- > 0;) {
+        seen = seen || zones_.contains(name.substr(labels.at[k]));
+        under[k] = seen;
+    }
+    for (std::size_t k = 0; k < labels.count; ++k) {
+        std::string_view suffix = name.substr(labels.at[k]);
+        bool found = challenge_zones_.contains(suffix);
+        if (!found && k + 1 < labels.count && under[k + 1]) {
+            std::string_view first = suffix.substr(0, labels.at[k + 1] - labels.at[k] - 1);
+            found = first == kChallengeLabel;
+        }
+        if (found) {
+            *apex = suffix;
+            return true;
+        }
+    }
+    return false;
+}
+
+ZoneClaims::Match ZoneClaims::match(std::string_view name) const {
+    std::string_view apex;
+    if (!find_apex(name, &apex)) {
+        return Match::none;
+    }
+    return apex.size() == name.size() ? Match::apex : Match::inside;
+}
+
+bool ZoneClaims::is_apex(const DnsName& name) const {
+    return match(name.text()) == Match::apex;
+}
+
+std::optional<DnsName> ZoneClaims::apex_of(const DnsName& owner) const {
+    std::string_view apex;
+    if (!find_apex(owner.text(), &apex)) {
+        return std::nullopt;
+    }
+    return DnsName::parse(apex);
+}
+
+bool ZoneClaims::is_challenge_zone(const DnsName& apex) const {
+    return challenge_zones_.contains(apex.text());
+}
+
+bool ZoneClaims::nothing_below(const DnsName& name) const {
+    const std::string& text = name.text();
+    // An ancestor of a zone or challenge-zone has that zone's apexes below it.
+    if (above_.contains(text)) {
+        return false;
+    }
+    // At or under a `zone`: _acme-challenge.<name> is an apex below it.
+    LabelStarts labels;
+    if (!split_labels(text, &labels)) {
+        return true;
+    }
+    for (std::size_t k = 0; k < labels.count; ++k) {
+        if (zones_.contains(std::string_view(text).substr(labels.at[k]))) {
+            return false;
+        }
+    }
+    // A challenge-zone itself is an apex.
+    return !challenge_zones_.contains(text);
+}
+
+}  // namespace acmezone::plugin
