@@ -1,0 +1,135 @@
+// Server-side TSIG (RFC 8945): checks the signature of a request to the
+// control socket and signs the answer.
+//
+// Why not ldns_pkt_tsig_verify/_sign: they return a bare bool, cannot check a
+// truncated MAC, and cannot put an Error code or Other Data (the server time
+// of a BADTIME answer) into a signed answer. So the MAC is computed here
+// (OpenSSL HMAC over the RFC 8945 §4.3 digest input) and the unit tests
+// check it against ldns and the integration tests against nsupdate.
+//
+// Checks, in RFC 8945 §5.2 order; the answer each failure gets:
+//   no TSIG record                       unsigned_message (the caller decides:
+//                                        UPDATE → REFUSED, QUERY → answered)
+//   TSIG not last / twice / bad rdata    FORMERR, unsigned
+//   unknown key, algorithm other than    NOTAUTH + BADKEY, unsigned (MAC size 0)
+//     the key's, MD5 not allowed
+//   MAC longer than the digest, or       FORMERR, unsigned (§5.2.2.1)
+//     shorter than max(10, digest/2)
+//   MAC wrong                            NOTAUTH + BADSIG, unsigned
+//   |now - time signed| > fudge          NOTAUTH + BADTIME, signed, Time Signed
+//     (fudge = min(request's, config))     = the request's, Other Data = our time
+//   MAC truncated (allowed length but    NOTAUTH + BADTRUNC, signed: this server
+//     shorter than the digest)             accepts full-length MACs only
+//   replay: the same (key, MAC) seen     REFUSED, signed. Chosen over BADTIME
+//     within the fudge window              because the time is right and a
+//                                          client that sees BADTIME would retry
+//                                          with a "corrected" clock for nothing.
+//
+// The replay memory holds each accepted (key, MAC) until its time signed +
+// fudge has passed (after that the time check refuses it anyway), at most
+// kMaxRemembered entries; when full the oldest are forgotten first.
+//
+// Thread-safety: verify() and sign_answer() may be called from several
+// threads at once (the replay memory has its own lock). The keyring must
+// outlive the verifier. Secrets never reach a log line or a detail string.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "common/tsig_keyring.h"
+
+namespace acmezone::plugin {
+
+// TSIG error codes (RFC 8945 §3) and the RCODEs that carry them.
+inline constexpr std::uint16_t kTsigBadSig = 16;
+inline constexpr std::uint16_t kTsigBadKey = 17;
+inline constexpr std::uint16_t kTsigBadTime = 18;
+inline constexpr std::uint16_t kTsigBadTrunc = 22;
+
+// A TSIG record as read from the wire.
+struct TsigRecord {
+    DnsName key_name;
+    DnsName algorithm;              // as sent, e.g. "hmac-sha256"
+    std::uint64_t time_signed = 0;  // 48 bits, seconds since the epoch
+    std::uint16_t fudge = 0;
+    std::vector<std::uint8_t> mac;
+    std::uint16_t original_id = 0;
+    std::uint16_t error = 0;
+    std::vector<std::uint8_t> other;
+};
+
+struct TsigOutcome {
+    enum class Status { unsigned_message, ok, formerr, badkey, badsig, badtime, badtrunc, replay };
+    Status status = Status::unsigned_message;
+    std::optional<TsigRecord> request;  // the request's TSIG, when it could be read
+    const TsigKey* key = nullptr;       // the key, when known and usable
+    std::string detail;                 // why, for the log (names key, never its secret)
+
+    // The RCODE of the answer for a failed check (0 for ok/unsigned_message).
+    std::uint8_t rcode() const;
+    // The TSIG Error field of the answer.
+    std::uint16_t tsig_error() const;
+    // True when the answer carries a TSIG record at all (every status but
+    // unsigned_message and formerr).
+    bool answer_has_tsig() const;
+};
+
+class TsigVerifier {
+  public:
+    static constexpr std::size_t kMaxRemembered = 100000;
+
+    TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge);
+
+    // Checks `wire`, a whole DNS message as received. `now` in seconds since the epoch.
+    TsigOutcome verify(std::span<const std::uint8_t> wire, std::uint64_t now);
+
+    // Appends the answer's TSIG record to `answer` (a complete message without
+    // TSIG, answering the request `outcome` is about) and increments ARCOUNT.
+    // Does nothing when !outcome.answer_has_tsig().
+    void sign_answer(std::vector<std::uint8_t>& answer, const TsigOutcome& outcome,
+                     std::uint64_t now) const;
+
+    // Octets sign_answer() will append (to decide on truncation beforehand).
+    static std::size_t answer_tsig_size(const TsigOutcome& outcome);
+
+  private:
+    bool remember(const DnsName& key, const std::vector<std::uint8_t>& mac,
+                  std::uint64_t forget_after, std::uint64_t now);
+
+    const TsigKeyring& keyring_;
+    bool allow_hmac_md5_;
+    std::uint16_t fudge_;
+
+    struct Seen {
+        std::string id;  // key name + '\0' + MAC
+        std::uint64_t forget_after;
+    };
+    struct ReplayMemory {
+        std::deque<Seen> order;  // in insertion order
+        std::unordered_set<std::string> ids;
+    };
+    std::mutex replay_mutex_;
+    ReplayMemory replay_;  // guarded by replay_mutex_
+};
+
+// The HMAC of a TSIG-signed message (RFC 8945 §4.3): over the request MAC
+// (answers only, prefixed by its length), the message (without its TSIG,
+// original ID in place, ARCOUNT as without the TSIG) and the TSIG variables.
+// Exposed for the unit tests.
+std::vector<std::uint8_t> tsig_mac(const TsigKey& key, std::span<const std::uint8_t> request_mac,
+                                   bool is_answer, std::span<const std::uint8_t> message,
+                                   const TsigRecord& variables);
+
+// Canonical (lower-case, uncompressed) wire form of a name.
+std::vector<std::uint8_t> name_to_wire(const DnsName& name);
+
+}  // namespace acmezone::plugin
