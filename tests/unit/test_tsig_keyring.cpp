@@ -48,7 +48,7 @@ std::string key_block(const std::string& name, const std::string& alg,
            "\";\n};\n";
 }
 
-class TempDir : public ::testing::Test {
+class TsigKeyFile : public ::testing::Test {
   protected:
     void SetUp() override {
         std::string tmpl = (fs::temp_directory_path() / "acmezone-keys-XXXXXX").string();
@@ -260,7 +260,7 @@ TEST(TsigKeyringErrors, ValueMissing) {
                  {"key \"k1\"", "expected a value after 'algorithm'"});
 }
 
-TEST_F(TempDir, TsigKeygenOutputLoads) {
+TEST_F(TsigKeyFile, TsigKeygenOutputLoads) {
     fs::path out = dir_ / "acme-key.conf";
     std::string cmd = "PATH=\"$PATH:/usr/sbin:/sbin\" tsig-keygen -a hmac-sha256 acme-key > '" +
                       out.string() + "'";
@@ -278,7 +278,7 @@ TEST_F(TempDir, TsigKeygenOutputLoads) {
     EXPECT_NE(read_file(out).find("\"" + k->secret_base64() + "\""), std::string::npos);
 }
 
-TEST_F(TempDir, GroupOrOtherReadableFileIsRefused) {
+TEST_F(TsigKeyFile, GroupOrOtherReadableFileIsRefused) {
     UmaskScope u(0);
     const std::string text = key_block("k1", "hmac-sha256");
     for (mode_t mode : {0644, 0640, 0604, 0660, 0620, 0602}) {
@@ -304,7 +304,7 @@ TEST_F(TempDir, GroupOrOtherReadableFileIsRefused) {
     EXPECT_EQ(TsigKeyring::load_file(ro.string()).size(), 1u);
 }
 
-TEST_F(TempDir, AllowGroupReadAcceptsGroupButNotOthers) {
+TEST_F(TsigKeyFile, AllowGroupReadAcceptsGroupButNotOthers) {
     UmaskScope u(0);
     const std::string text = key_block("k1", "hmac-sha256");
     fs::path group = dir_ / "group.conf";
@@ -325,7 +325,7 @@ TEST_F(TempDir, AllowGroupReadAcceptsGroupButNotOthers) {
     }
 }
 
-TEST_F(TempDir, UnreadableOrMissingFile) {
+TEST_F(TsigKeyFile, UnreadableOrMissingFile) {
     fs::path missing = dir_ / "missing.conf";
     try {
         TsigKeyring::load_file(missing.string());
@@ -337,7 +337,7 @@ TEST_F(TempDir, UnreadableOrMissingFile) {
     EXPECT_THROW(TsigKeyring::load_file(dir_.string()), ConfigError);  // a directory
 }
 
-TEST_F(TempDir, LoadFileReportsFileAndLine) {
+TEST_F(TsigKeyFile, LoadFileReportsFileAndLine) {
     fs::path p = dir_ / "bad.conf";
     write_file_atomic(p, "\n\nkey \"k1\" { algorithm hmac-nope; secret \"AQID\"; };\n", 0600);
     try {
