@@ -5,14 +5,19 @@
 // messages and the documented option list. Keys outside any [section] are
 // plain ("zone"); keys in a section are "section.key" ("control.listen").
 // Repeatable options are declared as std::vector<T>
-// (po::value<std::vector<std::string>>()->composing()).
+// (po::value<std::vector<std::string>>()->composing()); any std::vector<T> or
+// composing option may be repeated, every other key given twice is an error.
 //
 // Every error names the file, the line and the key:
 //     plugin.conf:7: control.listne: unknown option
-//     plugin.conf:9: ttl: invalid value "ten" (expected an integer)
+//     plugin.conf:9: ttl: invalid value "ten" (expected an integer from 0 to 4294967295)
 //     plugin.conf:12: lifetime: given twice (first at line 4)
 //     plugin.conf:3: syntax error: expected "key = value", "[section]" or a comment
+//     plugin.conf: nameserver: required option missing
 // Comments start with '#' or ';' at the start of a line, or with " #" after a value.
+// Values are the text after '=', trimmed; no quoting. An empty value is refused
+// for every type but strings, and a negative one for unsigned types (Boost's
+// lexical_cast would wrap "-1" to the maximum).
 #pragma once
 
 #include <boost/program_options.hpp>

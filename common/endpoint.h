@@ -1,6 +1,7 @@
 // A numeric IP address and port: "127.0.0.1:5353", "[::1]:5353", or a bare
-// address with a default port. No host names: a nameserver tool must not
-// depend on the resolver it may itself serve.
+// address with a default port ("::1" bare: every colon belongs to the address).
+// An explicit port 0 is accepted (the kernel picks one). No host names: a
+// nameserver tool must not depend on the resolver it may itself serve.
 #pragma once
 
 #include <sys/socket.h>

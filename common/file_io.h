@@ -12,7 +12,8 @@ namespace acmezone {
 // Writes `data` to `path` so that a reader sees the old content or the new,
 // never a mix, and the new content survives a crash once this returns: a
 // temporary file in the same directory created with `mode` from its first
-// byte (O_CREAT|O_EXCL), written, fsync'd, renamed over `path`, then the
+// byte (O_CREAT|O_EXCL; the umask can only narrow it), written, fsync'd,
+// renamed over `path`, then the
 // directory fsync'd. Throws std::system_error naming the path; on failure
 // `path` is untouched and the temporary file removed.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,

@@ -24,7 +24,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <system_error>
 
@@ -382,7 +381,8 @@ TsigKeyring TsigKeyring::parse(std::string_view text, const std::string& origin)
 TsigKeyring TsigKeyring::load_file(const std::string& path, Permissions perms) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        throw ConfigError("cannot open key file " + path + ": " + std::strerror(errno));
+        throw ConfigError("cannot open key file " + path + ": " +
+                          std::generic_category().message(errno));
     }
     struct Closer {
         int fd;
@@ -390,7 +390,8 @@ TsigKeyring TsigKeyring::load_file(const std::string& path, Permissions perms) {
     } closer{fd};
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
-        throw ConfigError("cannot stat key file " + path + ": " + std::strerror(errno));
+        throw ConfigError("cannot stat key file " + path + ": " +
+                          std::generic_category().message(errno));
     }
     if (!S_ISREG(st.st_mode)) {
         throw ConfigError("key file " + path + " is not a regular file");
@@ -428,7 +429,8 @@ TsigKeyring TsigKeyring::load_file(const std::string& path, Permissions perms) {
             if (errno == EINTR && ++interrupts < 1000) {
                 continue;
             }
-            throw ConfigError("cannot read key file " + path + ": " + std::strerror(errno));
+            throw ConfigError("cannot read key file " + path + ": " +
+                              std::generic_category().message(errno));
         }
         if (n == 0) {
             break;

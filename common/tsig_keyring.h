@@ -14,7 +14,8 @@
 // is a ConfigError naming file and line. A file that group or others may read
 // or write is refused (a secret readable by others is no secret), unless the
 // caller passes Permissions::allow_group_read (named's key files are often
-// root:bind 0640).
+// root:bind 0640), which accepts group read but still refuses group write and
+// any access by others. The message says what to run ("chmod 600 FILE").
 #pragma once
 
 #include <cstdint>
