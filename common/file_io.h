@@ -13,9 +13,9 @@ namespace acmezone {
 // never a mix, and the new content survives a crash once this returns: a
 // temporary file in the same directory created with `mode` from its first
 // byte (O_CREAT|O_EXCL; the umask can only narrow it), written, fsync'd,
-// renamed over `path`, then the
-// directory fsync'd. Throws std::system_error naming the path; on failure
-// `path` is untouched and the temporary file removed.
+// renamed over `path`, then the directory fsync'd. Throws std::system_error naming the path; on
+// failure `path` is untouched and the temporary file removed (except when only the final directory
+// fsync fails: the new content is then in place).
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
                        mode_t mode = 0644);
 
