@@ -1,0 +1,266 @@
+// See issuer_config.h. The option table below is the one declaration of every
+// option; parse() only converts and cross-checks what it yields.
+#include "issuer/issuer_config.h"
+
+#include <sstream>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "common/tsig_keyring.h"
+
+namespace acmezone::issuer {
+namespace fs = std::filesystem;
+namespace {
+
+using strings = std::vector<std::string>;
+
+po::options_description build_options() {
+    po::options_description o("acmezone-issuer configuration file");
+    // clang-format off
+    o.add_options()
+        ("acme.directory", po::value<std::string>()->required(),
+            "URL of the ACME server's directory")
+        ("acme.ca-file", po::value<std::string>(),
+            "PEM file trusted for the CA's own HTTPS instead of the system store (Pebble)")
+        ("acme.contact", po::value<strings>()->composing(),
+            "account contact URL, e.g. mailto:hostmaster@example.com (repeatable)")
+        ("acme.state-dir", po::value<std::string>()->required(),
+            "directory for the account key and state")
+        ("acme.timeout", po::value<unsigned>()->default_value(30),
+            "seconds for one HTTPS request (1..600)")
+        ("acme.retry-deadline", po::value<unsigned>()->default_value(300),
+            "seconds to retry rateLimited, serverInternal and network errors (0..86400)")
+        ("acme.validation-timeout", po::value<unsigned>()->default_value(300),
+            "seconds for the CA to validate and issue (1..86400)")
+        ("zones.zone", po::value<strings>()->composing(), "a zone to certify (repeatable)")
+        ("zones.zones-file", po::value<std::string>(), "file of zones, one a line")
+        ("publish.control", po::value<strings>()->composing()->required(),
+            "control socket IP:PORT of the plugin (repeatable; every one gets every UPDATE)")
+        ("publish.key", po::value<std::string>()->required(),
+            "name of the TSIG key (in `keys`) that signs the UPDATEs")
+        ("publish.keys", po::value<std::string>()->required(),
+            "TSIG key file, BIND key{} syntax, mode 0600 or 0640")
+        ("dns.resolver", po::value<std::string>()->default_value("127.0.0.1:53"),
+            "IP[:PORT] of a resolver to follow CNAMEs and find authoritative servers")
+        ("dns.check-server", po::value<strings>()->composing(),
+            "IP[:PORT] checked for the values instead of the zone's NS set (repeatable)")
+        ("dns.timeout", po::value<unsigned>()->default_value(3),
+            "seconds for one DNS exchange (1..60)")
+        ("dns.propagation-timeout", po::value<unsigned>()->default_value(120),
+            "seconds to wait until every authoritative server serves the values (1..3600)")
+        ("certs.dir", po::value<std::string>()->required(),
+            "directory of <zone>/{privkey,cert,chain,fullchain}.pem")
+        ("certs.key-type", po::value<std::string>()->default_value("ecdsa-p256"),
+            "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096")
+        ("certs.parallel", po::value<unsigned>()->default_value(16),
+            "zones in flight at once (1..256)")
+        ("certs.trust-file", po::value<std::string>(),
+            "PEM roots that issued chains must verify to (default: the chain's own top)");
+    // clang-format on
+    return o;
+}
+
+fs::path resolve(const fs::path& base, const std::string& value) {
+    fs::path p(value);
+    return p.is_absolute() ? p : base / p;
+}
+
+unsigned ranged(const ConfigFile& cf, const std::string& key, unsigned lo, unsigned hi) {
+    unsigned v = cf.values()[key].as<unsigned>();
+    if (v < lo || v > hi) {
+        cf.fail(key, 0,
+                "value " + std::to_string(v) + " out of range (" + std::to_string(lo) + ".." +
+                    std::to_string(hi) + ")");
+    }
+    return v;
+}
+
+Endpoint endpoint(const ConfigFile& cf, const std::string& key, std::size_t occurrence,
+                  const std::string& text, std::uint16_t default_port) {
+    std::string error;
+    auto ep = Endpoint::try_parse(text, default_port, &error);
+    if (!ep) {
+        cf.fail(key, occurrence, "invalid address \"" + text + "\": " + error);
+    }
+    return *ep;
+}
+
+void add_zone(std::vector<DnsName>& zones, const DnsName& z, const std::string& where) {
+    for (const DnsName& have : zones) {
+        if (have == z) {
+            throw ConfigError(where + ": zone " + z.text() + " given twice");
+        }
+    }
+    zones.push_back(z);
+}
+
+}  // namespace
+
+const po::options_description& IssuerConfig::options() {
+    static const po::options_description o = build_options();
+    return o;
+}
+
+std::vector<DnsName> parse_zones_file(std::string_view text, const std::string& origin) {
+    std::vector<DnsName> zones;
+    std::istringstream in{std::string(text)};
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        if (auto hash = line.find('#'); hash != std::string::npos) {
+            line.erase(hash);
+        }
+        auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos) {
+            continue;
+        }
+        auto last = line.find_last_not_of(" \t\r");
+        std::string word = line.substr(first, last - first + 1);
+        const std::string where = origin + ":" + std::to_string(number);
+        if (word.find_first_of(" \t") != std::string::npos) {
+            throw ConfigError(where + ": expected one zone name, got \"" + word + "\"");
+        }
+        std::string error;
+        auto name = DnsName::try_parse(word, &error);
+        if (!name) {
+            throw ConfigError(where + ": invalid zone name \"" + word + "\": " + error);
+        }
+        if (name->is_root()) {
+            throw ConfigError(where + ": the root zone cannot be certified");
+        }
+        add_zone(zones, *name, where);
+    }
+    return zones;
+}
+
+IssuerConfig IssuerConfig::load(const std::string& path) {
+    std::string text;
+    try {
+        text = read_file(path);
+    } catch (const std::exception& e) {
+        throw ConfigError(e.what());
+    }
+    fs::path base = fs::absolute(fs::path(path)).parent_path();
+    return parse(text, path, base);
+}
+
+IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origin,
+                                 const fs::path& base_dir) {
+    const ConfigFile cf = ConfigFile::parse(text, origin, options());
+    const po::variables_map& v = cf.values();
+    IssuerConfig c;
+    c.origin = origin;
+
+    // [acme]
+    c.directory = v["acme.directory"].as<std::string>();
+    if (c.directory.rfind("https://", 0) != 0) {
+        cf.fail("acme.directory", 0, "\"" + c.directory + "\" is not an https:// URL");
+    }
+    if (v.count("acme.ca-file")) {
+        c.ca_file = resolve(base_dir, v["acme.ca-file"].as<std::string>());
+    }
+    if (v.count("acme.contact")) {
+        const auto& contacts = v["acme.contact"].as<strings>();
+        for (std::size_t i = 0; i < contacts.size(); ++i) {
+            if (contacts[i].rfind("mailto:", 0) != 0 || contacts[i].size() <= 7 ||
+                contacts[i].find('@') == std::string::npos) {
+                cf.fail("acme.contact", i,
+                        "\"" + contacts[i] + "\" is not a mailto: URL (mailto:user@example.com)");
+            }
+            c.contact.push_back(contacts[i]);
+        }
+    }
+    c.state_dir = resolve(base_dir, v["acme.state-dir"].as<std::string>());
+    c.http_timeout = std::chrono::seconds(ranged(cf, "acme.timeout", 1, 600));
+    c.retry_deadline = std::chrono::seconds(ranged(cf, "acme.retry-deadline", 0, 86400));
+    c.validation_timeout = std::chrono::seconds(ranged(cf, "acme.validation-timeout", 1, 86400));
+
+    // [zones]
+    if (v.count("zones.zone")) {
+        const auto& zones = v["zones.zone"].as<strings>();
+        for (std::size_t i = 0; i < zones.size(); ++i) {
+            std::string error;
+            auto name = DnsName::try_parse(zones[i], &error);
+            if (!name) {
+                cf.fail("zones.zone", i, "invalid zone name \"" + zones[i] + "\": " + error);
+            }
+            if (name->is_root()) {
+                cf.fail("zones.zone", i, "the root zone cannot be certified");
+            }
+            add_zone(c.zones, *name, cf.where("zones.zone", i));
+        }
+    }
+    if (v.count("zones.zones-file")) {
+        const fs::path zf = resolve(base_dir, v["zones.zones-file"].as<std::string>());
+        std::string zt;
+        try {
+            zt = read_file(zf);
+        } catch (const std::exception& e) {
+            cf.fail("zones.zones-file", 0, e.what());
+        }
+        for (const DnsName& z : parse_zones_file(zt, zf.string())) {
+            add_zone(c.zones, z, zf.string());
+        }
+    }
+
+    if (c.zones.empty()) {
+        throw ConfigError(origin + ": no zones: add [zones] zone = NAME lines or a zones-file");
+    }
+
+    // [publish]
+    const auto& controls = v["publish.control"].as<strings>();
+    for (std::size_t i = 0; i < controls.size(); ++i) {
+        c.dns.controls.push_back(endpoint(cf, "publish.control", i, controls[i], 0));
+    }
+    c.keys_file = resolve(base_dir, v["publish.keys"].as<std::string>());
+    TsigKeyring keyring;
+    try {
+        keyring = TsigKeyring::load_file(c.keys_file.string(),
+                                         TsigKeyring::Permissions::allow_group_read);
+    } catch (const ConfigError& e) {
+        cf.fail("publish.keys", 0, e.what());
+    }
+    const std::string key_name = v["publish.key"].as<std::string>();
+    std::string error;
+    auto kn = DnsName::try_parse(key_name, &error);
+    if (!kn) {
+        cf.fail("publish.key", 0, "invalid key name \"" + key_name + "\": " + error);
+    }
+    const TsigKey* key = keyring.find(*kn);
+    if (key == nullptr) {
+        cf.fail("publish.key", 0,
+                "no key \"" + key_name + "\" in " + c.keys_file.string() + " (it has " +
+                    std::to_string(keyring.size()) + " key(s))");
+    }
+    c.dns.key = *key;
+
+    // [dns]
+    c.dns.resolver = endpoint(cf, "dns.resolver", 0, v["dns.resolver"].as<std::string>(), 53);
+    if (v.count("dns.check-server")) {
+        const auto& servers = v["dns.check-server"].as<strings>();
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            c.dns.check_servers.push_back(endpoint(cf, "dns.check-server", i, servers[i], 53));
+        }
+    }
+    c.dns.timeout = std::chrono::seconds(ranged(cf, "dns.timeout", 1, 60));
+    c.dns.propagation_timeout =
+        std::chrono::seconds(ranged(cf, "dns.propagation-timeout", 1, 3600));
+
+    // [certs]
+    c.certs_dir = resolve(base_dir, v["certs.dir"].as<std::string>());
+    const std::string kt = v["certs.key-type"].as<std::string>();
+    auto type = key_type_from_name(kt);
+    if (!type) {
+        cf.fail("certs.key-type", 0,
+                "unknown key type \"" + kt + "\" (expected one of " + key_type_names() + ")");
+    }
+    c.key_type = *type;
+    c.parallel = ranged(cf, "certs.parallel", 1, 256);
+    if (v.count("certs.trust-file")) {
+        c.trust_file = resolve(base_dir, v["certs.trust-file"].as<std::string>());
+    }
+    return c;
+}
+
+}  // namespace acmezone::issuer

@@ -1,0 +1,86 @@
+// acmezone-issuer's configuration file (INI; every option declared once, in
+// issuer_config.cpp, with its type, default and help: that declaration drives
+// parsing, error messages and `acmezone-issuer --help-config`).
+//
+//     [acme]
+//     directory = https://acme-v02.api.letsencrypt.org/directory   (required)
+//     ca-file = /path/to/extra-trust.pem   trust anchor for the CA's HTTPS (Pebble)
+//     contact = mailto:hostmaster@example.com   (repeatable)
+//     state-dir = /var/lib/acmezone       (required) account key, per-certificate state
+//     timeout = 30                        seconds for one HTTPS request
+//     retry-deadline = 300                seconds to keep retrying
+//     rateLimited/serverInternal/network validation-timeout = 300            seconds for the CA to
+//     validate and issue [zones] zone = example.com                  (repeatable) zones-file =
+//     /etc/acmezone/zones    one zone a line, '#' comments [publish] control = 127.0.0.1:5353
+//     (required, repeatable) every listed control socket key = acme-key (required) the TSIG key's
+//     name in `keys` keys = /etc/acmezone/keys.conf      (required) BIND key{} syntax, mode 0600
+//     (or 0640) [dns] resolver = 127.0.0.1:53             follows CNAMEs, finds the authoritative
+//     servers check-server = 127.0.0.1:5300       (repeatable) check these instead of the zone's NS
+//     timeout = 3                         seconds for one DNS exchange
+//     propagation-timeout = 120           seconds to wait until every server serves the values
+//     [certs]
+//     dir = /var/lib/acmezone/certs       (required)
+//     key-type = ecdsa-p256               ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096
+//     parallel = 16                       zones in flight at once (1..256)
+//     trust-file = /path/roots.pem        verify issued chains up to these roots
+//
+// Relative paths are relative to the configuration file's directory.
+// Errors name the file, the line and the key ("issuer.conf:12: certs.parallel:
+// ..."); zones-file errors name that file and its line.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config_file.h"
+#include "common/dns_name.h"
+#include "issuer/cert_key.h"
+#include "issuer/challenge_dns.h"
+
+namespace acmezone::issuer {
+
+struct IssuerConfig {
+    std::string origin;  // the file, for messages
+
+    // [acme]
+    std::string directory;
+    std::optional<std::filesystem::path> ca_file;
+    std::vector<std::string> contact;
+    std::filesystem::path state_dir;
+    std::chrono::seconds http_timeout{30};
+    std::chrono::seconds retry_deadline{300};
+    std::chrono::seconds validation_timeout{300};
+
+    // [zones]: both sources merged, in order, without duplicates
+    std::vector<DnsName> zones;
+
+    // [publish] and [dns]
+    std::filesystem::path keys_file;
+    DnsSettings dns;
+
+    // [certs]
+    std::filesystem::path certs_dir;
+    KeyType key_type = KeyType::ecdsa_p256;
+    unsigned parallel = 16;
+    std::optional<std::filesystem::path> trust_file;
+
+    std::filesystem::path account_key_path() const { return state_dir / "account.key"; }
+
+    static const po::options_description& options();
+    // Throws ConfigError naming the file, line and key.
+    static IssuerConfig load(const std::string& path);
+    // `base_dir` resolves relative paths (the file's directory for load()).
+    static IssuerConfig parse(std::string_view text, const std::string& origin,
+                              const std::filesystem::path& base_dir);
+};
+
+// Zones from a zones file: one name a line, blank lines and '#' comments
+// ignored. Throws ConfigError "<origin>:<line>: ..." for a bad name or a
+// duplicate.
+std::vector<DnsName> parse_zones_file(std::string_view text, const std::string& origin);
+
+}  // namespace acmezone::issuer

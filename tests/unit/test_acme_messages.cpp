@@ -1,0 +1,108 @@
+// The ACME message parsers, problem documents, Retry-After and Link headers,
+// and the renewal rule: the pieces of the protocol that need no server.
+#include <gtest/gtest.h>
+#include <json/reader.h>
+
+#include <memory>
+
+#include "issuer/acme_client.h"
+#include "issuer/http_client.h"
+#include "issuer/runner.h"
+
+using namespace acmezone;
+using namespace acmezone::issuer;
+using namespace std::chrono_literals;
+
+namespace {
+
+Json::Value json(const std::string& text) {
+    Json::CharReaderBuilder b;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    Json::Value v;
+    std::string errs;
+    EXPECT_TRUE(r->parse(text.data(), text.data() + text.size(), &v, &errs)) << errs;
+    return v;
+}
+
+}  // namespace
+
+TEST(AcmeMessages, Authorization) {
+    auto a = parse_authorization(json(R"({
+        "status": "pending", "identifier": {"type": "dns", "value": "example.com"},
+        "wildcard": true,
+        "challenges": [
+          {"type": "dns-01", "url": "https://ca/c/1", "token": "tok", "status": "pending"},
+          {"type": "http-01", "url": "https://ca/c/2", "token": "t2", "status": "invalid",
+           "error": {"type": "urn:ietf:params:acme:error:dns", "detail": "NXDOMAIN"}}]})"),
+                                 "https://ca/a/1");
+    EXPECT_EQ(a.status, "pending");
+    EXPECT_EQ(a.identifier, "example.com");
+    EXPECT_TRUE(a.wildcard);
+    ASSERT_NE(a.find_challenge("dns-01"), nullptr);
+    EXPECT_EQ(a.find_challenge("dns-01")->token, "tok");
+    EXPECT_EQ(a.find_challenge("tls-alpn-01"), nullptr);
+    ASSERT_TRUE(a.first_error().has_value());
+    EXPECT_EQ(a.first_error()->to_string(), "dns: NXDOMAIN");
+    EXPECT_THROW((void)parse_authorization(json(R"({"status": "valid"})"), "u"), AcmeError);
+    EXPECT_THROW((void)parse_authorization(json("[]"), "u"), AcmeError);
+}
+
+TEST(AcmeMessages, Order) {
+    auto o = parse_order(json(R"({"status": "ready", "finalize": "https://ca/f/1",
+        "authorizations": ["https://ca/a/1", "https://ca/a/2"]})"),
+                         "https://ca/o/1");
+    EXPECT_EQ(o.status, "ready");
+    EXPECT_EQ(o.authorizations.size(), 2u);
+    EXPECT_EQ(o.finalize, "https://ca/f/1");
+    EXPECT_TRUE(o.certificate.empty());
+    EXPECT_FALSE(o.error.has_value());
+    EXPECT_THROW((void)parse_order(json(R"({"status": "ready"})"), "u"), AcmeError);
+}
+
+TEST(AcmeMessages, ProblemDocumentsSayTypeDetailAndSubproblems) {
+    auto p = AcmeProblem::from_json(json(R"({
+        "type": "urn:ietf:params:acme:error:rejectedIdentifier", "detail": "not allowed",
+        "subproblems": [{"type": "urn:ietf:params:acme:error:caa", "detail": "CAA forbids",
+                         "identifier": {"type": "dns", "value": "x.example"}}]})"),
+                                    403);
+    EXPECT_EQ(p.short_type(), "rejectedIdentifier");
+    EXPECT_EQ(p.to_string(),
+              "rejectedIdentifier: not allowed (HTTP 403); x.example: caa: CAA forbids");
+    AcmeError e("newOrder", p);
+    EXPECT_EQ(std::string(e.what()).rfind("newOrder: rejectedIdentifier", 0), 0u);
+    AcmeProblem other = AcmeProblem::from_json(json(R"({"type": "about:blank"})"), 500);
+    EXPECT_EQ(other.short_type(), "about:blank");
+}
+
+TEST(HttpHeaders, RetryAfter) {
+    const auto now =
+        std::chrono::system_clock::from_time_t(1445412480);  // Wed, 21 Oct 2015 07:28:00 GMT
+    EXPECT_EQ(parse_retry_after("120", now), 120s);
+    EXPECT_EQ(parse_retry_after(" 0 ", now), 0s);
+    EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", now), 120s);
+    EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), 0s);  // in the past
+    EXPECT_FALSE(parse_retry_after("soon", now).has_value());
+    EXPECT_FALSE(parse_retry_after("", now).has_value());
+}
+
+TEST(HttpHeaders, Links) {
+    std::vector<std::string> links{
+        R"(<https://ca/dir>;rel="index")",
+        R"(<https://ca/cert/alt/1>;rel="alternate", <https://ca/issuer>; rel="up")"};
+    EXPECT_EQ(find_link(links, "index"), "https://ca/dir");
+    EXPECT_EQ(find_link(links, "up"), "https://ca/issuer");
+    EXPECT_EQ(find_link(links, "alternate"), "https://ca/cert/alt/1");
+    EXPECT_FALSE(find_link(links, "next").has_value());
+}
+
+TEST(Renewal, DueWhenAThirdOfTheLifetimeIsLeft) {
+    CertInfo c;
+    c.not_before = std::chrono::system_clock::from_time_t(0);
+    c.not_after = c.not_before + 90 * 24h;
+    EXPECT_FALSE(renewal_due(c, c.not_before + 59 * 24h));
+    EXPECT_TRUE(renewal_due(c, c.not_before + 60 * 24h));
+    EXPECT_TRUE(renewal_due(c, c.not_after + 1h));
+    c.not_after = c.not_before + 6 * 24h;  // short-lived: due at 2 days left
+    EXPECT_FALSE(renewal_due(c, c.not_before + 3 * 24h));
+    EXPECT_TRUE(renewal_due(c, c.not_before + 4 * 24h));
+}
