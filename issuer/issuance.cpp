@@ -1,0 +1,191 @@
+// See issuance.h.
+#include "issuer/issuance.h"
+
+#include <future>
+#include <map>
+
+#include "common/log.h"
+#include "issuer/csr.h"
+
+namespace acmezone::issuer {
+namespace {
+
+// Removes exactly the values it was given, on every path out of the scope.
+// Armed before publish() is called, so values a half-failed publish() left on
+// some control sockets are removed too.
+class PublishedValues {
+  public:
+    PublishedValues(const ChallengeDns& dns, const DnsName& zone, DnsName owner,
+                    std::vector<std::string> values)
+        : dns_(dns), zone_(zone), owner_(std::move(owner)), values_(std::move(values)) {}
+    ~PublishedValues() { remove(); }
+    PublishedValues(const PublishedValues&) = delete;
+    PublishedValues& operator=(const PublishedValues&) = delete;
+
+    void publish() { dns_.publish(owner_, values_); }
+
+    // Idempotent; never throws (a failure is logged: the plugin lets the values
+    // expire on their own, but the operator must know).
+    void remove() noexcept {
+        if (removed_) {
+            return;
+        }
+        removed_ = true;
+        try {
+            dns_.unpublish(owner_, values_);
+        } catch (const std::exception& e) {
+            log_error(zone_.text(), ": could not remove the challenge values at ", owner_.text(),
+                      ": ", e.what(), " (the plugin drops them when their lifetime ends)");
+        }
+    }
+
+  private:
+    const ChallengeDns& dns_;
+    DnsName zone_;
+    DnsName owner_;
+    std::vector<std::string> values_;
+    bool removed_ = false;
+};
+
+struct PendingChallenge {
+    AcmeAuthorization authorization;
+    AcmeChallenge challenge;
+    std::string value;
+};
+
+std::string name_of(const AcmeAuthorization& a) {
+    return (a.wildcard ? "*." : "") + a.identifier;
+}
+
+}  // namespace
+
+std::vector<DnsName> certificate_names(const DnsName& zone) {
+    return {zone, zone.child("*")};
+}
+
+CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepReporter& report) {
+    const std::vector<DnsName> names = certificate_names(zone);
+    std::string step;
+    auto enter = [&](std::string what) {
+        step = std::move(what);
+        report(step);
+    };
+    try {
+        enter("ordering");
+        s.acme.ensure_account();
+        AcmeOrder order = s.acme.new_order(names);
+        const auto deadline = AcmeClient::Clock::now() + s.validation_timeout;
+
+        enter("reading authorizations");
+        std::vector<PendingChallenge> pending;
+        for (const std::string& url : order.authorizations) {
+            AcmeAuthorization a = s.acme.get_authorization(url);
+            if (a.status == "valid") {
+                log_debug(zone.text(), ": authorization for ", name_of(a), " already valid");
+                continue;
+            }
+            if (a.status != "pending") {
+                auto err = a.first_error();
+                throw IssuanceError("authorization for " + name_of(a) + " is \"" + a.status + "\"" +
+                                    (err ? ": " + err->to_string() : std::string()));
+            }
+            const AcmeChallenge* c = a.find_challenge("dns-01");
+            if (c == nullptr) {
+                throw IssuanceError("the CA offers no dns-01 challenge for " + name_of(a));
+            }
+            PendingChallenge p{a, *c, s.acme.dns01_value(c->token)};
+            pending.push_back(std::move(p));
+        }
+
+        if (!pending.empty()) {
+            // Group the values by owner name (for {Z, *.Z} there is one owner).
+            std::map<DnsName, std::vector<std::string>> by_owner;
+            enter("finding the challenge name");
+            for (const PendingChallenge& p : pending) {
+                const DnsName id = DnsName::parse(p.authorization.identifier);
+                by_owner[s.dns.challenge_name(id)].push_back(p.value);
+            }
+            std::vector<std::unique_ptr<PublishedValues>> published;
+            for (auto& [owner, values] : by_owner) {
+                enter("publishing " + std::to_string(values.size()) + " value(s) at " +
+                      owner.text());
+                published.push_back(std::make_unique<PublishedValues>(s.dns, zone, owner, values));
+                published.back()->publish();
+            }
+            for (auto& [owner, values] : by_owner) {
+                enter("waiting until every server serves " + owner.text());
+                s.dns.wait_until_served(owner, values);
+            }
+
+            enter("validating");
+            // Respond to and poll every authorization concurrently; wait for all
+            // (the futures' results are read only after every one is final).
+            std::vector<std::future<AcmeAuthorization>> results;
+            for (const PendingChallenge& p : pending) {
+                results.push_back(std::async(std::launch::async, [&s, &p, deadline] {
+                    s.acme.respond(p.challenge);
+                    return s.acme.poll_authorization(p.authorization.url, deadline);
+                }));
+            }
+            for (auto& r : results) {
+                r.wait();
+            }
+            for (auto& guard : published) {
+                guard->remove();  // every authorization is final (or failed): values go now
+            }
+            std::string failures;
+            for (std::size_t i = 0; i < results.size(); ++i) {
+                const std::string who = name_of(pending[i].authorization);
+                try {
+                    AcmeAuthorization final = results[i].get();
+                    if (final.status != "valid") {
+                        auto err = final.first_error();
+                        failures += (failures.empty() ? "" : "; ") + who + ": " + final.status +
+                                    (err ? " (" + err->to_string() + ")" : std::string());
+                    }
+                } catch (const std::exception& e) {
+                    failures += (failures.empty() ? "" : "; ") + who + ": " + e.what();
+                }
+            }
+            if (!failures.empty()) {
+                throw IssuanceError("the CA did not validate: " + failures);
+            }
+        }
+
+        enter("finalizing");
+        order = s.acme.poll_order(order.url, deadline, /*stop_at_ready=*/true);
+        if (order.status != "ready" && order.status != "valid") {
+            throw IssuanceError("order is \"" + order.status + "\"" +
+                                (order.error ? ": " + order.error->to_string() : std::string()));
+        }
+        CertKey key = CertKey::generate(s.key_type);
+        if (order.status == "ready") {
+            order = s.acme.finalize(order, make_csr_der(key, names));
+        } else {
+            // Valid already, for another CSR's key we do not hold: cannot be used.
+            throw IssuanceError("order is already \"valid\" before finalize");
+        }
+        if (order.status != "valid") {
+            order = s.acme.poll_order(order.url, deadline);
+        }
+        if (order.status != "valid" || order.certificate.empty()) {
+            throw IssuanceError("order ended \"" + order.status + "\"" +
+                                (order.error ? ": " + order.error->to_string() : std::string()));
+        }
+
+        enter("downloading");
+        const std::string chain = s.acme.download_certificate(order.certificate);
+
+        enter("checking");
+        CertInfo info = check_certificate(
+            chain, key.public_der(), names,
+            s.trust_file ? std::optional<std::string>(s.trust_file->string()) : std::nullopt);
+        enter("storing");
+        s.store.store(zone, key.private_pem(), chain);
+        return info;
+    } catch (const std::exception& e) {
+        throw IssuanceError(zone.text() + ": " + step + ": " + e.what());
+    }
+}
+
+}  // namespace acmezone::issuer

@@ -1,0 +1,61 @@
+// One zone's whole way to a certificate for {Z, *.Z}.
+//
+//   1. newOrder {Z, *.Z}; fetch its authorizations; those already valid (a CA
+//      may reuse them) need nothing.
+//   2. For the pending ones: the dns-01 value of each, the owner name
+//      (_acme-challenge.Z after following CNAMEs), all values published in
+//      ONE publish() call, then wait_until_served() on every authoritative
+//      server.
+//   3. Respond to every challenge at once and poll every authorization
+//      concurrently until each is final (valid or invalid): the values stay
+//      published until then, since the CA may look several times.
+//   4. Unpublish exactly our values, whatever happened (a guard object does
+//      it on every path, also when publish() itself failed half-way).
+//   5. Finalize with a CSR from a fresh key, poll while "processing",
+//      download the chain, check it (key, names exactly {Z, *.Z}, chain),
+//      and only then store it.
+// Any failure throws IssuanceError with the zone, the step and the cause in
+// the operator's words; the stored certificate is then untouched.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "common/dns_name.h"
+#include "issuer/acme_client.h"
+#include "issuer/cert_check.h"
+#include "issuer/cert_key.h"
+#include "issuer/cert_store.h"
+#include "issuer/challenge_dns.h"
+
+namespace acmezone::issuer {
+
+class IssuanceError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct IssuanceServices {
+    AcmeClient& acme;
+    const ChallengeDns& dns;
+    CertStore& store;
+    KeyType key_type = KeyType::ecdsa_p256;
+    std::optional<std::filesystem::path> trust_file;
+    std::chrono::seconds validation_timeout{300};
+};
+
+// Called with each step's name, for progress reports.
+using StepReporter = std::function<void(const std::string& step)>;
+
+// {zone, *.zone}
+std::vector<DnsName> certificate_names(const DnsName& zone);
+
+// Issues and stores the certificate of `zone`; returns the stored leaf's info.
+CertInfo issue_certificate(const DnsName& zone, IssuanceServices& services,
+                           const StepReporter& report);
+
+}  // namespace acmezone::issuer

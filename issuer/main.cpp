@@ -1,0 +1,123 @@
+// acmezone-issuer: wildcard certificates {Z, *.Z} for every configured zone,
+// by ACME DNS-01 through the acmezone plugin's control socket.
+//
+//   acmezone-issuer --config issuer.conf run
+//   acmezone-issuer --config issuer.conf issue ZONE... [--force]
+//   acmezone-issuer --config issuer.conf status [--json]
+//
+// Exit codes: 0 all good, 1 some zone failed, 2 bad configuration or usage.
+// See issuer_config.h for the file and runner.h for the commands.
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "issuer/issuer_config.h"
+#include "issuer/runner.h"
+
+namespace po = boost::program_options;
+using namespace acmezone;
+using namespace acmezone::issuer;
+
+namespace {
+
+const char* kUsage =
+    "usage: acmezone-issuer --config FILE run\n"
+    "       acmezone-issuer --config FILE issue ZONE... [--force]\n"
+    "       acmezone-issuer --config FILE status [--json]\n";
+
+int main_checked(int argc, char** argv) {
+    po::options_description opts("options");
+    // clang-format off
+    opts.add_options()
+        ("config,c", po::value<std::string>(), "configuration file (INI)")
+        ("force", "issue: even when the certificate is not due")
+        ("json", "status: JSON instead of a table")
+        ("verbose,v", "debug logging (ACME requests, DNS steps)")
+        ("help,h", "this help")
+        ("help-config", "every configuration option, with defaults");
+    // clang-format on
+    po::options_description hidden;
+    hidden.add_options()("command", po::value<std::string>())(
+        "args", po::value<std::vector<std::string>>()->composing());
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description pos;
+    pos.add("command", 1).add("args", -1);
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "acmezone-issuer: " << e.what() << "\n" << kUsage;
+        return kExitConfig;
+    }
+    if (vm.count("help")) {
+        std::cout << kUsage << opts;
+        return kExitOk;
+    }
+    if (vm.count("help-config")) {
+        std::cout << IssuerConfig::options();
+        return kExitOk;
+    }
+    if (!vm.count("config") || !vm.count("command")) {
+        std::cerr << "acmezone-issuer: "
+                  << (vm.count("config") ? "no command" : "--config is required") << "\n"
+                  << kUsage;
+        return kExitConfig;
+    }
+    set_log_level(vm.count("verbose") ? LogLevel::debug : LogLevel::info);
+    const std::string command = vm["command"].as<std::string>();
+    const auto args =
+        vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    const bool force = vm.count("force") > 0;
+    const bool json = vm.count("json") > 0;
+    if ((command == "run" || command == "status") && !args.empty()) {
+        std::cerr << "acmezone-issuer: " << command << " takes no zone names (use issue ZONE...)\n";
+        return kExitConfig;
+    }
+    if (command == "issue" && args.empty()) {
+        std::cerr << "acmezone-issuer: issue needs at least one zone name\n" << kUsage;
+        return kExitConfig;
+    }
+    if (force && command != "issue") {
+        std::cerr << "acmezone-issuer: --force applies to issue only\n";
+        return kExitConfig;
+    }
+    if (json && command != "status") {
+        std::cerr << "acmezone-issuer: --json applies to status only\n";
+        return kExitConfig;
+    }
+    if (command != "run" && command != "issue" && command != "status") {
+        std::cerr << "acmezone-issuer: unknown command \"" << command << "\"\n" << kUsage;
+        return kExitConfig;
+    }
+
+    try {
+        Runner runner(IssuerConfig::load(vm["config"].as<std::string>()));
+        if (command == "run") {
+            return runner.run();
+        }
+        if (command == "issue") {
+            return runner.issue(args, force);
+        }
+        return runner.status(json, std::cout);
+    } catch (const ConfigError& e) {
+        log_error(e.what());
+        return kExitConfig;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return main_checked(argc, argv);
+    } catch (const std::exception& e) {
+        log_error(e.what());
+        return kExitFailed;
+    }
+}
