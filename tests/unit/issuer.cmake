@@ -1,5 +1,12 @@
 # Issuer unit tests: see issuer/.
 
+# issuer-dns: ChallengeDns, dns_exchange, tsig_signer, authoritative_servers,
+# against a real named started by tests/unit/named_fixture.h (needs named,
+# tsig-keygen and dig on PATH).
+acmezone_unit_test(test_issuer_dns
+    ${CMAKE_CURRENT_LIST_DIR}/test_challenge_dns.cpp
+    LIBS acmezone_issuer_lib GTest::gmock)
+
 # issuer-acme: account key and JWS, CSR, certificate checks, certificate
 # store, configuration, ACME messages; hermetic (an in-memory test PKI).
 acmezone_unit_test(test_issuer_acme
