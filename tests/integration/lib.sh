@@ -51,6 +51,21 @@
 #   az_rndc [INSTANCE --] ARGS...   run rndc against INSTANCE
 #   az_rndc_reload [INSTANCE]  `rndc reload`, then wait until named answers again
 #   az_dig [INSTANCE --] ARGS...    dig @127.0.0.1 -p PORT +norec +time=2 +tries=1 ARGS
+#
+#   the plugin (needs ACMEZONE_PLUGIN):
+#   az_plugin_setup [ZONE...]  write $AZ_TMP/keys.conf (key "acme-key", 0600), choose
+#                              AZ_CONTROL_PORT, write $AZ_PLUGIN_CONF ($AZ_TMP/plugin.conf):
+#                              zone = each ZONE (default example.com), nameserver ns1.<first>,
+#                              ttl $AZ_PLUGIN_TTL (0), lifetime $AZ_PLUGIN_LIFETIME (600),
+#                              state-dir $AZ_TMP/plugin-state, listen 127.0.0.1:$AZ_CONTROL_PORT,
+#                              grant acme-key zonesub ZONE; lines in $AZ_PLUGIN_EXTRA go to the
+#                              top part, $AZ_PLUGIN_CONTROL_EXTRA to [control]. Also writes
+#                              $AZ_PLUGIN_FRAGMENT ($AZ_TMP/plugin-fragment.conf), the dlz{}
+#                              block, for az_start_named (add native zones by appending to it).
+#                              Sets AZ_KEY_FILE, AZ_KEY_NAME, AZ_KEY_SECRET.
+#   az_nsupdate LINE...        send one UPDATE to the control socket with nsupdate -y, e.g.
+#                              az_nsupdate "update add _acme-challenge.example.com 60 TXT v1";
+#                              returns nsupdate's status, its output on stderr
 #   az_named_alive [INSTANCE]  true while that named runs
 #   az_log_tail [INSTANCE]     last 40 lines of its log
 
@@ -372,4 +387,46 @@ az_dig() {
         shift
     fi
     dig @127.0.0.1 -p "${AZ_INST_PORT[$inst]}" +norec +time=2 +tries=1 "$@"
+}
+
+az_plugin_setup() {
+    local zones=("$@") z
+    ((${#zones[@]})) || zones=(example.com)
+    [[ -n ${ACMEZONE_PLUGIN:-} && -f $ACMEZONE_PLUGIN ]] ||
+        az_fail "ACMEZONE_PLUGIN is not set to the built acmezone_dlz.so"
+    AZ_KEY_NAME=acme-key
+    AZ_KEY_FILE=$AZ_TMP/keys.conf
+    az_keygen "$AZ_KEY_NAME" "$AZ_KEY_FILE"
+    AZ_KEY_SECRET=$(az_key_secret "$AZ_KEY_FILE")
+    AZ_CONTROL_PORT=$(az_free_port)
+    AZ_PLUGIN_CONF=$AZ_TMP/plugin.conf
+    AZ_PLUGIN_FRAGMENT=$AZ_TMP/plugin-fragment.conf
+    {
+        for z in "${zones[@]}"; do echo "zone = $z"; done
+        echo "nameserver = ns1.${zones[0]}"
+        echo "contact = hostmaster.${zones[0]}"
+        echo "ttl = ${AZ_PLUGIN_TTL:-0}"
+        echo "lifetime = ${AZ_PLUGIN_LIFETIME:-600}"
+        echo "state-dir = $AZ_TMP/plugin-state"
+        echo "${AZ_PLUGIN_EXTRA:-}"
+        echo "[control]"
+        echo "listen = 127.0.0.1:$AZ_CONTROL_PORT"
+        echo "keys = $AZ_KEY_FILE"
+        for z in "${zones[@]}"; do echo "grant = $AZ_KEY_NAME zonesub $z"; done
+        echo "${AZ_PLUGIN_CONTROL_EXTRA:-}"
+    } >"$AZ_PLUGIN_CONF"
+    cat >"$AZ_PLUGIN_FRAGMENT" <<EOF
+dlz "acmezone" {
+    database "dlopen $ACMEZONE_PLUGIN $AZ_PLUGIN_CONF";
+};
+EOF
+}
+
+az_nsupdate() {
+    local line
+    {
+        echo "server 127.0.0.1 $AZ_CONTROL_PORT"
+        for line in "$@"; do echo "$line"; done
+        echo "send"
+    } | nsupdate -t 5 -y "hmac-sha256:$AZ_KEY_NAME:$AZ_KEY_SECRET"
 }

@@ -1,1 +1,18 @@
 # Plugin unit tests: see plugin/.
+# Serving side: claims, the record store (model and durability), the config.
+acmezone_unit_test(test_plugin_serving
+    ${CMAKE_CURRENT_LIST_DIR}/test_zone_claims.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_challenge_store.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_plugin_config.cpp
+    LIBS acmezone_plugin_core)
+target_compile_definitions(test_plugin_serving PRIVATE
+    ACMEZONE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+
+# Control side (TSIG, UPDATE decoding, grants, NOTIFY): one executable per
+# file, registered as the files land.
+foreach(name test_tsig_verifier test_update_message test_grant_table test_notifier
+             test_control_server test_soa)
+    if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${name}.cpp)
+        acmezone_unit_test(${name} ${CMAKE_CURRENT_LIST_DIR}/${name}.cpp LIBS acmezone_plugin_core)
+    endif()
+endforeach()
