@@ -124,6 +124,9 @@ TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
     }
     std::optional<DnsName> answer_key = from_ldns_dname(ldns_rr_owner(tsig), &v.detail);
     if (!answer_key || *answer_key != key_name_) {
+        if (answer_key) {
+            v.detail = answer_key->text();
+        }
         v.kind = Verdict::Kind::other_key;
         return v;
     }

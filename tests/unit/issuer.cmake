@@ -2,9 +2,11 @@
 
 # issuer-dns: ChallengeDns, dns_exchange, tsig_signer, authoritative_servers,
 # against a real named started by tests/unit/named_fixture.h (needs named,
-# tsig-keygen and dig on PATH).
+# tsig-keygen and dig on PATH); test_update_answers fakes only the control
+# socket, for answers named cannot be made to give (BADTIME, unsigned NOERROR).
 acmezone_unit_test(test_issuer_dns
     ${CMAKE_CURRENT_LIST_DIR}/test_challenge_dns.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_update_answers.cpp
     LIBS acmezone_issuer_lib GTest::gmock)
 
 # issuer-acme: account key and JWS, CSR, certificate checks, certificate

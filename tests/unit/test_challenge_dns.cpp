@@ -21,6 +21,7 @@
 #include "common/tsig_keyring.h"
 #include "issuer/authoritative_servers.h"
 #include "issuer/challenge_dns.h"
+#include "issuer/dns_exchange.h"
 #include "named_fixture.h"
 
 namespace acmezone::issuer {
@@ -351,6 +352,27 @@ TEST_F(ChallengeDnsTest, PublishedValuesAreSeenByWait) {
     dns.publish(owner, {"abc", "def"});
     EXPECT_NO_THROW(dns.wait_until_served(owner, {"abc", "def"}));
     dns.unpublish(owner, {"abc", "def"});
+    EXPECT_TRUE(dig_txt(owner.text()).empty());
+}
+
+TEST_F(ChallengeDnsTest, ManyValuesGoOverTcpWhenUdpTruncates) {
+    DnsSettings s = settings();
+    s.check_servers = {server()};
+    ChallengeDns dns(s);
+    DnsName owner = DnsName::parse("_acme-challenge.big.dyn.test");
+    std::vector<std::string> values;
+    for (int i = 0; i < 30; ++i) {  // 30 x 43 octets: far more than 512 octets of answer
+        std::string v = "value-" + std::to_string(i) + "-";
+        v.resize(43, 'x');
+        values.push_back(v);
+    }
+    dns.publish(owner, values);
+    // Without EDNS, named truncates this answer over UDP; the exchange retries over TCP.
+    DnsReply reply = query(server(), owner, LDNS_RR_TYPE_TXT, false, milliseconds(2000));
+    EXPECT_TRUE(reply.over_tcp);
+    EXPECT_EQ(ldns_rr_list_rr_count(ldns_pkt_answer(reply.packet.get())), values.size());
+    EXPECT_NO_THROW(dns.wait_until_served(owner, values));
+    dns.unpublish(owner, values);
     EXPECT_TRUE(dig_txt(owner.text()).empty());
 }
 
