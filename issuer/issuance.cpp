@@ -2,7 +2,6 @@
 #include "issuer/issuance.h"
 
 #include <future>
-#include <map>
 
 #include "common/log.h"
 #include "issuer/csr.h"
@@ -22,7 +21,11 @@ class PublishedValues {
     PublishedValues(const PublishedValues&) = delete;
     PublishedValues& operator=(const PublishedValues&) = delete;
 
-    void publish() { dns_.publish(owner_, values_); }
+    void publish() {
+        publish_failed_ = true;
+        dns_.publish(owner_, values_);
+        publish_failed_ = false;
+    }
 
     // Idempotent; never throws (a failure is logged: the plugin lets the values
     // expire on their own, but the operator must know).
@@ -45,6 +48,7 @@ class PublishedValues {
     DnsName owner_;
     std::vector<std::string> values_;
     bool removed_ = false;
+    bool publish_failed_ = false;
 };
 
 struct PendingChallenge {
@@ -71,6 +75,11 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
         report(step);
     };
     try {
+        // Where the values go, found before ordering: a zone whose DNS cannot
+        // work costs the CA nothing.
+        enter("finding the challenge name");
+        const DnsName owner = s.dns.challenge_name(zone);
+
         enter("ordering");
         s.acme.ensure_account();
         AcmeOrder order = s.acme.new_order(names);
@@ -80,6 +89,10 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
         std::vector<PendingChallenge> pending;
         for (const std::string& url : order.authorizations) {
             AcmeAuthorization a = s.acme.get_authorization(url);
+            if (DnsName::parse(a.identifier) != zone) {
+                throw IssuanceError("the CA sent an authorization for " + name_of(a) +
+                                    ", which is not in the order");
+            }
             if (a.status == "valid") {
                 log_debug(zone.text(), ": authorization for ", name_of(a), " already valid");
                 continue;
@@ -98,24 +111,16 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
         }
 
         if (!pending.empty()) {
-            // Group the values by owner name (for {Z, *.Z} there is one owner).
-            std::map<DnsName, std::vector<std::string>> by_owner;
-            enter("finding the challenge name");
+            // Both values (Z and *.Z) at the one owner name, in one UPDATE.
+            std::vector<std::string> values;
             for (const PendingChallenge& p : pending) {
-                const DnsName id = DnsName::parse(p.authorization.identifier);
-                by_owner[s.dns.challenge_name(id)].push_back(p.value);
+                values.push_back(p.value);
             }
-            std::vector<std::unique_ptr<PublishedValues>> published;
-            for (auto& [owner, values] : by_owner) {
-                enter("publishing " + std::to_string(values.size()) + " value(s) at " +
-                      owner.text());
-                published.push_back(std::make_unique<PublishedValues>(s.dns, zone, owner, values));
-                published.back()->publish();
-            }
-            for (auto& [owner, values] : by_owner) {
-                enter("waiting until every server serves " + owner.text());
-                s.dns.wait_until_served(owner, values);
-            }
+            enter("publishing " + std::to_string(values.size()) + " value(s) at " + owner.text());
+            PublishedValues published(s.dns, zone, owner, values);
+            published.publish();
+            enter("waiting until every server serves " + owner.text());
+            s.dns.wait_until_served(owner, values);
 
             enter("validating");
             // Respond to and poll every authorization concurrently; wait for all
@@ -130,9 +135,7 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
             for (auto& r : results) {
                 r.wait();
             }
-            for (auto& guard : published) {
-                guard->remove();  // every authorization is final (or failed): values go now
-            }
+            published.remove();  // every authorization is final (or failed): values go now
             std::string failures;
             for (std::size_t i = 0; i < results.size(); ++i) {
                 const std::string who = name_of(pending[i].authorization);

@@ -1,11 +1,11 @@
 // One zone's whole way to a certificate for {Z, *.Z}.
 //
-//   1. newOrder {Z, *.Z}; fetch its authorizations; those already valid (a CA
-//      may reuse them) need nothing.
-//   2. For the pending ones: the dns-01 value of each, the owner name
-//      (_acme-challenge.Z after following CNAMEs), all values published in
-//      ONE publish() call, then wait_until_served() on every authoritative
-//      server.
+//   1. The owner name: _acme-challenge.Z after following CNAMEs, found before
+//      anything is asked of the CA (a zone whose DNS fails costs no order).
+//   2. newOrder {Z, *.Z}; fetch its authorizations; those already valid (a CA
+//      may reuse them) need nothing. For the pending ones, the dns-01 value of
+//      each, all published at the owner in ONE publish() call, then
+//      wait_until_served() on every authoritative server.
 //   3. Respond to every challenge at once and poll every authorization
 //      concurrently until each is final (valid or invalid): the values stay
 //      published until then, since the CA may look several times.

@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# issuer_lib.sh — helpers for the issuer's integration tests: a config for
+# acmezone-issuer pointed at the test's named (with the plugin) and Pebble,
+# running it, and checking what it stored. Source after lib.sh and pebble.sh;
+# call after az_plugin_setup, az_start_named and az_start_pebble.
+#
+# API
+#   az_issuer_conf FILE ZONE...   write an issuer.conf: Pebble's directory and TLS CA,
+#                                 state $AZ_TMP/issuer-state, certs $AZ_CERTS
+#                                 ($AZ_TMP/certs), control 127.0.0.1:$AZ_CONTROL_PORT
+#                                 (or $AZ_ISSUER_CONTROL), key acme-key from $AZ_KEY_FILE,
+#                                 resolver and check-server = this named, zones ZONE...
+#   az_issuer CONF ARGS...        run acmezone-issuer --config CONF ARGS (bounded: 240 s);
+#                                 stdout to $AZ_ISSUER_OUT, stderr to $AZ_ISSUER_ERR (also
+#                                 appended to $AZ_TMP/issuer.log); sets AZ_ISSUER_RC
+#   az_verify_cert ZONE           the stored certificate of ZONE: openssl verify against
+#                                 Pebble's root with chain.pem as untrusted, SANs exactly
+#                                 {ZONE, *.ZONE}, privkey.pem matches, 0600, fullchain =
+#                                 cert + chain
+#   az_assert_no_txt NAME         no TXT record at NAME in named's answer (NXDOMAIN or
+#                                 NODATA, or a CNAME only)
+#   az_tree_digest DIR            one line per entry: path, type, link target, mode and
+#                                 the SHA-256 of regular files (to compare byte for byte)
+
+AZ_CERTS=""
+
+az_issuer_conf() {
+    local file=$1 z
+    shift
+    AZ_CERTS=$AZ_TMP/certs
+    {
+        echo "# written by tests/integration/issuer_lib.sh"
+        echo "[acme]"
+        echo "directory = $AZ_PEBBLE_DIR"
+        echo "ca-file = $AZ_PEBBLE_TLS_CA"
+        echo "contact = mailto:hostmaster@example.com"
+        echo "state-dir = $AZ_TMP/issuer-state"
+        echo "retry-deadline = 30"
+        echo "validation-timeout = 60"
+        echo "[zones]"
+        for z in "$@"; do echo "zone = $z"; done
+        echo "[publish]"
+        echo "control = ${AZ_ISSUER_CONTROL:-127.0.0.1:$AZ_CONTROL_PORT}"
+        echo "key = $AZ_KEY_NAME"
+        echo "keys = $AZ_KEY_FILE"
+        echo "[dns]"
+        echo "resolver = 127.0.0.1:$AZ_NAMED_PORT"
+        echo "check-server = 127.0.0.1:$AZ_NAMED_PORT"
+        echo "propagation-timeout = 20"
+        echo "[certs]"
+        echo "dir = $AZ_CERTS"
+        echo "parallel = 8"
+    } >"$file"
+}
+
+az_issuer() {
+    local conf=$1
+    shift
+    [[ -n ${ACMEZONE_ISSUER:-} && -x $ACMEZONE_ISSUER ]] ||
+        az_fail "ACMEZONE_ISSUER is not set to the built acmezone-issuer"
+    AZ_ISSUER_OUT=$AZ_TMP/issuer.out
+    AZ_ISSUER_ERR=$AZ_TMP/issuer.err
+    AZ_ISSUER_RC=0
+    echo "==== acmezone-issuer $* ($(date -u +%T)) ====" >>"$AZ_TMP/issuer.log"
+    timeout 240 "$ACMEZONE_ISSUER" --config "$conf" "$@" >"$AZ_ISSUER_OUT" 2>"$AZ_ISSUER_ERR" ||
+        AZ_ISSUER_RC=$?
+    cat "$AZ_ISSUER_ERR" >>"$AZ_TMP/issuer.log"
+    [[ $AZ_ISSUER_RC -ne 124 ]] || az_fail "acmezone-issuer $* did not finish within 240 s"
+}
+
+az_verify_cert() {
+    local zone=$1 d=$AZ_CERTS/$1 out sans want mode
+    [[ -f $d/cert.pem && -f $d/chain.pem && -f $d/privkey.pem && -f $d/fullchain.pem ]] ||
+        az_fail "$zone: certificate files missing in $d"
+    out=$(openssl verify -CAfile "$AZ_PEBBLE_ROOT" -untrusted "$d/chain.pem" "$d/cert.pem" 2>&1) ||
+        az_fail "$zone: openssl verify failed: $out"
+    az_assert_eq "$d/cert.pem: OK" "$out" "$zone: openssl verify"
+    sans=$(openssl x509 -in "$d/cert.pem" -noout -ext subjectAltName | tail -n +2 |
+        tr ',' '\n' | sed 's/^ *//' | grep -v '^$' | sort | tr '\n' ' ')
+    want=$(printf 'DNS:%s\n' "*.$zone" "$zone" | sort | tr '\n' ' ')
+    az_assert_eq "$want" "$sans" "$zone: subjectAltName"
+    az_assert_eq "$(openssl pkey -in "$d/privkey.pem" -pubout)" \
+        "$(openssl x509 -in "$d/cert.pem" -noout -pubkey)" "$zone: private key matches certificate"
+    mode=$(stat -L -c %a "$d/privkey.pem")
+    az_assert_eq 600 "$mode" "$zone: privkey.pem mode"
+    az_assert_eq "$(cat "$d/cert.pem" "$d/chain.pem")" "$(cat "$d/fullchain.pem")" \
+        "$zone: fullchain.pem is cert.pem + chain.pem"
+}
+
+az_assert_no_txt() {
+    local name=$1 out status
+    out=$(az_dig "$name" TXT) || az_fail "dig $name TXT failed: $out"
+    status=$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$out")
+    [[ $status == NXDOMAIN || $status == NOERROR ]] ||
+        az_fail "$name TXT: unexpected status $status: $out"
+    if az_dig "$name" TXT +noall +answer | awk '$4 == "TXT"' | grep -q .; then
+        az_fail "$name still has TXT values: $(az_dig "$name" TXT +noall +answer)"
+    fi
+}
+
+az_tree_digest() {
+    local dir=$1
+    (
+        cd "$dir" || exit 1
+        find . -printf '%p %y %l %m\n' | LC_ALL=C sort
+        find . -type f -exec sha256sum {} + | LC_ALL=C sort
+    )
+}
