@@ -165,6 +165,11 @@ ChallengeDns::ChallengeDns(DnsSettings settings) : settings_(std::move(settings)
 }
 
 DnsName ChallengeDns::challenge_name(const DnsName& zone) const {
+    if (settings_.resolver.addr_len == 0) {
+        throw DnsError(zone.text() +
+                       ": no DNS resolver configured to follow _acme-challenge "
+                       "CNAMEs with");
+    }
     DnsName first;
     try {
         first = zone.child("_acme-challenge");
@@ -188,9 +193,14 @@ DnsName ChallengeDns::challenge_name(const DnsName& zone) const {
             break;
         }
         if (rcode != LDNS_RCODE_NOERROR) {
+            std::string hint =
+                rcode == LDNS_RCODE_REFUSED
+                    ? " (does the resolver serve this host, with recursion?)"
+                    : (rcode == LDNS_RCODE_SERVFAIL ? " (is the name's zone reachable?)" : "");
             throw DnsError(first.text() + ": resolver " + settings_.resolver.to_string() +
                            " answered " + rcode_name(rcode) + " to CNAME " + current.fqdn() +
-                           (chain.size() > 1 ? " (chain so far: " + chain_text(chain) + ")" : ""));
+                           (chain.size() > 1 ? " (chain so far: " + chain_text(chain) + ")" : "") +
+                           hint);
         }
         std::optional<DnsName> target;
         for (const ldns_rr* rr :
@@ -433,6 +443,11 @@ void ChallengeDns::wait_until_served(const DnsName& owner,
     const Clock::time_point start = Clock::now();
     std::vector<Endpoint> servers = settings_.check_servers;
     if (servers.empty()) {
+        if (settings_.resolver.addr_len == 0) {
+            throw DnsError(owner.text() +
+                           ": neither check servers nor a DNS resolver configured "
+                           "to find the authoritative servers with");
+        }
         try {
             servers =
                 find_authoritative_servers(owner, settings_.resolver, settings_.timeout).servers;

@@ -471,3 +471,20 @@ TEST_F(ChallengeDnsTest, PublishWithNoValuesSendsNothing) {
 
 }  // namespace
 }  // namespace acmezone::issuer
+
+namespace acmezone::issuer {
+namespace {
+
+TEST(ChallengeDnsSettings, MissingResolverIsNamed) {
+    DnsSettings s;  // no resolver, no check servers
+    ChallengeDns dns(s);
+    EXPECT_THAT(dns_error_of([&] { dns.challenge_name(DnsName::parse("example.com")); }),
+                ::testing::HasSubstr("example.com: no DNS resolver configured"));
+    EXPECT_THAT(dns_error_of([&] {
+                    dns.wait_until_served(DnsName::parse("_acme-challenge.example.com"), {"v"});
+                }),
+                ::testing::HasSubstr("neither check servers nor a DNS resolver configured"));
+}
+
+}  // namespace
+}  // namespace acmezone::issuer
