@@ -62,14 +62,16 @@ az_log "nsupdate -y, no zone line: two values at one name, both served, TTL from
 printf '%s\n' "$SERVER" "update add $NAME 3600 TXT \"apex-token\"" \
     "update add $NAME 3600 TXT \"wildcard-token\"" send >"$AZ_TMP/add.txt"
 nsup -y "$ACME_Y" <"$AZ_TMP/add.txt" || az_fail "nsupdate add failed: $OUT"
+# nsupdate verifies the answer's TSIG and says so when it is wrong.
+az_assert_not_contains "$OUT" "TSIG" "nsupdate -y accepts the signed answer"
 az_assert_eq '"apex-token" "wildcard-token"' "$(served $NAME)" "both values after add"
 ttl=$(az_dig +noall +answer "$NAME" TXT | awk '{print $2}' | sort -u)
 az_assert_eq "0" "$ttl" "served TTL is the config's, not nsupdate's"
 
 az_log "nsupdate -k (HMAC-SHA384 key file) over TCP: delete one value"
-printf '%s\n' "$SERVER" "update delete $NAME TXT \"apex-token\"" send |
-    nsup -v -k "$AZ_TMP/k384.key" || az_fail "nsupdate -k delete failed: $OUT"
-# (nsup ran in a pipeline subshell: check the effect, not $OUT)
+printf '%s\n' "$SERVER" "update delete $NAME TXT \"apex-token\"" send >"$AZ_TMP/del1.txt"
+nsup -v -k "$AZ_TMP/k384.key" <"$AZ_TMP/del1.txt" || az_fail "nsupdate -k delete failed: $OUT"
+az_assert_not_contains "$OUT" "TSIG" "nsupdate -k accepts the signed answer"
 az_assert_eq '"wildcard-token"' "$(served $NAME)" "one value left after delete"
 
 az_log "nsupdate over IPv6: delete the TXT set"
