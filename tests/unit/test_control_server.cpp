@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -315,6 +316,72 @@ TEST_F(ControlServerTest, DeletesWork) {
         make_update("example.com", {}, {bare_rr(name, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_ANY)});
     EXPECT_EQ(rcode_of(udp_exchange(ep, signed_wire(all.get(), acme_key))), kRcodeNoError);
     EXPECT_EQ(values_at("_acme-challenge.example.com"), 0u);
+}
+
+TEST_F(ControlServerTest, LegoStyleRemoveRrsetThenInsertInOneUpdate) {
+    start();
+    ASSERT_EQ(rcode_of(udp_exchange(
+                  ep, add(acme_key, "example.com", "_acme-challenge.example.com", "old", 1))),
+              kRcodeNoError);
+    const std::string name = "_acme-challenge.example.com.";
+    LdnsPkt pkt = make_update(
+        "example.com", {},
+        {bare_rr(name, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_ANY), rr_from(name + " 120 IN TXT \"new\"")},
+        2);
+    ASSERT_EQ(rcode_of(udp_exchange(ep, signed_wire(pkt.get(), acme_key))), kRcodeNoError);
+    const auto values = store.snapshot()->values_at(n("_acme-challenge.example.com"), Clock::now());
+    ASSERT_EQ(values.size(), 1u);
+    EXPECT_EQ(values[0]->data, (TxtData{"new"}));
+}
+
+TEST_F(ControlServerTest, ConcurrentUpdatesAreAllAppliedBeforeTheirAnswers) {
+    start();
+    constexpr int kThreads = 6;
+    constexpr int kEach = 10;
+    std::vector<std::thread> clients;
+    std::atomic<int> ok{0};
+    std::atomic<int> missing{0};
+    for (int t = 0; t < kThreads; ++t) {
+        clients.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                try {
+                    const std::string value = "v" + std::to_string(t) + "-" + std::to_string(i);
+                    const auto id = static_cast<std::uint16_t>(t * 100 + i);
+                    const auto answer = udp_exchange(
+                        ep, add(acme_key, "acme.example.net",
+                                "c" + std::to_string(t) + ".acme.example.net", value, id));
+                    if (rcode_of(answer) == kRcodeNoError) {
+                        ++ok;
+                    }
+                    // Read-your-writes for every acknowledged value.
+                    const auto snap = store.snapshot();
+                    bool seen = false;
+                    for (const TxtValue* v : snap->values_at(
+                             DnsName::parse("c" + std::to_string(t) + ".acme.example.net"),
+                             Clock::now())) {
+                        seen = seen || v->data == TxtData{value};
+                    }
+                    if (!seen) {
+                        ++missing;
+                    }
+                } catch (const std::exception&) {
+                    ++missing;  // no answer: counted, never thrown out of the thread
+                }
+            }
+        });
+    }
+    for (auto& c : clients) {
+        c.join();
+    }
+    EXPECT_EQ(ok.load(), kThreads * kEach);
+    EXPECT_EQ(missing.load(), 0);
+    for (int t = 0; t < kThreads; ++t) {
+        EXPECT_EQ(store.snapshot()
+                      ->values_at(DnsName::parse("c" + std::to_string(t) + ".acme.example.net"),
+                                  Clock::now())
+                      .size(),
+                  static_cast<std::size_t>(kEach));
+    }
 }
 
 TEST_F(ControlServerTest, UnsignedUpdateIsRefusedAndChangesNothing) {
