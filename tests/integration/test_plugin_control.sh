@@ -57,6 +57,12 @@ for tcp in +notcp +tcp; do
     az_assert_contains "$soa" "ns1.example.com. hostmaster.example.com." "SOA fields ($tcp)"
 done
 az_assert_contains "$(ctl_dig +norec example.org SOA)" "status: REFUSED" "SOA of a foreign name"
+# certbot-dns-rfc2136 signs its SOA queries (TCP, RD clear) and checks the answer's TSIG.
+soa=$(ctl_dig +norec +tcp -y "hmac-sha256:acme-key:$AZ_KEY_SECRET" "$NAME" SOA)
+az_assert_contains "$soa" "flags: qr aa" "signed SOA query"
+az_assert_contains "$soa" "TSIG	hmac-sha256." "signed SOA answer carries a TSIG"
+az_assert_not_contains "$soa" "Couldn't verify" "dig verifies the signed SOA answer"
+az_assert_not_contains "$soa" "WARNING" "dig verifies the signed SOA answer"
 
 az_log "nsupdate -y, no zone line: two values at one name, both served, TTL from the config"
 printf '%s\n' "$SERVER" "update add $NAME 3600 TXT \"apex-token\"" \
