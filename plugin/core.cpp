@@ -5,12 +5,14 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/file_io.h"
 #include "common/log.h"
 #ifdef ACMEZONE_HAVE_CONTROL_SERVER
 #include "plugin/control_server.h"
+#include "plugin/notifier.h"
 #endif
 
 namespace acmezone::plugin {
@@ -40,16 +42,46 @@ StoreOptions store_options(const PluginConfig& config) {
 
 }  // namespace
 
+namespace {
+
+// The apexes whose content differs between two tables (for NOTIFY).
+[[maybe_unused]] std::vector<DnsName> changed_apexes(const Snapshot& before, const Snapshot& after,
+                                                     const ZoneClaims& claims) {
+    std::set<DnsName> apexes;
+    auto note = [&](const DnsName& name) {
+        if (auto apex = claims.apex_of(name)) {
+            apexes.insert(*apex);
+        }
+    };
+    for (const auto& [name, values] : before.names) {
+        auto it = after.names.find(name);
+        if (it == after.names.end() || it->second.size() != values.size()) {
+            note(name);
+        }
+    }
+    for (const auto& [name, values] : after.names) {
+        if (!before.names.contains(name)) {
+            note(name);
+        }
+    }
+    return {apexes.begin(), apexes.end()};
+}
+
+}  // namespace
+
 struct Core::Runtime {
 #ifdef ACMEZONE_HAVE_CONTROL_SERVER
     std::unique_ptr<ControlServer> control;
+    // Secondaries hold copies: when values expire, they must hear of it too
+    // (the control server notifies only for its own UPDATEs).
+    std::unique_ptr<Notifier> purge_notifier;
 #endif
     std::mutex mu;
     std::condition_variable cv;
     bool stopping = false;
     std::thread purger;
 
-    void purge_loop(ChallengeStore& store) {
+    void purge_loop(ChallengeStore& store, const ZoneClaims& claims) {
         std::unique_lock lock(mu);
         while (!stopping) {  // bounded by stop(): one pass per interval
             cv.wait_for(lock, kPurgeInterval, [this] { return stopping; });
@@ -58,7 +90,16 @@ struct Core::Runtime {
             }
             lock.unlock();
             try {
+                auto before = store.snapshot();
                 store.purge_expired();
+                auto after = store.snapshot();
+#ifdef ACMEZONE_HAVE_CONTROL_SERVER
+                if (after != before && purge_notifier) {
+                    purge_notifier->notify(changed_apexes(*before, *after, claims));
+                }
+#else
+                (void)claims;
+#endif
             } catch (const std::exception& e) {
                 log_error("acmezone: purging expired values failed: ", e.what());
             }
@@ -87,13 +128,17 @@ Core::Core(std::string path, std::string config_text, PluginConfig config)
       runtime_(std::make_unique<Runtime>()) {
 #ifdef ACMEZONE_HAVE_CONTROL_SERVER
     runtime_->control = std::make_unique<ControlServer>(config_, claims_, store_);
+    if (!config_.control.notify.empty()) {
+        runtime_->purge_notifier = std::make_unique<Notifier>(config_.control.notify);
+    }
 #endif
-    runtime_->purger = std::thread([this] { runtime_->purge_loop(store_); });
+    runtime_->purger = std::thread([this] { runtime_->purge_loop(store_, claims_); });
 }
 
 Core::~Core() {
     runtime_->stop();
 #ifdef ACMEZONE_HAVE_CONTROL_SERVER
+    runtime_->purge_notifier.reset();
     runtime_->control.reset();
 #endif
 }

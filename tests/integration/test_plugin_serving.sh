@@ -192,10 +192,17 @@ az_assert_eq '"after-reload" "apex-token-1" "wildcard-token-2"' "$(answer6 $CH T
     "both views after rndc reload"
 az_assert_not_contains "$(cat "$AZ_NAMED_LOG")" "Address already in use" "socket rebound"
 
-az_log "values expire after lifetime"
+az_log "values expire after lifetime, on the primary and (after NOTIFY) the secondary"
 az_stop_named
 sed -i 's/^lifetime = .*/lifetime = 3/' "$AZ_PLUGIN_CONF"
 az_start_named "$AZ_TMP/primary.conf"
+az_start_named "$AZ_TMP/secondary.conf" sec
+az_use_named main
+update "update add short.acme.example.net 60 TXT \"short-lived\""
+az_wait_for 10 sec_serves short.acme.example.net '"short-lived"' ||
+    az_fail "secondary did not get short.acme.example.net"
+az_wait_for 10 sec_serves short.acme.example.net '' ||
+    az_fail "secondary still serves an expired value: the purge was not NOTIFYed"
 az_assert_eq '"after-reload" "apex-token-1" "wildcard-token-2"' "$(answer $CH TXT)" \
     "values keep the expiry they were given"
 update "update add _acme-challenge.short.example.com 60 TXT \"short-lived\""
