@@ -58,10 +58,7 @@ Notifier::Notifier(std::vector<Endpoint> targets) : targets_(std::move(targets))
 }
 
 Notifier::~Notifier() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
+    state_.lock()->stopping = true;
     wake_.notify_all();
     if (worker_.joinable()) {
         worker_.join();
@@ -73,51 +70,55 @@ void Notifier::notify(const std::vector<DnsName>& apexes) {
         return;
     }
     {
-        std::lock_guard lock(mutex_);
+        auto state = state_.lock();
         for (const DnsName& apex : apexes) {
             bool queued = false;
-            for (const DnsName& q : queue_) {
+            for (const DnsName& q : state->queue) {
                 queued = queued || q == apex;
             }
             if (queued) {
                 continue;
             }
-            if (queue_.size() >= kMaxQueued) {
+            if (state->queue.size() >= kMaxQueued) {
                 log_warning("acmezone: NOTIFY queue full (", kMaxQueued, "), not notifying ",
                             apex.text());
                 continue;
             }
-            queue_.push_back(apex);
+            state->queue.push_back(apex);
         }
     }
     wake_.notify_one();
 }
 
 std::size_t Notifier::answered() const {
-    std::lock_guard lock(mutex_);
-    return answered_;
+    return state_.lock()->answered;
+}
+
+bool Notifier::stopping() {
+    return state_.lock()->stopping;
 }
 
 void Notifier::run() {
     for (;;) {
         DnsName apex;
         {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (stopping_) {
+            auto state = state_.lock();
+            wake_.wait(state.unique_lock(),
+                       [&state] { return state->stopping || !state->queue.empty(); });
+            if (state->stopping) {
                 return;
             }
-            apex = queue_.front();
-            queue_.pop_front();
+            apex = state->queue.front();
+            state->queue.pop_front();
         }
         for (const Endpoint& target : targets_) {
             const bool ok = send_one(apex, target);
-            std::lock_guard lock(mutex_);
-            if (stopping_) {
+            auto state = state_.lock();
+            if (state->stopping) {
                 return;
             }
             if (ok) {
-                ++answered_;
+                ++state->answered;
             }
         }
     }
@@ -142,11 +143,8 @@ bool Notifier::send_one(const DnsName& apex, const Endpoint& target) {
         const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
         // Wait in short slices so that the destructor never waits long for us.
         for (int slice = 0; slice < 100; ++slice) {
-            {
-                std::lock_guard lock(mutex_);
-                if (stopping_) {
-                    return false;
-                }
+            if (stopping()) {
+                return false;
             }
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - std::chrono::steady_clock::now());

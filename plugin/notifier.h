@@ -17,12 +17,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "common/dns_name.h"
 #include "common/endpoint.h"
+#include "plugin/lock_guarded.h"
 
 namespace acmezone::plugin {
 
@@ -48,11 +48,15 @@ class Notifier {
     bool send_one(const DnsName& apex, const Endpoint& target);
 
     const std::vector<Endpoint> targets_;
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::deque<DnsName> queue_;  // guarded by mutex_
-    bool stopping_ = false;      // guarded by mutex_
-    std::size_t answered_ = 0;   // guarded by mutex_
+    struct State {
+        std::deque<DnsName> queue;
+        bool stopping = false;
+        std::size_t answered = 0;
+    };
+    bool stopping();
+
+    mutable LockGuarded<State> state_;
+    std::condition_variable wake_;  // signalled on a new apex and on stop
     std::thread worker_;
 };
 

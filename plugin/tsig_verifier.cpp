@@ -396,17 +396,17 @@ bool TsigVerifier::remember(const DnsName& key, const std::vector<std::uint8_t>&
     std::string id = key.text();
     id.push_back('\0');
     id.append(mac.begin(), mac.end());
-    std::lock_guard lock(replay_mutex_);
+    auto memory = replay_.lock();
     // Forget what the time check refuses anyway; each entry is removed once.
-    while (!replay_.order.empty() &&
-           (replay_.order.front().forget_after < now || replay_.order.size() >= kMaxRemembered)) {
-        replay_.ids.erase(replay_.order.front().id);
-        replay_.order.pop_front();
+    while (!memory->order.empty() &&
+           (memory->order.front().forget_after < now || memory->order.size() >= kMaxRemembered)) {
+        memory->ids.erase(memory->order.front().id);
+        memory->order.pop_front();
     }
-    if (!replay_.ids.insert(id).second) {
+    if (!memory->ids.insert(id).second) {
         return false;
     }
-    replay_.order.push_back(Seen{std::move(id), forget_after});
+    memory->order.push_back(Seen{std::move(id), forget_after});
     return true;
 }
 

@@ -37,7 +37,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,6 +45,7 @@
 
 #include "common/dns_name.h"
 #include "common/tsig_keyring.h"
+#include "plugin/lock_guarded.h"
 
 namespace acmezone::plugin {
 
@@ -117,8 +117,7 @@ class TsigVerifier {
         std::deque<Seen> order;  // in insertion order
         std::unordered_set<std::string> ids;
     };
-    std::mutex replay_mutex_;
-    ReplayMemory replay_;  // guarded by replay_mutex_
+    LockGuarded<ReplayMemory> replay_;
 };
 
 // The HMAC of a TSIG-signed message (RFC 8945 §4.3): over the request MAC
