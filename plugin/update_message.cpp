@@ -246,10 +246,7 @@ DecodeResult decode_update(const ldns_pkt* update, const ZoneClaims& claims) {
             throw Failure{kRcodeNotAuth,
                           what + ": not a claimed zone and no claimed zone lies below it"};
         }
-        if (ldns_pkt_arcount(update) != 0) {
-            // Additional records (other than OPT/TSIG, which ldns takes out) mean nothing here.
-            throw Failure{kRcodeFormErr, "unexpected records in the additional section"};
-        }
+        // The additional section (RFC 2136 §2.6: glue related to the update) is ignored.
         decode_prerequisites(update, claims, result.request);
         decode_updates(update, claims, result.request);
     } catch (const Failure& f) {

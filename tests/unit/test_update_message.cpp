@@ -40,6 +40,17 @@ TEST_F(UpdateMessageTest, AddTxtIgnoresTtlAndKeepsEveryString) {
     ASSERT_EQ(d.request.names.size(), 1u);  // each name once
 }
 
+TEST_F(UpdateMessageTest, AdditionalSectionIsIgnored) {
+    LdnsPkt pkt = make_update("example.com", {}, {rr_from(kName + " 60 IN TXT \"v\"")});
+    ldns_pkt_push_rr(pkt.get(), LDNS_SECTION_ADDITIONAL,
+                     rr_from("ns1.example.com. 60 IN A 192.0.2.1"));
+    LdnsPkt parsed = parse_wire(to_wire(pkt.get()));
+    const auto d = decode_update(parsed.get(), claims);
+    EXPECT_EQ(d.rcode, kRcodeNoError) << d.detail;
+    EXPECT_EQ(d.request.changes.size(), 1u);
+    EXPECT_EQ(d.request.names.size(), 1u);  // the glue's owner is not a name to grant
+}
+
 TEST_F(UpdateMessageTest, EveryDeleteKind) {
     const auto d = update({rr_from(kName + " 0 NONE TXT \"v1\""),
                            bare_rr(kName, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_ANY),
