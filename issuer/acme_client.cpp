@@ -306,12 +306,12 @@ AcmeClient::Reply AcmeClient::post(const std::string& url,
         }
         auto wait = hint ? std::chrono::duration_cast<std::chrono::milliseconds>(*hint) : backoff;
         if (Clock::now() + wait > deadline) {
-            std::string why =
-                " (gave up after " + std::to_string(attempt) + " attempts in " +
-                seconds_text(Clock::now() - start) +
-                (hint ? ", the CA asks to wait " + std::to_string(hint->count()) + " s more"
-                      : std::string()) +
-                ")";
+            std::string why = " (gave up after " + std::to_string(attempt) + " attempts in " +
+                              seconds_text(Clock::now() - start) +
+                              (hint ? "; the CA's Retry-After of " + std::to_string(hint->count()) +
+                                          " s goes past the retry deadline"
+                                    : std::string()) +
+                              ")";
             if (last_problem) {
                 throw AcmeError(context + why, *last_problem);
             }

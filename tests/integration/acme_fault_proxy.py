@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""acme_fault_proxy.py: an HTTPS proxy in front of Pebble that answers some
+requests with an ACME error instead of forwarding them, so a test can check
+how acmezone-issuer retries rateLimited / serverInternal answers.
+
+    acme_fault_proxy.py --listen PORT --upstream https://127.0.0.1:P \
+        --cert tls.pem --key tls.key --ca tls-ca.pem --log FILE \
+        --rule POST:/order-plz:2:500:serverInternal:1 ...
+
+A rule METHOD:PATH-PREFIX:COUNT:STATUS:TYPE:RETRY-AFTER answers the first
+COUNT matching requests (COUNT -1: all of them) with STATUS and a problem
+document of type urn:ietf:params:acme:error:TYPE, with a Retry-After header
+when RETRY-AFTER > 0. Everything else is forwarded unchanged, Host header
+included, so Pebble builds its URLs (and checks the JWS "url") with the
+proxy's address. Each injected answer is one line in --log. Listens on
+127.0.0.1 only; stops on SIGTERM.
+"""
+import argparse
+import http.client
+import http.server
+import json
+import ssl
+import sys
+import threading
+import urllib.parse
+
+args = None
+lock = threading.Lock()
+rules = []
+
+
+class Rule:
+    def __init__(self, text):
+        method, prefix, count, status, typ, retry = text.split(":")
+        self.method, self.prefix = method, prefix
+        self.left, self.status = int(count), int(status)
+        self.type, self.retry = typ, int(retry)
+
+    def take(self, method, path):
+        if method != self.method or not path.startswith(self.prefix) or self.left == 0:
+            return False
+        if self.left > 0:
+            self.left -= 1
+        return True
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *a):
+        pass
+
+    def handle_any(self, method):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        with lock:
+            rule = next((r for r in rules if r.take(method, self.path)), None)
+            if rule:
+                with open(args.log, "a") as f:
+                    f.write(f"{method} {self.path} -> {rule.status} {rule.type}\n")
+        if rule:
+            doc = json.dumps({"type": "urn:ietf:params:acme:error:" + rule.type,
+                              "detail": "injected by the test", "status": rule.status}).encode()
+            self.send_response(rule.status)
+            self.send_header("Content-Type", "application/problem+json")
+            self.send_header("Content-Length", str(len(doc)))
+            if rule.retry > 0:
+                self.send_header("Retry-After", str(rule.retry))
+            self.end_headers()
+            self.wfile.write(doc)
+            return
+        up = urllib.parse.urlsplit(args.upstream)
+        ctx = ssl.create_default_context(cafile=args.ca)
+        conn = http.client.HTTPSConnection(up.hostname, up.port, context=ctx, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        conn.request(method, self.path, body=body if method == "POST" else None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(data)
+        conn.close()
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_HEAD(self):
+        self.handle_any("HEAD")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+
+def main():
+    global args
+    p = argparse.ArgumentParser()
+    for name in ("--listen", "--upstream", "--cert", "--key", "--ca", "--log"):
+        p.add_argument(name, required=True)
+    p.add_argument("--rule", action="append", default=[])
+    args = p.parse_args()
+    rules.extend(Rule(r) for r in args.rule)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(args.listen)), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    open(args.log, "a").close()
+    print("listening", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

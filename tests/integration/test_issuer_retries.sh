@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# acmezone-issuer against a CA that misbehaves (real named with the plugin,
+# real Pebble, behind acme_fault_proxy.py which answers chosen requests with
+# ACME errors):
+#   - Pebble rejects 30 % of all nonces (PEBBLE_WFE_NONCEREJECT=30): every
+#     badNonce is retried transparently
+#   - newOrder answers serverInternal twice and finalize rateLimited once,
+#     each with Retry-After: 1 — the issuer waits and retries, and all zones
+#     are issued (the proxy's log proves the errors were sent)
+#   - newOrder rateLimited for good, with retry-deadline = 3: the zone fails
+#     after retrying, and the message carries the problem's type and detail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pebble.sh"
+source "$(dirname "$0")/issuer_lib.sh"
+az_setup
+
+ZONES=(r1.example.com r2.example.com r3.example.com)
+az_plugin_setup "${ZONES[@]}"
+az_start_named "$AZ_PLUGIN_FRAGMENT"
+PEBBLE_WFE_NONCEREJECT=30 az_start_pebble "$AZ_NAMED_PORT"
+grep -q "reject 30% of good nonces" "$AZ_PEBBLE_LOG" || az_fail "pebble ignored PEBBLE_WFE_NONCEREJECT"
+
+start_proxy() {  # RULE...
+    local port rules=() r i
+    port=$(az_free_port)
+    for r in "$@"; do rules+=(--rule "$r"); done
+    az_start_bg proxy python3 "$(dirname "$0")/acme_fault_proxy.py" --listen "$port" \
+        --upstream "${AZ_PEBBLE_DIR%/dir}" --cert "$AZ_TMP/pebble/tls.pem" \
+        --key "$AZ_TMP/pebble/tls.key" --ca "$AZ_PEBBLE_TLS_CA" --log "$AZ_TMP/faults.log" \
+        "${rules[@]}"
+    PROXY_PID=$AZ_BG_PID
+    PROXY_DIR="https://127.0.0.1:$port/dir"
+    for ((i = 0; i < 100; i++)); do
+        curl -sS --fail --max-time 2 --cacert "$AZ_PEBBLE_TLS_CA" "$PROXY_DIR" >/dev/null 2>&1 &&
+            return 0
+        sleep 0.1
+    done
+    az_fail "fault proxy did not answer $PROXY_DIR: $(cat "$AZ_TMP/proxy.log")"
+}
+stop_proxy() {
+    kill -TERM "$PROXY_PID" 2>/dev/null || true
+    _az_wait_exit "$PROXY_PID" || az_fail "fault proxy did not stop"
+}
+
+# Transient errors: retried, everything issued.
+start_proxy "POST:/order-plz:2:500:serverInternal:1" "POST:/finalize-order:1:429:rateLimited:1"
+grep -q "serverInternal" "$AZ_TMP/faults.log" && az_fail "faults before the run"
+CONF=$AZ_TMP/issuer.conf
+az_issuer_conf "$CONF" "${ZONES[@]}"
+sed -i "s|^directory = .*|directory = $PROXY_DIR|" "$CONF"
+start=$SECONDS
+az_issuer "$CONF" --verbose run
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 0 "$AZ_ISSUER_RC" "run through transient errors; stderr: $(tail -n 30 <<<"$err")"
+for z in "${ZONES[@]}"; do
+    az_verify_cert "$z"
+done
+az_assert_eq 2 "$(grep -c 'POST /order-plz -> 500 serverInternal' "$AZ_TMP/faults.log")" \
+    "serverInternal answers sent"
+az_assert_eq 1 "$(grep -c 'POST /finalize-order.* -> 429 rateLimited' "$AZ_TMP/faults.log")" \
+    "rateLimited answers sent"
+az_assert_contains "$err" "serverInternal: injected by the test" "the retried error is logged"
+az_assert_contains "$err" "retrying in 1000 ms" "Retry-After honoured"
+bad_nonces=$(grep -c "badNonce, retrying" <<<"$err" || true)
+((bad_nonces > 0)) || az_fail "no badNonce was retried with 30 % of nonces rejected"
+az_log "issued through 3 injected errors and $bad_nonces badNonce answers in $((SECONDS - start)) s"
+stop_proxy
+
+# Rate limited for good: reported with type and detail after the deadline.
+start_proxy "POST:/order-plz:-1:429:rateLimited:1"
+sed -i "s|^directory = .*|directory = $PROXY_DIR|; s|^retry-deadline = .*|retry-deadline = 3|" "$CONF"
+az_issuer "$CONF" issue --force r1.example.com
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 1 "$AZ_ISSUER_RC" "run against a CA that stays rate limited"
+failure=$(grep "^r1.example.com: FAILED" <<<"$err") || az_fail "no FAILED line: $err"
+az_log "failure reported as: $failure"
+az_assert_contains "$failure" "newOrder (gave up after" "the failure says it retried"
+az_assert_contains "$failure" "Retry-After of 1 s goes past the retry deadline" "why it stopped"
+az_assert_contains "$failure" "rateLimited: injected by the test (HTTP 429)" "type and detail"
+tries=$(grep -c 'POST /order-plz -> 429 rateLimited' "$AZ_TMP/faults.log")
+((tries >= 2 && tries <= 6)) || az_fail "expected 2..6 newOrder attempts in 3 s, saw $tries"
+az_verify_cert r1.example.com
+stop_proxy
+az_log "PASS"
