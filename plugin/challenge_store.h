@@ -20,7 +20,23 @@
 // time. Expiry needs no journal entry: it follows from the stored times.
 //
 // SOA serial: one counter for all claimed zones, incremented with every
-// published change (including purges of expired values), kept durable.
+// published change (including purges of expired values), kept durable:
+// next = max(previous + 1, Unix time in seconds), and a store that opens a
+// state directory journals a fresh serial first, so serials never repeat.
+//
+// Files (store_journal.h): <state-dir>/journal, checksummed records each
+// holding the new content of the names a change touched, appended and
+// fdatasync'd; <state-dir>/snapshot, written atomically every
+// compact_after records, after which the journal is cut. On load a torn
+// last record is dropped (it was never acknowledged) and expired values
+// are left out. Both files are created 0600, the directory 0700.
+//
+// Limits: a change that would put more than max_values_per_name unexpired
+// values at a name, or more than max_values in the store, is REFUSED as a
+// whole with a detail naming the limit. Deleting is always allowed.
+//
+// Threads: snapshot() from any thread, never blocks. apply() and
+// purge_expired() from any thread; they serialize among themselves.
 #pragma once
 
 #include <atomic>

@@ -10,10 +10,8 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
-#ifdef ACMEZONE_HAVE_CONTROL_SERVER
 #include "plugin/control_server.h"
 #include "plugin/notifier.h"
-#endif
 
 namespace acmezone::plugin {
 
@@ -45,8 +43,8 @@ StoreOptions store_options(const PluginConfig& config) {
 namespace {
 
 // The apexes whose content differs between two tables (for NOTIFY).
-[[maybe_unused]] std::vector<DnsName> changed_apexes(const Snapshot& before, const Snapshot& after,
-                                                     const ZoneClaims& claims) {
+std::vector<DnsName> changed_apexes(const Snapshot& before, const Snapshot& after,
+                                    const ZoneClaims& claims) {
     std::set<DnsName> apexes;
     auto note = [&](const DnsName& name) {
         if (auto apex = claims.apex_of(name)) {
@@ -70,12 +68,10 @@ namespace {
 }  // namespace
 
 struct Core::Runtime {
-#ifdef ACMEZONE_HAVE_CONTROL_SERVER
     std::unique_ptr<ControlServer> control;
     // Secondaries hold copies: when values expire, they must hear of it too
     // (the control server notifies only for its own UPDATEs).
     std::unique_ptr<Notifier> purge_notifier;
-#endif
     std::mutex mu;
     std::condition_variable cv;
     bool stopping = false;
@@ -93,13 +89,9 @@ struct Core::Runtime {
                 auto before = store.snapshot();
                 store.purge_expired();
                 auto after = store.snapshot();
-#ifdef ACMEZONE_HAVE_CONTROL_SERVER
                 if (after != before && purge_notifier) {
                     purge_notifier->notify(changed_apexes(*before, *after, claims));
                 }
-#else
-                (void)claims;
-#endif
             } catch (const std::exception& e) {
                 log_error("acmezone: purging expired values failed: ", e.what());
             }
@@ -126,26 +118,26 @@ Core::Core(std::string path, std::string config_text, PluginConfig config)
       claims_(config_.zones, config_.challenge_zones),
       store_(store_options(config_)),
       runtime_(std::make_unique<Runtime>()) {
-#ifdef ACMEZONE_HAVE_CONTROL_SERVER
     runtime_->control = std::make_unique<ControlServer>(config_, claims_, store_);
     if (!config_.control.notify.empty()) {
         runtime_->purge_notifier = std::make_unique<Notifier>(config_.control.notify);
     }
-#endif
     runtime_->purger = std::thread([this] { runtime_->purge_loop(store_, claims_); });
 }
 
 Core::~Core() {
     runtime_->stop();
-#ifdef ACMEZONE_HAVE_CONTROL_SERVER
     runtime_->purge_notifier.reset();
     runtime_->control.reset();
-#endif
 }
 
 std::size_t Core::references() const {
     std::lock_guard lock(registry_mutex());
     return refs_;
+}
+
+std::vector<Endpoint> Core::control_endpoints() const {
+    return runtime_->control->local_endpoints();
 }
 
 CoreRef CoreRef::acquire(const std::string& config_path) {

@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "plugin/challenge_store.h"
 #include "plugin/plugin_config.h"
@@ -63,6 +64,8 @@ class Core {
     const std::string& config_path() const { return path_; }
     // How many instances share this core (for logs and tests).
     std::size_t references() const;
+    // Where the control socket listens (a configured port 0 resolved).
+    std::vector<Endpoint> control_endpoints() const;
 
     Core(std::string path, std::string config_text, PluginConfig config);
     ~Core();

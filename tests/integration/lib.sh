@@ -44,6 +44,10 @@
 #                              AZ_NAMED_PID, AZ_NAMED_DIR, AZ_NAMED_LOG for that instance.
 #                              The log is $AZ_TMP/named.log for "main", else
 #                              $AZ_TMP/named-INSTANCE.log (appended across restarts).
+#   az_start_named_fails FRAGMENT [INSTANCE]
+#                              the same, for a config named must refuse: fails the test if
+#                              named answers or runs on after 30 s; returns when it exited
+#                              (its log: $AZ_NAMED_LOG)
 #   az_use_named [INSTANCE]    set AZ_NAMED_PORT/PID/DIR/LOG to that instance's
 #   az_stop_named [INSTANCE]   SIGTERM, wait (bounded) for exit
 #   az_kill9_named [INSTANCE]  SIGKILL, wait for exit
@@ -318,6 +322,39 @@ az_start_named() {
         sleep 0.1
     done
     az_fail "named ($inst) did not answer on port $port within 30 s"
+}
+
+az_start_named_fails() {
+    local frag=$1 inst=${2:-main} dir rndc log pid i
+    [[ -f $frag ]] || az_fail "az_start_named_fails: no such fragment file: $frag"
+    frag=$(realpath "$frag")
+    dir=$AZ_TMP/named-$inst
+    mkdir -p "$dir"
+    az_reserve_named_port "$inst"
+    if [[ -z ${AZ_INST_RNDC[$inst]:-} ]]; then
+        AZ_INST_RNDC[$inst]=$(az_free_port)
+    fi
+    rndc=${AZ_INST_RNDC[$inst]}
+    [[ -f $dir/rndc.key ]] || az_keygen rndc-key "$dir/rndc.key"
+    _az_write_named_conf "$inst" "$frag" "$dir" "${AZ_INST_PORT[$inst]}" "$rndc"
+    log=$(_az_named_log "$inst")
+    echo "==== named start (expected to fail) $(date -u +%T) ====" >>"$log"
+    # shellcheck disable=SC2086
+    named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
+    pid=$!
+    az_track_pid "$pid"
+    AZ_NAMED_LOG=$log
+    for ((i = 0; i < 300; i++)); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            wait "$pid" 2>/dev/null || true
+            return 0
+        fi
+        if _az_named_answers "${AZ_INST_PORT[$inst]}"; then
+            az_fail "named ($inst) started, but this configuration should have been refused"
+        fi
+        sleep 0.1
+    done
+    az_fail "named ($inst) neither answered nor exited within 30 s"
 }
 
 _az_wait_exit() {

@@ -1,9 +1,11 @@
 # Plugin unit tests: see plugin/.
-# Serving side: claims, the record store (model and durability), the config.
+# Serving side: claims, the record store (model and durability), the config,
+# the shared core.
 acmezone_unit_test(test_plugin_serving
     ${CMAKE_CURRENT_LIST_DIR}/test_zone_claims.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_challenge_store.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_plugin_config.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_core.cpp
     LIBS acmezone_plugin_core)
 target_compile_definitions(test_plugin_serving PRIVATE
     ACMEZONE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
