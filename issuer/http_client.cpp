@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <mutex>
 #include <vector>
@@ -157,6 +158,8 @@ struct HttpClient::Impl {
     std::array<std::mutex, CURL_LOCK_DATA_LAST> share_locks;
     std::mutex pool_mutex;
     std::vector<CurlEasyPtr> idle;  // handles with their keep-alive connections
+    std::atomic<std::size_t> requests{0};
+    std::atomic<std::size_t> connections{0};
 
     static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
         static_cast<Impl*>(user)->share_locks.at(static_cast<std::size_t>(data)).lock();
@@ -226,6 +229,12 @@ struct HttpClient::Impl {
             curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
         }
         CURLcode rc = curl_easy_perform(c);
+        ++requests;
+        long new_connections = 0;
+        if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK &&
+            new_connections > 0) {
+            connections += static_cast<std::size_t>(new_connections);
+        }
         if (rc != CURLE_OK) {
             // The handle's connection state is suspect: let it go.
             std::string detail = error[0] != '\0' ? error : curl_easy_strerror(rc);
@@ -258,6 +267,10 @@ HttpClient::HttpClient(HttpSettings settings) : impl_(std::make_unique<Impl>()) 
 HttpClient::~HttpClient() {
     // Easy handles must go before the share they use.
     impl_->idle.clear();
+}
+
+HttpStats HttpClient::stats() const {
+    return HttpStats{impl_->requests.load(), impl_->connections.load()};
 }
 
 HttpResponse HttpClient::get(const std::string& url) {

@@ -49,6 +49,12 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value,
 // The URL of the Link with rel=`rel` ("up", "index", "alternate"), if any.
 std::optional<std::string> find_link(const std::vector<std::string>& links, const std::string& rel);
 
+// What the pool did: how many requests, over how many new connections.
+struct HttpStats {
+    std::size_t requests = 0;
+    std::size_t connections = 0;
+};
+
 class HttpClient {
   public:
     explicit HttpClient(HttpSettings settings);
@@ -60,6 +66,8 @@ class HttpClient {
     HttpResponse head(const std::string& url);
     // POST with Content-Type: application/jose+json.
     HttpResponse post_jose(const std::string& url, const std::string& body);
+
+    HttpStats stats() const;
 
   private:
     struct Impl;

@@ -173,6 +173,9 @@ int Runner::issue_zones(const std::vector<DnsName>& zones) {
     for (auto& t : threads) {
         t.join();
     }
+    const HttpStats hs_done = http.stats();
+    log_info("ACME: ", hs_done.requests, " HTTPS request(s) over ", hs_done.connections,
+             " connection(s) for ", zones.size(), " zone(s)");
     if (failed > 0) {
         log_error(failed.load(), " of ", zones.size(), " zone(s) failed");
         return kExitFailed;

@@ -7,6 +7,8 @@
 #       named) into the plugin's challenge-zone gets its certificate too
 #   (3) afterwards no challenge TXT value is left, at any of those names
 #   (6) status --json lists every zone valid with its names and not-after
+#   and the zones share a few reused HTTPS connections (at most one per
+#   request in flight)
 #   and a second `run` issues nothing (nothing is due): no new version stored.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
@@ -57,6 +59,16 @@ start=$SECONDS
 az_issuer "$CONF" run
 [[ $AZ_ISSUER_RC -eq 0 ]] || az_fail "run exited $AZ_ISSUER_RC: $(tail -n 40 "$AZ_ISSUER_ERR")"
 az_log "run took $((SECONDS - start)) s"
+
+# One pool of HTTPS connections for all zones: at most one per request in
+# flight (parallel = 8 zones, each up to 2 concurrent validations).
+line=$(grep -E "ACME: [0-9]+ HTTPS request\(s\) over [0-9]+ connection\(s\)" "$AZ_ISSUER_ERR") ||
+    az_fail "no connection summary in: $(tail -n 5 "$AZ_ISSUER_ERR")"
+requests=$(sed -E 's/.*ACME: ([0-9]+) HTTPS.*/\1/' <<<"$line")
+connections=$(sed -E 's/.* over ([0-9]+) connection.*/\1/' <<<"$line")
+az_log "$requests HTTPS requests over $connections connections"
+((connections >= 1 && connections <= 16)) || az_fail "connections not reused: $line"
+((requests >= 10 * connections)) || az_fail "too few requests per connection: $line"
 
 # (1), (2)
 for z in "${ALL[@]}"; do
