@@ -97,10 +97,13 @@ s1=$(serial $CH)
 [[ $s1 -gt $s0 ]] || az_fail "serial did not grow on a change: $s0 -> $s1"
 az_assert_eq "$TTL" "$(az_dig +noall +answer $CH TXT | awk 'NR == 1 { print $2 }')" "TXT TTL"
 
-az_log "master-file quoting: quote, backslash, space"
+az_log "master-file quoting: quote, backslash, space, control and 8-bit octets"
 update 'update add _acme-challenge.www.example.com 60 TXT "say \"hi\" \\ there"'
 az_assert_eq '"say \"hi\" \\ there"' "$(answer _acme-challenge.www.example.com TXT)" \
     "escaped value"
+update 'update add _acme-challenge.a.www.example.com 60 TXT "tab\009x\200;(y)" "second"'
+az_assert_eq '"tab\009x\200;(y)" "second"' "$(answer _acme-challenge.a.www.example.com TXT)" \
+    "octets as \\DDD, two strings in one record"
 
 az_log "NODATA vs NXDOMAIN"
 az_assert_eq NOERROR "$(status $CH A)" "other type at an existing name"
