@@ -33,11 +33,26 @@ Progress::Progress(std::size_t total, bool live) : total_(total), live_(live) {
             clear_locked();
             std::fprintf(stderr, "%s: %s\n", std::string(to_string(level)).c_str(), line.c_str());
         });
+        ticker_ = std::thread([this] {
+            std::unique_lock lock(mutex_);
+            while (!stopping_) {  // ends when the destructor sets stopping_
+                ticker_wake_.wait_for(lock, std::chrono::milliseconds(500));
+                if (!stopping_ && !last_zone_.empty() && started_.count(last_zone_) != 0) {
+                    draw_locked(last_zone_, last_step_, elapsed_locked(last_zone_));
+                }
+            }
+        });
     }
 }
 
 Progress::~Progress() {
     if (live_) {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        ticker_wake_.notify_all();
+        ticker_.join();
         set_log_sink(nullptr);
         std::lock_guard lock(mutex_);
         clear_locked();
@@ -76,6 +91,8 @@ void Progress::step(const DnsName& zone, const std::string& what) {
     std::lock_guard lock(mutex_);
     const double s = elapsed_locked(zone.text());
     if (live_) {
+        last_zone_ = zone.text();
+        last_step_ = what;
         draw_locked(zone.text(), what, s);
     } else {
         std::fprintf(stderr, "%s: %s (%s)\n", zone.text().c_str(), what.c_str(),

@@ -3,7 +3,8 @@
 // Each zone reports its steps ("ordering", "publishing", "waiting for DNS",
 // "validating", "finalizing", "storing"). On a terminal, one live line is
 // redrawn in place ("[ 7/20 done, 1 failed, 12 in flight] example.com:
-// validating 3.1 s") and finished zones scroll above it; otherwise (logs,
+// validating 3.1 s"), also every half second while a step takes its time,
+// and finished zones scroll above it; otherwise (logs,
 // pipes, the journal) every step is a plain line with the zone and the time
 // since that zone started:
 //     example.com: validating (3.1 s)
@@ -12,9 +13,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/dns_name.h"
 
@@ -48,6 +51,10 @@ class Progress {
     std::size_t done_ = 0, failed_ = 0;
     std::map<std::string, Clock::time_point> started_;
     bool line_drawn_ = false;
+    std::string last_zone_, last_step_;  // what the live line shows
+    bool stopping_ = false;
+    std::condition_variable ticker_wake_;
+    std::thread ticker_;  // redraws the live line; joined by the destructor
 };
 
 }  // namespace acmezone::issuer
