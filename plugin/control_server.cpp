@@ -33,6 +33,13 @@
 // tcp_idle_timeout, or sending one message for longer than that, is closed;
 // a client that does not read its answers (over kMaxTcpPending octets
 // queued) is closed.
+//
+// Logging. Every refusal is logged with the peer, and for signed messages
+// the key (never its secret). Warnings about messages nobody authenticated
+// (malformed, bad TSIG, unsigned, connections over the limit) are limited to
+// kUnauthenticatedWarnings per kWarningWindow, so that a flood of junk
+// cannot flood named's log; the number left out is logged once the next
+// window opens.
 #include "plugin/control_server.h"
 
 #include <arpa/inet.h>
@@ -55,6 +62,7 @@
 
 #include "common/log.h"
 #include "plugin/grant_table.h"
+#include "plugin/lock_guarded.h"
 #include "plugin/notifier.h"
 #include "plugin/soa.h"
 #include "plugin/tsig_verifier.h"
@@ -139,6 +147,42 @@ std::uint64_t now_seconds() {
     return static_cast<std::uint64_t>(std::time(nullptr));
 }
 
+constexpr int kUnauthenticatedWarnings = 20;
+constexpr std::chrono::seconds kWarningWindow{10};
+
+class WarningLimiter {
+  public:
+    // True when one more warning may be logged now.
+    bool allow() {
+        auto s = state_.lock();
+        const auto now = std::chrono::steady_clock::now();
+        if (now - s->window_start >= kWarningWindow) {
+            if (s->suppressed > 0) {
+                log_warning("acmezone: control socket: ", s->suppressed,
+                            " more warnings about unauthenticated messages left out in the last ",
+                            kWarningWindow.count(), " s");
+            }
+            s->window_start = now;
+            s->logged = 0;
+            s->suppressed = 0;
+        }
+        if (s->logged < kUnauthenticatedWarnings) {
+            ++s->logged;
+            return true;
+        }
+        ++s->suppressed;
+        return false;
+    }
+
+  private:
+    struct State {
+        std::chrono::steady_clock::time_point window_start{};
+        int logged = 0;
+        std::size_t suppressed = 0;
+    };
+    LockGuarded<State> state_;
+};
+
 struct TcpConnection {
     Fd fd;
     Endpoint peer;
@@ -157,6 +201,7 @@ struct ControlServer::Impl {
     GrantTable grants;
     TsigVerifier verifier;
     Notifier notifier;
+    WarningLimiter unauthenticated_warnings;
 
     std::vector<Fd> udp;
     std::vector<Fd> tcp;
@@ -410,9 +455,11 @@ void ControlServer::Impl::tcp_loop() {
                 const Endpoint peer =
                     Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from), len);
                 if (conns.size() >= config.control.max_tcp_connections) {
-                    log_warning("acmezone: control socket: refusing TCP ", peer.to_string(),
-                                ": max-tcp-connections (", config.control.max_tcp_connections,
-                                ") reached");
+                    if (unauthenticated_warnings.allow()) {
+                        log_warning("acmezone: control socket: refusing TCP ", peer.to_string(),
+                                    ": max-tcp-connections (", config.control.max_tcp_connections,
+                                    ") reached");
+                    }
                     continue;  // fd closes here
                 }
                 conns.push_back(TcpConnection{std::move(fd), peer, {}, {}, now, now});
@@ -512,14 +559,18 @@ std::vector<std::uint8_t> ControlServer::Impl::handle(std::span<const std::uint8
         const std::uint64_t now = now_seconds();
         const TsigOutcome tsig = verifier.verify(wire, now);
         if (tsig.status == TsigOutcome::Status::formerr) {
-            log_warning("acmezone: control socket: FORMERR to ", peer.to_string(), ": ",
-                        tsig.detail);
+            if (unauthenticated_warnings.allow()) {
+                log_warning("acmezone: control socket: FORMERR to ", peer.to_string(), ": ",
+                            tsig.detail);
+            }
             return header_only_answer(wire, kRcodeFormErr);
         }
         ldns_pkt* raw = nullptr;
         if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK || raw == nullptr) {
-            log_warning("acmezone: control socket: FORMERR to ", peer.to_string(),
-                        ": malformed message");
+            if (unauthenticated_warnings.allow()) {
+                log_warning("acmezone: control socket: FORMERR to ", peer.to_string(),
+                            ": malformed message");
+            }
             auto answer = header_only_answer(wire, kRcodeFormErr);
             verifier.sign_answer(answer, tsig, now);
             return answer;
@@ -531,8 +582,10 @@ std::vector<std::uint8_t> ControlServer::Impl::handle(std::span<const std::uint8
             case TsigOutcome::Status::unsigned_message:
                 break;
             default:
-                log_warning("acmezone: control socket: ", peer.to_string(), ": ",
-                            rcode_name(tsig.rcode()), ": ", tsig.detail);
+                if (unauthenticated_warnings.allow()) {
+                    log_warning("acmezone: control socket: ", peer.to_string(), ": ",
+                                rcode_name(tsig.rcode()), ": ", tsig.detail);
+                }
                 answer = make_answer(request.get(), tsig.rcode());
         }
         if (!answer) {
@@ -542,8 +595,10 @@ std::vector<std::uint8_t> ControlServer::Impl::handle(std::span<const std::uint8
                     break;
                 case LDNS_PACKET_UPDATE:
                     if (tsig.status != TsigOutcome::Status::ok) {
-                        log_warning("acmezone: control socket: REFUSED unsigned UPDATE from ",
-                                    peer.to_string(), " (sign it with a key of the keyring)");
+                        if (unauthenticated_warnings.allow()) {
+                            log_warning("acmezone: control socket: REFUSED unsigned UPDATE from ",
+                                        peer.to_string(), " (sign it with a key of the keyring)");
+                        }
                         answer = make_answer(request.get(), kRcodeRefused);
                     } else {
                         answer = answer_update(request.get(), tsig, peer);

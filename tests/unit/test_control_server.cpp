@@ -412,6 +412,25 @@ TEST_F(ControlServerTest, BadKeyAndBadSigAreNotauthAndChangeNothing) {
     EXPECT_EQ(values_at("_acme-challenge.example.com"), 0u);
 }
 
+TEST_F(ControlServerTest, WarningsAboutJunkAreRateLimited) {
+    start();
+    const auto bad = make_key("acme-key", TsigAlgorithm::hmac_sha256, 0x77);
+    for (int i = 0; i < 60; ++i) {
+        const auto wire = add(bad, "example.com", "_acme-challenge.example.com", "x",
+                              static_cast<std::uint16_t>(i));
+        ASSERT_EQ(rcode_of(udp_exchange(ep, wire)), kRcodeNotAuth);
+    }
+    std::size_t lines = 0;
+    {
+        std::lock_guard lock(log_mutex);
+        for (const auto& l : log_lines) {
+            lines += l.find("MAC does not verify") != std::string::npos ? 1 : 0;
+        }
+    }
+    EXPECT_GE(lines, 1u);
+    EXPECT_LE(lines, 20u);
+}
+
 TEST_F(ControlServerTest, ReplayedUpdateIsRefused) {
     start();
     const auto wire = add(acme_key, "example.com", "_acme-challenge.example.com", "x");
