@@ -17,7 +17,7 @@ az_setup
 ZONES=(r1.example.com r2.example.com r3.example.com)
 az_plugin_setup "${ZONES[@]}"
 az_start_named "$AZ_PLUGIN_FRAGMENT"
-PEBBLE_WFE_NONCEREJECT=30 az_start_pebble "$AZ_NAMED_PORT"
+PEBBLE_WFE_NONCEREJECT=30 PEBBLE_AUTHZREUSE=100 az_start_pebble "$AZ_NAMED_PORT"
 grep -q "reject 30% of good nonces" "$AZ_PEBBLE_LOG" || az_fail "pebble ignored PEBBLE_WFE_NONCEREJECT"
 
 start_proxy() {  # RULE...
@@ -81,4 +81,15 @@ tries=$(grep -c 'POST /order-plz -> 429 rateLimited' "$AZ_TMP/faults.log")
 ((tries >= 2 && tries <= 6)) || az_fail "expected 2..6 newOrder attempts in 3 s, saw $tries"
 az_verify_cert r1.example.com
 stop_proxy
+
+# Authorizations the CA still holds valid are not validated again.
+sed -i "s|^directory = .*|directory = $AZ_PEBBLE_DIR|; s|^retry-deadline = .*|retry-deadline = 30|" "$CONF"
+az_issuer "$CONF" --verbose issue --force r2.example.com
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 0 "$AZ_ISSUER_RC" "renewal with reused authorizations; stderr: $(tail -n 20 <<<"$err")"
+az_assert_eq 2 "$(grep -c "r2.example.com: authorization for .* already valid" <<<"$err")" \
+    "both authorizations reused"
+az_assert_not_contains "$err" "r2.example.com: publishing" "nothing published for reused authorizations"
+az_assert_eq ".v-2" "$(readlink "$AZ_CERTS/r2.example.com/current")" "renewed version"
+az_verify_cert r2.example.com
 az_log "PASS"
