@@ -6,7 +6,9 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <random>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -92,20 +94,44 @@ AccountKey AccountKey::from_pem(std::string_view pem, const std::string& origin)
     return AccountKey(std::move(key));
 }
 
+namespace {
+
+AccountKey load_existing(const std::filesystem::path& path, const struct stat& st) {
+    if ((st.st_mode & 077) != 0) {
+        throw std::runtime_error(path.string() +
+                                 ": account key is readable by group or others; chmod 600 it");
+    }
+    return AccountKey::from_pem(read_file(path), path.string());
+}
+
+}  // namespace
+
 AccountKey AccountKey::load_or_create(const std::filesystem::path& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0) {
-        if ((st.st_mode & 077) != 0) {
-            throw std::runtime_error(path.string() +
-                                     ": account key is readable by group or others; chmod 600 it");
-        }
-        return from_pem(read_file(path), path.string());
+        return load_existing(path, st);
     }
     if (errno != ENOENT) {
         throw std::system_error(errno, std::generic_category(), path.string());
     }
+    // Written complete under a private name, then link()ed into place: link
+    // never replaces an existing file, so when two issuers start at once the
+    // second one finds the first one's key instead of overwriting it.
     EvpPkeyPtr key = generate_p256();
-    write_file_atomic(path, to_pem(key.get()), 0600);
+    const std::filesystem::path tmp =
+        path.parent_path() / (path.filename().string() + ".new-" + std::to_string(::getpid()) +
+                              "-" + std::to_string(std::random_device{}()));
+    write_file_atomic(tmp, to_pem(key.get()), 0600);
+    const int rc = ::link(tmp.c_str(), path.c_str());
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    if (rc != 0) {
+        if (saved == EEXIST && ::stat(path.c_str(), &st) == 0) {
+            return load_existing(path, st);  // another process won the race: use its key
+        }
+        throw std::system_error(saved, std::generic_category(), "creating " + path.string());
+    }
+    fsync_directory(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
     return AccountKey(std::move(key));
 }
 

@@ -7,7 +7,8 @@
 // public JWK and its thumbprint, never key material.
 //
 // On disk the key is a PKCS#8 PEM file, created 0600 from its first byte
-// (write_file_atomic with O_CREAT|O_EXCL). An existing file that group or
+// (write_file_atomic with O_CREAT|O_EXCL, then link()ed into place, so that
+// a key already there is never replaced). An existing file that group or
 // others may read is refused, as is a key of another type.
 //
 // Immutable after construction, so thread-safe: every zone in flight signs

@@ -6,9 +6,12 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include "common/base64.h"
 #include "common/file_io.h"
@@ -165,6 +168,43 @@ TEST(AccountKey, CreatedOnceWithMode0600AndReloaded) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
     AccountKey again = AccountKey::load_or_create(p);
     EXPECT_EQ(first.thumbprint(), again.thumbprint());
+}
+
+TEST(AccountKey, ProcessesStartingTogetherShareOneKey) {
+    TempDir dir;
+    const fs::path p = dir.path() / "account.key";
+    constexpr int kProcs = 6;
+    int fds[kProcs][2];
+    pid_t pids[kProcs];
+    for (int i = 0; i < kProcs; ++i) {
+        ASSERT_EQ(::pipe(fds[i]), 0);
+        pids[i] = ::fork();
+        ASSERT_GE(pids[i], 0);
+        if (pids[i] == 0) {
+            std::string t;
+            try {
+                t = AccountKey::load_or_create(p).thumbprint();
+            } catch (const std::exception& e) {
+                t = std::string("error: ") + e.what();
+            }
+            (void)!::write(fds[i][1], t.data(), t.size());
+            ::_exit(0);
+        }
+        ::close(fds[i][1]);
+    }
+    std::set<std::string> seen;
+    for (int i = 0; i < kProcs; ++i) {
+        char buf[512];
+        ssize_t n = ::read(fds[i][0], buf, sizeof buf);
+        ::close(fds[i][0]);
+        int status = 0;
+        ::waitpid(pids[i], &status, 0);
+        seen.insert(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
+    }
+    ASSERT_EQ(seen.size(), 1u) << *seen.begin() << " / " << *seen.rbegin();
+    EXPECT_EQ(*seen.begin(), AccountKey::load_or_create(p).thumbprint());
+    // Nothing left behind but the key.
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
 TEST(AccountKey, RefusesAKeyOthersCanRead) {
