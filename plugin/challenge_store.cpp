@@ -176,7 +176,16 @@ struct ChallengeStore::Writer {
     bool appending = false;                     // a leader is writing a batch
     std::unique_ptr<sj::JournalFile> journal;   // null: memory only
     std::size_t journal_records = 0;
-    std::size_t compact_at = 0;
+    std::size_t compact_at = 0;        // journal records that trigger compaction
+    std::size_t compact_bytes_at = 0;  // journal size that triggers compaction
+
+    bool compaction_due() const {
+        return journal && (journal_records >= compact_at || journal->size() >= compact_bytes_at);
+    }
+    void back_off(const StoreOptions& o) {
+        compact_at = journal_records + std::max<std::size_t>(o.compact_after, 1);
+        compact_bytes_at = journal->size() + std::max<std::size_t>(o.compact_after_bytes, 1);
+    }
 };
 
 ChallengeStore::ChallengeStore(StoreOptions options)
@@ -184,6 +193,7 @@ ChallengeStore::ChallengeStore(StoreOptions options)
     auto state = std::make_shared<Snapshot>();
     Writer& w = *writer_;
     w.compact_at = std::max<std::size_t>(options_.compact_after, 1);
+    w.compact_bytes_at = std::max<std::size_t>(options_.compact_after_bytes, 1);
     if (!options_.state_dir.empty()) {
         const auto& dir = options_.state_dir;
         ensure_directory(dir, 0700);
@@ -242,7 +252,7 @@ ChallengeStore::ChallengeStore(StoreOptions options)
     }
     current_.store(state);
     w.tentative = state;
-    if (w.journal && w.journal_records >= w.compact_at) {
+    if (w.compaction_due()) {
         compact();
     }
 }
@@ -258,17 +268,18 @@ void ChallengeStore::compact() {
     } catch (const std::exception& e) {
         log_warning("acmezone: cannot write ", path.string(), " (", e.what(),
                     "); the journal keeps growing until it can");
-        w.compact_at = w.journal_records + std::max<std::size_t>(options_.compact_after, 1);
+        w.back_off(options_);
         return;
     }
     std::string error;
     if (!w.journal->truncate(0, &error)) {
         log_warning("acmezone: ", error, "; the journal keeps growing until it can be cut");
-        w.compact_at = w.journal_records + std::max<std::size_t>(options_.compact_after, 1);
+        w.back_off(options_);
         return;
     }
     w.journal_records = 0;
     w.compact_at = std::max<std::size_t>(options_.compact_after, 1);
+    w.compact_bytes_at = std::max<std::size_t>(options_.compact_after_bytes, 1);
     log_debug("acmezone: compacted the journal into ", path.string(), " at serial ", snap->serial);
 }
 
@@ -318,7 +329,7 @@ UpdateResult ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
         if (ok) {
             current_.store(batch->last);
             w.journal_records += batch->records;
-            if (w.journal_records >= w.compact_at) {
+            if (w.compaction_due()) {
                 compact();
             }
         } else {

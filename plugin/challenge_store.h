@@ -27,7 +27,8 @@
 // Files (store_journal.h): <state-dir>/journal, checksummed records each
 // holding the new content of the names a change touched, appended and
 // fdatasync'd; <state-dir>/snapshot, written atomically every
-// compact_after records, after which the journal is cut. On load a torn
+// compact_after records (or compact_after_bytes), after which the journal
+// is cut. On load a torn
 // last record is dropped (it was never acknowledged) and expired values
 // are left out. Both files are created 0600, the directory 0700.
 //
@@ -118,7 +119,8 @@ struct StoreOptions {
     std::chrono::seconds lifetime{600};
     std::size_t max_values_per_name = 64;
     std::size_t max_values = 1000000;
-    std::size_t compact_after = 10000;  // journal records before a snapshot is written
+    std::size_t compact_after = 10000;            // journal records before a snapshot is written
+    std::size_t compact_after_bytes = 16u << 20;  // ... or journal octets
 };
 
 class ChallengeStore {

@@ -411,6 +411,26 @@ TEST(ChallengeStoreDurability, CompactionWritesASnapshotAndCutsTheJournal) {
     EXPECT_GT(s.snapshot()->serial, serial);
 }
 
+TEST(ChallengeStoreDurability, ALargeJournalIsCompactedByItsSize) {
+    TempDir tmp;
+    auto options = disk_options(tmp.path());
+    options.compact_after = 1000000;
+    options.compact_after_bytes = 4096;
+    {
+        ChallengeStore s(options);
+        for (int i = 0; i < 40; ++i) {
+            ASSERT_EQ(s.apply({}, {add(kName, std::string(200, static_cast<char>('a' + i % 26)) +
+                                                  std::to_string(i))})
+                          .rcode,
+                      0);
+        }
+        EXPECT_TRUE(fs::exists(tmp.path() / "snapshot"));
+        EXPECT_LT(fs::file_size(tmp.path() / "journal"), 4096u + 64u * 220u);
+    }
+    ChallengeStore s(options);
+    EXPECT_EQ(values(s, kName).size(), 40u);
+}
+
 TEST(ChallengeStoreDurability, StaleJournalRecordsBelowTheSnapshotAreSkipped) {
     // A crash between writing the snapshot and cutting the journal leaves
     // records the snapshot already holds; replaying them must not undo later
