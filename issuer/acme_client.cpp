@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <memory>
-#include <thread>
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "issuer/interrupt.h"
 #include "issuer/jws.h"
 
 namespace acmezone::issuer {
@@ -212,7 +212,7 @@ void AcmeClient::load_directory() {
             break;
         }
         log_warning("ACME directory: ", last, "; retrying in ", wait.count(), " ms");
-        std::this_thread::sleep_for(wait);
+        sleep_or_interrupt(wait);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxRetryInterval);
     }
     throw AcmeError("ACME directory " + settings_.directory_url + ": " + last);
@@ -318,7 +318,7 @@ AcmeClient::Reply AcmeClient::post(const std::string& url,
             throw AcmeError(context + why + ": " + last);
         }
         log_warning("ACME ", context, ": ", last, "; retrying in ", wait.count(), " ms");
-        std::this_thread::sleep_for(wait);
+        sleep_or_interrupt(wait);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxRetryInterval);
     }
     throw AcmeError(context + ": too many attempts: " + last);
@@ -398,7 +398,7 @@ auto poll_until(Fetch fetch, Done done, std::chrono::steady_clock::time_point de
         if (std::chrono::steady_clock::now() + wait > deadline) {
             throw AcmeError(what + ": still \"" + value.status + "\" at the deadline");
         }
-        std::this_thread::sleep_for(wait);
+        sleep_or_interrupt(wait);
         interval = std::min<std::chrono::milliseconds>(interval * 3 / 2, cap);
     }
     throw AcmeError(what + ": too many polls");

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "issuer/csr.h"
+#include "issuer/interrupt.h"
 
 namespace acmezone::issuer {
 namespace {
@@ -136,6 +137,9 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
                 r.wait();
             }
             published.remove();  // every authorization is final (or failed): values go now
+            if (interrupted()) {
+                throw Interrupted();
+            }
             std::string failures;
             for (std::size_t i = 0; i < results.size(); ++i) {
                 const std::string who = name_of(pending[i].authorization);

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "issuer/interrupt.h"
 #include "issuer/issuer_config.h"
 #include "issuer/runner.h"
 
@@ -96,6 +97,7 @@ int main_checked(int argc, char** argv) {
         return kExitConfig;
     }
 
+    install_interrupt_handlers();
     try {
         Runner runner(IssuerConfig::load(vm["config"].as<std::string>()));
         if (command == "run") {

@@ -20,6 +20,7 @@
 #include "issuer/cert_store.h"
 #include "issuer/challenge_dns.h"
 #include "issuer/http_client.h"
+#include "issuer/interrupt.h"
 #include "issuer/issuance.h"
 #include "issuer/progress.h"
 
@@ -150,6 +151,11 @@ int Runner::issue_zones(const std::vector<DnsName>& zones) {
     auto worker = [&] {
         for (std::size_t i = next++; i < zones.size(); i = next++) {
             const DnsName& zone = zones[i];
+            if (interrupted()) {
+                ++failed;
+                log_warning(zone.text(), ": not started (interrupted)");
+                continue;
+            }
             progress.start(zone);
             try {
                 CertInfo info = issue_certificate(

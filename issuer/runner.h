@@ -14,6 +14,9 @@
 // ended, so `status` can show a failing renewal while the old certificate is
 // still served.
 //
+// On SIGINT/SIGTERM (see interrupt.h) zones in flight stop waiting, remove
+// their values and fail; zones not yet started are not started.
+//
 // Exit codes: 0 all good, 1 some zone failed (or, for status, is not valid),
 // 2 bad configuration or command line.
 #pragma once

@@ -7,8 +7,9 @@ how acmezone-issuer retries rateLimited / serverInternal answers.
         --cert tls.pem --key tls.key --ca tls-ca.pem --log FILE \
         --rule POST:/order-plz:2:500:serverInternal:1 ...
 
-A rule METHOD:PATH-PREFIX:COUNT:STATUS:TYPE:RETRY-AFTER answers the first
-COUNT matching requests (COUNT -1: all of them) with STATUS and a problem
+A rule METHOD:PATH-PREFIX:COUNT:STATUS:TYPE:RETRY-AFTER[:SKIP] lets the first
+SKIP matching requests through (default 0), then answers the next COUNT
+(COUNT -1: all of them) with STATUS and a problem
 document of type urn:ietf:params:acme:error:TYPE, with a Retry-After header
 when RETRY-AFTER > 0. Everything else is forwarded unchanged, Host header
 included, so Pebble builds its URLs (and checks the JWS "url") with the
@@ -31,13 +32,18 @@ rules = []
 
 class Rule:
     def __init__(self, text):
-        method, prefix, count, status, typ, retry = text.split(":")
+        fields = text.split(":")
+        method, prefix, count, status, typ, retry = fields[:6]
+        self.skip = int(fields[6]) if len(fields) > 6 else 0
         self.method, self.prefix = method, prefix
         self.left, self.status = int(count), int(status)
         self.type, self.retry = typ, int(retry)
 
     def take(self, method, path):
         if method != self.method or not path.startswith(self.prefix) or self.left == 0:
+            return False
+        if self.skip > 0:
+            self.skip -= 1
             return False
         if self.left > 0:
             self.left -= 1

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <json/reader.h>
 
+#include <csignal>
 #include <memory>
 
 #include "issuer/acme_client.h"
 #include "issuer/http_client.h"
+#include "issuer/interrupt.h"
 #include "issuer/runner.h"
 
 using namespace acmezone;
@@ -105,4 +107,21 @@ TEST(Renewal, DueWhenAThirdOfTheLifetimeIsLeft) {
     c.not_after = c.not_before + 6 * 24h;  // short-lived: due at 2 days left
     EXPECT_FALSE(renewal_due(c, c.not_before + 3 * 24h));
     EXPECT_TRUE(renewal_due(c, c.not_before + 4 * 24h));
+}
+
+TEST(Interrupt, SleepEndsAtOnceWhenInterrupted) {
+    reset_interrupt();
+    auto start = std::chrono::steady_clock::now();
+    sleep_or_interrupt(120ms);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 120ms);
+
+    install_interrupt_handlers();
+    ASSERT_EQ(std::raise(SIGTERM), 0);  // only sets the flag
+    EXPECT_TRUE(interrupted());
+    start = std::chrono::steady_clock::now();
+    EXPECT_THROW(sleep_or_interrupt(10s), Interrupted);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+    reset_interrupt();
+    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGINT, SIG_DFL);
 }
