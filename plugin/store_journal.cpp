@@ -131,8 +131,18 @@ Record decode_payload(std::string_view payload) {
         std::uint32_t values = in.u32();
         for (std::uint32_t j = 0; j < values; ++j) {
             TxtValue v;
+            // Within what the clock can hold (system_clock counts
+            // nanoseconds: years 1678..2261); the store never writes more.
+            constexpr auto kMin =
+                std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::min());
+            constexpr auto kMax =
+                std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max());
+            const std::int64_t us = in.i64();
+            if (us <= kMin.count() || us >= kMax.count()) {
+                throw std::runtime_error("expiry time out of range");
+            }
             v.expires = Clock::time_point(
-                std::chrono::duration_cast<Clock::duration>(std::chrono::microseconds(in.i64())));
+                std::chrono::duration_cast<Clock::duration>(std::chrono::microseconds(us)));
             std::uint8_t strings = in.u8();
             for (std::uint8_t k = 0; k < strings; ++k) {
                 v.data.emplace_back(in.str8());

@@ -576,5 +576,31 @@ TEST(StoreJournal, FramesRoundTripAndDetectDamage) {
     EXPECT_EQ(store_journal::crc32("123456789"), 0xCBF43926u);  // the CRC-32 check value
 }
 
+TEST(StoreJournal, AnExpiryBeyondTheClockIsUndecodableNotUndefined) {
+    // Found by fuzz_store_journal: a right CRC around an expiry past 2262.
+    store_journal::Record r;
+    r.serial = 7;
+    r.names.push_back({N(kName), {{{"v"}, Clock::time_point{}}}});
+    std::string good = store_journal::encode_frame(r);
+    std::string payload = good.substr(8);
+    // The expiry's 8 octets follow version, serial, count, name, value count.
+    std::size_t at = 1 + 4 + 4 + 1 + std::string(kName).size() + 4;
+    for (std::size_t i = 0; i < 8; ++i) {
+        payload[at + i] = i == 0 ? '\x7f' : '\xff';
+    }
+    std::string frame;
+    for (std::uint32_t v :
+         {static_cast<std::uint32_t>(payload.size()), store_journal::crc32(payload)}) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            frame.push_back(static_cast<char>((v >> shift) & 0xff));
+        }
+    }
+    frame += payload;
+    auto d = store_journal::decode_frames(good + frame);
+    EXPECT_EQ(d.records.size(), 1u);
+    EXPECT_EQ(d.good_bytes, good.size());
+    EXPECT_NE(d.torn.find("out of range"), std::string::npos) << d.torn;
+}
+
 }  // namespace
 }  // namespace acmezone::plugin
