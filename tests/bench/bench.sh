@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# bench.sh — acmezone side by side with uacme, certbot, lego, BIND's own
+# dynamic update and gdnsd, on loopback. Run it through scripts/bench (which
+# installs the peers and builds build-bench); it writes tests/bench/RESULTS.md.
+#
+# Raw figures go to $AZ_TMP/results.tsv, one "key<TAB>value" line per run;
+# report.py turns them into medians, ratios and the table. A run that fails
+# records "FAIL" (never a number), and a peer that is not installed "n/a".
+#
+# Environment: ACMEZONE_PLUGIN, ACMEZONE_ISSUER, ACMEZONE_SOURCE_DIR (set by
+# scripts/bench); BENCH_CASES (default "1 2 3 4"), BENCH_RUNS (default 3),
+# BENCH_CHEAP_RUNS (default 5), BENCH_PEER_MAX_N (largest N run for the peers,
+# default 20: 100 zones one by one with certbot/lego costs minutes a run),
+# BENCH_OUT (default tests/bench/RESULTS.md).
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=../integration/lib.sh
+source "$root/tests/integration/lib.sh"
+# shellcheck source=../integration/pebble.sh
+source "$root/tests/integration/pebble.sh"
+# A work directory of our own: other sessions on this machine clean up
+# /tmp/acmezone-it.* directories of their own runs.
+export TMPDIR=${BENCH_TMPDIR:-/tmp/acmezone-bench}
+mkdir -p "$TMPDIR"
+az_setup
+B=$AZ_TMP
+RES=$B/results.tsv
+: >"$RES"
+PY=/usr/bin/python3 # Debian's, with python3-dnspython (not a pyenv one)
+RUNS=${BENCH_RUNS:-3}
+CHEAP_RUNS=${BENCH_CHEAP_RUNS:-5}
+PEER_MAX_N=${BENCH_PEER_MAX_N:-20}
+CASES=${BENCH_CASES:-1 2 3 4}
+OUT=${BENCH_OUT:-$here/RESULTS.md}
+bench_start=$(date +%s)
+SERVE_SECONDS=${BENCH_SERVE_SECONDS:-4}
+
+rec() {
+    printf '%s\t%s\n' "$1" "$2" >>"$RES"
+    echo "[bench] $1 = $2" >&2
+}
+now() { date +%s.%N; }
+elapsed() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.3f", e - s }'; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---- machine and versions ----------------------------------------------------
+rec machine.nproc "$(nproc)"
+rec machine.mem "$(free -m | awk '/^Mem:/ { print $2 " MiB total, " $7 " MiB available" }')"
+rec machine.cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+rec machine.load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+rec machine.date_start "$(date -u '+%F %T UTC')"
+rec machine.build_seconds "${BENCH_BUILD_SECONDS:-not built by this run}"
+rec machine.commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "not installed"; }
+for p in bind9 pebble dnsperf uacme certbot python3-certbot-dns-rfc2136 lego gdnsd \
+    python3-dnspython libldns3 openssl; do
+    rec "version.$p" "$(ver "$p")"
+done
+rec version.named "$(named -v)"
+# What one durable append costs on the disk under the state directories:
+# 200 appends of 512 octets, each fdatasync'd (dd oflag=dsync).
+dsync_ms() {
+    local s
+    s=$(now)
+    dd if=/dev/zero of="$B/dsync-probe" bs=512 count=200 oflag=dsync 2>/dev/null
+    awk -v s="$s" -v e="$(now)" 'BEGIN { printf "%.2f", (e - s) * 1000 / 200 }'
+    rm -f "$B/dsync-probe"
+}
+rec machine.dsync_ms_start "$(dsync_ms)"
+
+# ---- shared set-up: one key, one zone list ------------------------------------
+KEY=acme-key
+az_keygen "$KEY" "$B/keys.conf"
+SECRET=$(az_key_secret "$B/keys.conf")
+export BENCH_TSIG="hmac-sha256:$KEY:$SECRET"
+zone_name() { echo "z$1.bench.test"; }
+
+# bench_plugin_conf FILE STATE_DIR CONTROL_PORT NZONES [extra lines...]
+# zones z1..zN.bench.test, key acme-key granted every one of them.
+bench_plugin_conf() {
+    local file=$1 state=$2 port=$3 n=$4 i
+    shift 4
+    {
+        for ((i = 1; i <= n; i++)); do echo "zone = $(zone_name $i)"; done
+        echo "nameserver = ns1.bench.test"
+        echo "contact = hostmaster.bench.test"
+        echo "ttl = 0"
+        echo "lifetime = 600"
+        echo "state-dir = $state"
+        printf '%s\n' "$@"
+        echo "[control]"
+        echo "listen = 127.0.0.1:$port"
+        echo "keys = $B/keys.conf"
+        for ((i = 1; i <= n; i++)); do echo "grant = $KEY zonesub $(zone_name $i)"; done
+    } >"$file"
+}
+
+# Native zones, the same in every named: native.bench.test (a TXT at
+# _acme-challenge and www A) and dyn.bench.test (BIND's own dynamic update).
+mkdir -p "$B/zones"
+cat >"$B/zones/native.zone" <<'EOF'
+$TTL 0
+@ IN SOA ns1.bench.test. hostmaster.bench.test. 1 3600 600 86400 0
+@ IN NS ns1.bench.test.
+www IN A 192.0.2.1
+_acme-challenge IN TXT "bench-value-0123456789abcdefghijklmnopqrstuvwxyzABCD"
+EOF
+# native_fragment FILE [with-dyn]: the native zones for a named.conf fragment
+native_fragment() {
+    echo "zone \"native.bench.test\" { type primary; file \"$B/zones/native.zone\"; };" >>"$1"
+    if [[ ${2:-} == with-dyn ]]; then
+        cp "$B/zones/native.zone" "$B/zones/dyn-$3.zone"
+        cat >>"$1" <<EOF
+include "$B/keys.conf";
+zone "dyn.bench.test" {
+    type primary; file "$B/zones/dyn-$3.zone";
+    update-policy { grant $KEY zonesub TXT; };
+};
+EOF
+    fi
+}
+
+# dnsperf_qps PORT QUERYFILE → queries per second (FAIL if any was lost)
+dnsperf_qps() {
+    local out
+    out=$(timeout $((SERVE_SECONDS + 20)) dnsperf -s 127.0.0.1 -p "$1" -d "$2" \
+        -l "$SERVE_SECONDS" -T 1 -c 1 -q 100 -t 2 2>&1) || {
+        echo FAIL
+        return
+    }
+    local lost
+    lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
+    if [[ ${lost:-1} != 0 ]] && ! grep -q 'Queries lost: *[0-9]* (0.00%)' <<<"$out"; then
+        az_log "dnsperf lost queries: $(grep -E 'lost|completed' <<<"$out" | tr '\n' ' ')"
+    fi
+    grep -qE 'NOERROR [0-9]+ \(100.00%\)' <<<"$out" || az_log "dnsperf: not all NOERROR: $(grep -i 'response codes' <<<"$out")"
+    awk '/Queries per second:/ { printf "%.0f", $4 }' <<<"$out"
+}
+plugin_fragment() { # FILE PLUGIN_CONF
+    echo "dlz \"acmezone\" { database \"dlopen $ACMEZONE_PLUGIN $2\"; };" >"$1"
+}
+
+# ---- the main named: plugin (100 zones) + native + dyn -----------------------
+MAIN_CTL=$(az_free_port)
+bench_plugin_conf "$B/plugin-main.conf" "$B/state-main" "$MAIN_CTL" 100 \
+    "max-values-per-name = 64" "max-values = 1000000"
+plugin_fragment "$B/main.frag" "$B/plugin-main.conf"
+native_fragment "$B/main.frag" with-dyn main
+az_start_named "$B/main.frag" main
+MAIN_DNS=$(az_named_port main)
+MAIN_PID=$AZ_NAMED_PID
+
+for c in $CASES; do
+    # shellcheck source=case1_issuance.sh
+    source "$here/case${c}_"*.sh
+done
+
+rec machine.dsync_ms_end "$(dsync_ms)"
+rec machine.load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+rec machine.date_end "$(date -u '+%F %T UTC')"
+rec machine.bench_seconds "$(($(date +%s) - bench_start))"
+"$PY" "$here/report.py" "$RES" >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+cp "$RES" "$here/results.tsv"
+echo "[bench] wrote $OUT" >&2
