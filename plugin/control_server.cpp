@@ -9,7 +9,10 @@
 // fsyncs. Every poll also watches an eventfd that the destructor signals:
 // threads see it, return, and are joined; sockets close after that.
 //
-// One message (handle()): TSIG check (tsig_verifier.h) → parse (ldns) →
+// One message (handle()): TSIG check (tsig_verifier.h; an exact
+//   retransmission of a signed request answered in the last fudge window
+//   gets the very answer sent then, and changes nothing; a copy that arrives
+//   while the first is still being answered gets none) → parse (ldns) →
 //   QUERY   SOA IN for a claimed apex: the SOA, AA. For a name inside a
 //           claimed zone: NOERROR, AA, the apex SOA in the authority section
 //           (nsupdate and certbot take the zone from it). Anything else:
@@ -229,8 +232,12 @@ struct ControlServer::Impl {
     bool tcp_read(TcpConnection& c);
     bool tcp_write(TcpConnection& c);
 
+    // The answer to one message (empty: none), answers remembered for retransmissions.
     std::vector<std::uint8_t> handle(std::span<const std::uint8_t> wire, const Endpoint& peer,
                                      bool tcp);
+    // The answer to a message whose TSIG was checked (throws on internal errors).
+    std::vector<std::uint8_t> respond(std::span<const std::uint8_t> wire, const Endpoint& peer,
+                                      bool tcp, const TsigOutcome& tsig, std::uint64_t now);
     LdnsPkt answer_query(const ldns_pkt* q, const Endpoint& peer);
     LdnsPkt answer_update(const ldns_pkt* q, const TsigOutcome& tsig, const Endpoint& peer);
     void push_soa(ldns_pkt* answer, const DnsName& apex, ldns_pkt_section section);
@@ -555,72 +562,98 @@ std::vector<std::uint8_t> ControlServer::Impl::handle(std::span<const std::uint8
     if (wire.size() < 12 || (wire[2] & 0x80) != 0) {
         return {};  // not a request: never answer
     }
+    TsigOutcome tsig;
+    std::vector<std::uint8_t> out;
     try {
         const std::uint64_t now = now_seconds();
-        const TsigOutcome tsig = verifier.verify(wire, now);
-        if (tsig.status == TsigOutcome::Status::formerr) {
-            if (unauthenticated_warnings.allow()) {
-                log_warning("acmezone: control socket: FORMERR to ", peer.to_string(), ": ",
-                            tsig.detail);
-            }
-            return header_only_answer(wire, kRcodeFormErr);
-        }
-        ldns_pkt* raw = nullptr;
-        if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK || raw == nullptr) {
-            if (unauthenticated_warnings.allow()) {
-                log_warning("acmezone: control socket: FORMERR to ", peer.to_string(),
-                            ": malformed message");
-            }
-            auto answer = header_only_answer(wire, kRcodeFormErr);
-            verifier.sign_answer(answer, tsig, now);
-            return answer;
-        }
-        const LdnsPkt request(raw);
-        LdnsPkt answer;
+        tsig = verifier.verify_request(
+            wire, now, tcp ? TsigVerifier::Transport::tcp : TsigVerifier::Transport::udp);
         switch (tsig.status) {
-            case TsigOutcome::Status::ok:
-            case TsigOutcome::Status::unsigned_message:
-                break;
+            case TsigOutcome::Status::retransmission:
+                log_info("acmezone: control socket: ", peer.to_string(), ": ", tsig.detail);
+                return std::move(tsig.cached_answer);
+            case TsigOutcome::Status::in_progress:
+                log_info("acmezone: control socket: ", peer.to_string(), ": ", tsig.detail,
+                         "; no answer to this copy");
+                return {};
             default:
-                if (unauthenticated_warnings.allow()) {
-                    log_warning("acmezone: control socket: ", peer.to_string(), ": ",
-                                rcode_name(tsig.rcode()), ": ", tsig.detail);
-                }
-                answer = make_answer(request.get(), tsig.rcode());
+                break;
         }
-        if (!answer) {
-            switch (ldns_pkt_get_opcode(request.get())) {
-                case LDNS_PACKET_QUERY:
-                    answer = answer_query(request.get(), peer);
-                    break;
-                case LDNS_PACKET_UPDATE:
-                    if (tsig.status != TsigOutcome::Status::ok) {
-                        if (unauthenticated_warnings.allow()) {
-                            log_warning("acmezone: control socket: REFUSED unsigned UPDATE from ",
-                                        peer.to_string(), " (sign it with a key of the keyring)");
-                        }
-                        answer = make_answer(request.get(), kRcodeRefused);
-                    } else {
-                        answer = answer_update(request.get(), tsig, peer);
-                    }
-                    break;
-                default:
-                    answer = make_answer(request.get(), kRcodeNotImp);
-            }
-        }
-        std::vector<std::uint8_t> out = to_wire(answer.get());
-        if (!tcp && out.size() + TsigVerifier::answer_tsig_size(tsig) > kMaxUdpAnswer) {
-            LdnsPkt small = make_answer(request.get(), ldns_pkt_get_rcode(answer.get()),
-                                        ldns_pkt_aa(answer.get()));
-            ldns_pkt_set_tc(small.get(), true);
-            out = to_wire(small.get());
-        }
-        verifier.sign_answer(out, tsig, now);
-        return out;
+        out = respond(wire, peer, tcp, tsig, now);
     } catch (const std::exception& e) {
         log_error("acmezone: control socket: SERVFAIL to ", peer.to_string(), ": ", e.what());
-        return header_only_answer(wire, kRcodeServFail);
+        out = header_only_answer(wire, kRcodeServFail);
     }
+    try {
+        verifier.cache_answer(tsig, out);  // a copy of this request gets `out` again
+    } catch (const std::exception& e) {
+        log_error("acmezone: control socket: cannot remember an answer: ", e.what());
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> ControlServer::Impl::respond(std::span<const std::uint8_t> wire,
+                                                       const Endpoint& peer, bool tcp,
+                                                       const TsigOutcome& tsig, std::uint64_t now) {
+    if (tsig.status == TsigOutcome::Status::formerr) {
+        if (unauthenticated_warnings.allow()) {
+            log_warning("acmezone: control socket: FORMERR to ", peer.to_string(), ": ",
+                        tsig.detail);
+        }
+        return header_only_answer(wire, kRcodeFormErr);
+    }
+    ldns_pkt* raw = nullptr;
+    if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK || raw == nullptr) {
+        if (unauthenticated_warnings.allow()) {
+            log_warning("acmezone: control socket: FORMERR to ", peer.to_string(),
+                        ": malformed message");
+        }
+        auto answer = header_only_answer(wire, kRcodeFormErr);
+        verifier.sign_answer(answer, tsig, now);
+        return answer;
+    }
+    const LdnsPkt request(raw);
+    LdnsPkt answer;
+    switch (tsig.status) {
+        case TsigOutcome::Status::ok:
+        case TsigOutcome::Status::unsigned_message:
+            break;
+        default:
+            if (unauthenticated_warnings.allow()) {
+                log_warning("acmezone: control socket: ", peer.to_string(), ": ",
+                            rcode_name(tsig.rcode()), ": ", tsig.detail);
+            }
+            answer = make_answer(request.get(), tsig.rcode());
+    }
+    if (!answer) {
+        switch (ldns_pkt_get_opcode(request.get())) {
+            case LDNS_PACKET_QUERY:
+                answer = answer_query(request.get(), peer);
+                break;
+            case LDNS_PACKET_UPDATE:
+                if (tsig.status != TsigOutcome::Status::ok) {
+                    if (unauthenticated_warnings.allow()) {
+                        log_warning("acmezone: control socket: REFUSED unsigned UPDATE from ",
+                                    peer.to_string(), " (sign it with a key of the keyring)");
+                    }
+                    answer = make_answer(request.get(), kRcodeRefused);
+                } else {
+                    answer = answer_update(request.get(), tsig, peer);
+                }
+                break;
+            default:
+                answer = make_answer(request.get(), kRcodeNotImp);
+        }
+    }
+    std::vector<std::uint8_t> out = to_wire(answer.get());
+    if (!tcp && out.size() + TsigVerifier::answer_tsig_size(tsig) > kMaxUdpAnswer) {
+        LdnsPkt small =
+            make_answer(request.get(), ldns_pkt_get_rcode(answer.get()), ldns_pkt_aa(answer.get()));
+        ldns_pkt_set_tc(small.get(), true);
+        out = to_wire(small.get());
+    }
+    verifier.sign_answer(out, tsig, now);
+    return out;
 }
 
 ControlServer::ControlServer(const PluginConfig& config, const ZoneClaims& claims,

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -262,6 +263,8 @@ std::uint8_t TsigOutcome::rcode() const {
     switch (status) {
         case Status::unsigned_message:
         case Status::ok:
+        case Status::retransmission:
+        case Status::in_progress:
             return 0;
         case Status::formerr:
             return 1;
@@ -292,13 +295,63 @@ std::uint16_t TsigOutcome::tsig_error() const {
 }
 
 bool TsigOutcome::answer_has_tsig() const {
-    return status != Status::unsigned_message && status != Status::formerr && request;
+    return status != Status::unsigned_message && status != Status::formerr &&
+           status != Status::retransmission && status != Status::in_progress && request;
 }
 
 TsigVerifier::TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge)
     : keyring_(keyring), allow_hmac_md5_(allow_hmac_md5), fudge_(fudge) {}
 
+struct TsigVerifier::RequestPrint {
+    std::string text;  // SHA-256 of the request's octets, then 'u' or 't'
+};
+
 TsigOutcome TsigVerifier::verify(std::span<const std::uint8_t> wire, std::uint64_t now) {
+    return check(wire, now, nullptr);
+}
+
+TsigOutcome TsigVerifier::verify_request(std::span<const std::uint8_t> wire, std::uint64_t now,
+                                         Transport transport) {
+    RequestPrint print;
+    print.text.resize(SHA256_DIGEST_LENGTH);
+    if (EVP_Digest(wire.data(), wire.size(), reinterpret_cast<unsigned char*>(print.text.data()),
+                   nullptr, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("TSIG: SHA-256 computation failed in OpenSSL");
+    }
+    print.text.push_back(transport == Transport::udp ? 'u' : 't');
+    return check(wire, now, &print);
+}
+
+void TsigVerifier::cache_answer(const TsigOutcome& outcome, std::span<const std::uint8_t> answer) {
+    if (outcome.status != TsigOutcome::Status::ok || outcome.memory_id.empty()) {
+        return;
+    }
+    using State = Remembered::State;
+    auto memory = replay_.lock();
+    const auto it = memory->entries.find(outcome.memory_id);
+    if (it == memory->entries.end() || it->second.state != State::pending) {
+        return;
+    }
+    if (answer.empty() || answer.size() > kMaxCachedAnswerOctets) {
+        it->second.state = State::no_answer;  // a copy of the request is a replay
+        return;
+    }
+    it->second.answer.assign(answer.begin(), answer.end());
+    it->second.state = State::answered;
+    memory->answered.push_back(outcome.memory_id);
+    // Keep the newest kMaxCachedAnswers (ids already forgotten just leave the queue).
+    while (memory->answered.size() > kMaxCachedAnswers) {
+        const auto old = memory->entries.find(memory->answered.front());
+        if (old != memory->entries.end() && old->second.state == State::answered) {
+            old->second.state = State::no_answer;
+            std::vector<std::uint8_t>().swap(old->second.answer);
+        }
+        memory->answered.pop_front();
+    }
+}
+
+TsigOutcome TsigVerifier::check(std::span<const std::uint8_t> wire, std::uint64_t now,
+                                const RequestPrint* print) {
     using Status = TsigOutcome::Status;
     TsigOutcome out;
     TsigLocation loc;
@@ -382,32 +435,46 @@ TsigOutcome TsigVerifier::verify(std::span<const std::uint8_t> wire, std::uint64
         return out;
     }
 
-    if (!remember(t.key_name, t.mac, t.time_signed + fudge, now)) {
-        out.status = Status::replay;
-        out.detail = describe_key(t) + ": replayed message (same MAC seen before)";
-        return out;
-    }
-    out.status = Status::ok;
-    return out;
-}
-
-bool TsigVerifier::remember(const DnsName& key, const std::vector<std::uint8_t>& mac,
-                            std::uint64_t forget_after, std::uint64_t now) {
-    std::string id = key.text();
+    // Replay memory and, with a print, the answer cache (see the header).
+    using State = Remembered::State;
+    std::string id = t.key_name.text();
     id.push_back('\0');
-    id.append(mac.begin(), mac.end());
+    id.append(t.mac.begin(), t.mac.end());
     auto memory = replay_.lock();
     // Forget what the time check refuses anyway; each entry is removed once.
     while (!memory->order.empty() &&
            (memory->order.front().forget_after < now || memory->order.size() >= kMaxRemembered)) {
-        memory->ids.erase(memory->order.front().id);
+        memory->entries.erase(memory->order.front().id);
         memory->order.pop_front();
     }
-    if (!memory->ids.insert(id).second) {
-        return false;
+    const auto [it, inserted] = memory->entries.try_emplace(id);
+    if (inserted) {
+        if (print != nullptr) {
+            it->second.state = State::pending;
+            it->second.request_print = print->text;
+            out.memory_id = id;
+        }
+        memory->order.push_back(Seen{std::move(id), t.time_signed + fudge});
+        out.status = Status::ok;
+        return out;
     }
-    memory->order.push_back(Seen{std::move(id), forget_after});
-    return true;
+    const Remembered& seen = it->second;
+    if (print != nullptr && !seen.request_print.empty() && seen.request_print == print->text) {
+        if (seen.state == State::answered) {
+            out.status = Status::retransmission;
+            out.cached_answer = seen.answer;
+            out.detail = describe_key(t) + ": retransmission, answered as the first time";
+            return out;
+        }
+        if (seen.state == State::pending) {
+            out.status = Status::in_progress;
+            out.detail = describe_key(t) + ": retransmission while the first copy is answered";
+            return out;
+        }
+    }
+    out.status = Status::replay;
+    out.detail = describe_key(t) + ": replayed message (same MAC seen before)";
+    return out;
 }
 
 std::size_t TsigVerifier::answer_tsig_size(const TsigOutcome& outcome) {

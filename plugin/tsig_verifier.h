@@ -29,6 +29,32 @@
 // fudge has passed (after that the time check refuses it anyway), at most
 // kMaxRemembered entries; when full the oldest are forgotten first.
 //
+// Retransmissions (verify_request + cache_answer, what the control socket
+// uses). A client whose answer was lost (nsupdate over UDP) sends the very
+// same signed octets again; refusing them as a replay would make it report
+// failure for an update that was applied. So the memory also keeps, for
+// the most recent kMaxCachedAnswers requests and while they are remembered
+// (the fudge window), the octets of the answer sent, keyed by (key, MAC)
+// and checked against a SHA-256 of the whole request and its transport:
+//   same key, MAC, octets and transport, answer cached  retransmission: the
+//                                                      cached answer, same
+//                                                      octets; nothing is
+//                                                      applied again
+//   same, but the first copy is still being answered    in_progress: no
+//                                                      answer (the client
+//                                                      retries; by then it
+//                                                      is cached)
+//   anything else seen before: other octets (say a new  replay: REFUSED, as
+//     ID), the other transport, an answer too big to     above
+//     cache (> kMaxCachedAnswerOctets) or one evicted
+// TCP is treated as UDP: an identical message sent again over TCP (on a
+// new connection, after the first closed before its answer was read) gets
+// the cached answer too. It must come over TCP again: a UDP answer may be
+// truncated, and a client that switches transport re-signs anyway.
+// A message from another key carrying the same MAC never reaches the
+// memory: its MAC does not verify under its own key (BADSIG), and the
+// memory is keyed by key name anyway.
+//
 // Thread-safety: verify() and sign_answer() may be called from several
 // threads at once (the replay memory has its own lock). The keyring must
 // outlive the verifier. Secrets never reach a log line or a detail string.
@@ -40,7 +66,7 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "common/dns_name.h"
@@ -68,13 +94,27 @@ struct TsigRecord {
 };
 
 struct TsigOutcome {
-    enum class Status { unsigned_message, ok, formerr, badkey, badsig, badtime, badtrunc, replay };
+    enum class Status {
+        unsigned_message,
+        ok,
+        formerr,
+        badkey,
+        badsig,
+        badtime,
+        badtrunc,
+        replay,
+        retransmission,  // verify_request only: answer with `cached_answer`, as it is
+        in_progress,     // verify_request only: the first copy is being answered; drop this
+    };
     Status status = Status::unsigned_message;
-    std::optional<TsigRecord> request;  // the request's TSIG, when it could be read
-    const TsigKey* key = nullptr;       // the key, when known and usable
-    std::string detail;                 // why, for the log (names key, never its secret)
+    std::optional<TsigRecord> request;        // the request's TSIG, when it could be read
+    const TsigKey* key = nullptr;             // the key, when known and usable
+    std::string detail;                       // why, for the log (names key, never its secret)
+    std::vector<std::uint8_t> cached_answer;  // retransmission: the answer sent the first time
+    std::string memory_id;  // ok from verify_request: where cache_answer() stores the answer
 
-    // The RCODE of the answer for a failed check (0 for ok/unsigned_message).
+    // The RCODE of the answer for a failed check (0 for ok/unsigned_message,
+    // and for retransmission/in_progress, which the caller answers itself).
     std::uint8_t rcode() const;
     // The TSIG Error field of the answer.
     std::uint16_t tsig_error() const;
@@ -86,11 +126,24 @@ struct TsigOutcome {
 class TsigVerifier {
   public:
     static constexpr std::size_t kMaxRemembered = 100000;
+    static constexpr std::size_t kMaxCachedAnswers = 1024;
+    static constexpr std::size_t kMaxCachedAnswerOctets = 4096;
+
+    enum class Transport { udp, tcp };
 
     TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge);
 
-    // Checks `wire`, a whole DNS message as received. `now` in seconds since the epoch.
+    // Checks `wire`, a whole DNS message as received. `now` in seconds since
+    // the epoch. Every message seen before is a replay (no answer cache).
     TsigOutcome verify(std::span<const std::uint8_t> wire, std::uint64_t now);
+
+    // The same checks, with retransmissions recognised (see above). After an
+    // `ok` outcome the caller must call cache_answer() with the answer it
+    // sends (or an empty one when it sends none): until then copies of the
+    // request are in_progress.
+    TsigOutcome verify_request(std::span<const std::uint8_t> wire, std::uint64_t now,
+                               Transport transport);
+    void cache_answer(const TsigOutcome& outcome, std::span<const std::uint8_t> answer);
 
     // Appends the answer's TSIG record to `answer` (a complete message without
     // TSIG, answering the request `outcome` is about) and increments ARCOUNT.
@@ -102,8 +155,9 @@ class TsigVerifier {
     static std::size_t answer_tsig_size(const TsigOutcome& outcome);
 
   private:
-    bool remember(const DnsName& key, const std::vector<std::uint8_t>& mac,
-                  std::uint64_t forget_after, std::uint64_t now);
+    struct RequestPrint;  // what a retransmission must match besides the MAC
+    TsigOutcome check(std::span<const std::uint8_t> wire, std::uint64_t now,
+                      const RequestPrint* print);
 
     const TsigKeyring& keyring_;
     bool allow_hmac_md5_;
@@ -113,9 +167,16 @@ class TsigVerifier {
         std::string id;  // key name + '\0' + MAC
         std::uint64_t forget_after;
     };
+    struct Remembered {
+        enum class State { pending, answered, no_answer };
+        State state = State::no_answer;
+        std::string request_print;  // SHA-256 of the request octets + transport; empty: none
+        std::vector<std::uint8_t> answer;
+    };
     struct ReplayMemory {
         std::deque<Seen> order;  // in insertion order
-        std::unordered_set<std::string> ids;
+        std::unordered_map<std::string, Remembered> entries;
+        std::deque<std::string> answered;  // ids whose answer was cached, oldest first
     };
     LockGuarded<ReplayMemory> replay_;
 };

@@ -431,14 +431,69 @@ TEST_F(ControlServerTest, WarningsAboutJunkAreRateLimited) {
     EXPECT_LE(lines, 20u);
 }
 
-TEST_F(ControlServerTest, ReplayedUpdateIsRefused) {
+TEST_F(ControlServerTest, UdpRetransmissionGetsTheSameAnswerAndIsAppliedOnce) {
+    // A third key, of the same algorithm as acme-key, to forge with.
+    const TsigKey other = make_key("other-key", TsigAlgorithm::hmac_sha256, 0x55);
+    config.control.keyring.add(other);
+    config.control.grants.push_back(Grant{n("other-key"), Grant::Kind::zonesub, n("example.com")});
     start();
-    const auto wire = add(acme_key, "example.com", "_acme-challenge.example.com", "x");
-    EXPECT_EQ(rcode_of(udp_exchange(ep, wire)), kRcodeNoError);
-    const auto serial = store.snapshot()->serial;
-    EXPECT_EQ(rcode_of(udp_exchange(ep, wire)), kRcodeRefused);
-    EXPECT_EQ(store.snapshot()->serial, serial);
+    const auto serial0 = store.snapshot()->serial;
+    const auto wire = add(acme_key, "example.com", "_acme-challenge.example.com", "once");
+    const auto first = udp_exchange(ep, wire);
+    const auto second = udp_exchange(ep, wire);  // as nsupdate resends after a lost answer
+    EXPECT_EQ(rcode_of(first), kRcodeNoError);
+    EXPECT_EQ(second, first);  // the same octets, signature included
+    LdnsPkt req = parse_wire(wire);
+    EXPECT_TRUE(ldns_verifies_answer(second, acme_key, tsig_mac_rdf(req.get())));
+    EXPECT_EQ(store.snapshot()->serial, serial0 + 1);  // applied once
+    EXPECT_EQ(values_at("_acme-challenge.example.com"), 1u);
+    EXPECT_TRUE(logged("retransmission"));
+
+    // The same MAC under another key, on another message: BADSIG, nothing changes.
+    auto forged = add(other, "example.com", "_acme-challenge.example.com", "forged");
+    const std::size_t mac_at = forged.size() - 6 - 32;  // MAC, then ID, error, other len
+    const std::size_t orig_mac_at = wire.size() - 6 - 32;
+    std::copy(wire.begin() + static_cast<std::ptrdiff_t>(orig_mac_at),
+              wire.begin() + static_cast<std::ptrdiff_t>(orig_mac_at + 32),
+              forged.begin() + static_cast<std::ptrdiff_t>(mac_at));
+    const auto forged_answer = udp_exchange(ep, forged);
+    EXPECT_EQ(rcode_of(forged_answer), kRcodeNotAuth);
+    EXPECT_NE(forged_answer, first);
+    // The same message and MAC with another ID (the MAC covers the Original
+    // ID, not the header's): not the same octets, so a replay: REFUSED.
+    auto other_id = wire;
+    other_id[1] ^= 0x5a;
+    const auto replay = udp_exchange(ep, other_id);
+    EXPECT_EQ(rcode_of(replay), kRcodeRefused);
     EXPECT_TRUE(logged("replayed"));
+    // The same octets over TCP: refused as well (see tsig_verifier.h).
+    Socket c(tcp_connect(ep));
+    send_all(c.fd(), framed(wire));
+    EXPECT_EQ(rcode_of(tcp_read_message(c.fd())), kRcodeRefused);
+    EXPECT_EQ(store.snapshot()->serial, serial0 + 1);
+    const auto values = store.snapshot()->values_at(n("_acme-challenge.example.com"), Clock::now());
+    ASSERT_EQ(values.size(), 1u);
+    EXPECT_EQ(values[0]->data, (TxtData{"once"}));
+}
+
+TEST_F(ControlServerTest, TcpRetransmissionOnANewConnectionGetsTheSameAnswer) {
+    start();
+    const auto serial0 = store.snapshot()->serial;
+    const auto wire = add(acme_key, "example.com", "_acme-challenge.example.com", "tcp");
+    std::vector<std::uint8_t> first;
+    {
+        Socket c(tcp_connect(ep));
+        send_all(c.fd(), framed(wire));
+        first = tcp_read_message(c.fd());
+    }
+    Socket again(tcp_connect(ep));
+    send_all(again.fd(), framed(wire));
+    EXPECT_EQ(tcp_read_message(again.fd()), first);
+    EXPECT_EQ(rcode_of(first), kRcodeNoError);
+    EXPECT_EQ(store.snapshot()->serial, serial0 + 1);
+    // Over UDP the same octets are a replay.
+    EXPECT_EQ(rcode_of(udp_exchange(ep, wire)), kRcodeRefused);
+    EXPECT_EQ(store.snapshot()->serial, serial0 + 1);
 }
 
 TEST_F(ControlServerTest, NameOutsideTheKeysGrantsRefusesTheWholeUpdate) {

@@ -252,6 +252,66 @@ std::vector<std::uint8_t> with_mac_length(const TsigKey& key, std::size_t mac_le
 // ldns 1.8.3 signs and verifies SHA-1/256/512 (and MD5, tested below); for
 // SHA-224/384, which it lacks, requests are signed by tsig_mac() itself (and
 // nsupdate covers them in the integration test).
+TEST_F(TsigVerifierTest, RetransmissionGetsTheCachedAnswerOnlyForTheSameOctetsAndTransport) {
+    using T = TsigVerifier::Transport;
+    TsigVerifier v(keyring, false, 300);
+    auto pkt = request();
+    const auto wire = signed_wire(pkt.get(), sha256);
+    const auto first = v.verify_request(wire, now(), T::udp);
+    ASSERT_EQ(first.status, Status::ok);
+    EXPECT_FALSE(first.memory_id.empty());
+    // Not answered yet: a copy is in progress (dropped by the server).
+    EXPECT_EQ(v.verify_request(wire, now(), T::udp).status, Status::in_progress);
+    const auto answer = answer_for(v, wire, first, 0, now());
+    v.cache_answer(first, answer);
+    const auto again = v.verify_request(wire, now(), T::udp);
+    EXPECT_EQ(again.status, Status::retransmission);
+    EXPECT_EQ(again.cached_answer, answer);
+    EXPECT_FALSE(again.answer_has_tsig());  // answered as it is, not signed again
+    // The other transport, or the same MAC with another ID: replays.
+    EXPECT_EQ(v.verify_request(wire, now(), T::tcp).status, Status::replay);
+    auto other_id = wire;
+    other_id[1] ^= 0x01;  // the MAC covers the Original ID, not the header's
+    EXPECT_EQ(v.verify_request(other_id, now(), T::udp).status, Status::replay);
+    // verify() (no cache) keeps refusing every copy.
+    EXPECT_EQ(v.verify(wire, now()).status, Status::replay);
+}
+
+TEST_F(TsigVerifierTest, AnswerCacheIsBoundedAndSkipsBigOrMissingAnswers) {
+    using T = TsigVerifier::Transport;
+    TsigVerifier v(keyring, false, 300);
+    // A request answered with nothing, and one with an answer too big to keep.
+    auto p1 = request();
+    const auto none = signed_wire(p1.get(), sha256);
+    const auto o1 = v.verify_request(none, now(), T::udp);
+    ASSERT_EQ(o1.status, Status::ok);
+    v.cache_answer(o1, {});
+    EXPECT_EQ(v.verify_request(none, now(), T::udp).status, Status::replay);
+    auto p2 =
+        make_update("example.com", {}, {rr_from("_acme-challenge.example.com. 60 IN TXT \"w\"")});
+    const auto big_req = signed_wire(p2.get(), sha256);
+    const auto o2 = v.verify_request(big_req, now(), T::udp);
+    ASSERT_EQ(o2.status, Status::ok);
+    v.cache_answer(o2, std::vector<std::uint8_t>(TsigVerifier::kMaxCachedAnswerOctets + 1, 0));
+    EXPECT_EQ(v.verify_request(big_req, now(), T::udp).status, Status::replay);
+    // kMaxCachedAnswers + 1 answers: the oldest is no longer cached, the newest is.
+    std::vector<std::vector<std::uint8_t>> wires;
+    for (std::size_t i = 0; i <= TsigVerifier::kMaxCachedAnswers; ++i) {
+        auto p = make_update("example.com", {}, {}, static_cast<std::uint16_t>(i));
+        wires.push_back(signed_wire(p.get(), sha256));
+        const auto o = v.verify_request(wires.back(), now(), T::tcp);
+        ASSERT_EQ(o.status, Status::ok) << i;
+        v.cache_answer(o, std::vector<std::uint8_t>(20, static_cast<std::uint8_t>(i)));
+    }
+    EXPECT_EQ(v.verify_request(wires.front(), now(), T::tcp).status, Status::replay);
+    EXPECT_EQ(v.verify_request(wires[1], now(), T::tcp).status, Status::retransmission);
+    const auto last = v.verify_request(wires.back(), now(), T::tcp);
+    ASSERT_EQ(last.status, Status::retransmission);
+    EXPECT_EQ(
+        last.cached_answer,
+        std::vector<std::uint8_t>(20, static_cast<std::uint8_t>(TsigVerifier::kMaxCachedAnswers)));
+}
+
 TEST_F(TsigVerifierTest, EveryAlgorithmVerifies) {
     for (auto alg :
          {TsigAlgorithm::hmac_sha1, TsigAlgorithm::hmac_sha224, TsigAlgorithm::hmac_sha256,
