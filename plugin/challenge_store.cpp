@@ -356,7 +356,8 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
                                    const std::vector<Change>& changes, Clock::time_point now) {
     Writer& w = *writer_;
     std::unique_lock lock(w.mu);
-    const Snapshot& base = *w.tentative;
+    const std::shared_ptr<const Snapshot> base_owner = w.tentative;  // kept alive past commit()
+    const Snapshot& base = *base_owner;
 
     for (const auto& p : prerequisites) {
         std::vector<TxtValue> live = live_values(base, p.name, now);
@@ -484,7 +485,8 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
 void ChallengeStore::purge_expired(Clock::time_point now) {
     Writer& w = *writer_;
     std::unique_lock lock(w.mu);
-    const Snapshot& base = *w.tentative;
+    const std::shared_ptr<const Snapshot> base_owner = w.tentative;  // kept alive past commit()
+    const Snapshot& base = *base_owner;
     std::vector<DnsName> touched;
     for (const auto& [name, values] : base.names) {
         for (const auto& v : values) {
