@@ -13,7 +13,7 @@ target_compile_definitions(test_plugin_serving PRIVATE
 # Control side (TSIG, UPDATE decoding, grants, NOTIFY): one executable per
 # file, registered as the files land.
 foreach(name test_tsig_verifier test_update_message test_grant_table test_notifier
-             test_control_server test_soa)
+             test_control_server test_soa test_bad_input_catalogue)
     if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${name}.cpp)
         acmezone_unit_test(${name} ${CMAKE_CURRENT_LIST_DIR}/${name}.cpp LIBS acmezone_plugin_core)
     endif()
