@@ -90,12 +90,15 @@ AcmeProblem AcmeProblem::from_json(const Json::Value& doc, long http_status) {
     }
     p.type = str(doc, "type");
     p.detail = str(doc, "detail");
-    if (p.status == 0 && doc["status"].isIntegral()) {
+    if (p.status == 0 && doc["status"].isInt()) {  // isIntegral() admits what asInt() throws on
         p.status = doc["status"].asInt();
     }
     const Json::Value& subs = doc["subproblems"];
     if (subs.isArray()) {
         for (const Json::Value& s : subs) {
+            if (!s.isObject()) {
+                continue;  // operator[] on a non-object would throw Json::LogicError
+            }
             AcmeProblem sp = from_json(s, 0);
             std::string id = s["identifier"].isObject() ? str(s["identifier"], "value") : "";
             p.subproblems.push_back((id.empty() ? "" : id + ": ") + sp.short_type() + ": " +

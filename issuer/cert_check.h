@@ -31,6 +31,8 @@ class CertCheckError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Validity times are clamped to 1970..2200 (a notAfter of 9999, which RFC
+// 5280 uses for "no expiry", reads as 2200).
 struct CertInfo {
     std::vector<std::string> dns_names;  // the leaf's DNS SANs, lower-case, sorted
     std::chrono::system_clock::time_point not_before;

@@ -119,9 +119,11 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value,
     if (when < 0) {
         return std::nullopt;
     }
-    auto delta = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::system_clock::from_time_t(when) - now);
-    return std::max(delta, std::chrono::seconds(0));
+    // In time_t arithmetic: a date past 2262 (curl_getdate accepts year 9999)
+    // does not fit system_clock's nanoseconds.
+    constexpr time_t kMaxDelta = 999999999;
+    const time_t delta = when - std::chrono::system_clock::to_time_t(now);
+    return std::chrono::seconds(std::clamp<time_t>(delta, 0, kMaxDelta));
 }
 
 std::optional<std::string> find_link(const std::vector<std::string>& links,

@@ -73,6 +73,15 @@ TEST(AcmeMessages, ProblemDocumentsSayTypeDetailAndSubproblems) {
     AcmeError e("newOrder", p);
     EXPECT_EQ(std::string(e.what()).rfind("newOrder: rejectedIdentifier", 0), 0u);
     AcmeProblem other = AcmeProblem::from_json(json(R"({"type": "about:blank"})"), 500);
+    // Found by tests/fuzz (fuzz_acme_json): values jsoncpp's asInt() or
+    // operator[] throw on are ignored, not thrown as Json::LogicError.
+    AcmeProblem odd = AcmeProblem::from_json(
+        json(R"({"type": "urn:ietf:params:acme:error:rateLimited", "status": 3000000000,
+                 "subproblems": [1, "x", {"type": "urn:ietf:params:acme:error:dns"}]})"),
+        0);
+    EXPECT_EQ(odd.status, 0);
+    EXPECT_EQ(odd.short_type(), "rateLimited");
+    EXPECT_EQ(odd.subproblems, std::vector<std::string>{"dns: "});
     EXPECT_EQ(other.short_type(), "about:blank");
 }
 
@@ -84,6 +93,8 @@ TEST(HttpHeaders, RetryAfter) {
     EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:30:00 GMT", now), 120s);
     EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), 0s);  // in the past
     EXPECT_FALSE(parse_retry_after("soon", now).has_value());
+    // Found by tests/fuzz (fuzz_acme_json): a date past 2262 overflowed.
+    EXPECT_EQ(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), 999999999s);
     EXPECT_FALSE(parse_retry_after("", now).has_value());
 }
 

@@ -113,3 +113,18 @@ TEST(SplitPemChain, KeepsOrderAndCount) {
     EXPECT_EQ(blocks[0], pki.inter_pem());
     EXPECT_EQ(blocks[1], pki.root_pem());
 }
+
+// Found by tests/fuzz (fuzz_cert_chain): dates outside system_clock's range
+// overflowed (UBSan). RFC 5280's "no expiry" notAfter must read, clamped.
+TEST_F(CertCheck, ExtremeValidityDatesAreClamped) {
+    CertSpec spec{"leaf", kSans, false, -3600, 86400, 7};
+    X509Ptr leaf = make_cert(spec, key.get(), pki.inter.get(), pki.inter_key.get());
+    ASSERT_EQ(ASN1_TIME_set_string(X509_getm_notAfter(leaf.get()), "99991231235959Z"), 1);
+    ASSERT_EQ(ASN1_TIME_set_string(X509_getm_notBefore(leaf.get()), "12090101000000Z"), 1);
+    ASSERT_GT(X509_sign(leaf.get(), pki.inter_key.get(), EVP_sha256()), 0);
+    const std::string chain = cert_pem(leaf.get()) + pki.inter_pem();
+    CertInfo info = check_certificate(chain, key.public_der(), kNames);
+    EXPECT_EQ(std::chrono::system_clock::to_time_t(info.not_after), 7258118400);  // 2200-01-01
+    EXPECT_EQ(std::chrono::system_clock::to_time_t(info.not_before), 0);          // 1970-01-01
+    EXPECT_EQ(read_certificate(chain).not_after, info.not_after);
+}
