@@ -55,8 +55,9 @@
 // memory: its MAC does not verify under its own key (BADSIG), and the
 // memory is keyed by key name anyway.
 //
-// Thread-safety: verify() and sign_answer() may be called from several
-// threads at once (the replay memory has its own lock). The keyring must
+// Thread-safety: verify(), verify_request(), cache_answer() and
+// sign_answer() may be called from several threads at once (the replay
+// memory and answer cache share one lock). The keyring must
 // outlive the verifier. Secrets never reach a log line or a detail string.
 #pragma once
 
