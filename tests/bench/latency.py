@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Acknowledgement-to-served latency of TSIG-signed UPDATEs, bounded.
 
-    latency.py UPDATE_PORT DNS_PORT ALG:KEYNAME:SECRET ZONE PREFIX COUNT
+    latency.py UPDATE_PORT DNS_PORT ALG:KEYNAME:SECRET ZONE PREFIX COUNT [--rate]
 
 COUNT times, one after the other: send an UPDATE adding TXT "PREFIX-i" at
 _acme-challenge.PREFIX-i.ZONE to 127.0.0.1:UPDATE_PORT (UDP), wait for the
@@ -14,6 +14,10 @@ update_ms is the UPDATE's round trip (send to acknowledgement); served_ms
 is the time from the acknowledgement to the first answer holding the value;
 first_query_served counts values served by the very first query after the
 acknowledgement. Exit 1 when any UPDATE failed or any value was not served.
+
+With --rate, no query is sent: the COUNT UPDATEs go one after the other as
+fast as they are acknowledged (one client, one in flight) and the line is
+"updates_per_s=…" (bounded: 120 s).
 """
 import statistics
 import sys
@@ -33,6 +37,8 @@ def main():
     upd_port, dns_port = int(sys.argv[1]), int(sys.argv[2])
     alg, keyname, secret = sys.argv[3].split(":", 2)
     zone, prefix, count = sys.argv[4], sys.argv[5], int(sys.argv[6])
+    rate_only = "--rate" in sys.argv[7:]
+    started = time.monotonic()
     keyring = dns.tsigkeyring.from_text({keyname: secret})
     upd_ms, served_ms, first = [], [], 0
     deadline = time.monotonic() + 120
@@ -53,6 +59,8 @@ def main():
                   file=sys.stderr)
             return 1
         upd_ms.append((t1 - t0) * 1000)
+        if rate_only:
+            continue
         q = dns.message.make_query(owner, "TXT")
         q.flags &= ~dns.flags.RD
         tries = 0
@@ -68,6 +76,9 @@ def main():
         t2 = time.monotonic()
         served_ms.append((t2 - t1) * 1000)
         first += tries == 1
+    if rate_only:
+        print(f"{count / (time.monotonic() - started):.0f}")
+        return 0
     served_ms.sort()
     p99 = served_ms[min(len(served_ms) - 1, int(len(served_ms) * 0.99))]
     print(f"update_ms_median={statistics.median(upd_ms):.3f} "
