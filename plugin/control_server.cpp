@@ -3,8 +3,9 @@
 //
 // Threads. Each listen endpoint gets a UDP and a TCP socket on the same port
 // (a port 0 is chosen by the UDP bind, then taken for TCP too). kUdpThreads
-// threads poll all UDP sockets (non-blocking receives, so two threads woken
-// by one datagram are harmless); one thread polls the TCP listeners and
+// threads wait on all UDP sockets, each in its own epoll set with
+// EPOLLEXCLUSIVE so one datagram wakes one thread (receives are non-blocking,
+// so a second thread woken anyway is harmless); one thread polls the TCP listeners and
 // connections. Several UPDATEs in flight at once let the store group their
 // fsyncs. Every poll also watches an eventfd that the destructor signals:
 // threads see it, return, and are joined; sockets close after that.
@@ -48,11 +49,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -74,7 +77,9 @@
 namespace acmezone::plugin {
 namespace {
 
-constexpr int kUdpThreads = 2;
+// UPDATEs in flight at once over UDP: each blocks its thread until the
+// store's group commit has made it durable, so this bounds the batch size.
+constexpr int kUdpThreads = 16;
 constexpr std::size_t kMaxUdpAnswer = 512;
 constexpr std::size_t kMaxTcpPending = 256 * 1024;
 constexpr int kTcpBindAttempts = 20;
@@ -297,31 +302,49 @@ void ControlServer::Impl::stop() {
 }
 
 void ControlServer::Impl::udp_loop() {
-    std::vector<pollfd> fds;
-    fds.push_back({wake.get(), POLLIN, 0});
+    // Each thread has its own epoll set holding every UDP socket with
+    // EPOLLEXCLUSIVE, so the kernel wakes one waiting thread per datagram
+    // instead of all of them; the wake-up eventfd is shared (not exclusive)
+    // so that stop() reaches every thread.
+    const Fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    if (ep.get() < 0) {
+        log_error("acmezone: control socket: epoll_create1: ", std::strerror(errno));
+        return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake.get();
+    if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, wake.get(), &ev) != 0) {
+        log_error("acmezone: control socket: epoll_ctl: ", std::strerror(errno));
+        return;
+    }
     for (const Fd& u : udp) {
-        fds.push_back({u.get(), POLLIN, 0});
+        ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+        ev.data.fd = u.get();
+        if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, u.get(), &ev) != 0) {
+            log_error("acmezone: control socket: epoll_ctl: ", std::strerror(errno));
+            return;
+        }
     }
     std::vector<std::uint8_t> buf(65535);
+    std::array<epoll_event, 16> events{};
     for (;;) {
-        const int n = ::poll(fds.data(), fds.size(), -1);
+        const int n = ::epoll_wait(ep.get(), events.data(), static_cast<int>(events.size()), -1);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            log_error("acmezone: control socket: poll: ", std::strerror(errno));
+            log_error("acmezone: control socket: epoll_wait: ", std::strerror(errno));
             return;
         }
-        if (fds[0].revents != 0) {
-            return;
-        }
-        for (std::size_t i = 1; i < fds.size(); ++i) {
-            if ((fds[i].revents & POLLIN) == 0) {
-                continue;
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[static_cast<std::size_t>(i)].data.fd;
+            if (fd == wake.get()) {
+                return;
             }
             sockaddr_storage from{};
             socklen_t from_len = sizeof from;
-            const ssize_t got = ::recvfrom(fds[i].fd, buf.data(), buf.size(), MSG_DONTWAIT,
+            const ssize_t got = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT,
                                            reinterpret_cast<sockaddr*>(&from), &from_len);
             if (got < 0) {
                 continue;  // another thread took it, or a transient error
@@ -331,8 +354,8 @@ void ControlServer::Impl::udp_loop() {
             const auto answer =
                 handle({buf.data(), static_cast<std::size_t>(got)}, peer, /*tcp=*/false);
             if (!answer.empty()) {
-                ::sendto(fds[i].fd, answer.data(), answer.size(), 0,
-                         reinterpret_cast<sockaddr*>(&from), from_len);
+                ::sendto(fd, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                         from_len);
             }
         }
     }
