@@ -2,7 +2,7 @@
 // code (challenge_dns, dns_exchange, tsig_signer, authoritative_servers).
 //
 // Every ldns object the issuer creates lives in one of the owning handles
-// below (std::unique_ptr with the matching ldns free function), so that no
+// of common/ldns_ptr.h (std::unique_ptr with the matching ldns free function), so that no
 // error path needs a naked *_free. Names cross the seam as text: DnsName's
 // canonical form plus a trailing dot is what ldns parses, and what ldns
 // prints (absolute, lower-case as received) parses back into a DnsName.
@@ -12,12 +12,6 @@
 // Nothing here holds state: every function is safe to call from any thread.
 #pragma once
 
-// ldns/common.h #defines bool, true and false unless stdbool.h came first.
-#include <stdbool.h>
-// clang-format off
-#include <ldns/ldns.h>
-// clang-format on
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,29 +19,9 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/ldns_ptr.h"
 
 namespace acmezone::issuer {
-
-struct LdnsPktFree {
-    void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-struct LdnsRdfFree {
-    void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-struct LdnsRrFree {
-    void operator()(ldns_rr* r) const { ldns_rr_free(r); }
-};
-struct LdnsRrListFree {
-    void operator()(ldns_rr_list* l) const { ldns_rr_list_deep_free(l); }
-};
-struct LdnsMallocFree {  // wire buffers and strings ldns allocates with malloc
-    void operator()(void* p) const { LDNS_FREE(p); }
-};
-
-using LdnsPkt = std::unique_ptr<ldns_pkt, LdnsPktFree>;
-using LdnsRdf = std::unique_ptr<ldns_rdf, LdnsRdfFree>;
-using LdnsRr = std::unique_ptr<ldns_rr, LdnsRrFree>;
-using LdnsRrList = std::unique_ptr<ldns_rr_list, LdnsRrListFree>;
 
 // An owned ldns domain name for `name`; throws std::runtime_error when ldns
 // refuses it (it does not, for any valid DnsName).

@@ -28,6 +28,7 @@
 #include <set>
 #include <system_error>
 
+#include "common/dns_rcode.h"
 #include "common/file_io.h"
 #include "common/log.h"
 #include "plugin/store_journal.h"
@@ -37,15 +38,6 @@ namespace acmezone::plugin {
 namespace sj = store_journal;
 
 namespace {
-
-constexpr std::uint8_t kNoError = 0;
-constexpr std::uint8_t kFormErr = 1;
-constexpr std::uint8_t kServFail = 2;
-constexpr std::uint8_t kNxDomain = 3;
-constexpr std::uint8_t kRefused = 5;
-constexpr std::uint8_t kYxDomain = 6;
-constexpr std::uint8_t kYxRrset = 7;
-constexpr std::uint8_t kNxRrset = 8;
 
 std::uint32_t next_serial(std::uint32_t previous, Clock::time_point now) {
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -347,7 +339,8 @@ UpdateResult ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
         w.cv.notify_all();
     }
     if (!mine->ok) {
-        return failure(kServFail, "journal write failed: " + mine->error, current_.load()->serial);
+        return failure(kRcodeServFail, "journal write failed: " + mine->error,
+                       current_.load()->serial);
     }
     return result;
 }
@@ -365,31 +358,32 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
         switch (p.kind) {
             case Prerequisite::Kind::name_in_use:
                 if (live.empty()) {
-                    return failure(kNxDomain, "prerequisite failed: " + n + " is not in use",
+                    return failure(kRcodeNxDomain, "prerequisite failed: " + n + " is not in use",
                                    base.serial);
                 }
                 break;
             case Prerequisite::Kind::name_not_in_use:
                 if (!live.empty()) {
-                    return failure(kYxDomain, "prerequisite failed: " + n + " is in use",
+                    return failure(kRcodeYxDomain, "prerequisite failed: " + n + " is in use",
                                    base.serial);
                 }
                 break;
             case Prerequisite::Kind::txt_exists:
                 if (live.empty()) {
-                    return failure(kNxRrset, "prerequisite failed: " + n + " has no TXT",
+                    return failure(kRcodeNxRrset, "prerequisite failed: " + n + " has no TXT",
                                    base.serial);
                 }
                 break;
             case Prerequisite::Kind::txt_not_exists:
                 if (!live.empty()) {
-                    return failure(kYxRrset, "prerequisite failed: " + n + " has TXT", base.serial);
+                    return failure(kRcodeYxRrset, "prerequisite failed: " + n + " has TXT",
+                                   base.serial);
                 }
                 break;
             case Prerequisite::Kind::txt_equals: {
                 std::set<TxtData> want(p.values.begin(), p.values.end());
                 if (live.empty() || data_set(live) != want) {
-                    return failure(kNxRrset,
+                    return failure(kRcodeNxRrset,
                                    "prerequisite failed: the TXT set at " + n + " differs",
                                    base.serial);
                 }
@@ -412,7 +406,7 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
         switch (c.op) {
             case Change::Op::add: {
                 if (auto bad = check_txt(c.data)) {
-                    return failure(kFormErr, c.name.text() + ": " + *bad, base.serial);
+                    return failure(kRcodeFormErr, c.name.text() + ": " + *bad, base.serial);
                 }
                 auto v = std::find_if(values.begin(), values.end(),
                                       [&](const TxtValue& x) { return x.data == c.data; });
@@ -443,7 +437,7 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
         const auto& before = old == base.names.end() ? none : old->second;
         std::size_t live_before = live_values(base, name, now).size();
         if (values.size() > live_before && values.size() > options_.max_values_per_name) {
-            return failure(kRefused,
+            return failure(kRcodeRefused,
                            name.text() + " would hold " + std::to_string(values.size()) +
                                " TXT values (max-values-per-name is " +
                                std::to_string(options_.max_values_per_name) + ")",
@@ -459,7 +453,7 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
         }
     }
     if (total > base.value_count && total > options_.max_values) {
-        return failure(kRefused,
+        return failure(kRcodeRefused,
                        "the store would hold " + std::to_string(total) +
                            " TXT values (max-values is " + std::to_string(options_.max_values) +
                            ")",
@@ -476,7 +470,7 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
     }
     next->serial = next_serial(base.serial, now);
     UpdateResult committed = commit(lock, std::move(next), touched);
-    if (committed.rcode == kNoError) {
+    if (committed.rcode == kRcodeNoError) {
         committed.changed = std::move(result.changed);
     }
     return committed;
@@ -505,7 +499,7 @@ void ChallengeStore::purge_expired(Clock::time_point now) {
     }
     next->serial = next_serial(base.serial, now);
     UpdateResult r = commit(lock, std::move(next), touched);
-    if (r.rcode == kNoError) {
+    if (r.rcode == kRcodeNoError) {
         log_debug("acmezone: purged expired values at ", touched.size(), " name(s), serial ",
                   r.serial);
     }

@@ -26,13 +26,6 @@
 // its scope).
 #pragma once
 
-// <stdbool.h> first: without it ldns/common.h #defines bool and false, which breaks
-// the C++ standard library headers included after it.
-#include <stdbool.h>
-// clang-format off
-#include <ldns/ldns.h>
-// clang-format on
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,36 +34,15 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/dns_rcode.h"
+#include "common/ldns_ptr.h"
 #include "plugin/challenge_store.h"
 #include "plugin/zone_claims.h"
 
 namespace acmezone::plugin {
 
-// DNS RCODEs used by the control socket.
-inline constexpr std::uint8_t kRcodeNoError = 0;
-inline constexpr std::uint8_t kRcodeFormErr = 1;
-inline constexpr std::uint8_t kRcodeServFail = 2;
-inline constexpr std::uint8_t kRcodeNxDomain = 3;
-inline constexpr std::uint8_t kRcodeNotImp = 4;
-inline constexpr std::uint8_t kRcodeRefused = 5;
-inline constexpr std::uint8_t kRcodeYxDomain = 6;
-inline constexpr std::uint8_t kRcodeYxRrset = 7;
-inline constexpr std::uint8_t kRcodeNxRrset = 8;
-inline constexpr std::uint8_t kRcodeNotAuth = 9;
-inline constexpr std::uint8_t kRcodeNotZone = 10;
-
 // Largest TXT RDATA accepted (ACME values are 44 octets).
 inline constexpr std::size_t kMaxTxtOctets = 1024;
-
-struct LdnsPktFree {
-    void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-using LdnsPkt = std::unique_ptr<ldns_pkt, LdnsPktFree>;
-
-struct LdnsRrFree {
-    void operator()(ldns_rr* rr) const { ldns_rr_free(rr); }
-};
-using LdnsRr = std::unique_ptr<ldns_rr, LdnsRrFree>;
 
 struct UpdateRequest {
     DnsName zone;
