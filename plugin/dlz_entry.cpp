@@ -153,6 +153,19 @@ isc_result_t failed(const char* where, const char* what) {
     return kFailure;
 }
 
+// Runs one entry point's body; any exception becomes ISC_R_FAILURE with a
+// log line naming the entry point. Nothing may unwind into named.
+template <typename Body>
+isc_result_t guarded(const char* entry, Body&& body) noexcept {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        return failed(entry, e.what());
+    } catch (...) {
+        return failed(entry, "unknown exception");
+    }
+}
+
 }  // namespace
 }  // namespace acmezone::plugin
 
@@ -166,25 +179,33 @@ ACMEZONE_EXPORT int dlz_version(unsigned int* flags) {
 
 ACMEZONE_EXPORT isc_result_t dlz_create(const char* dlzname, unsigned int argc, char* argv[],
                                         void** dbdata, ...) {
-    try {
+    // The (name, function) pairs first: va_arg cannot be used inside the
+    // guarded lambda, and reading them throws nothing.
+    log_t* named_log = nullptr;
+    dns_sdlz_putrr_t* putrr = nullptr;
+    dns_sdlz_putnamedrr_t* putnamedrr = nullptr;
+    va_list ap;
+    va_start(ap, dbdata);
+    // Bounded by named's NULL terminator; the four names are all we know.
+    for (const char* helper = va_arg(ap, const char*); helper != nullptr;
+         helper = va_arg(ap, const char*)) {
+        void* fn = va_arg(ap, void*);
+        if (std::strcmp(helper, "log") == 0) {
+            named_log = reinterpret_cast<log_t*>(fn);
+        } else if (std::strcmp(helper, "putrr") == 0) {
+            putrr = reinterpret_cast<dns_sdlz_putrr_t*>(fn);
+        } else if (std::strcmp(helper, "putnamedrr") == 0) {
+            putnamedrr = reinterpret_cast<dns_sdlz_putnamedrr_t*>(fn);
+        }
+        // "writeable_zone" is for named-side dynamic updates: not used.
+    }
+    va_end(ap);
+    return guarded("dlz_create", [&]() -> isc_result_t {
         auto inst = std::make_unique<Instance>();
         inst->dlzname = dlzname ? dlzname : "";
-        va_list ap;
-        va_start(ap, dbdata);
-        // Bounded by named's NULL terminator; the four names are all we know.
-        for (const char* helper = va_arg(ap, const char*); helper != nullptr;
-             helper = va_arg(ap, const char*)) {
-            void* fn = va_arg(ap, void*);
-            if (std::strcmp(helper, "log") == 0) {
-                inst->log = reinterpret_cast<log_t*>(fn);
-            } else if (std::strcmp(helper, "putrr") == 0) {
-                inst->putrr = reinterpret_cast<dns_sdlz_putrr_t*>(fn);
-            } else if (std::strcmp(helper, "putnamedrr") == 0) {
-                inst->putnamedrr = reinterpret_cast<dns_sdlz_putnamedrr_t*>(fn);
-            }
-            // "writeable_zone" is for named-side dynamic updates: not used.
-        }
-        va_end(ap);
+        inst->log = named_log;
+        inst->putrr = putrr;
+        inst->putnamedrr = putnamedrr;
         route_log_to_named(inst->log);
         if (inst->putrr == nullptr || inst->putnamedrr == nullptr) {
             return failed("dlz_create", "named did not pass putrr/putnamedrr (DLZ ABI mismatch?)");
@@ -205,11 +226,7 @@ ACMEZONE_EXPORT isc_result_t dlz_create(const char* dlzname, unsigned int argc, 
                  core.references(), " instance(s) share the core)");
         *dbdata = inst.release();
         return dlz::kSuccess;
-    } catch (const std::exception& e) {
-        return failed("dlz_create", e.what());
-    } catch (...) {
-        return failed("dlz_create", "unknown exception");
-    }
+    });
 }
 
 ACMEZONE_EXPORT void dlz_destroy(void* dbdata) {
@@ -228,7 +245,7 @@ ACMEZONE_EXPORT void dlz_destroy(void* dbdata) {
 ACMEZONE_EXPORT isc_result_t dlz_findzonedb(void* dbdata, const char* name,
                                             dns_clientinfomethods_t* /*methods*/,
                                             dns_clientinfo_t* /*clientinfo*/) {
-    try {
+    return guarded("dlz_findzonedb", [&]() -> isc_result_t {
         auto* inst = static_cast<Instance*>(dbdata);
         char buf[1024];
         std::string_view text;
@@ -244,11 +261,7 @@ ACMEZONE_EXPORT isc_result_t dlz_findzonedb(void* dbdata, const char* name,
                 return dlz::kNoMore;
         }
         return dlz::kNoMore;
-    } catch (const std::exception& e) {
-        return failed("dlz_findzonedb", e.what());
-    } catch (...) {
-        return failed("dlz_findzonedb", "unknown exception");
-    }
+    });
 }
 
 ACMEZONE_EXPORT isc_result_t dlz_lookup(const char* zone, const char* name, void* dbdata,
@@ -257,7 +270,7 @@ ACMEZONE_EXPORT isc_result_t dlz_lookup(const char* zone, const char* name, void
                                         dns_clientinfo_t* /*clientinfo*/) {
     // Never touch methods/clientinfo: during an UPDATE clientinfo->data is
     // NULL and methods->sourceip would abort named.
-    try {
+    return guarded("dlz_lookup", [&]() -> isc_result_t {
         auto* inst = static_cast<Instance*>(dbdata);
         Core& core = *inst->core;
         auto apex = zone_name(core, zone);
@@ -290,47 +303,35 @@ ACMEZONE_EXPORT isc_result_t dlz_lookup(const char* zone, const char* name, void
             return dlz::kSuccess;  // empty non-terminal: NODATA, not NXDOMAIN
         }
         return dlz::kNotFound;
-    } catch (const std::exception& e) {
-        return failed("dlz_lookup", e.what());
-    } catch (...) {
-        return failed("dlz_lookup", "unknown exception");
-    }
+    });
 }
 
 ACMEZONE_EXPORT isc_result_t dlz_authority(const char* zone, void* dbdata,
                                            dns_sdlzlookup_t* lookup) {
-    try {
+    return guarded("dlz_authority", [&]() -> isc_result_t {
         auto* inst = static_cast<Instance*>(dbdata);
         auto apex = zone_name(*inst->core, zone);
         if (!apex) {
             return dlz::kNotFound;
         }
         return put_authority(*inst, *apex, lookup);
-    } catch (const std::exception& e) {
-        return failed("dlz_authority", e.what());
-    } catch (...) {
-        return failed("dlz_authority", "unknown exception");
-    }
+    });
 }
 
 ACMEZONE_EXPORT isc_result_t dlz_allowzonexfr(void* dbdata, const char* name,
                                               const char* /*client*/) {
-    try {
+    return guarded("dlz_allowzonexfr", [&]() -> isc_result_t {
         auto* inst = static_cast<Instance*>(dbdata);
         if (!zone_name(*inst->core, name)) {
             return dlz::kNotFound;
         }
         return dlz::kDefault;  // named's allow-transfer decides
-    } catch (const std::exception& e) {
-        return failed("dlz_allowzonexfr", e.what());
-    } catch (...) {
-        return failed("dlz_allowzonexfr", "unknown exception");
-    }
+    });
 }
 
 ACMEZONE_EXPORT isc_result_t dlz_allnodes(const char* zone, void* dbdata,
                                           dns_sdlzallnodes_t* allnodes) {
-    try {
+    return guarded("dlz_allnodes", [&]() -> isc_result_t {
         auto* inst = static_cast<Instance*>(dbdata);
         Core& core = *inst->core;
         auto apex = zone_name(core, zone);
@@ -367,9 +368,5 @@ ACMEZONE_EXPORT isc_result_t dlz_allnodes(const char* zone, void* dbdata,
             }
         }
         return r;
-    } catch (const std::exception& e) {
-        return failed("dlz_allnodes", e.what());
-    } catch (...) {
-        return failed("dlz_allnodes", "unknown exception");
-    }
+    });
 }
