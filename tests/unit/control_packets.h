@@ -1,28 +1,48 @@
 // Test helpers for the control socket's unit tests: DNS messages built with
 // ldns (an implementation independent of the code under test), and the
-// keys and claims the tests share.
+// keys and claims the tests share, and a socket handle.
 #pragma once
 
-// <stdbool.h> before ldns: see plugin/update_message.h.
-#include <stdbool.h>
-// clang-format off
-#include <ldns/ldns.h>
-// clang-format on
-
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/ldns_ptr.h"
 #include "common/tsig_keyring.h"
 #include "plugin/update_message.h"
 
 namespace acmezone::plugin::testing {
 
 // A record from master-file text ("x.example.com. 0 IN TXT \"v\"").
+// A socket fd closed when the test is done with it.
+class Socket {
+  public:
+    explicit Socket(int fd) : fd_(fd) {
+        if (fd_ < 0) {
+            throw std::runtime_error("test: socket failed");
+        }
+    }
+    ~Socket() { ::close(fd_); }
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
+    int fd() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+inline bool readable(int fd, std::chrono::milliseconds timeout) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
 inline ldns_rr* rr_from(const std::string& text) {
     ldns_rr* rr = nullptr;
     if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) {

@@ -244,27 +244,6 @@ const std::vector<Case> kCases = {
 };
 // clang-format on
 
-class Socket {
-  public:
-    explicit Socket(int fd) : fd_(fd) {
-        if (fd_ < 0) {
-            throw std::runtime_error("test: socket failed");
-        }
-    }
-    ~Socket() { ::close(fd_); }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    int fd() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
-bool readable(int fd, std::chrono::milliseconds timeout) {
-    pollfd p{fd, POLLIN, 0};
-    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
-}
-
 // The UDP answer, or nothing within `wait`.
 std::optional<Bytes> udp_exchange(const Endpoint& server, const Bytes& m,
                                   std::chrono::milliseconds wait = 3000ms) {

@@ -36,27 +36,6 @@ DnsName n(const char* text) {
     return DnsName::parse(text);
 }
 
-class Socket {
-  public:
-    explicit Socket(int fd) : fd_(fd) {
-        if (fd_ < 0) {
-            throw std::runtime_error("test: socket failed");
-        }
-    }
-    ~Socket() { ::close(fd_); }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    int fd() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
-bool readable(int fd, std::chrono::milliseconds timeout) {
-    pollfd p{fd, POLLIN, 0};
-    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
-}
-
 std::vector<std::uint8_t> udp_exchange(const Endpoint& server, const std::vector<std::uint8_t>& m) {
     Socket s(::socket(AF_INET, SOCK_DGRAM, 0));
     ::sendto(s.fd(), m.data(), m.size(), 0, server.sockaddr_ptr(), server.addr_len);
