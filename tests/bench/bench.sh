@@ -82,7 +82,7 @@ bench_plugin_conf() {
     local file=$1 state=$2 port=$3 n=$4 i
     shift 4
     {
-        for ((i = 1; i <= n; i++)); do echo "zone = $(zone_name $i)"; done
+        awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "zone = z%d.bench.test\n", i }'
         echo "nameserver = ns1.bench.test"
         echo "contact = hostmaster.bench.test"
         echo "ttl = 0"
@@ -92,7 +92,7 @@ bench_plugin_conf() {
         echo "[control]"
         echo "listen = 127.0.0.1:$port"
         echo "keys = $B/keys.conf"
-        for ((i = 1; i <= n; i++)); do echo "grant = $KEY zonesub $(zone_name $i)"; done
+        awk -v n="$n" -v k="$KEY" 'BEGIN { for (i = 1; i <= n; i++) printf "grant = %s zonesub z%d.bench.test\n", k, i }'
     } >"$file"
 }
 

@@ -135,6 +135,9 @@ for n in (1, 20, 100):
     p(f"| {n} | {cell(f'issue.acmezone.{n}', ' s')} | " + " | ".join(cells) +
       f" | {ratio(fastest, a)} |")
 p("")
+p("The peers get one run at N = 20 (their minutes per run do not fit three in the")
+p("20-minute budget) and none at N = 100; acmezone gets every run.")
+p("")
 p("Runs (s):")
 for k in rows:
     if k.startswith("issue."):
@@ -264,8 +267,13 @@ if "mem.perf_top" in rows:
 p("")
 if rl is not None and r0 is not None:
     lv = int(float(loaded))
-    verdict = ("met" if rl - r0 <= 64 else "MISSED") if lv >= 100000 else \
-        f"NOT MEASURED at 100,000 (only {lv:,} loaded in the time budget)"
+    if rl - r0 > 64:
+        verdict = "MISSED" + ("" if lv >= 100000 else f" (already over at {lv:,} values; "
+                                "100,000 not reached in the time budget)")
+    elif lv >= 100000:
+        verdict = "met"
+    else:
+        verdict = f"NOT MEASURED at 100,000 (only {lv:,} loaded in the time budget)"
     p(f"Target ≤ 64 MiB for 100,000 values: with {lv:,} values named's RSS is {rl:.1f} MiB, "
       f"{rl - r0:.1f} MiB over the plugin with no value → {verdict}")
 p("")
