@@ -162,5 +162,6 @@ rec machine.date_end "$(date -u '+%F %T UTC')"
 rec machine.bench_seconds "$(($(date +%s) - bench_start))"
 "$PY" "$here/report.py" "$RES" >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-cp "$RES" "$here/results.tsv"
+# the raw figures go with the default report only (a BENCH_OUT trial leaves them alone)
+[[ $OUT != "$here/RESULTS.md" ]] || cp "$RES" "$here/results.tsv"
 echo "[bench] wrote $OUT" >&2
