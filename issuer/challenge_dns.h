@@ -22,22 +22,22 @@
 namespace acmezone::issuer {
 
 class DnsError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 struct DnsSettings {
-    std::vector<Endpoint> controls;       // every control socket gets every UPDATE
-    TsigKey key;                          // signs the UPDATEs
-    Endpoint resolver;                    // follows CNAMEs, finds the NS set
-    std::vector<Endpoint> check_servers;  // if set: checked instead of the zone's NS
-    std::chrono::milliseconds timeout{3000};              // one DNS exchange
-    std::chrono::seconds propagation_timeout{120};        // wait_until_served
+    std::vector<Endpoint> controls;                 // every control socket gets every UPDATE
+    TsigKey key;                                    // signs the UPDATEs
+    Endpoint resolver;                              // follows CNAMEs, finds the NS set
+    std::vector<Endpoint> check_servers;            // if set: checked instead of the zone's NS
+    std::chrono::milliseconds timeout{3000};        // one DNS exchange
+    std::chrono::seconds propagation_timeout{120};  // wait_until_served
     std::chrono::milliseconds propagation_interval{100};  // between polls
 };
 
 class ChallengeDns {
-public:
+  public:
     explicit ChallengeDns(DnsSettings settings);
 
     // `_acme-challenge.<zone>`, following CNAME chains (loops and chains
@@ -58,7 +58,7 @@ public:
     // naming the first server still lacking a value at the deadline.
     void wait_until_served(const DnsName& owner, const std::vector<std::string>& values) const;
 
-private:
+  private:
     DnsSettings settings_;
 };
 

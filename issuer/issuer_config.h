@@ -8,14 +8,19 @@
 //     contact = mailto:hostmaster@example.com   (repeatable)
 //     state-dir = /var/lib/acmezone       (required) account key, per-certificate state
 //     timeout = 30                        seconds for one HTTPS request
-//     retry-deadline = 300                seconds to keep retrying
-//     rateLimited/serverInternal/network validation-timeout = 300            seconds for the CA to
-//     validate and issue [zones] zone = example.com                  (repeatable) zones-file =
-//     /etc/acmezone/zones    one zone a line, '#' comments [publish] control = 127.0.0.1:5353
-//     (required, repeatable) every listed control socket key = acme-key (required) the TSIG key's
-//     name in `keys` keys = /etc/acmezone/keys.conf      (required) BIND key{} syntax, mode 0600
-//     (or 0640) [dns] resolver = 127.0.0.1:53             follows CNAMEs, finds the authoritative
-//     servers check-server = 127.0.0.1:5300       (repeatable) check these instead of the zone's NS
+//     retry-deadline = 300                seconds to retry rateLimited,
+//                                         serverInternal and network errors
+//     validation-timeout = 300            seconds for the CA to validate and issue
+//     [zones]
+//     zone = example.com                  (repeatable)
+//     zones-file = /etc/acmezone/zones    one zone a line, '#' comments
+//     [publish]
+//     control = 127.0.0.1:5353            (required, repeatable) every listed control socket
+//     key = acme-key                      (required) the TSIG key's name in `keys`
+//     keys = /etc/acmezone/keys.conf      (required) BIND key{} syntax, mode 0600 (or 0640)
+//     [dns]
+//     resolver = 127.0.0.1:53             follows CNAMEs, finds the authoritative servers
+//     check-server = 127.0.0.1:5300       (repeatable) check these instead of the zone's NS
 //     timeout = 3                         seconds for one DNS exchange
 //     propagation-timeout = 120           seconds to wait until every server serves the values
 //     [certs]

@@ -11,7 +11,7 @@
 namespace acmezone::plugin {
 
 class ControlServer {
-public:
+  public:
     // Binds every listen address (throws std::system_error naming the address
     // when one cannot be bound) and starts serving on its own threads.
     ControlServer(const PluginConfig& config, const ZoneClaims& claims, ChallengeStore& store);
@@ -22,7 +22,7 @@ public:
     // The bound addresses (useful when a listen port was 0).
     std::vector<Endpoint> local_endpoints() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
