@@ -43,6 +43,19 @@ std::string errno_text(int err) {
     return std::generic_category().message(err);
 }
 
+// The error for a failed UDP send or receive: ICMP port unreachable comes
+// back as ECONNREFUSED and is named as such, anything else as `what`.
+ExchangeError udp_error(const Endpoint& server, int err, const char* what) {
+    if (err == ECONNREFUSED) {
+        return ExchangeError(ExchangeError::Kind::refused,
+                             server.to_string() +
+                                 " refused the query (nothing listens on UDP port " +
+                                 std::to_string(server.port()) + ")");
+    }
+    return ExchangeError(ExchangeError::Kind::network,
+                         server.to_string() + ": " + what + ": " + errno_text(err));
+}
+
 int remaining_ms(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
@@ -144,15 +157,7 @@ DnsReply exchange_udp(const Endpoint& server, std::span<const std::uint8_t> mess
         if (sent < send_at.size() && now >= send_at[sent]) {
             ssize_t n = ::send(fd.get(), message.data(), message.size(), MSG_NOSIGNAL);
             if (n < 0) {
-                int err = errno;
-                if (err == ECONNREFUSED) {
-                    throw ExchangeError(ExchangeError::Kind::refused,
-                                        server.to_string() +
-                                            " refused the query (nothing listens on UDP port " +
-                                            std::to_string(server.port()) + ")");
-                }
-                throw ExchangeError(ExchangeError::Kind::network,
-                                    server.to_string() + ": cannot send (UDP): " + errno_text(err));
+                throw udp_error(server, errno, "cannot send (UDP)");
             }
             ++sent;
             continue;
@@ -183,14 +188,7 @@ DnsReply exchange_udp(const Endpoint& server, std::span<const std::uint8_t> mess
             if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
                 continue;
             }
-            if (err == ECONNREFUSED) {
-                throw ExchangeError(ExchangeError::Kind::refused,
-                                    server.to_string() +
-                                        " refused the query (nothing listens on UDP port " +
-                                        std::to_string(server.port()) + ")");
-            }
-            throw ExchangeError(ExchangeError::Kind::network,
-                                server.to_string() + ": receive (UDP): " + errno_text(err));
+            throw udp_error(server, err, "receive (UDP)");
         }
         std::vector<std::uint8_t> wire(buf.begin(), buf.begin() + n);
         LdnsPkt pkt = match_answer(server, wire, q);
