@@ -1,0 +1,11 @@
+# Packaging: man pages, Debian packages, the README's walkthrough.
+
+# man_pages (label unit: fast and hermetic, so that every change to a command,
+# an option or a config key is caught by the unit tier): the man pages in
+# packaging/man/ against the issuer's --help/--help-config and the plugin's
+# option declaration, printed by list_plugin_options (a test-only tool).
+add_executable(list_plugin_options ${CMAKE_CURRENT_LIST_DIR}/list_plugin_options.cpp)
+target_link_libraries(list_plugin_options PRIVATE acmezone_plugin_core)
+add_test(NAME man_pages COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_man_pages.sh)
+set_tests_properties(man_pages PROPERTIES LABELS unit TIMEOUT 60
+    ENVIRONMENT "${ACMEZONE_IT_ENV};ACMEZONE_LIST_PLUGIN_OPTIONS=$<TARGET_FILE:list_plugin_options>")
