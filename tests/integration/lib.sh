@@ -26,6 +26,8 @@
 #   az_keygen NAME FILE [ALG]  tsig-keygen (default hmac-sha256) into FILE, mode 0600 from the start
 #   az_key_secret FILE         echo the base64 secret of the (only) key in FILE
 #   az_track_pid PID           stop PID (TERM, then KILL) on exit; for servers started by hand
+#   az_at_exit CMD...          run CMD on exit after every server is stopped and before the
+#                              work directory is removed (e.g. umount of a test's mount)
 #   az_start_bg NAME CMD...    start CMD in the background, stdout+stderr to $AZ_TMP/NAME.log,
 #                              tracked for cleanup; sets AZ_BG_PID
 #   az_wait_for SECONDS CMD... run CMD every 0.1 s until it succeeds; fails after SECONDS
@@ -74,7 +76,7 @@
 #   az_log_tail [INSTANCE]     last 40 lines of its log
 
 AZ_TMP=""
-declare -a AZ_PIDS=()
+declare -a AZ_PIDS=() AZ_AT_EXIT=()
 declare -A AZ_INST_PORT=() AZ_INST_PID=() AZ_INST_RNDC=() AZ_INST_FRAG=()
 
 az_log() { echo "[test] $*" >&2; }
@@ -135,6 +137,9 @@ _az_cleanup() {
         fi
         wait "$pid" 2>/dev/null || true
     done
+    for i in "${AZ_AT_EXIT[@]}"; do
+        eval "$i" || echo "[test] on exit: '$i' failed" >&2
+    done
     if [[ -n $AZ_TMP && -d $AZ_TMP ]]; then
         if [[ ${AZ_KEEP:-0} == 1 ]]; then
             echo "[test] kept $AZ_TMP" >&2
@@ -154,6 +159,8 @@ az_setup() {
 }
 
 az_track_pid() { AZ_PIDS+=("$1"); }
+
+az_at_exit() { AZ_AT_EXIT+=("$(printf '%q ' "$@")"); }
 
 az_start_bg() {
     local name=$1
