@@ -50,9 +50,12 @@ std::optional<AcmeProblem> optional_problem(const Json::Value& v) {
     return std::nullopt;
 }
 
+// badNonce is retried at once kMaxBadNonceRetries times, then like these
+// (with a backoff, until the deadline): a CA rejecting half of all nonces
+// makes 11 in a row about once in 2000 requests.
 bool retryable(const AcmeProblem& p) {
     const std::string t = p.short_type();
-    return t == "rateLimited" || t == "serverInternal" || p.status >= 500;
+    return t == "rateLimited" || t == "serverInternal" || t == "badNonce" || p.status >= 500;
 }
 
 std::string seconds_text(std::chrono::steady_clock::duration d) {
@@ -287,6 +290,13 @@ AcmeClient::Reply AcmeClient::post(const std::string& url,
             log_debug("ACME POST ", url, " -> ", r.status);
             auto doc = parse_json(r.body);
             if (r.status >= 200 && r.status < 300) {
+                if (!doc && !r.body.empty() && r.content_type.find("json") != std::string::npos) {
+                    // Not retried: for newOrder or finalize the CA may have acted.
+                    throw AcmeError(context + ": the CA's answer is not JSON (HTTP " +
+                                    std::to_string(r.status) + ", " +
+                                    std::to_string(r.body.size()) + " octets of " + r.content_type +
+                                    ")");
+                }
                 Reply reply;
                 reply.json = doc.value_or(Json::Value());
                 reply.http = std::move(r);
