@@ -15,6 +15,15 @@ when RETRY-AFTER > 0. Everything else is forwarded unchanged, Host header
 included, so Pebble builds its URLs (and checks the JWS "url") with the
 proxy's address. Each injected answer is one line in --log. Listens on
 127.0.0.1 only; stops on SIGTERM.
+
+A fault METHOD:PATH-PREFIX:COUNT:KIND[:SKIP] (--fault, same matching as a
+rule) forwards the request to Pebble and spoils Pebble's answer on the way
+back, keeping its status and headers (Replay-Nonce included):
+  malformed  the body cut in half, Content-Length to match: not JSON
+  truncated  Content-Length of the whole body, half of it sent, then the
+             connection closed
+  slow       Content-Length of the whole body, then one octet every 0.5 s
+             for at most --slow-seconds (default 20), then the rest
 """
 import argparse
 import http.client
@@ -23,11 +32,13 @@ import json
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 args = None
 lock = threading.Lock()
 rules = []
+faults = []
 
 
 class Rule:
@@ -50,6 +61,42 @@ class Rule:
         return True
 
 
+class Fault(Rule):
+    KINDS = ("malformed", "truncated", "slow")
+
+    def __init__(self, text):
+        fields = text.split(":")
+        method, prefix, count, kind = fields[:4]
+        if kind not in self.KINDS:
+            raise SystemExit(f"--fault {text}: KIND must be one of {', '.join(self.KINDS)}")
+        self.skip = int(fields[4]) if len(fields) > 4 else 0
+        self.method, self.prefix, self.left, self.kind = method, prefix, int(count), kind
+
+    def send(self, handler, data):
+        """Writes the spoiled body of a response whose headers are not ended yet."""
+        if self.kind == "malformed":
+            data = data[: len(data) // 2]
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if self.kind == "malformed":
+            handler.wfile.write(data)
+        elif self.kind == "truncated":
+            handler.wfile.write(data[: len(data) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+        else:  # slow; bounded by --slow-seconds
+            try:
+                sent, start = 0, time.monotonic()
+                while sent < len(data) and time.monotonic() - start < args.slow_seconds:
+                    handler.wfile.write(data[sent : sent + 1])
+                    handler.wfile.flush()
+                    sent += 1
+                    time.sleep(0.5)
+                handler.wfile.write(data[sent:])
+            except OSError:  # the client gave up first
+                handler.close_connection = True
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -64,6 +111,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if rule:
                 with open(args.log, "a") as f:
                     f.write(f"{method} {self.path} -> {rule.status} {rule.type}\n")
+            fault = None
+            if not rule:
+                fault = next((f for f in faults if f.take(method, self.path)), None)
+            if fault:
+                with open(args.log, "a") as f:
+                    f.write(f"{method} {self.path} -> {fault.kind}\n")
         if rule:
             doc = json.dumps({"type": "urn:ietf:params:acme:error:" + rule.type,
                               "detail": "injected by the test", "status": rule.status}).encode()
@@ -86,6 +139,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):
                 self.send_header(k, v)
+        if fault and method != "HEAD":
+            fault.send(self, data)
+            conn.close()
+            return
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if method != "HEAD":
@@ -108,8 +165,11 @@ def main():
     for name in ("--listen", "--upstream", "--cert", "--key", "--ca", "--log"):
         p.add_argument(name, required=True)
     p.add_argument("--rule", action="append", default=[])
+    p.add_argument("--fault", action="append", default=[])
+    p.add_argument("--slow-seconds", type=float, default=20)
     args = p.parse_args()
     rules.extend(Rule(r) for r in args.rule)
+    faults.extend(Fault(f) for f in args.fault)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", int(args.listen)), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)

@@ -4,3 +4,4 @@
 acmezone_integration_test(issuer_pebble test_issuer_pebble.sh TIMEOUT 300)
 acmezone_integration_test(issuer_failures test_issuer_failures.sh TIMEOUT 300)
 acmezone_integration_test(issuer_retries test_issuer_retries.sh TIMEOUT 300)
+acmezone_integration_test(issuer_faults test_issuer_faults.sh TIMEOUT 420)

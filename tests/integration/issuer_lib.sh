@@ -21,6 +21,13 @@
 #                                 NODATA, or a CNAME only)
 #   az_tree_digest DIR            one line per entry: path, type, link target, mode and
 #                                 the SHA-256 of regular files (to compare byte for byte)
+#   az_start_fault_proxy ARG...   start acme_fault_proxy.py in front of Pebble (its TLS
+#                                 certificate, a free port) with ARG... (--rule R, --fault F,
+#                                 --slow-seconds N); wait (bounded, 10 s) until its /dir
+#                                 answers. Sets AZ_PROXY_DIR (the directory URL through it)
+#                                 and AZ_PROXY_PID; each injected fault is a line in
+#                                 $AZ_FAULTS_LOG ($AZ_TMP/faults.log)
+#   az_stop_fault_proxy           SIGTERM, bounded wait
 
 AZ_CERTS=""
 
@@ -105,4 +112,26 @@ az_tree_digest() {
         find . -printf '%p %y %l %m\n' | LC_ALL=C sort
         find . -type f -exec sha256sum {} + | LC_ALL=C sort
     )
+}
+
+az_start_fault_proxy() {
+    local port i
+    port=$(az_free_port)
+    AZ_FAULTS_LOG=$AZ_TMP/faults.log
+    az_start_bg proxy python3 "$ACMEZONE_SOURCE_DIR/tests/integration/acme_fault_proxy.py" \
+        --listen "$port" --upstream "${AZ_PEBBLE_DIR%/dir}" --cert "$AZ_TMP/pebble/tls.pem" \
+        --key "$AZ_TMP/pebble/tls.key" --ca "$AZ_PEBBLE_TLS_CA" --log "$AZ_FAULTS_LOG" "$@"
+    AZ_PROXY_PID=$AZ_BG_PID
+    AZ_PROXY_DIR="https://127.0.0.1:$port/dir"
+    for ((i = 0; i < 100; i++)); do
+        curl -sS --fail --max-time 2 --cacert "$AZ_PEBBLE_TLS_CA" "$AZ_PROXY_DIR" >/dev/null 2>&1 &&
+            return 0
+        sleep 0.1
+    done
+    az_fail "fault proxy did not answer $AZ_PROXY_DIR: $(cat "$AZ_TMP/proxy.log")"
+}
+
+az_stop_fault_proxy() {
+    kill -TERM "$AZ_PROXY_PID" 2>/dev/null || true
+    _az_wait_exit "$AZ_PROXY_PID" || az_fail "fault proxy did not stop"
 }

@@ -29,6 +29,12 @@
 #                               AZ_PEBBLE_MGMT     management base URL
 #                               AZ_PEBBLE_PID, AZ_PEBBLE_LOG
 #   az_stop_pebble            SIGTERM, bounded wait (az_setup's trap also stops it)
+#   az_kill9_pebble           SIGKILL, wait for the exit
+#   az_restart_pebble         start it again after a stop or kill: the same ports, TLS
+#                             certificate and -dnsserver, with the environment of this
+#                             call (e.g. PEBBLE_WFE_NONCEREJECT=50 az_restart_pebble); a
+#                             new Pebble knows no account or order and has new roots
+#                             (AZ_PEBBLE_ROOT and AZ_PEBBLE_INTERMEDIATE are fetched again)
 #   az_pebble_curl PATH...    curl the management interface: az_pebble_curl /roots/0
 
 AZ_PEBBLE_PID=""
@@ -90,8 +96,14 @@ EOF
     AZ_PEBBLE_MGMT="https://127.0.0.1:$mport"
     AZ_PEBBLE_TLS_CA=$d/tls-ca.pem
     AZ_PEBBLE_LOG=$AZ_TMP/pebble.log
+    AZ_PEBBLE_DNS=127.0.0.1:$dns_port
+    _az_pebble_launch
+}
+
+_az_pebble_launch() {
+    local d=$AZ_TMP/pebble i
     PEBBLE_VA_NOSLEEP=1 az_start_bg pebble \
-        pebble -config "$d/pebble-config.json" -dnsserver "127.0.0.1:$dns_port"
+        pebble -config "$d/pebble-config.json" -dnsserver "$AZ_PEBBLE_DNS"
     AZ_PEBBLE_PID=$AZ_BG_PID
     for ((i = 0; i < 300; i++)); do
         if ! kill -0 "$AZ_PEBBLE_PID" 2>/dev/null; then
@@ -110,7 +122,20 @@ EOF
     az_pebble_curl /intermediates/0 -o "$AZ_PEBBLE_INTERMEDIATE" ||
         az_fail "pebble: cannot fetch /intermediates/0"
     grep -q "BEGIN CERTIFICATE" "$AZ_PEBBLE_ROOT" || az_fail "pebble: /roots/0 is not PEM"
-    az_log "pebble up: $AZ_PEBBLE_DIR (dns 127.0.0.1:$dns_port), pid $AZ_PEBBLE_PID"
+    az_log "pebble up: $AZ_PEBBLE_DIR (dns $AZ_PEBBLE_DNS), pid $AZ_PEBBLE_PID"
+}
+
+az_kill9_pebble() {
+    [[ -n $AZ_PEBBLE_PID ]] || return 0
+    kill -KILL "$AZ_PEBBLE_PID" 2>/dev/null || true
+    _az_wait_exit "$AZ_PEBBLE_PID" || az_fail "pebble survived SIGKILL"
+    AZ_PEBBLE_PID=""
+}
+
+az_restart_pebble() {
+    [[ -z $AZ_PEBBLE_PID ]] || az_fail "az_restart_pebble: pebble still runs (pid $AZ_PEBBLE_PID)"
+    [[ -n ${AZ_PEBBLE_DNS:-} ]] || az_fail "az_restart_pebble: az_start_pebble never ran"
+    _az_pebble_launch
 }
 
 az_stop_pebble() {

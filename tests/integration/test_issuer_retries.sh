@@ -22,25 +22,10 @@ PEBBLE_WFE_NONCEREJECT=30 PEBBLE_AUTHZREUSE=100 az_start_pebble "$AZ_NAMED_PORT"
 grep -q "reject 30% of good nonces" "$AZ_PEBBLE_LOG" || az_fail "pebble ignored PEBBLE_WFE_NONCEREJECT"
 
 start_proxy() {  # RULE...
-    local port rules=() r i
-    port=$(az_free_port)
-    for r in "$@"; do rules+=(--rule "$r"); done
-    az_start_bg proxy python3 "$(dirname "$0")/acme_fault_proxy.py" --listen "$port" \
-        --upstream "${AZ_PEBBLE_DIR%/dir}" --cert "$AZ_TMP/pebble/tls.pem" \
-        --key "$AZ_TMP/pebble/tls.key" --ca "$AZ_PEBBLE_TLS_CA" --log "$AZ_TMP/faults.log" \
-        "${rules[@]}"
-    PROXY_PID=$AZ_BG_PID
-    PROXY_DIR="https://127.0.0.1:$port/dir"
-    for ((i = 0; i < 100; i++)); do
-        curl -sS --fail --max-time 2 --cacert "$AZ_PEBBLE_TLS_CA" "$PROXY_DIR" >/dev/null 2>&1 &&
-            return 0
-        sleep 0.1
-    done
-    az_fail "fault proxy did not answer $PROXY_DIR: $(cat "$AZ_TMP/proxy.log")"
-}
-stop_proxy() {
-    kill -TERM "$PROXY_PID" 2>/dev/null || true
-    _az_wait_exit "$PROXY_PID" || az_fail "fault proxy did not stop"
+    local r args=()
+    for r in "$@"; do args+=(--rule "$r"); done
+    az_start_fault_proxy "${args[@]}"
+    PROXY_DIR=$AZ_PROXY_DIR
 }
 
 # Transient errors: retried, everything issued.
@@ -65,7 +50,7 @@ az_assert_contains "$err" "retrying in 1000 ms" "Retry-After honoured"
 bad_nonces=$(grep -c "badNonce, retrying" <<<"$err" || true)
 ((bad_nonces > 0)) || az_fail "no badNonce was retried with 30 % of nonces rejected"
 az_log "issued through 3 injected errors and $bad_nonces badNonce answers in $((SECONDS - start)) s"
-stop_proxy
+az_stop_fault_proxy
 
 # Rate limited for good: reported with type and detail after the deadline.
 start_proxy "POST:/order-plz:-1:429:rateLimited:1"
@@ -81,7 +66,7 @@ az_assert_contains "$failure" "rateLimited: injected by the test (HTTP 429)" "ty
 tries=$(grep -c 'POST /order-plz -> 429 rateLimited' "$AZ_TMP/faults.log")
 ((tries >= 2 && tries <= 6)) || az_fail "expected 2..6 newOrder attempts in 3 s, saw $tries"
 az_verify_cert r1.example.com
-stop_proxy
+az_stop_fault_proxy
 
 # SIGTERM during validation: the values (published, as dig shows) are removed.
 # The CA answers every challenge response with serverInternal (Retry-After 1),
@@ -113,7 +98,7 @@ az_assert_eq 1 "$rc" "exit code after SIGTERM; stderr: $(tail -n 5 "$AZ_TMP/int.
 az_assert_contains "$(cat "$AZ_TMP/int.err")" "interrupted by a signal" "the failure says why"
 az_assert_no_txt "_acme-challenge.$FRESH"
 az_log "SIGTERM during validation: stopped, values removed"
-stop_proxy
+az_stop_fault_proxy
 
 # Authorizations the CA still holds valid are not validated again.
 sed -i "s|^directory = .*|directory = $AZ_PEBBLE_DIR|; s|^retry-deadline = .*|retry-deadline = 30|" "$CONF"
