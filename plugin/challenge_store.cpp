@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 #include "common/dns_rcode.h"
 #include "common/file_io.h"
@@ -54,9 +55,8 @@ Clock::time_point expiry_for(Clock::time_point now, std::chrono::seconds lifetim
 
 std::vector<TxtValue> live_values(const Snapshot& s, const DnsName& name, Clock::time_point now) {
     std::vector<TxtValue> out;
-    auto it = s.names.find(name);
-    if (it != s.names.end()) {
-        for (const auto& v : it->second) {
+    if (const auto* values = s.find(name)) {
+        for (const auto& v : *values) {
             if (v.expires > now) {
                 out.push_back(v);
             }
@@ -80,34 +80,8 @@ bool same_values(const std::vector<TxtValue>& a, const std::vector<TxtValue>& b)
                       });
 }
 
-// Sets the values at `name` in `s`, keeping value_count and descendants.
-void set_name(Snapshot& s, const DnsName& name, std::vector<TxtValue> values) {
-    auto it = s.names.find(name);
-    bool existed = it != s.names.end();
-    if (existed) {
-        s.value_count -= it->second.size();
-    }
-    s.value_count += values.size();
-    if (values.empty()) {
-        if (existed) {
-            s.names.erase(it);
-            for (auto p = name.parent(); p; p = p->parent()) {
-                auto d = s.descendants.find(*p);
-                if (d != s.descendants.end() && --d->second == 0) {
-                    s.descendants.erase(d);
-                }
-            }
-        }
-        return;
-    }
-    if (existed) {
-        it->second = std::move(values);
-        return;
-    }
-    s.names.emplace(name, std::move(values));
-    for (auto p = name.parent(); p; p = p->parent()) {
-        ++s.descendants[*p];
-    }
+std::size_t hash_of(const DnsName& name) {
+    return std::hash<DnsName>{}(name);
 }
 
 std::optional<std::string> check_txt(const TxtData& data) {
@@ -137,18 +111,131 @@ UpdateResult failure(std::uint8_t rcode, std::string detail, std::uint32_t seria
 
 }  // namespace
 
+// ---- Snapshot ----------------------------------------------------------------
+
+template <class V>
+const V* Snapshot::ShardedMap<V>::find(const DnsName& name, std::size_t hash) const {
+    const Bucket* bucket = bucket_at(hash % kBuckets);
+    if (!bucket) {
+        return nullptr;
+    }
+    auto it = std::lower_bound(bucket->entries.begin(), bucket->entries.end(), hash,
+                               [](const Entry& e, std::size_t h) { return e.hash < h; });
+    for (; it != bucket->entries.end() && it->hash == hash; ++it) {
+        if (it->name == name) {
+            return &it->value;
+        }
+    }
+    return nullptr;
+}
+
+template <class V>
+const void* Snapshot::ShardedMap<V>::bucket_address(const DnsName& name) const {
+    return bucket_at(hash_of(name) % kBuckets);
+}
+
+template <class V>
+typename Snapshot::ShardedMap<V>::Bucket& Snapshot::ShardedMap<V>::own_bucket(std::size_t hash) {
+    // A page or bucket whose only holder is this (unpublished) map is edited
+    // in place; the acquire fence orders the edit after whatever a thread
+    // that dropped the other reference last did with it.
+    auto& page_ptr = pages_[(hash % kBuckets) / kBucketsPerPage];
+    if (!page_ptr) {
+        page_ptr = std::make_shared<Page>();
+    } else if (page_ptr.use_count() != 1) {
+        page_ptr = std::make_shared<Page>(*page_ptr);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    auto& page = const_cast<Page&>(*page_ptr);  // made here non-const, held only here
+    auto& bucket_ptr = page.buckets[hash % kBucketsPerPage];
+    if (!bucket_ptr) {
+        bucket_ptr = std::make_shared<Bucket>();
+    } else if (bucket_ptr.use_count() != 1) {
+        bucket_ptr = std::make_shared<Bucket>(*bucket_ptr);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return const_cast<Bucket&>(*bucket_ptr);
+}
+
+template <class V>
+V& Snapshot::ShardedMap<V>::edit(const DnsName& name, std::size_t hash) {
+    Bucket& bucket = own_bucket(hash);
+    auto it = std::lower_bound(
+        bucket.entries.begin(), bucket.entries.end(), std::tie(hash, name),
+        [](const Entry& e, const auto& key) { return std::tie(e.hash, e.name) < key; });
+    if (it == bucket.entries.end() || it->hash != hash || it->name != name) {
+        it = bucket.entries.insert(it, Entry{hash, name, V{}});
+        ++size_;
+    }
+    return it->value;
+}
+
+template <class V>
+void Snapshot::ShardedMap<V>::erase(const DnsName& name, std::size_t hash) {
+    if (!find(name, hash)) {
+        return;
+    }
+    Bucket& bucket = own_bucket(hash);
+    auto it = std::find_if(bucket.entries.begin(), bucket.entries.end(),
+                           [&](const Entry& e) { return e.hash == hash && e.name == name; });
+    bucket.entries.erase(it);
+    --size_;
+    // An emptied bucket stays allocated: it costs a few words, and the next
+    // name hashed there reuses it.
+}
+
+template class Snapshot::ShardedMap<std::vector<TxtValue>>;
+template class Snapshot::ShardedMap<std::uint32_t>;
+
+const std::vector<TxtValue>* Snapshot::find(const DnsName& owner) const {
+    return names_.find(owner, hash_of(owner));
+}
+
 std::vector<const TxtValue*> Snapshot::values_at(const DnsName& owner,
                                                  Clock::time_point now) const {
     std::vector<const TxtValue*> out;
-    auto it = names.find(owner);
-    if (it != names.end()) {
-        for (const auto& v : it->second) {
+    if (const auto* values = find(owner)) {
+        for (const auto& v : *values) {
             if (v.expires > now) {
                 out.push_back(&v);
             }
         }
     }
     return out;
+}
+
+bool Snapshot::has_descendants(const DnsName& name) const {
+    return descendants_.find(name, hash_of(name)) != nullptr;
+}
+
+void Snapshot::set(const DnsName& name, std::vector<TxtValue> values) {
+    const std::size_t hash = hash_of(name);
+    const std::vector<TxtValue>* old = names_.find(name, hash);
+    if (old) {
+        value_count_ -= old->size();
+    }
+    value_count_ += values.size();
+    if (values.empty()) {
+        if (old) {
+            names_.erase(name, hash);
+            for (auto p = name.parent(); p; p = p->parent()) {
+                const std::size_t h = hash_of(*p);
+                const std::uint32_t* count = descendants_.find(*p, h);
+                if (count && *count == 1) {
+                    descendants_.erase(*p, h);
+                } else if (count) {
+                    --descendants_.edit(*p, h);
+                }
+            }
+        }
+        return;
+    }
+    names_.edit(name, hash) = std::move(values);
+    if (!old) {
+        for (auto p = name.parent(); p; p = p->parent()) {
+            ++descendants_.edit(*p, hash_of(*p));
+        }
+    }
 }
 
 struct ChallengeStore::Writer {
@@ -194,7 +281,7 @@ ChallengeStore::ChallengeStore(StoreOptions options)
             sj::Record r = sj::decode_snapshot(read_file(snap_path), snap_path.string());
             state->serial = r.serial;
             for (auto& ns : r.names) {
-                set_name(*state, ns.name, std::move(ns.values));
+                state->set(ns.name, std::move(ns.values));
             }
         }
         std::string existing;
@@ -205,7 +292,7 @@ ChallengeStore::ChallengeStore(StoreOptions options)
                 continue;  // already in the snapshot (compaction cut short)
             }
             for (auto& ns : r.names) {
-                set_name(*state, ns.name, std::move(ns.values));
+                state->set(ns.name, std::move(ns.values));
             }
             state->serial = r.serial;
         }
@@ -223,16 +310,16 @@ ChallengeStore::ChallengeStore(StoreOptions options)
     // Expired values are dropped without a record: their times say so.
     Clock::time_point now = Clock::now();
     std::vector<DnsName> expired;
-    for (const auto& [name, values] : state->names) {
+    state->for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
         for (const auto& v : values) {
             if (v.expires <= now) {
                 expired.push_back(name);
                 break;
             }
         }
-    }
+    });
     for (const auto& name : expired) {
-        set_name(*state, name, live_values(*state, name, now));
+        state->set(name, live_values(*state, name, now));
     }
     state->serial = next_serial(state->serial, now);
     if (w.journal) {
@@ -290,9 +377,8 @@ UpdateResult ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
     sj::Record record;
     record.serial = next->serial;
     for (const auto& name : touched) {
-        auto it = next->names.find(name);
-        record.names.push_back(
-            {name, it == next->names.end() ? std::vector<TxtValue>{} : it->second});
+        const auto* values = next->find(name);
+        record.names.push_back({name, values ? *values : std::vector<TxtValue>{}});
     }
     if (!w.open) {
         w.open = std::make_shared<Writer::Batch>();
@@ -427,14 +513,14 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
         }
     }
 
-    std::size_t total = base.value_count;
+    std::size_t total = base.value_count();
     bool differs = false;
     UpdateResult result;
     for (const auto& name : touched) {
         const auto& values = work.at(name);
-        auto old = base.names.find(name);
         const std::vector<TxtValue> none;
-        const auto& before = old == base.names.end() ? none : old->second;
+        const auto* old = base.find(name);
+        const auto& before = old ? *old : none;
         std::size_t live_before = live_values(base, name, now).size();
         if (values.size() > live_before && values.size() > options_.max_values_per_name) {
             return failure(kRcodeRefused,
@@ -452,7 +538,7 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
             result.changed.push_back(name);
         }
     }
-    if (total > base.value_count && total > options_.max_values) {
+    if (total > base.value_count() && total > options_.max_values) {
         return failure(kRcodeRefused,
                        "the store would hold " + std::to_string(total) +
                            " TXT values (max-values is " + std::to_string(options_.max_values) +
@@ -466,7 +552,7 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
 
     auto next = std::make_shared<Snapshot>(base);
     for (const auto& name : touched) {
-        set_name(*next, name, std::move(work.at(name)));
+        next->set(name, std::move(work.at(name)));
     }
     next->serial = next_serial(base.serial, now);
     UpdateResult committed = commit(lock, std::move(next), touched);
@@ -482,20 +568,20 @@ void ChallengeStore::purge_expired(Clock::time_point now) {
     const std::shared_ptr<const Snapshot> base_owner = w.tentative;  // kept alive past commit()
     const Snapshot& base = *base_owner;
     std::vector<DnsName> touched;
-    for (const auto& [name, values] : base.names) {
+    base.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
         for (const auto& v : values) {
             if (v.expires <= now) {
                 touched.push_back(name);
                 break;
             }
         }
-    }
+    });
     if (touched.empty()) {
         return;
     }
     auto next = std::make_shared<Snapshot>(base);
     for (const auto& name : touched) {
-        set_name(*next, name, live_values(base, name, now));
+        next->set(name, live_values(base, name, now));
     }
     next->serial = next_serial(base.serial, now);
     UpdateResult r = commit(lock, std::move(next), touched);

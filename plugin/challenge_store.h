@@ -40,6 +40,8 @@
 // purge_expired() from any thread; they serialize among themselves.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -65,20 +67,152 @@ struct TxtValue {
     Clock::time_point expires;
 };
 
-struct Snapshot {
-    std::uint32_t serial = 1;
-    std::unordered_map<DnsName, std::vector<TxtValue>> names;
-    // Kept by the store along with `names`: the number of values (expired or
-    // not) at all names, and for every proper ancestor of a name in `names`
-    // how many names lie below it (empty non-terminals answer NODATA).
-    std::size_t value_count = 0;
-    std::unordered_map<DnsName, std::uint32_t> descendants;
+// A published table: immutable, shared by every reader that loaded it.
+//
+// Layout (structural sharing). Names are spread by hash over kBuckets
+// buckets, grouped in kPages pages of kBucketsPerPage; a snapshot holds its
+// pages by shared_ptr, a page its buckets. Building the next table copies
+// the page array (kPages pointers), then for each name it sets, the one page
+// and the one bucket the name hashes to: everything else is shared with the
+// table it was built from. So a change costs O(names in one bucket), not
+// O(names in the store), and only the touched buckets take new memory.
+// The same layout holds, for every proper ancestor of a name with values,
+// how many such names lie below it (empty non-terminals answer NODATA).
+//
+// A bucket is a vector of entries sorted by (hash, name): a look-up is one
+// hash, two pointer loads and a binary search of a few entries.
+//
+// Threads: the const members from any thread. set() only on a table that
+// no other thread can see yet (the store's writers build one under their
+// mutex, then publish it); it edits in place the pages and buckets that
+// only this table holds (use_count() == 1) and copies the shared ones.
+class Snapshot {
+  public:
+    static constexpr std::size_t kPages = 64;
+    static constexpr std::size_t kBucketsPerPage = 64;
+    static constexpr std::size_t kBuckets = kPages * kBucketsPerPage;
 
+    std::uint32_t serial = 1;
+
+    // Every value at `owner`, expired or not; null when it holds none.
+    const std::vector<TxtValue>* find(const DnsName& owner) const;
     // Unexpired values at `owner` (empty when none).
     std::vector<const TxtValue*> values_at(const DnsName& owner, Clock::time_point now) const;
     // True when some name with values lies strictly below `name`.
-    bool has_descendants(const DnsName& name) const { return descendants.contains(name); }
+    bool has_descendants(const DnsName& name) const;
+
+    std::size_t size() const { return names_.size(); }        // names holding values
+    std::size_t value_count() const { return value_count_; }  // expired or not
+    // Names that have a name with values strictly below them.
+    std::size_t ancestor_count() const { return descendants_.size(); }
+
+    // Calls f(const DnsName&, const std::vector<TxtValue>&) for every name
+    // holding values, in no particular order.
+    template <class F>
+    void for_each(F&& f) const {
+        names_.for_each(f);
+    }
+    // Calls f(const DnsName&) for every name whose values differ between
+    // `before` and `after`; buckets the two share are skipped unread.
+    template <class F>
+    static void for_each_difference(const Snapshot& before, const Snapshot& after, F&& f);
+
+    // The bucket that holds (or would hold) `name`: equal addresses in two
+    // snapshots mean shared storage. For tests of the sharing.
+    const void* bucket_address(const DnsName& name) const { return names_.bucket_address(name); }
+
+    // Sets the values at `name` (empty: removes it), keeping the counts and
+    // the ancestors. Only on an unpublished table (see Threads above).
+    void set(const DnsName& name, std::vector<TxtValue> values);
+
+  private:
+    template <class V>
+    class ShardedMap {
+      public:
+        struct Entry {
+            std::size_t hash;
+            DnsName name;
+            V value;
+        };
+        struct Bucket {
+            std::vector<Entry> entries;  // sorted by (hash, name)
+        };
+        struct Page {
+            std::array<std::shared_ptr<const Bucket>, kBucketsPerPage> buckets;
+        };
+
+        const V* find(const DnsName& name, std::size_t hash) const;
+        const void* bucket_address(const DnsName& name) const;
+        std::size_t size() const { return size_; }
+        // The entry for `name`, created with V{} if absent; the page and
+        // bucket are copied first unless this map is their only holder.
+        V& edit(const DnsName& name, std::size_t hash);
+        void erase(const DnsName& name, std::size_t hash);
+
+        template <class F>
+        void for_each(F& f) const {
+            for (const auto& page : pages_) {
+                if (!page) {
+                    continue;
+                }
+                for (const auto& bucket : page->buckets) {
+                    if (bucket) {
+                        for (const Entry& e : bucket->entries) {
+                            f(e.name, e.value);
+                        }
+                    }
+                }
+            }
+        }
+        const Bucket* bucket_at(std::size_t index) const {
+            const auto& page = pages_[index / kBucketsPerPage];
+            return page ? page->buckets[index % kBucketsPerPage].get() : nullptr;
+        }
+
+      private:
+        Bucket& own_bucket(std::size_t hash);
+        std::array<std::shared_ptr<const Page>, kPages> pages_;
+        std::size_t size_ = 0;
+    };
+
+    ShardedMap<std::vector<TxtValue>> names_;
+    ShardedMap<std::uint32_t> descendants_;
+    std::size_t value_count_ = 0;
 };
+
+template <class F>
+void Snapshot::for_each_difference(const Snapshot& before, const Snapshot& after, F&& f) {
+    using Bucket = ShardedMap<std::vector<TxtValue>>::Bucket;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+        const Bucket* a = before.names_.bucket_at(i);
+        const Bucket* b = after.names_.bucket_at(i);
+        if (a == b) {
+            continue;
+        }
+        auto differs = [&](const Bucket* from, const Bucket* to, bool both_ways) {
+            if (!from) {
+                return;
+            }
+            for (const auto& e : from->entries) {
+                const std::vector<TxtValue>* other = nullptr;
+                if (to) {
+                    auto it = std::find_if(to->entries.begin(), to->entries.end(),
+                                           [&](const auto& x) { return x.name == e.name; });
+                    other = it == to->entries.end() ? nullptr : &it->value;
+                }
+                if (!other || (both_ways &&
+                               !std::equal(other->begin(), other->end(), e.value.begin(),
+                                           e.value.end(), [](const TxtValue& x, const TxtValue& y) {
+                                               return x.data == y.data && x.expires == y.expires;
+                                           }))) {
+                    f(e.name);
+                }
+            }
+        };
+        differs(a, b, true);   // gone or changed
+        differs(b, a, false);  // new
+    }
+}
 
 // RFC 2136 §2.4 prerequisites, restricted to what the store holds (TXT).
 // The control server decides prerequisites on other types itself.

@@ -51,17 +51,7 @@ std::vector<DnsName> changed_apexes(const Snapshot& before, const Snapshot& afte
             apexes.insert(*apex);
         }
     };
-    for (const auto& [name, values] : before.names) {
-        auto it = after.names.find(name);
-        if (it == after.names.end() || it->second.size() != values.size()) {
-            note(name);
-        }
-    }
-    for (const auto& [name, values] : after.names) {
-        if (!before.names.contains(name)) {
-            note(name);
-        }
-    }
+    Snapshot::for_each_difference(before, after, note);
     return {apexes.begin(), apexes.end()};
 }
 

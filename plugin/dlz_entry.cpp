@@ -350,23 +350,24 @@ ACMEZONE_EXPORT isc_result_t dlz_allnodes(const char* zone, void* dbdata,
             }
         }
         Clock::time_point now = Clock::now();
-        for (const auto& [name, values] : snap->names) {
-            if (r != dlz::kSuccess) {
-                break;
-            }
+        snap->for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
             // Only names of this zone, not of a longer claimed zone inside it.
-            if (!name.is_at_or_below(*apex) || core.claims().apex_of(name) != apex) {
-                continue;
+            if (r != dlz::kSuccess || !name.is_at_or_below(*apex) ||
+                core.claims().apex_of(name) != apex) {
+                return;
             }
             std::string text = name.fqdn();
-            for (const TxtValue* v : snap->values_at(name, now)) {
+            for (const TxtValue& v : values) {
+                if (v.expires <= now) {
+                    continue;
+                }
                 r = inst->putnamedrr(allnodes, text.c_str(), "TXT", cfg.ttl,
-                                     txt_rdata(v->data).c_str());
+                                     txt_rdata(v.data).c_str());
                 if (r != dlz::kSuccess) {
                     break;
                 }
             }
-        }
+        });
         return r;
     });
 }

@@ -225,10 +225,10 @@ Decoded decode_frames(std::string_view data) {
 std::string encode_snapshot(const Snapshot& snapshot) {
     Record r;
     r.serial = snapshot.serial;
-    r.names.reserve(snapshot.names.size());
-    for (const auto& [name, values] : snapshot.names) {
+    r.names.reserve(snapshot.size());
+    snapshot.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
         r.names.push_back({name, values});
-    }
+    });
     return std::string(kSnapshotMagic) + encode_frame(r);
 }
 

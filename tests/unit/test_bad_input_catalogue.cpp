@@ -321,7 +321,7 @@ bool closed_by_server(int fd, std::chrono::milliseconds timeout) {
 // The whole store as text: serial, then each name's values with expiry.
 std::string dump(const Snapshot& s) {
     std::map<std::string, std::vector<std::string>> names;
-    for (const auto& [name, values] : s.names) {
+    s.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
         auto& out = names[name.text()];
         for (const TxtValue& v : values) {
             std::string line;
@@ -332,9 +332,9 @@ std::string dump(const Snapshot& s) {
             out.push_back(line);
         }
         std::sort(out.begin(), out.end());
-    }
+    });
     std::ostringstream o;
-    o << "serial " << s.serial << " values " << s.value_count << "\n";
+    o << "serial " << s.serial << " values " << s.value_count() << "\n";
     for (const auto& [name, values] : names) {
         for (const auto& v : values) {
             o << name << " " << v << "\n";

@@ -102,7 +102,7 @@ TEST(ChallengeStoreModel, DeleteTxtAndDeleteNameEmptyTheName) {
     ASSERT_EQ(s.apply({}, {add(kName, "a"), add(kName, "b")}).rcode, 0);
     ASSERT_EQ(s.apply({}, {{Change::Op::delete_txt, N(kName), {}}}).rcode, 0);
     EXPECT_TRUE(values(s, kName).empty());
-    EXPECT_FALSE(s.snapshot()->names.contains(N(kName)));
+    EXPECT_EQ(s.snapshot()->find(N(kName)), nullptr);
     ASSERT_EQ(s.apply({}, {add(kName, "c")}).rcode, 0);
     ASSERT_EQ(s.apply({}, {{Change::Op::delete_name, N(kName), {}}}).rcode, 0);
     EXPECT_TRUE(values(s, kName).empty());
@@ -159,14 +159,14 @@ TEST(ChallengeStoreModel, ExpiredValuesAreNeverServedAndArePurged) {
     ASSERT_EQ(s.apply({}, {add(kName, "old")}, t0).rcode, 0);
     ASSERT_EQ(s.apply({}, {add(kName, "new")}, t0 + 300s).rcode, 0);
     EXPECT_EQ(values(s, kName, t0 + 601s), std::set<std::string>{"new"});
-    EXPECT_EQ(s.snapshot()->names.at(N(kName)).size(), 2u);  // not purged yet
+    EXPECT_EQ(s.snapshot()->find(N(kName))->size(), 2u);  // not purged yet
     auto serial = s.snapshot()->serial;
     s.purge_expired(t0 + 601s);
-    EXPECT_EQ(s.snapshot()->names.at(N(kName)).size(), 1u);
+    EXPECT_EQ(s.snapshot()->find(N(kName))->size(), 1u);
     EXPECT_GT(s.snapshot()->serial, serial);
     s.purge_expired(t0 + 901s);
-    EXPECT_FALSE(s.snapshot()->names.contains(N(kName)));
-    EXPECT_EQ(s.snapshot()->value_count, 0u);
+    EXPECT_EQ(s.snapshot()->find(N(kName)), nullptr);
+    EXPECT_EQ(s.snapshot()->value_count(), 0u);
     auto after = s.snapshot();
     s.purge_expired(t0 + 902s);  // nothing expired: nothing published
     EXPECT_EQ(s.snapshot(), after);
@@ -262,7 +262,7 @@ TEST(ChallengeStoreLimits, TotalLimitRefusesTheWholeUpdate) {
     EXPECT_NE(r.detail.find("max-values"), std::string::npos) << r.detail;
     EXPECT_EQ(s.snapshot(), before);
     EXPECT_EQ(s.apply({}, {add(kName, "a")}).rcode, 0);
-    EXPECT_EQ(s.snapshot()->value_count, 10u);
+    EXPECT_EQ(s.snapshot()->value_count(), 10u);
 }
 
 TEST(ChallengeStoreModel, EmptyNonTerminalsAreTracked) {
@@ -274,7 +274,7 @@ TEST(ChallengeStoreModel, EmptyNonTerminalsAreTracked) {
     EXPECT_FALSE(snap->has_descendants(N("a.b.acme.example.net")));
     ASSERT_EQ(s.apply({}, {del("a.b.acme.example.net", "v")}).rcode, 0);
     EXPECT_FALSE(s.snapshot()->has_descendants(N("b.acme.example.net")));
-    EXPECT_TRUE(s.snapshot()->descendants.empty());
+    EXPECT_EQ(s.snapshot()->ancestor_count(), 0u);
 }
 
 TEST(ChallengeStoreModel, SerialIncreasesWithEveryChange) {
@@ -287,6 +287,171 @@ TEST(ChallengeStoreModel, SerialIncreasesWithEveryChange) {
         last = r.serial;
         s.apply({}, {del(kName, std::to_string(i % 3))});
     }
+}
+
+// ---- structural sharing -----------------------------------------------------
+
+std::string zone_name(int i) {
+    return "_acme-challenge.z" + std::to_string(i) + ".example.com";
+}
+
+StoreOptions large_options() {
+    StoreOptions o = memory_options();
+    o.max_values = 100000;
+    return o;
+}
+
+// Fills `s` with one value at each of zone_name(0..count-1), 100 per UPDATE.
+void fill(ChallengeStore& s, int count) {
+    for (int i = 0; i < count; i += 100) {
+        std::vector<Change> changes;
+        for (int j = i; j < std::min(count, i + 100); ++j) {
+            changes.push_back(add(zone_name(j).c_str(), "v" + std::to_string(j)));
+        }
+        ASSERT_EQ(s.apply({}, changes).rcode, 0);
+    }
+}
+
+TEST(ChallengeStoreSharing, AChangeCopiesOnlyTheBucketItTouches) {
+    ChallengeStore s(large_options());
+    constexpr int kNames = 20000;  // about 5 per bucket: most buckets hold some
+    fill(s, kNames);
+    const auto before = s.snapshot();
+    const std::string added = zone_name(kNames);
+    ASSERT_EQ(s.apply({}, {add(added.c_str(), "new")}).rcode, 0);
+    const auto after = s.snapshot();
+    ASSERT_NE(before, after);
+
+    const void* touched = before->bucket_address(N(added.c_str()));
+    std::set<const void*> changed_buckets;
+    int shared = 0;
+    int in_touched = 0;
+    for (int i = 0; i < kNames; ++i) {
+        const DnsName name = N(zone_name(i).c_str());
+        const void* a = before->bucket_address(name);
+        const void* b = after->bucket_address(name);
+        if (a == b) {
+            ++shared;
+        } else {
+            changed_buckets.insert(a);
+        }
+        if (a == touched) {
+            ++in_touched;
+        }
+    }
+    // Exactly the names that hash where the new name does moved to a copy.
+    EXPECT_EQ(changed_buckets, (std::set<const void*>{touched}));
+    EXPECT_EQ(shared, kNames - in_touched);
+    EXPECT_LT(in_touched, 40) << "names are not spread over the buckets";
+    EXPECT_EQ(after->size(), before->size() + 1);
+    EXPECT_EQ(after->value_count(), before->value_count() + 1);
+
+    std::vector<std::string> differences;
+    Snapshot::for_each_difference(*before, *after,
+                                  [&](const DnsName& n) { differences.push_back(n.text()); });
+    EXPECT_EQ(differences, std::vector<std::string>{added});
+}
+
+TEST(ChallengeStoreSharing, AReaderHoldingAnOldSnapshotSeesItIntact) {
+    ChallengeStore s(large_options());
+    constexpr int kNames = 2000;
+    fill(s, kNames);
+    const auto old = s.snapshot();
+    const std::uint32_t old_serial = old->serial;
+
+    // Delete the even names, replace the odd ones' values, add new names.
+    for (int i = 0; i < kNames; i += 100) {
+        std::vector<Change> changes;
+        for (int j = i; j < i + 100; ++j) {
+            const std::string name = zone_name(j);
+            if (j % 2 == 0) {
+                changes.push_back({Change::Op::delete_name, N(name.c_str()), {}});
+            } else {
+                changes.push_back(del(name.c_str(), "v" + std::to_string(j)));
+                changes.push_back(add(name.c_str(), "w" + std::to_string(j)));
+            }
+            changes.push_back(add(zone_name(kNames + j).c_str(), "x"));
+        }
+        ASSERT_EQ(s.apply({}, changes).rcode, 0);
+    }
+    s.purge_expired(Clock::now() + 1h);  // and expire everything
+    EXPECT_EQ(s.snapshot()->size(), 0u);
+    EXPECT_EQ(s.snapshot()->ancestor_count(), 0u);
+
+    EXPECT_EQ(old->serial, old_serial);
+    EXPECT_EQ(old->size(), static_cast<std::size_t>(kNames));
+    EXPECT_EQ(old->value_count(), static_cast<std::size_t>(kNames));
+    for (int i = 0; i < kNames; ++i) {
+        const auto got = old->values_at(N(zone_name(i).c_str()), Clock::now());
+        ASSERT_EQ(got.size(), 1u) << zone_name(i);
+        EXPECT_EQ(got[0]->data, TxtData{"v" + std::to_string(i)}) << zone_name(i);
+    }
+    EXPECT_TRUE(old->has_descendants(N("z0.example.com")));
+    EXPECT_EQ(old->find(N(zone_name(kNames).c_str())), nullptr);
+    std::size_t visited = 0;
+    old->for_each(
+        [&](const DnsName&, const std::vector<TxtValue>& values) { visited += values.size(); });
+    EXPECT_EQ(visited, static_cast<std::size_t>(kNames));
+}
+
+TEST(ChallengeStoreSharing, ReadersSeeWholeTablesWhileWritersChangeThem) {
+    // Every table a reader loads is one the store published: its names and
+    // values agree with its own counts, and each UPDATE's pair of values
+    // (written together) is there whole or not at all.
+    ChallengeStore s(large_options());
+    std::atomic<bool> done{false};
+    std::atomic<int> bad{0};
+    std::atomic<int> tables{0};
+    std::thread reader([&] {
+        while (!done.load()) {  // bounded by the writer below
+            const auto snap = s.snapshot();
+            std::size_t names = 0;
+            std::size_t values = 0;
+            snap->for_each([&](const DnsName&, const std::vector<TxtValue>& v) {
+                ++names;
+                values += v.size();
+                if (v.size() != 2) {
+                    ++bad;
+                }
+            });
+            if (names != snap->size() || values != snap->value_count()) {
+                ++bad;
+            }
+            ++tables;
+        }
+    });
+    for (int i = 0; i < 3000; ++i) {
+        const std::string name = zone_name(i % 500);
+        if ((i / 500) % 2 == 0) {
+            ASSERT_EQ(s.apply({}, {add(name.c_str(), "a"), add(name.c_str(), "b")}).rcode, 0);
+        } else {
+            ASSERT_EQ(s.apply({}, {{Change::Op::delete_name, N(name.c_str()), {}}}).rcode, 0);
+        }
+    }
+    done = true;
+    reader.join();
+    EXPECT_EQ(bad.load(), 0);
+    EXPECT_GT(tables.load(), 0);
+    EXPECT_EQ(s.snapshot()->size(), 0u);
+}
+
+TEST(ChallengeStoreSharing, ACopiedTableIsEditedWithoutTouchingTheOriginal) {
+    Snapshot a;
+    const auto later = Clock::now() + 1h;
+    for (int i = 0; i < 100; ++i) {
+        a.set(N(zone_name(i).c_str()), {{{"a" + std::to_string(i)}, later}});
+    }
+    Snapshot b(a);
+    b.set(N(zone_name(0).c_str()), {});
+    b.set(N(zone_name(1).c_str()), {{{"changed"}, later}});
+    a.set(N(zone_name(2).c_str()), {});  // the original, edited after the copy
+    EXPECT_EQ(a.size(), 99u);
+    EXPECT_EQ(b.size(), 99u);
+    ASSERT_NE(a.find(N(zone_name(0).c_str())), nullptr);
+    EXPECT_EQ(a.find(N(zone_name(1).c_str()))->front().data, TxtData{"a1"});
+    EXPECT_EQ(b.find(N(zone_name(1).c_str()))->front().data, TxtData{"changed"});
+    ASSERT_NE(b.find(N(zone_name(2).c_str())), nullptr);
+    EXPECT_EQ(a.find(N(zone_name(2).c_str())), nullptr);
 }
 
 // ---- durability -------------------------------------------------------------
@@ -313,7 +478,7 @@ TEST(ChallengeStoreDurability, AcknowledgedValuesSurviveReopening) {
     EXPECT_EQ(values(s, "x.acme.example.net"), std::set<std::string>{"c"});
     EXPECT_GT(s.snapshot()->serial, serial) << "a reopened store must not reuse a serial";
     EXPECT_TRUE(s.snapshot()->has_descendants(N("acme.example.net")));
-    EXPECT_EQ(s.snapshot()->value_count, 2u);
+    EXPECT_EQ(s.snapshot()->value_count(), 2u);
 }
 
 TEST(ChallengeStoreDurability, ExpiryTimesSurviveAndExpiredValuesAreDroppedOnLoad) {
@@ -331,7 +496,7 @@ TEST(ChallengeStoreDurability, ExpiryTimesSurviveAndExpiredValuesAreDroppedOnLoa
     auto got = s.snapshot()->values_at(N(kName), Clock::now());
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0]->expires, expires);
-    EXPECT_EQ(s.snapshot()->names.at(N(kName)).size(), 1u);
+    EXPECT_EQ(s.snapshot()->find(N(kName))->size(), 1u);
 }
 
 TEST(ChallengeStoreDurability, StateFilesAreNotWorldReadable) {
@@ -493,10 +658,10 @@ TEST(ChallengeStoreDurability, ConcurrentWritersAreAllDurable) {
             th.join();
         }
         EXPECT_EQ(failures.load(), 0);
-        EXPECT_EQ(s.snapshot()->value_count, static_cast<std::size_t>(kThreads * kEach));
+        EXPECT_EQ(s.snapshot()->value_count(), static_cast<std::size_t>(kThreads * kEach));
     }
     ChallengeStore s(disk_options(tmp.path()));
-    EXPECT_EQ(s.snapshot()->value_count, static_cast<std::size_t>(kThreads * kEach));
+    EXPECT_EQ(s.snapshot()->value_count(), static_cast<std::size_t>(kThreads * kEach));
     for (int t = 0; t < kThreads; ++t) {
         std::string name = "_acme-challenge.t" + std::to_string(t) + ".example.com";
         EXPECT_EQ(values(s, name.c_str()).size(), static_cast<std::size_t>(kEach)) << name;
