@@ -5,6 +5,9 @@
 //   resolver; each target in turn too, until a name answers NXDOMAIN or
 //   NODATA (no CNAME): values go there. More than 8 CNAMEs, or a name seen
 //   twice, is an error that prints the whole chain ("a -> b -> a").
+// - Publishers: ChallengeDns writes through Publisher objects built once
+//   from the settings: a ControlSocketPublisher per control socket (below)
+//   and a GdnsdctlPublisher per gdnsdctl command (gdnsd_publisher.h).
 // - Writing: one UPDATE per control socket carrying every value (add: class
 //   IN TXT TTL 0; delete: class NONE TXT with the exact value, so values
 //   another order published stay). Its zone section names the zone the
@@ -16,6 +19,8 @@
 // - Errors say which socket, the rcode and TSIG error by name, and the likely
 //   fix. unpublish() tries every socket before it reports; publish() too, so
 //   the operator sees every broken socket at once (the caller unpublishes).
+//   A verified non-NOERROR answer travels in DnsError::rcode() too, so
+//   that the checks before ordering (precheck.h) can give advice by rcode.
 // - Waiting: every server (check_servers, or the NS set's addresses) is
 //   polled in its own thread with RD clear until it answers NOERROR with all
 //   values, or the propagation deadline passes; each thread writes only its
@@ -31,6 +36,7 @@
 #include "common/log.h"
 #include "issuer/authoritative_servers.h"
 #include "issuer/dns_exchange.h"
+#include "issuer/gdnsd_publisher.h"
 #include "issuer/ldns_glue.h"
 #include "issuer/tsig_signer.h"
 
@@ -157,12 +163,6 @@ struct ProbeResult {
 };
 
 }  // namespace
-
-ChallengeDns::ChallengeDns(DnsSettings settings) : settings_(std::move(settings)) {
-    if (settings_.timeout <= milliseconds::zero()) {
-        throw std::invalid_argument("DNS timeout must be positive");
-    }
-}
 
 DnsName ChallengeDns::challenge_name(const DnsName& zone) const {
     if (settings_.resolver.addr_len == 0) {
@@ -334,33 +334,63 @@ void send_update(const DnsSettings& settings, const Endpoint& control, const Dns
             break;
     }
     if (rcode != LDNS_RCODE_NOERROR) {
-        throw DnsError(answered + " (" + rcode_advice(rcode, owner, zone, key) + ")");
+        throw DnsError(answered + " (" + rcode_advice(rcode, owner, zone, key) + ")", rcode);
     }
     log_debug(where, ": ", add ? "added " : "deleted ", values.size(), " TXT value(s) at ",
               owner.text(), " (zone ", zone.text(), ")");
 }
 
-void update_everywhere(const DnsSettings& settings, const DnsName& owner,
-                       const std::vector<std::string>& values, bool add) {
+// The plugin's control socket as a Publisher: send_update() above.
+class ControlSocketPublisher final : public Publisher {
+  public:
+    ControlSocketPublisher(const DnsSettings& settings, Endpoint control)
+        : settings_(settings), control_(control) {}
+    std::string name() const override { return "control socket " + control_.to_string(); }
+    void publish(const DnsName& owner, const std::vector<std::string>& values) const override {
+        send_update(settings_, control_, owner, values, /*add=*/true);
+    }
+    void unpublish(const DnsName& owner, const std::vector<std::string>& values) const override {
+        send_update(settings_, control_, owner, values, /*add=*/false);
+    }
+
+  private:
+    const DnsSettings& settings_;  // owned by the ChallengeDns that owns this
+    Endpoint control_;
+};
+
+void update_everywhere(const std::vector<std::unique_ptr<Publisher>>& publishers,
+                       const DnsName& owner, const std::vector<std::string>& values, bool add,
+                       const char* what) {
     if (values.empty()) {
         return;
     }
-    if (settings.controls.empty()) {
-        throw DnsError(owner.text() + ": no control socket configured to write to");
+    if (publishers.empty()) {
+        throw DnsError(owner.text() + ": no control socket or gdnsdctl configured to write to");
     }
     std::vector<std::string> failures;
-    for (const Endpoint& control : settings.controls) {
+    std::optional<int> rcode;
+    for (const auto& publisher : publishers) {
         try {
-            send_update(settings, control, owner, values, add);
+            if (add) {
+                publisher->publish(owner, values);
+            } else {
+                publisher->unpublish(owner, values);
+            }
         } catch (const DnsError& e) {
             failures.push_back(e.what());
+            rcode = e.rcode();
         } catch (const std::exception& e) {
-            failures.push_back("control socket " + control.to_string() + ": " + e.what());
+            failures.push_back(publisher->name() + ": " + e.what());
         }
     }
-    if (!failures.empty()) {
-        throw DnsError(join_failures(failures, settings.controls.size(), "control sockets"));
+    if (failures.empty()) {
+        return;
     }
+    std::string message = join_failures(failures, publishers.size(), what);
+    if (publishers.size() == 1 && rcode) {
+        throw DnsError(message, *rcode);
+    }
+    throw DnsError(message);
 }
 
 ProbeResult probe_until_served(const DnsSettings& settings, const Endpoint& server,
@@ -427,12 +457,28 @@ ProbeResult probe_until_served(const DnsSettings& settings, const Endpoint& serv
 
 }  // namespace
 
+ChallengeDns::ChallengeDns(DnsSettings settings) : settings_(std::move(settings)) {
+    if (settings_.timeout <= milliseconds::zero()) {
+        throw std::invalid_argument("DNS timeout must be positive");
+    }
+    for (const Endpoint& control : settings_.controls) {
+        publishers_.push_back(std::make_unique<ControlSocketPublisher>(settings_, control));
+    }
+    for (const std::vector<std::string>& argv : settings_.gdnsdctl) {
+        publishers_.push_back(std::make_unique<GdnsdctlPublisher>(argv, settings_.command_timeout));
+    }
+}
+
+const char* ChallengeDns::publishers_word() const {
+    return settings_.gdnsdctl.empty() ? "control sockets" : "publishers";
+}
+
 void ChallengeDns::publish(const DnsName& owner, const std::vector<std::string>& values) const {
-    update_everywhere(settings_, owner, values, /*add=*/true);
+    update_everywhere(publishers_, owner, values, /*add=*/true, publishers_word());
 }
 
 void ChallengeDns::unpublish(const DnsName& owner, const std::vector<std::string>& values) const {
-    update_everywhere(settings_, owner, values, /*add=*/false);
+    update_everywhere(publishers_, owner, values, /*add=*/false, publishers_word());
 }
 
 void ChallengeDns::wait_until_served(const DnsName& owner,
