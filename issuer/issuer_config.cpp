@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/tsig_keyring.h"
+#include "issuer/gdnsd_publisher.h"
 
 namespace acmezone::issuer {
 namespace fs = std::filesystem;
@@ -34,12 +35,13 @@ po::options_description build_options() {
             "seconds for the CA to validate and issue (1..86400)")
         ("zones.zone", po::value<strings>()->composing(), "a zone to certify (repeatable)")
         ("zones.zones-file", po::value<std::string>(), "file of zones, one a line")
-        ("publish.control", po::value<strings>()->composing()->required(),
-            "control socket IP:PORT of the plugin (repeatable; every one gets every UPDATE)")
-        ("publish.key", po::value<std::string>()->required(),
-            "name of the TSIG key (in `keys`) that signs the UPDATEs")
-        ("publish.keys", po::value<std::string>()->required(),
-            "TSIG key file, BIND key{} syntax, mode 0600 or 0640")
+        ("publish.control", po::value<strings>()->composing(),
+            "control socket IP:PORT of the plugin (repeatable; every one gets every UPDATE; "
+            "this or gdnsdctl is required)")
+        ("publish.key", po::value<std::string>(),
+            "name of the TSIG key (in `keys`) that signs the UPDATEs (required with control)")
+        ("publish.keys", po::value<std::string>(),
+            "TSIG key file, BIND key{} syntax, mode 0600 or 0640 (required with control)")
         ("dns.resolver", po::value<std::string>()->default_value("127.0.0.1:53"),
             "IP[:PORT] of a resolver to follow CNAMEs and find authoritative servers")
         ("dns.check-server", po::value<strings>()->composing(),
@@ -56,6 +58,19 @@ po::options_description build_options() {
             "zones in flight at once (1..256)")
         ("certs.trust-file", po::value<std::string>(),
             "PEM roots that issued chains must verify to (default: the chain's own top)");
+    // clang-format on
+    // Checks before ordering (precheck.h) and publishing through gdnsd
+    // (gdnsd_publisher.h).
+    // clang-format off
+    o.add_options()
+        ("acme.caa-identity", po::value<strings>()->composing(),
+            "the CA's CAA domain, e.g. letsencrypt.org (repeatable); default: the directory's "
+            "meta.caaIdentities")
+        ("publish.gdnsdctl", po::value<strings>()->composing(),
+            "gdnsdctl command publishing through gdnsd's acme-dns-01, e.g. /usr/bin/gdnsdctl -s "
+            "127.0.0.1:3506 (repeatable; split at spaces, no shell)")
+        ("publish.gdnsdctl-timeout", po::value<unsigned>()->default_value(30),
+            "seconds for one gdnsdctl run (1..300)");
     // clang-format on
     return o;
 }
@@ -209,31 +224,58 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     }
 
     // [publish]
-    const auto& controls = v["publish.control"].as<strings>();
-    for (std::size_t i = 0; i < controls.size(); ++i) {
-        c.dns.controls.push_back(endpoint(cf, "publish.control", i, controls[i], 0));
+    if (v.count("publish.control")) {
+        const auto& controls = v["publish.control"].as<strings>();
+        for (std::size_t i = 0; i < controls.size(); ++i) {
+            c.dns.controls.push_back(endpoint(cf, "publish.control", i, controls[i], 0));
+        }
     }
-    c.keys_file = resolve(base_dir, v["publish.keys"].as<std::string>());
-    TsigKeyring keyring;
-    try {
-        keyring = TsigKeyring::load_file(c.keys_file.string(),
-                                         TsigKeyring::Permissions::allow_group_read);
-    } catch (const ConfigError& e) {
-        cf.fail("publish.keys", 0, e.what());
+    if (v.count("publish.gdnsdctl")) {
+        const auto& commands = v["publish.gdnsdctl"].as<strings>();
+        for (std::size_t i = 0; i < commands.size(); ++i) {
+            std::string error;
+            auto argv = split_command(commands[i], &error);
+            if (!argv) {
+                cf.fail("publish.gdnsdctl", i, "\"" + commands[i] + "\": " + error);
+            }
+            c.dns.gdnsdctl.push_back(*argv);
+        }
     }
-    const std::string key_name = v["publish.key"].as<std::string>();
-    std::string error;
-    auto kn = DnsName::try_parse(key_name, &error);
-    if (!kn) {
-        cf.fail("publish.key", 0, "invalid key name \"" + key_name + "\": " + error);
+    c.dns.command_timeout = std::chrono::seconds(ranged(cf, "publish.gdnsdctl-timeout", 1, 300));
+    if (c.dns.controls.empty() && c.dns.gdnsdctl.empty()) {
+        throw ConfigError(origin +
+                          ": [publish] needs control = IP:PORT (the plugin's control socket) "
+                          "or gdnsdctl = COMMAND (gdnsd)");
     }
-    const TsigKey* key = keyring.find(*kn);
-    if (key == nullptr) {
-        cf.fail("publish.key", 0,
-                "no key \"" + key_name + "\" in " + c.keys_file.string() + " (it has " +
-                    std::to_string(keyring.size()) + " key(s))");
+    if (!c.dns.controls.empty()) {
+        for (const char* required : {"publish.key", "publish.keys"}) {
+            if (!v.count(required)) {
+                throw ConfigError(cf.where("publish.control") + ": needs " + required +
+                                  " too (the TSIG key that signs the UPDATEs)");
+            }
+        }
+        c.keys_file = resolve(base_dir, v["publish.keys"].as<std::string>());
+        TsigKeyring keyring;
+        try {
+            keyring = TsigKeyring::load_file(c.keys_file.string(),
+                                             TsigKeyring::Permissions::allow_group_read);
+        } catch (const ConfigError& e) {
+            cf.fail("publish.keys", 0, e.what());
+        }
+        const std::string key_name = v["publish.key"].as<std::string>();
+        std::string error;
+        auto kn = DnsName::try_parse(key_name, &error);
+        if (!kn) {
+            cf.fail("publish.key", 0, "invalid key name \"" + key_name + "\": " + error);
+        }
+        const TsigKey* key = keyring.find(*kn);
+        if (key == nullptr) {
+            cf.fail("publish.key", 0,
+                    "no key \"" + key_name + "\" in " + c.keys_file.string() + " (it has " +
+                        std::to_string(keyring.size()) + " key(s))");
+        }
+        c.dns.key = *key;
     }
-    c.dns.key = *key;
 
     // [dns]
     c.dns.resolver = endpoint(cf, "dns.resolver", 0, v["dns.resolver"].as<std::string>(), 53);
@@ -259,6 +301,21 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     c.parallel = ranged(cf, "certs.parallel", 1, 256);
     if (v.count("certs.trust-file")) {
         c.trust_file = resolve(base_dir, v["certs.trust-file"].as<std::string>());
+    }
+
+    // Checks before ordering
+    if (v.count("acme.caa-identity")) {
+        const auto& ids = v["acme.caa-identity"].as<strings>();
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            std::string error;
+            auto name = DnsName::try_parse(ids[i], &error);
+            if (!name || name->is_root()) {
+                cf.fail("acme.caa-identity", i,
+                        "\"" + ids[i] + "\" is not a domain name (expected the CA's CAA " +
+                            "domain, e.g. letsencrypt.org)" + (error.empty() ? "" : ": " + error));
+            }
+            c.caa_identities.push_back(name->text());
+        }
     }
     return c;
 }

@@ -11,13 +11,21 @@
 //     retry-deadline = 300                seconds to retry rateLimited,
 //                                         serverInternal and network errors
 //     validation-timeout = 300            seconds for the CA to validate and issue
+//     caa-identity = letsencrypt.org      (repeatable) the CA's CAA domain, for the CAA
+//                                         check before ordering; default: the directory's
+//                                         meta.caaIdentities (see precheck.h)
 //     [zones]
 //     zone = example.com                  (repeatable)
 //     zones-file = /etc/acmezone/zones    one zone a line, '#' comments
-//     [publish]
-//     control = 127.0.0.1:5353            (required, repeatable) every listed control socket
-//     key = acme-key                      (required) the TSIG key's name in `keys`
-//     keys = /etc/acmezone/keys.conf      (required) BIND key{} syntax, mode 0600 (or 0640)
+//     [publish]                           control or gdnsdctl (or both) is required
+//     control = 127.0.0.1:5353            (repeatable) every listed control socket
+//     key = acme-key                      (required with control) the TSIG key's name in `keys`
+//     keys = /etc/acmezone/keys.conf      (required with control) BIND key{} syntax, mode
+//                                         0600 (or 0640)
+//     gdnsdctl = /usr/bin/gdnsdctl -s 127.0.0.1:3506   (repeatable) publish through gdnsd's
+//                                         acme-dns-01 instead (gdnsd_publisher.h); split at
+//                                         spaces, run without a shell
+//     gdnsdctl-timeout = 30               seconds for one gdnsdctl run
 //     [dns]
 //     resolver = 127.0.0.1:53             follows CNAMEs, finds the authoritative servers
 //     check-server = 127.0.0.1:5300       (repeatable) check these instead of the zone's NS
@@ -64,7 +72,7 @@ struct IssuerConfig {
     std::vector<DnsName> zones;
 
     // [publish] and [dns]
-    std::filesystem::path keys_file;
+    std::filesystem::path keys_file;  // empty without control sockets
     DnsSettings dns;
 
     // [certs]
@@ -72,6 +80,9 @@ struct IssuerConfig {
     KeyType key_type = KeyType::ecdsa_p256;
     unsigned parallel = 16;
     std::optional<std::filesystem::path> trust_file;
+
+    // Checks before ordering: [acme] caa-identity (empty: the directory's)
+    std::vector<std::string> caa_identities;
 
     std::filesystem::path account_key_path() const { return state_dir / "account.key"; }
 

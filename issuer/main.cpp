@@ -4,6 +4,7 @@
 //   acmezone-issuer --config issuer.conf run
 //   acmezone-issuer --config issuer.conf issue ZONE... [--force]
 //   acmezone-issuer --config issuer.conf status [--json]
+//   acmezone-issuer --config issuer.conf check [ZONE...] [--json]
 //
 // Exit codes: 0 all good, 1 some zone failed, 2 bad configuration or usage.
 // See issuer_config.h for the file and runner.h for the commands.
@@ -14,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "issuer/check_command.h"
 #include "issuer/interrupt.h"
 #include "issuer/issuer_config.h"
 #include "issuer/runner.h"
@@ -27,7 +29,8 @@ namespace {
 const char* kUsage =
     "usage: acmezone-issuer --config FILE run\n"
     "       acmezone-issuer --config FILE issue ZONE... [--force]\n"
-    "       acmezone-issuer --config FILE status [--json]\n";
+    "       acmezone-issuer --config FILE status [--json]\n"
+    "       acmezone-issuer --config FILE check [ZONE...] [--json]\n";
 
 int main_checked(int argc, char** argv) {
     po::options_description opts("options");
@@ -35,7 +38,7 @@ int main_checked(int argc, char** argv) {
     opts.add_options()
         ("config,c", po::value<std::string>(), "configuration file (INI)")
         ("force", "issue: even when the certificate is not due")
-        ("json", "status: JSON instead of a table")
+        ("json", "status, check: JSON instead of text")
         ("verbose,v", "debug logging (ACME requests, DNS steps)")
         ("help,h", "this help")
         ("help-config", "every configuration option, with defaults");
@@ -88,17 +91,21 @@ int main_checked(int argc, char** argv) {
         std::cerr << "acmezone-issuer: --force applies to issue only\n";
         return kExitConfig;
     }
-    if (json && command != "status") {
-        std::cerr << "acmezone-issuer: --json applies to status only\n";
+    if (json && command != "status" && command != "check") {
+        std::cerr << "acmezone-issuer: --json applies to status and check only\n";
         return kExitConfig;
     }
-    if (command != "run" && command != "issue" && command != "status") {
+    if (command != "run" && command != "issue" && command != "status" && command != "check") {
         std::cerr << "acmezone-issuer: unknown command \"" << command << "\"\n" << kUsage;
         return kExitConfig;
     }
 
     install_interrupt_handlers();
     try {
+        if (command == "check") {
+            return check_command(IssuerConfig::load(vm["config"].as<std::string>()), args, json,
+                                 std::cout);
+        }
         Runner runner(IssuerConfig::load(vm["config"].as<std::string>()));
         if (command == "run") {
             return runner.run();

@@ -19,3 +19,10 @@ acmezone_unit_test(test_issuer_acme
     ${CMAKE_CURRENT_LIST_DIR}/test_issuer_config.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_acme_messages.cpp
     LIBS acmezone_issuer_lib)
+
+# issuer-ops: the checks before ordering (CAA decisions, refusal advice, the
+# test value) and the gdnsdctl publisher (a stand-in script records its argv),
+# with their options; hermetic.
+acmezone_unit_test(test_issuer_ops
+    ${CMAKE_CURRENT_LIST_DIR}/test_precheck.cpp
+    LIBS acmezone_issuer_lib GTest::gmock)
