@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <iomanip>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -140,6 +142,40 @@ int check_command(const IssuerConfig& config, const std::vector<std::string>& na
         out << Json::writeString(w, list) << "\n";
     }
     return any_failed ? 1 : 0;
+}
+
+std::optional<std::string> precheck_before_order(const IssuerConfig& config, const DnsName& zone) {
+    static std::mutex mutex;
+    static std::map<std::string, std::vector<std::string>> identities_by_directory;
+    std::vector<std::string> identities;
+    {
+        std::lock_guard lock(mutex);
+        auto it = identities_by_directory.find(config.directory);
+        if (it == identities_by_directory.end()) {
+            HttpSettings hs;
+            if (config.ca_file) {
+                hs.ca_file = config.ca_file->string();
+            }
+            hs.timeout = config.http_timeout;
+            HttpClient http(hs);
+            it = identities_by_directory.emplace(config.directory, ca_caa_identities(config, http))
+                     .first;
+        }
+        identities = it->second;
+    }
+    const ChallengeDns dns(config.dns);
+    const PrecheckReport report = precheck_zone(zone, dns, identities);
+    for (const Finding& f : report.findings) {
+        if (f.result == Finding::Result::warning) {
+            log_info(zone.text(), ": check before ordering: ", f.check, ": ", f.what,
+                     f.fix.empty() ? "" : " (" + f.fix + ")");
+        }
+    }
+    if (!report.failed()) {
+        log_debug(zone.text(), ": checks before ordering passed");
+        return std::nullopt;
+    }
+    return "checks before ordering failed: " + report.failure_text();
 }
 
 }  // namespace acmezone::issuer

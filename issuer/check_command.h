@@ -18,6 +18,7 @@
 // 2 bad configuration or a zone that is not configured.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -34,5 +35,12 @@ std::vector<std::string> ca_caa_identities(const IssuerConfig& config, HttpClien
 
 int check_command(const IssuerConfig& config, const std::vector<std::string>& zones, bool json,
                   std::ostream& out);
+
+// The runner's checks before ordering `zone`: nullopt when they pass, else
+// "checks before ordering failed: " and the failed findings
+// (PrecheckReport::failure_text). Warnings are logged at info level (a
+// resolver refusing CAA queries would otherwise warn on every zone of every
+// run). The CA's CAA identities are fetched once per process. Thread-safe.
+std::optional<std::string> precheck_before_order(const IssuerConfig& config, const DnsName& zone);
 
 }  // namespace acmezone::issuer
