@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The checks before ordering (issuer/precheck.h), against real named with the
+# plugin and real Pebble:
+#   (1) `check` passes (exit 0) on a plugin zone and on a zone whose
+#       _acme-challenge is a CNAME into the plugin's challenge zone
+#   (2) a zone without CNAME that the plugin does not serve: exit 1, naming
+#       the missing CNAME, the control socket and its NOTAUTH, with the fix
+#   (3) a zone the plugin serves but the key is not granted: names the grant
+#       (REFUSED) and the plugin.conf line to add
+#   (4) a CAA record allowing another CA only: names CAA, exit 1; --json
+#       carries the same findings
+#   (5) no test value is left published after any check (dig)
+#   and: `check` of an unconfigured zone exits 2.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pebble.sh"
+source "$(dirname "$0")/issuer_lib.sh"
+az_setup
+
+GOOD=good.example.com         # a plugin zone, granted
+CNAMED=cnamed.example.org     # native; _acme-challenge CNAME into the challenge zone
+CHAL=chal.example.net         # the plugin's challenge zone
+NOCNAME=nocname.example.org   # native, no CNAME, not in the plugin
+NOGRANT=nogrant.example.com   # a plugin zone without a grant
+CAA=caa.example.com           # a plugin zone, native apex with CAA for another CA
+
+AZ_PLUGIN_EXTRA="challenge-zone = $CHAL"
+AZ_PLUGIN_CONTROL_EXTRA="grant = acme-key zonesub $CHAL"
+az_plugin_setup "$GOOD" "$NOGRANT" "$CAA"
+sed -i "/^grant = acme-key zonesub $NOGRANT\$/d" "$AZ_PLUGIN_CONF"
+grep -q "zonesub $NOGRANT" "$AZ_PLUGIN_CONF" && az_fail "the grant for $NOGRANT is still there"
+
+native_zone() {
+    local zone=$1 extra=$2
+    cat >"$AZ_TMP/$zone.zone" <<EOF
+\$TTL 60
+@ IN SOA ns1.$zone. hostmaster.$zone. 1 3600 600 86400 60
+@ IN NS ns1.$zone.
+ns1 IN A 127.0.0.1
+$extra
+EOF
+    echo "zone \"$zone\" { type primary; file \"$AZ_TMP/$zone.zone\"; };" >>"$AZ_PLUGIN_FRAGMENT"
+}
+native_zone "$CNAMED" "_acme-challenge IN CNAME _acme-challenge.$CNAMED.$CHAL."
+native_zone "$NOCNAME" ""
+native_zone "$CAA" "@ IN CAA 0 issue \"other-ca.example\""
+az_start_named "$AZ_PLUGIN_FRAGMENT"
+az_start_pebble "$AZ_NAMED_PORT"
+
+CONF=$AZ_TMP/issuer.conf
+az_issuer_conf "$CONF" "$GOOD" "$CNAMED" "$NOCNAME" "$NOGRANT" "$CAA"
+# Pebble 2.4's directory lists no caaIdentities: name the one CAA will be
+# matched against.
+sed -i "s/^\[zones\]\$/caa-identity = pebble.test\n[zones]/" "$CONF"
+sed -i "s/^propagation-timeout = 20\$/propagation-timeout = 5/" "$CONF"
+
+assert_no_test_values() {
+    local name
+    for name in "_acme-challenge.$GOOD" "_acme-challenge.$CNAMED.$CHAL" \
+        "_acme-challenge.$NOGRANT" "_acme-challenge.$CAA"; do
+        az_assert_no_txt "$name"
+    done
+}
+
+# (1)
+az_issuer "$CONF" check "$GOOD" "$CNAMED"
+out=$(cat "$AZ_ISSUER_OUT")
+az_assert_eq 0 "$AZ_ISSUER_RC" "check of good zones; stdout: $out; stderr: $(cat "$AZ_ISSUER_ERR")"
+az_assert_contains "$out" "$GOOD: ok" "verdict for $GOOD"
+az_assert_contains "$out" "$CNAMED: ok" "verdict for $CNAMED"
+az_assert_contains "$out" "is a CNAME to _acme-challenge.$CNAMED.$CHAL" "the CNAME is followed"
+az_assert_contains "$out" "every authoritative server serves the test value" "propagation"
+az_assert_not_contains "$out" "FAILED" "no failed finding"
+assert_no_test_values
+az_log "good zones pass"
+
+# (2)
+az_issuer "$CONF" check "$NOCNAME"
+out=$(cat "$AZ_ISSUER_OUT")
+az_assert_eq 1 "$AZ_ISSUER_RC" "check of $NOCNAME; stdout: $out"
+az_assert_contains "$out" "$NOCNAME: FAILED" "verdict"
+az_assert_contains "$out" "_acme-challenge.$NOCNAME has no CNAME and $NOCNAME is not a zone of the control socket at 127.0.0.1:$AZ_CONTROL_PORT (answered NOTAUTH)" "the missing CNAME"
+az_assert_contains "$out" "fix: add \`zone = $NOCNAME\` to plugin.conf's zones" "the fix"
+az_log "missing CNAME named"
+
+# (3)
+az_issuer "$CONF" check "$NOGRANT"
+out=$(cat "$AZ_ISSUER_OUT")
+az_assert_eq 1 "$AZ_ISSUER_RC" "check of $NOGRANT; stdout: $out"
+az_assert_contains "$out" "answered REFUSED for _acme-challenge.$NOGRANT: key acme-key is not granted" "the grant"
+az_assert_contains "$out" "fix: add \`grant = acme-key zonesub $NOGRANT\` to the [control] section of plugin.conf" "the fix"
+az_log "wrong grant named"
+
+# (4)
+az_issuer "$CONF" check "$CAA" --json
+az_assert_eq 1 "$AZ_ISSUER_RC" "check --json of $CAA; stdout: $(cat "$AZ_ISSUER_OUT")"
+python3 - "$AZ_ISSUER_OUT" "$CAA" <<'EOF' || az_fail "check --json: $(cat "$AZ_ISSUER_OUT")"
+import json, sys
+zones = json.load(open(sys.argv[1]))
+assert [z["zone"] for z in zones] == [sys.argv[2]], zones
+z = zones[0]
+assert z["ok"] is False, z
+by = {f["check"]: f for f in z["findings"]}
+assert by["publish"]["result"] == "ok", by
+assert by["propagation"]["result"] == "ok", by
+caa = by["CAA"]
+assert caa["result"] == "failed", caa
+assert "allows only other-ca.example" in caa["what"] and "pebble.test" in caa["what"], caa
+assert "CAA 0 issue \"pebble.test\"" in caa["fix"], caa
+EOF
+az_log "CAA named"
+
+# (5) after the failing checks too
+assert_no_test_values
+
+az_issuer "$CONF" check other.example.com
+az_assert_eq 2 "$AZ_ISSUER_RC" "check of an unconfigured zone"
+az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "other.example.com is not a configured zone" "message"
+
+az_log "PASS"
