@@ -302,9 +302,12 @@ TEST_F(ChallengeDnsTest, WaitNamesEachFailingServer) {
         dns.wait_until_served(DnsName::parse("_acme-challenge.served.example.test"), {"value-one"});
     });
     EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000));
+    // The last poll may have had less than the whole 200 ms left before the
+    // propagation deadline, and says how long it waited.
     EXPECT_THAT(msg, HasSubstr(silent.endpoint().to_string() +
                                " does not serve value \"value-one\" after 1 s (did not answer "
-                               "within 200 ms)"));
+                               "within "));
+    EXPECT_THAT(msg, ::testing::ContainsRegex("did not answer within [0-9]+ ms\\)"));
     // named serves it: it must not be named as failing.
     EXPECT_THAT(msg, ::testing::Not(HasSubstr(named_->address() + " does not serve")));
 }
