@@ -1,0 +1,222 @@
+// See zone_state.h.
+#include "issuer/zone_state.h"
+
+#include <json/reader.h>
+#include <json/writer.h>
+
+#include <memory>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "issuer/utc_time.h"
+
+namespace acmezone::issuer {
+namespace fs = std::filesystem;
+namespace {
+
+// Readers that ignore (with a warning) a field of the wrong type.
+struct FieldReader {
+    const Json::Value& doc;
+    const std::string& origin;
+
+    void warn(const char* key, const char* want) const {
+        log_warning(origin, ": field \"", key, "\" is not ", want, "; ignored");
+    }
+    std::string string(const char* key) const {
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return {};
+        }
+        if (!v.isString()) {
+            warn(key, "a string");
+            return {};
+        }
+        return v.asString();
+    }
+    std::optional<SysTime> time(const char* key) const {
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return std::nullopt;
+        }
+        auto t = v.isString() ? parse_utc(v.asString()) : std::nullopt;
+        if (!t) {
+            warn(key, "a time (YYYY-MM-DDTHH:MM:SSZ)");
+        }
+        return t;
+    }
+    unsigned count(const char* key) const {
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return 0;
+        }
+        if (!v.isUInt()) {
+            warn(key, "a count");
+            return 0;
+        }
+        return v.asUInt();
+    }
+    std::vector<std::string> strings(const char* key) const {
+        std::vector<std::string> out;
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return out;
+        }
+        if (!v.isArray()) {
+            warn(key, "a list of strings");
+            return out;
+        }
+        for (const Json::Value& s : v) {
+            if (!s.isString()) {
+                warn(key, "a list of strings");
+                return {};
+            }
+            out.push_back(s.asString());
+        }
+        return out;
+    }
+};
+
+void put_time(Json::Value& doc, const char* key, const std::optional<SysTime>& t) {
+    if (t) {
+        doc[key] = format_utc(*t);
+    } else {
+        doc.removeMember(key);
+    }
+}
+
+void put_string(Json::Value& doc, const char* key, const std::string& s) {
+    if (s.empty()) {
+        doc.removeMember(key);
+    } else {
+        doc[key] = s;
+    }
+}
+
+const char* const kKnown[] = {"last_attempt", "last_result", "last_error", "last_success",
+                              "failures",     "retry_at",    "ari",        "order"};
+
+}  // namespace
+
+ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin) {
+    ZoneState s;
+    if (!doc.isObject()) {
+        log_warning(origin, ": not a JSON object; read as an empty state");
+        return s;
+    }
+    s.extra = doc;
+    for (const char* key : kKnown) {
+        s.extra.removeMember(key);
+    }
+    const FieldReader r{doc, origin};
+    s.last_attempt = r.time("last_attempt");
+    s.last_result = r.string("last_result");
+    s.last_error = r.string("last_error");
+    s.last_success = r.time("last_success");
+    s.failures = r.count("failures");
+    s.retry_at = r.time("retry_at");
+    if (doc["ari"].isObject()) {
+        const std::string where = origin + ": ari";
+        const FieldReader a{doc["ari"], where};
+        s.ari.cert_id = a.string("cert_id");
+        s.ari.window_start = a.time("window_start");
+        s.ari.window_end = a.time("window_end");
+        s.ari.renew_at = a.time("renew_at");
+        s.ari.next_poll = a.time("next_poll");
+        s.ari.explanation_url = a.string("explanation_url");
+    } else if (!doc["ari"].isNull()) {
+        r.warn("ari", "an object");
+    }
+    if (doc["order"].isObject()) {
+        const std::string where = origin + ": order";
+        const FieldReader o{doc["order"], where};
+        InFlightOrder f;
+        f.order_url = o.string("url");
+        f.owner = o.string("owner");
+        f.values = o.strings("values");
+        f.controls = o.strings("controls");
+        f.started = o.time("started");
+        s.order = std::move(f);
+    } else if (!doc["order"].isNull()) {
+        r.warn("order", "an object");
+    }
+    return s;
+}
+
+Json::Value ZoneState::to_json() const {
+    Json::Value doc = extra.isObject() ? extra : Json::Value(Json::objectValue);
+    put_time(doc, "last_attempt", last_attempt);
+    put_string(doc, "last_result", last_result);
+    put_string(doc, "last_error", last_error);
+    put_time(doc, "last_success", last_success);
+    doc["failures"] = failures;
+    put_time(doc, "retry_at", retry_at);
+    Json::Value a(Json::objectValue);
+    put_string(a, "cert_id", ari.cert_id);
+    put_time(a, "window_start", ari.window_start);
+    put_time(a, "window_end", ari.window_end);
+    put_time(a, "renew_at", ari.renew_at);
+    put_time(a, "next_poll", ari.next_poll);
+    put_string(a, "explanation_url", ari.explanation_url);
+    if (a.empty()) {
+        doc.removeMember("ari");
+    } else {
+        doc["ari"] = a;
+    }
+    if (order) {
+        Json::Value o(Json::objectValue);
+        o["url"] = order->order_url;
+        o["owner"] = order->owner;
+        o["values"] = Json::Value(Json::arrayValue);
+        for (const std::string& v : order->values) {
+            o["values"].append(v);
+        }
+        o["controls"] = Json::Value(Json::arrayValue);
+        for (const std::string& c : order->controls) {
+            o["controls"].append(c);
+        }
+        put_time(o, "started", order->started);
+        doc["order"] = o;
+    } else {
+        doc.removeMember("order");
+    }
+    return doc;
+}
+
+ZoneStateStore::ZoneStateStore(fs::path state_dir) : dir_(std::move(state_dir) / "zones") {}
+
+fs::path ZoneStateStore::file(const DnsName& zone) const {
+    return dir_ / (zone.text() + ".json");
+}
+
+ZoneState ZoneStateStore::load(const DnsName& zone) const {
+    const fs::path path = file(zone);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        return {};
+    }
+    try {
+        const std::string text = read_file(path);
+        Json::CharReaderBuilder b;
+        std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+        Json::Value doc;
+        std::string errors;
+        if (!reader->parse(text.data(), text.data() + text.size(), &doc, &errors)) {
+            log_warning(path.string(), ": not valid JSON (", errors,
+                        "); read as an empty state, rewritten after the next attempt");
+            return {};
+        }
+        return ZoneState::from_json(doc, path.string());
+    } catch (const std::exception& e) {
+        log_warning(path.string(), ": ", e.what(), "; read as an empty state");
+        return {};
+    }
+}
+
+void ZoneStateStore::save(const DnsName& zone, const ZoneState& state) const {
+    ensure_directory(dir_, 0700);
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "  ";
+    write_file_atomic(file(zone), Json::writeString(w, state.to_json()) + "\n", 0600);
+}
+
+}  // namespace acmezone::issuer

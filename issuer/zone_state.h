@@ -1,0 +1,93 @@
+// What the issuer remembers about each zone between runs:
+// <state-dir>/zones/<zone>.json, one JSON object, written atomically
+// (common/file_io) after every change, so it survives a crash at any point.
+//
+//   last_attempt, last_result, last_error   the last attempt: when, "ok",
+//                           "failed" or "interrupted", and why it failed
+//   last_success            when a certificate was last stored
+//   failures                consecutive failures (0 after a success)
+//   retry_at                backoff: no new attempt before this (see schedule.h)
+//   ari                     the CA's renewal information (RFC 9773) for the
+//                           current certificate: its certID, the suggested
+//                           window, the time picked in it, when to ask again
+//   order                   an order in flight, recorded BEFORE its values are
+//                           published: its URL, the owner name, the values and
+//                           the control sockets written; cleared once the
+//                           values are removed. Found on the next run, it
+//                           means the last one died in between: that run
+//                           removes exactly those values first.
+//
+// Reading is tolerant: a missing file is an empty state; a file that does not
+// parse is reported (file and reason) and read as empty, never fatal for this
+// zone or any other; fields of the wrong type are ignored one by one. Fields
+// this version does not know are kept as they were (`extra`) and written back,
+// so a newer state file survives an older issuer and other features can add
+// fields: give each a member here and a line in from_json() and to_json().
+//
+// Each zone's file is written only by the thread working on that zone, and
+// the pass lock (state_lock.h) keeps other processes out.
+#pragma once
+
+#include <json/value.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "issuer/schedule.h"
+
+namespace acmezone::issuer {
+
+struct AriState {
+    std::string cert_id;  // the certificate the window is for
+    std::optional<SysTime> window_start;
+    std::optional<SysTime> window_end;
+    std::optional<SysTime> renew_at;   // picked once within the window
+    std::optional<SysTime> next_poll;  // Retry-After: ask again not before this
+    std::string explanation_url;
+};
+
+struct InFlightOrder {
+    std::string order_url;
+    std::string owner;                  // DNS name the values are published at
+    std::vector<std::string> values;    // the TXT values
+    std::vector<std::string> controls;  // control sockets written, "IP:PORT"
+    std::optional<SysTime> started;
+};
+
+struct ZoneState {
+    std::optional<SysTime> last_attempt;
+    std::string last_result;  // "ok", "failed", "interrupted", "" (never attempted)
+    std::string last_error;
+    std::optional<SysTime> last_success;
+    unsigned failures = 0;
+    std::optional<SysTime> retry_at;
+    AriState ari;
+    std::optional<InFlightOrder> order;
+
+    Json::Value extra{Json::objectValue};  // unknown fields, kept as read
+
+    // `origin` names the file in warnings about ignored fields.
+    static ZoneState from_json(const Json::Value& doc, const std::string& origin);
+    Json::Value to_json() const;
+};
+
+class ZoneStateStore {
+  public:
+    explicit ZoneStateStore(std::filesystem::path state_dir);
+
+    std::filesystem::path file(const DnsName& zone) const;
+    // Never throws: missing file -> empty state; unreadable or corrupt ->
+    // a warning naming the file and the cause, and an empty state.
+    ZoneState load(const DnsName& zone) const;
+    // Atomic (write_file_atomic, mode 0600); throws std::system_error naming
+    // the file.
+    void save(const DnsName& zone, const ZoneState& state) const;
+
+  private:
+    std::filesystem::path dir_;
+};
+
+}  // namespace acmezone::issuer
