@@ -16,8 +16,12 @@ namespace {
 class PublishedValues {
   public:
     PublishedValues(const ChallengeDns& dns, const DnsName& zone, DnsName owner,
-                    std::vector<std::string> values)
-        : dns_(dns), zone_(zone), owner_(std::move(owner)), values_(std::move(values)) {}
+                    std::vector<std::string> values, const IssuanceEvents& events)
+        : dns_(dns),
+          zone_(zone),
+          owner_(std::move(owner)),
+          values_(std::move(values)),
+          events_(events) {}
     ~PublishedValues() { remove(); }
     PublishedValues(const PublishedValues&) = delete;
     PublishedValues& operator=(const PublishedValues&) = delete;
@@ -37,6 +41,9 @@ class PublishedValues {
         removed_ = true;
         try {
             dns_.unpublish(owner_, values_);
+            if (events_.after_unpublish) {
+                events_.after_unpublish();
+            }
         } catch (const std::exception& e) {
             log_error(zone_.text(), ": could not remove the challenge values at ", owner_.text(),
                       ": ", e.what(), " (the plugin drops them when their lifetime ends)");
@@ -48,6 +55,7 @@ class PublishedValues {
     DnsName zone_;
     DnsName owner_;
     std::vector<std::string> values_;
+    const IssuanceEvents& events_;
     bool removed_ = false;
     bool publish_failed_ = false;
 };
@@ -68,7 +76,8 @@ std::vector<DnsName> certificate_names(const DnsName& zone) {
     return {zone, zone.child("*")};
 }
 
-CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepReporter& report) {
+CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepReporter& report,
+                           const IssuanceEvents& events) {
     const std::vector<DnsName> names = certificate_names(zone);
     std::string step;
     auto enter = [&](std::string what) {
@@ -118,7 +127,10 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
                 values.push_back(p.value);
             }
             enter("publishing " + std::to_string(values.size()) + " value(s) at " + owner.text());
-            PublishedValues published(s.dns, zone, owner, values);
+            if (events.before_publish) {
+                events.before_publish(order.url, owner, values);
+            }
+            PublishedValues published(s.dns, zone, owner, values, events);
             published.publish();
             enter("waiting until every server serves " + owner.text());
             s.dns.wait_until_served(owner, values);

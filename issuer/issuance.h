@@ -48,6 +48,20 @@ struct IssuanceServices {
     std::chrono::seconds validation_timeout{300};
 };
 
+// What one zone's issuance tells its caller on the way, so that a crash
+// between the two leaves a record of exactly what may still be published
+// (runner.cpp keeps it in the zone's state, zone_state.h).
+struct IssuanceEvents {
+    // Just before the values are published (nothing is published yet); an
+    // exception thrown here fails the issuance before anything is published.
+    std::function<void(const std::string& order_url, const DnsName& owner,
+                       const std::vector<std::string>& values)>
+        before_publish;
+    // Once exactly those values are removed from every control socket (not
+    // called when removing them failed: the record then stays).
+    std::function<void()> after_unpublish;
+};
+
 // Called with each step's name, for progress reports.
 using StepReporter = std::function<void(const std::string& step)>;
 
@@ -56,6 +70,6 @@ std::vector<DnsName> certificate_names(const DnsName& zone);
 
 // Issues and stores the certificate of `zone`; returns the stored leaf's info.
 CertInfo issue_certificate(const DnsName& zone, IssuanceServices& services,
-                           const StepReporter& report);
+                           const StepReporter& report, const IssuanceEvents& events = {});
 
 }  // namespace acmezone::issuer

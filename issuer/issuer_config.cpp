@@ -57,7 +57,23 @@ po::options_description build_options() {
         ("certs.parallel", po::value<unsigned>()->default_value(16),
             "zones in flight at once (1..256)")
         ("certs.trust-file", po::value<std::string>(),
-            "PEM roots that issued chains must verify to (default: the chain's own top)");
+            "PEM roots that issued chains must verify to (default: the chain's own top)")
+        ("certs.renew-before", po::value<std::string>()->default_value("1/3"),
+            "renew when this much of the lifetime is left: a fraction (1/3, 0.25) or a time "
+            "(30d, 36h, 90m; at most half the lifetime)")
+        ("certs.renew-spread", po::value<std::string>()->default_value("1/20"),
+            "spread renewals over this much more, at a fixed point per zone: a fraction or a "
+            "time, as renew-before (at most a quarter of the lifetime)")
+        ("certs.retry-min", po::value<unsigned>()->default_value(300),
+            "seconds before the first retry of a failed zone, doubling per failure (1..86400)")
+        ("certs.retry-max", po::value<unsigned>()->default_value(21600),
+            "seconds between retries at most (retry-min..604800)")
+        ("daemon.max-sleep", po::value<unsigned>()->default_value(3600),
+            "daemon: seconds between passes at most, so zones-file edits and clock jumps are "
+            "seen (10..86400)")
+        ("daemon.stop-grace", po::value<unsigned>()->default_value(60),
+            "daemon: seconds SIGTERM lets the zones in flight finish before they are stopped "
+            "(0..3600)");
     // clang-format on
     // Checks before ordering (precheck.h) and publishing through gdnsd
     // (gdnsd_publisher.h).
@@ -317,6 +333,29 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
             c.caa_identities.push_back(name->text());
         }
     }
+    for (const char* key : {"certs.renew-before", "certs.renew-spread"}) {
+        const std::string text = v[key].as<std::string>();
+        std::string error;
+        auto part = LifetimePart::parse(text, &error);
+        if (!part) {
+            cf.fail(key, 0, error);
+        }
+        if (std::string(key) == "certs.renew-before") {
+            if (part->is_fraction ? part->fraction <= 0 : part->fixed.count() <= 0) {
+                cf.fail(key, 0, "\"" + text + "\": must be more than 0");
+            }
+            c.schedule.renew_before = *part;
+        } else {
+            c.schedule.renew_spread = *part;
+        }
+    }
+    c.schedule.retry_min = std::chrono::seconds(ranged(cf, "certs.retry-min", 1, 86400));
+    c.schedule.retry_max = std::chrono::seconds(
+        ranged(cf, "certs.retry-max", static_cast<unsigned>(c.schedule.retry_min.count()), 604800));
+
+    // [daemon]
+    c.daemon_max_sleep = std::chrono::seconds(ranged(cf, "daemon.max-sleep", 10, 86400));
+    c.stop_grace = std::chrono::seconds(ranged(cf, "daemon.stop-grace", 0, 3600));
     return c;
 }
 

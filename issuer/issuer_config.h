@@ -36,6 +36,16 @@
 //     key-type = ecdsa-p256               ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096
 //     parallel = 16                       zones in flight at once (1..256)
 //     trust-file = /path/roots.pem        verify issued chains up to these roots
+//     renew-before = 1/3                  renew with this much of the lifetime left: a
+//                                         fraction (1/3, 0.25) or a time (30d, 36h, 90m;
+//                                         at most half the lifetime)
+//     renew-spread = 1/20                 and up to this much earlier, at a fixed point per
+//                                         zone (at most a quarter of the lifetime); schedule.h
+//     retry-min = 300                     seconds before retrying a failed zone, doubling
+//     retry-max = 21600                   per consecutive failure up to this
+//     [daemon]
+//     max-sleep = 3600                    seconds between the daemon's passes at most
+//     stop-grace = 60                     seconds SIGTERM lets zones in flight finish
 //
 // Relative paths are relative to the configuration file's directory.
 // Errors name the file, the line and the key ("issuer.conf:12: certs.parallel:
@@ -53,6 +63,7 @@
 #include "common/dns_name.h"
 #include "issuer/cert_key.h"
 #include "issuer/challenge_dns.h"
+#include "issuer/schedule.h"
 
 namespace acmezone::issuer {
 
@@ -80,6 +91,11 @@ struct IssuerConfig {
     KeyType key_type = KeyType::ecdsa_p256;
     unsigned parallel = 16;
     std::optional<std::filesystem::path> trust_file;
+    ScheduleSettings schedule;
+
+    // [daemon]
+    std::chrono::seconds daemon_max_sleep{3600};
+    std::chrono::seconds stop_grace{60};
 
     // Checks before ordering: [acme] caa-identity (empty: the directory's)
     std::vector<std::string> caa_identities;

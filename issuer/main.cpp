@@ -5,8 +5,12 @@
 //   acmezone-issuer --config issuer.conf issue ZONE... [--force]
 //   acmezone-issuer --config issuer.conf status [--json]
 //   acmezone-issuer --config issuer.conf check [ZONE...] [--json]
+//   acmezone-issuer --config issuer.conf daemon
 //
-// Exit codes: 0 all good, 1 some zone failed, 2 bad configuration or usage.
+// Exit codes: 0 all good, 1 some zone failed, 2 bad configuration or usage,
+// 3 another acmezone-issuer holds the state lock (nothing done).
+// Signals: SIGINT/SIGTERM stop cleanly (interrupt.h); the daemon re-reads its
+// configuration on SIGHUP and lets zones in flight finish on SIGTERM (runner.h).
 // See issuer_config.h for the file and runner.h for the commands.
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -30,7 +34,8 @@ const char* kUsage =
     "usage: acmezone-issuer --config FILE run\n"
     "       acmezone-issuer --config FILE issue ZONE... [--force]\n"
     "       acmezone-issuer --config FILE status [--json]\n"
-    "       acmezone-issuer --config FILE check [ZONE...] [--json]\n";
+    "       acmezone-issuer --config FILE check [ZONE...] [--json]\n"
+    "       acmezone-issuer --config FILE daemon\n";
 
 int main_checked(int argc, char** argv) {
     po::options_description opts("options");
@@ -79,7 +84,7 @@ int main_checked(int argc, char** argv) {
         vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
     const bool force = vm.count("force") > 0;
     const bool json = vm.count("json") > 0;
-    if ((command == "run" || command == "status") && !args.empty()) {
+    if ((command == "run" || command == "status" || command == "daemon") && !args.empty()) {
         std::cerr << "acmezone-issuer: " << command << " takes no zone names (use issue ZONE...)\n";
         return kExitConfig;
     }
@@ -95,7 +100,8 @@ int main_checked(int argc, char** argv) {
         std::cerr << "acmezone-issuer: --json applies to status and check only\n";
         return kExitConfig;
     }
-    if (command != "run" && command != "issue" && command != "status" && command != "check") {
+    if (command != "run" && command != "issue" && command != "status" && command != "check" &&
+        command != "daemon") {
         std::cerr << "acmezone-issuer: unknown command \"" << command << "\"\n" << kUsage;
         return kExitConfig;
     }
@@ -112,6 +118,9 @@ int main_checked(int argc, char** argv) {
         }
         if (command == "issue") {
             return runner.issue(args, force);
+        }
+        if (command == "daemon") {
+            return runner.daemon();
         }
         return runner.status(json, std::cout);
     } catch (const ConfigError& e) {

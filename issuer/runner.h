@@ -1,24 +1,42 @@
-// The issuer's commands: which zones need a certificate, issuing them
-// concurrently, and reporting their state.
+// The issuer's commands: which zones need a certificate and when, issuing
+// them concurrently, and reporting their state.
 //
-//   run             every configured zone that is missing, broken or due
-//   issue ZONE...   these (configured) zones if missing or due; with force, always
-//   status [--json] zone, names, not-after, days left, state, last error
+//   run             one pass: every configured zone whose next attempt is
+//                   due (schedule.h), most urgent first; then exits
+//   issue ZONE...   these (configured) zones if missing or due, whatever the
+//                   backoff says; with force, always
+//   status [--json] per zone: certificate, state, next action and when,
+//                   last attempt and error
+//   daemon          passes in a loop: sleeps until the earliest next attempt
+//                   of any zone, at most [daemon] max-sleep; re-reads the
+//                   configuration before every pass (zones-file edits are
+//                   seen) and at once on SIGHUP; a configuration that no
+//                   longer loads is reported and the previous one kept.
+//                   SIGTERM/SIGINT: no new zone or pass starts; the zones in
+//                   flight get [daemon] stop-grace seconds to finish their
+//                   issuance, then are stopped (their values removed, as
+//                   interrupt.h says), and the daemon exits 0. So it exits
+//                   within stop-grace plus the few seconds unpublishing takes.
 //
-// Due: when a third of the certificate's lifetime or less is left (a 90-day
-// certificate at 30 days left; a 6-day one at 2). Zones are issued by up to
-// `parallel` worker threads that share one AcmeClient, and so one account,
-// one nonce pool and one pool of HTTPS connections.
-//
-// After each attempt, <state-dir>/zones/<zone>.json records when and how it
-// ended, so `status` can show a failing renewal while the old certificate is
-// still served.
-//
-// On SIGINT/SIGTERM (see interrupt.h) zones in flight stop waiting, remove
-// their values and fail; zones not yet started are not started.
+// A pass (run, issue, each of the daemon's) holds the state lock
+// (state_lock.h) and goes:
+//   1. recover: for every zone whose state records an order in flight (the
+//      last process died while its values were published), remove exactly
+//      those values from the control sockets it wrote, then forget the order;
+//   2. choose the zones (run: next attempt <= now) and sort them most urgent
+//      first;
+//   3. issue them with up to `parallel` worker threads that share one
+//      AcmeClient (one account, nonce pool and pool of HTTPS connections).
+//      Per zone: before_order() may defer it; the order in flight is recorded
+//      before its values are published; after a certificate is stored,
+//      after_certificate_changed(); the zone's state (zone_state.h) is saved
+//      after each step: result, error, consecutive failures and backoff;
+//   4. after_pass() with every zone's outcome.
+// A failing zone never blocks the others: each has its own backoff.
 //
 // Exit codes: 0 all good, 1 some zone failed (or, for status, is not valid),
-// 2 bad configuration or command line.
+// 2 bad configuration or command line, 3 another process holds the state
+// lock (nothing was done; run again later).
 #pragma once
 
 #include <chrono>
@@ -30,25 +48,54 @@
 #include "common/dns_name.h"
 #include "issuer/cert_check.h"
 #include "issuer/issuer_config.h"
+#include "issuer/schedule.h"
+#include "issuer/zone_state.h"
 
 namespace acmezone::issuer {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitConfig = 2;
+inline constexpr int kExitBusy = 3;
 
-// True when a third of the lifetime or less is left at `now`.
-bool renewal_due(const CertInfo& cert, std::chrono::system_clock::time_point now);
-
+// One zone as status shows it and a pass decides on it.
 struct ZoneStatus {
     DnsName zone;
     std::optional<CertInfo> cert;
-    std::string state;         // valid, due, expired, missing, invalid
-    std::string problem;       // why "invalid"
-    std::string last_result;   // "ok", "failed" or "" (never attempted)
-    std::string last_attempt;  // ISO 8601 UTC
-    std::string last_error;
+    std::string state;                // valid, due, expired, missing, invalid
+    std::string problem;              // why "invalid"
+    ZoneState saved;                  // <state-dir>/zones/<zone>.json
+    std::optional<SysTime> renew_at;  // the certificate's renewal time (ARI or renew-before)
+    std::string renew_basis;          // "renew-before" or "ARI window"
+    SysTime next_attempt;             // when a pass next does something for the zone
+    std::string next_action;          // "issue", "renew" or "retry"
+
     bool needs_issuing() const { return state != "valid"; }
+};
+
+// How one zone's part of a pass ended.
+struct ZoneOutcome {
+    enum class Result { issued, failed, deferred, interrupted, not_started };
+    DnsName zone;
+    Result result = Result::not_started;
+    std::string message;           // the error, the deferral's reason
+    std::optional<CertInfo> cert;  // the new certificate, when issued
+};
+
+struct PassReport {
+    SysTime started;
+    SysTime finished;
+    std::vector<ZoneStatus> considered;  // every configured zone, before the pass
+    std::vector<ZoneOutcome> outcomes;   // the zones attempted, in order
+    std::size_t failed() const;
+};
+
+// What before_order() decides for a zone about to be ordered.
+struct PreOrderVerdict {
+    enum class Kind { go, defer, fail };
+    Kind kind = Kind::go;
+    std::string reason;
+    std::optional<SysTime> until;  // defer: not before this (default: retry-min from now)
 };
 
 class Runner {
@@ -58,12 +105,23 @@ class Runner {
     int run();
     int issue(const std::vector<std::string>& zones, bool force);
     int status(bool json, std::ostream& out);
+    int daemon();
 
-    ZoneStatus zone_status(const DnsName& zone, std::chrono::system_clock::time_point now) const;
+    ZoneStatus zone_status(const DnsName& zone, SysTime now) const;
+    const IssuerConfig& config() const { return config_; }
 
   private:
-    int issue_zones(const std::vector<DnsName>& zones);
-    void record_attempt(const DnsName& zone, bool ok, const std::string& error) const;
+    // Steps 1-4 of a pass over `todo` (chosen by the caller); the caller
+    // holds the state lock.
+    PassReport pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> considered);
+    void recover_interrupted_orders();
+    int exit_code(const PassReport& report) const;
+
+    // Hook points for the features around a pass; each is called in the
+    // pass, as its comment in runner.cpp says.
+    PreOrderVerdict before_order(const ZoneStatus& zone);
+    void after_certificate_changed(const ZoneStatus& before, const CertInfo& cert);
+    void after_pass(const PassReport& report);
 
     IssuerConfig config_;
 };

@@ -26,3 +26,8 @@ acmezone_unit_test(test_issuer_acme
 acmezone_unit_test(test_issuer_ops
     ${CMAKE_CURRENT_LIST_DIR}/test_precheck.cpp
     LIBS acmezone_issuer_lib GTest::gmock)
+# issuer-schedule: renewal times, spread and backoff with injected clocks, the
+# zone state file, the state lock, signals (stop grace, SIGHUP wake-up).
+acmezone_unit_test(test_issuer_schedule
+    ${CMAKE_CURRENT_LIST_DIR}/test_schedule.cpp
+    LIBS acmezone_issuer_lib)

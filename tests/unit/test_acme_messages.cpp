@@ -1,5 +1,5 @@
 // The ACME message parsers, problem documents, Retry-After and Link headers,
-// and the renewal rule: the pieces of the protocol that need no server.
+// and interruption: the pieces of the protocol that need no server.
 #include <gtest/gtest.h>
 #include <json/reader.h>
 
@@ -9,7 +9,6 @@
 #include "issuer/acme_client.h"
 #include "issuer/http_client.h"
 #include "issuer/interrupt.h"
-#include "issuer/runner.h"
 
 using namespace acmezone;
 using namespace acmezone::issuer;
@@ -106,18 +105,6 @@ TEST(HttpHeaders, Links) {
     EXPECT_EQ(find_link(links, "up"), "https://ca/issuer");
     EXPECT_EQ(find_link(links, "alternate"), "https://ca/cert/alt/1");
     EXPECT_FALSE(find_link(links, "next").has_value());
-}
-
-TEST(Renewal, DueWhenAThirdOfTheLifetimeIsLeft) {
-    CertInfo c;
-    c.not_before = std::chrono::system_clock::from_time_t(0);
-    c.not_after = c.not_before + 90 * 24h;
-    EXPECT_FALSE(renewal_due(c, c.not_before + 59 * 24h));
-    EXPECT_TRUE(renewal_due(c, c.not_before + 60 * 24h));
-    EXPECT_TRUE(renewal_due(c, c.not_after + 1h));
-    c.not_after = c.not_before + 6 * 24h;  // short-lived: due at 2 days left
-    EXPECT_FALSE(renewal_due(c, c.not_before + 3 * 24h));
-    EXPECT_TRUE(renewal_due(c, c.not_before + 4 * 24h));
 }
 
 TEST(Interrupt, SleepEndsAtOnceWhenInterrupted) {
