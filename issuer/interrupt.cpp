@@ -45,7 +45,9 @@ extern "C" void on_stop_signal(int sig) {
     const int n = ++g_stop_signals;
     if (n == 1) {
         g_stop_at_ms.store(monotonic_ms());
-    } else {
+    }
+    if (n > 1 || g_grace_ms.load() == 0) {
+        // Work in flight stops now; the next signal takes the default action.
         g_abort.store(true);
         struct sigaction sa {};
         sa.sa_handler = SIG_DFL;

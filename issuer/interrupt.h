@@ -10,7 +10,8 @@
 //     turns true: waits in the ACME client end at once by throwing
 //     Interrupted, and the RAII guards unpublish on the way out.
 //   - a second SIGINT/SIGTERM makes interrupted() true at once;
-//   - a third kills at once (the default action, restored by the handler).
+//   - the next one kills at once (the default action, restored by the
+//     handler): the second with no grace (run, issue), else the third.
 // SIGHUP (handled only when install_reload_handler() was called, by the
 // daemon) sets a flag that take_reload_request() reads and clears.
 // wait_for_signal() sleeps until any of these signals arrives (a self-pipe),
