@@ -54,7 +54,7 @@ void save_state(const ZoneStateStore& states, const DnsName& zone, const ZoneSta
     try {
         states.save(zone, s);
     } catch (const std::exception& e) {
-        log_error(zone.text(), ": could not save its state: ", e.what());
+        log_error(zone.text(), ": could not record the attempt: ", e.what());
     }
 }
 
@@ -290,7 +290,16 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
                                         const std::vector<std::string>& values) {
                 saved.order =
                     InFlightOrder{order_url, owner.text(), values, controls, system_clock::now()};
-                states.save(zone, saved);  // throws: nothing is published unrecorded
+                try {
+                    states.save(zone, saved);
+                } catch (const std::exception& e) {
+                    // Unrecorded values could not be found after a crash:
+                    // nothing is published without the record.
+                    throw std::runtime_error(
+                        std::string("could not record the order in flight, so nothing was "
+                                    "published: ") +
+                        e.what());
+                }
             };
             events.after_unpublish = [&] {
                 saved.order.reset();

@@ -165,7 +165,8 @@ proxy_case "slow bodies" --slow-seconds 15 --fault "POST:/certZ/:-1:slow" -- \
 
 # ---- the certificate and state disk full ------------------------------------
 dd if=/dev/zero of="$DISK/fill" bs=4k count=1000 2>/dev/null && az_fail "$DISK did not fill up"
-fault_run "disk full" "storing" "No space left on device"
+# The order in flight cannot be recorded (runner.h): nothing is published.
+fault_run "disk full" "publishing" "could not record the order in flight" "No space left on device"
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "could not record the attempt" "the state write failed too"
 rm -f "$DISK/fill"
 next_run "disk full"
