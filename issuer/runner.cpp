@@ -20,6 +20,7 @@
 #include "issuer/acme_client.h"
 #include "issuer/cert_store.h"
 #include "issuer/challenge_dns.h"
+#include "issuer/check_command.h"
 #include "issuer/http_client.h"
 #include "issuer/interrupt.h"
 #include "issuer/issuance.h"
@@ -136,7 +137,12 @@ ZoneStatus Runner::zone_status(const DnsName& zone, SysTime now) const {
 // the CA's rate-limit budget) go here: `defer` skips the zone until a time
 // without counting a failure, `fail` counts as a failed attempt (backoff).
 // Called concurrently for different zones.
-PreOrderVerdict Runner::before_order(const ZoneStatus& /*zone*/) {
+PreOrderVerdict Runner::before_order(const ZoneStatus& zone) {
+    // Checks before ordering (precheck.h, check_command.h): a zone whose
+    // challenge path is broken is not ordered and fails with the findings.
+    if (auto failure = precheck_before_order(config_, zone.zone)) {
+        return {PreOrderVerdict::Kind::fail, *failure, std::nullopt};
+    }
     return {};
 }
 

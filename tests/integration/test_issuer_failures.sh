@@ -51,7 +51,7 @@ az_assert_contains "$failure" "answered NOTAUTH" "the failure says what the cont
 az_assert_contains "$failure" "127.0.0.1:$AZ_CONTROL_PORT" "the failure names the control socket"
 failure=$(grep "^$NOWHERE: FAILED" <<<"$err") || az_fail "no FAILED line for $NOWHERE: $err"
 az_log "failure reported as: $failure"
-az_assert_contains "$failure" "finding the challenge name" "the failing step"
+az_assert_contains "$failure" "checks before ordering failed: challenge name" "the failing check"
 az_assert_contains "$failure" "resolver 127.0.0.1:$AZ_NAMED_PORT answered REFUSED" "the cause"
 if grep -q "$NOWHERE: ordering" <<<"$err"; then
     az_fail "an order was placed for $NOWHERE"

@@ -96,13 +96,13 @@ az_issuer "$CONF" --verbose issue --force "$Z"
 took=$((SECONDS - start))
 AZ_NAMED_ARGS="-d 99" az_start_named "$AZ_PLUGIN_FRAGMENT"
 check_failed "named down" "$AZ_ISSUER_RC" "$took" "$AZ_ISSUER_ERR" "$before" \
-    "finding the challenge name" "127.0.0.1:$AZ_NAMED_PORT"
+    "checks before ordering failed: challenge name" "127.0.0.1:$AZ_NAMED_PORT"
 next_run "named down"
 
 # ---- the control socket unreachable, named serving --------------------------
 dead=$(az_free_port)
 sed -i "s|^control = .*|control = 127.0.0.1:$dead|" "$CONF"
-fault_run "control socket down" "publishing 2 value(s)" "127.0.0.1:$dead"
+fault_run "control socket down" "checks before ordering failed: publish" "127.0.0.1:$dead"
 sed -i "s|^control = .*|control = 127.0.0.1:$AZ_CONTROL_PORT|" "$CONF"
 next_run "control socket down"
 
