@@ -10,6 +10,8 @@
 #   (4) a CAA record allowing another CA only: names CAA, exit 1; --json
 #       carries the same findings
 #   (5) no test value is left published after any check (dig)
+#   (6) `run` places no order for the zones failing their checks (Pebble's
+#       log counts the orders it adds) while the good zones are issued
 #   and: `check` of an unconfigured zone exits 2.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
@@ -116,4 +118,21 @@ az_issuer "$CONF" check other.example.com
 az_assert_eq 2 "$AZ_ISSUER_RC" "check of an unconfigured zone"
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "other.example.com is not a configured zone" "message"
 
+# (6) run: only the zones passing their checks are ordered.
+orders_before=$(grep -c 'Added order' "$AZ_PEBBLE_LOG" || true)
+az_issuer "$CONF" run
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 1 "$AZ_ISSUER_RC" "run with failing zones; stderr: $err"
+az_verify_cert "$GOOD"
+az_verify_cert "$CNAMED"
+for z in "$NOCNAME" "$NOGRANT" "$CAA"; do
+    failure=$(grep "^$z: FAILED" <<<"$err") || az_fail "no FAILED line for $z: $err"
+    az_assert_contains "$failure" "checks before ordering failed" "$z fails its checks"
+    [[ ! -e $AZ_CERTS/$z/cert.pem ]] || az_fail "$z has a certificate"
+done
+az_assert_contains "$(grep "^$NOGRANT: FAILED" <<<"$err")" "grant = acme-key zonesub $NOGRANT" "the grant"
+az_assert_contains "$(grep "^$CAA: FAILED" <<<"$err")" "CAA: " "CAA"
+orders=$(($(grep -c 'Added order' "$AZ_PEBBLE_LOG" || true) - orders_before))
+az_assert_eq 2 "$orders" "orders Pebble added (only $GOOD and $CNAMED)"
+assert_no_test_values
 az_log "PASS"

@@ -9,7 +9,10 @@
 #   (2) `run` issues {Z, *.Z}, the certificate verifies, and the values were
 #       served by gdnsd (they stay until gdnsd's acme_challenge_ttl ends:
 #       gdnsd cannot delete single values)
-#   (3) gdnsd unreachable: `check` fails naming gdnsdctl and what it said
+#   (3) gdnsd unreachable: `check` and `issue --force` fail naming gdnsdctl
+#       and what it said (the checks before ordering catch it, whether or not
+#       the CA would reuse valid authorizations), and the stored certificate
+#       is untouched
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -98,9 +101,16 @@ az_log "issued through gdnsd"
 dead=$(az_free_port)
 BROKEN=$AZ_TMP/issuer-broken.conf
 write_conf "$BROKEN" "$dead"
+before=$(az_tree_digest "$AZ_CERTS/$ZONE")
 az_issuer "$BROKEN" check
 out=$(cat "$AZ_ISSUER_OUT")
 az_assert_eq 1 "$AZ_ISSUER_RC" "check with gdnsd unreachable; stdout: $out"
 az_assert_contains "$out" "FAILED   publish         gdnsdctl -s 127.0.0.1:$dead -t 10: exited with status" "the failing command"
 az_assert_contains "$out" "fix: check that gdnsd runs" "the fix"
+az_issuer "$BROKEN" issue --force "$ZONE"
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 1 "$AZ_ISSUER_RC" "issue --force with gdnsd unreachable; stderr: $err"
+az_assert_contains "$err" "$ZONE: FAILED" "failure line"
+az_assert_contains "$err" "checks before ordering failed: publish: gdnsdctl -s 127.0.0.1:$dead" "the failure names the command"
+az_assert_eq "$before" "$(az_tree_digest "$AZ_CERTS/$ZONE")" "certificate after the failed renewal"
 az_log "PASS"
