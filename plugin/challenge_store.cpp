@@ -4,7 +4,8 @@
 // Writers. One mutex (Writer::mu) serializes every writer. A writer builds
 // the next table from `tentative` — the newest accepted state, which may be
 // ahead of the published one by the updates waiting for their fsync — as a
-// copy, so a failed prerequisite or limit leaves nothing behind. It then
+// copy that shares every bucket it does not touch (see Snapshot), so a
+// failed prerequisite or limit leaves nothing behind. It then
 // appends its journal record to the open batch and waits.
 //
 // Group commit. Whoever finds no append in flight becomes the leader: it
@@ -151,7 +152,12 @@ typename Snapshot::ShardedMap<V>::Bucket& Snapshot::ShardedMap<V>::own_bucket(st
     if (!bucket_ptr) {
         bucket_ptr = std::make_shared<Bucket>();
     } else if (bucket_ptr.use_count() != 1) {
-        bucket_ptr = std::make_shared<Bucket>(*bucket_ptr);
+        // Room for one more entry: copying exactly and then inserting would
+        // double the capacity, and a published bucket keeps what it has.
+        auto copy = std::make_shared<Bucket>();
+        copy->entries.reserve(bucket_ptr->entries.size() + 1);
+        copy->entries.assign(bucket_ptr->entries.begin(), bucket_ptr->entries.end());
+        bucket_ptr = std::move(copy);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
     return const_cast<Bucket&>(*bucket_ptr);
@@ -564,18 +570,39 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
 
 void ChallengeStore::purge_expired(Clock::time_point now) {
     Writer& w = *writer_;
+    auto has_expired = [now](const std::vector<TxtValue>& values) {
+        return std::any_of(values.begin(), values.end(),
+                           [now](const TxtValue& v) { return v.expires <= now; });
+    };
+    // The whole-table scan runs without the writers' mutex, on a table that
+    // cannot change; only the names it found are looked at again, under the
+    // mutex, in the newest table (a writer may have renewed or removed them
+    // meanwhile; what expired in between waits for the next pass).
+    std::shared_ptr<const Snapshot> scanned;
+    {
+        std::lock_guard lock(w.mu);
+        scanned = w.tentative;
+    }
+    std::vector<DnsName> candidates;
+    scanned->for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
+        if (has_expired(values)) {
+            candidates.push_back(name);
+        }
+    });
+    scanned.reset();
+    if (candidates.empty()) {
+        return;
+    }
     std::unique_lock lock(w.mu);
     const std::shared_ptr<const Snapshot> base_owner = w.tentative;  // kept alive past commit()
     const Snapshot& base = *base_owner;
     std::vector<DnsName> touched;
-    base.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
-        for (const auto& v : values) {
-            if (v.expires <= now) {
-                touched.push_back(name);
-                break;
-            }
+    for (auto& name : candidates) {
+        const auto* values = base.find(name);
+        if (values && has_expired(*values)) {
+            touched.push_back(std::move(name));
         }
-    });
+    }
     if (touched.empty()) {
         return;
     }

@@ -93,28 +93,36 @@ class Reader {
     std::size_t pos_ = 0;
 };
 
-std::string encode_payload(const Record& record) {
-    std::string out;
-    put_u8(out, kVersion);
-    put_u32(out, record.serial);
-    put_u32(out, static_cast<std::uint32_t>(record.names.size()));
-    for (const auto& ns : record.names) {
-        put_str8(out, ns.name.text());
-        put_u32(out, static_cast<std::uint32_t>(ns.values.size()));
-        for (const auto& v : ns.values) {
-            auto us =
-                std::chrono::duration_cast<std::chrono::microseconds>(v.expires.time_since_epoch());
-            put_i64(out, us.count());
-            if (v.data.size() > 255) {
-                throw std::length_error("journal: TXT record with more than 255 strings");
-            }
-            put_u8(out, static_cast<std::uint8_t>(v.data.size()));
-            for (const auto& s : v.data) {
-                put_str8(out, s);
-            }
+void put_name_state(std::string& out, const DnsName& name, const std::vector<TxtValue>& values) {
+    put_str8(out, name.text());
+    put_u32(out, static_cast<std::uint32_t>(values.size()));
+    for (const auto& v : values) {
+        auto us =
+            std::chrono::duration_cast<std::chrono::microseconds>(v.expires.time_since_epoch());
+        put_i64(out, us.count());
+        if (v.data.size() > 255) {
+            throw std::length_error("journal: TXT record with more than 255 strings");
+        }
+        put_u8(out, static_cast<std::uint8_t>(v.data.size()));
+        for (const auto& s : v.data) {
+            put_str8(out, s);
         }
     }
-    return out;
+}
+
+// Frames `out` from offset `head` on: the 8 octets there, reserved by
+// begin_frame(), get the length and checksum of what follows them.
+std::size_t begin_frame(std::string& out) {
+    std::size_t head = out.size();
+    out.append(8, '\0');
+    return head;
+}
+void end_frame(std::string& out, std::size_t head) {
+    std::string_view payload = std::string_view(out).substr(head + 8);
+    std::string fields;
+    put_u32(fields, static_cast<std::uint32_t>(payload.size()));
+    put_u32(fields, crc32(payload));
+    out.replace(head, 8, fields);
 }
 
 Record decode_payload(std::string_view payload) {
@@ -177,12 +185,15 @@ std::uint32_t crc32(std::string_view data) {
 }
 
 std::string encode_frame(const Record& record) {
-    std::string payload = encode_payload(record);
     std::string out;
-    out.reserve(payload.size() + 8);
-    put_u32(out, static_cast<std::uint32_t>(payload.size()));
-    put_u32(out, crc32(payload));
-    out += payload;
+    std::size_t head = begin_frame(out);
+    put_u8(out, kVersion);
+    put_u32(out, record.serial);
+    put_u32(out, static_cast<std::uint32_t>(record.names.size()));
+    for (const auto& ns : record.names) {
+        put_name_state(out, ns.name, ns.values);
+    }
+    end_frame(out, head);
     return out;
 }
 
@@ -223,13 +234,17 @@ Decoded decode_frames(std::string_view data) {
 }
 
 std::string encode_snapshot(const Snapshot& snapshot) {
-    Record r;
-    r.serial = snapshot.serial;
-    r.names.reserve(snapshot.size());
+    // Straight from the table: a Record would copy every value first.
+    std::string out(kSnapshotMagic);
+    std::size_t head = begin_frame(out);
+    put_u8(out, kVersion);
+    put_u32(out, snapshot.serial);
+    put_u32(out, static_cast<std::uint32_t>(snapshot.size()));
     snapshot.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
-        r.names.push_back({name, values});
+        put_name_state(out, name, values);
     });
-    return std::string(kSnapshotMagic) + encode_frame(r);
+    end_frame(out, head);
+    return out;
 }
 
 Record decode_snapshot(std::string_view data, const std::string& origin) {
