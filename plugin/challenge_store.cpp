@@ -284,11 +284,9 @@ ChallengeStore::ChallengeStore(StoreOptions options)
         ensure_directory(dir, 0700);
         auto snap_path = dir / "snapshot";
         if (std::filesystem::exists(snap_path)) {
-            sj::Record r = sj::decode_snapshot(read_file(snap_path), snap_path.string());
-            state->serial = r.serial;
-            for (auto& ns : r.names) {
-                state->set(ns.name, std::move(ns.values));
-            }
+            state->serial = sj::decode_snapshot_each(
+                read_file(snap_path), snap_path.string(),
+                [&state](sj::NameState&& ns) { state->set(ns.name, std::move(ns.values)); });
         }
         std::string existing;
         w.journal = std::make_unique<sj::JournalFile>(dir / "journal", &existing);

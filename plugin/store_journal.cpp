@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <system_error>
 
@@ -125,13 +126,15 @@ void end_frame(std::string& out, std::size_t head) {
     out.replace(head, 8, fields);
 }
 
-Record decode_payload(std::string_view payload) {
+// Calls each(NameState&&) for every name of `payload`, in order; returns the
+// record's serial. Throws std::runtime_error on anything malformed.
+template <class Each>
+std::uint32_t decode_payload_each(std::string_view payload, Each&& each) {
     Reader in(payload);
     if (in.u8() != kVersion) {
         throw std::runtime_error("unknown record version");
     }
-    Record r;
-    r.serial = in.u32();
+    const std::uint32_t serial = in.u32();
     std::uint32_t names = in.u32();
     for (std::uint32_t i = 0; i < names; ++i) {
         NameState ns;
@@ -157,11 +160,18 @@ Record decode_payload(std::string_view payload) {
             }
             ns.values.push_back(std::move(v));
         }
-        r.names.push_back(std::move(ns));
+        each(std::move(ns));
     }
     if (!in.done()) {
         throw std::runtime_error("trailing bytes in record");
     }
+    return serial;
+}
+
+Record decode_payload(std::string_view payload) {
+    Record r;
+    r.serial =
+        decode_payload_each(payload, [&r](NameState&& ns) { r.names.push_back(std::move(ns)); });
     return r;
 }
 
@@ -247,18 +257,47 @@ std::string encode_snapshot(const Snapshot& snapshot) {
     return out;
 }
 
-Record decode_snapshot(std::string_view data, const std::string& origin) {
+std::uint32_t decode_snapshot_each(std::string_view data, const std::string& origin,
+                                   const std::function<void(NameState&&)>& each) {
+    auto corrupt = [&origin](const std::string& why) {
+        return std::runtime_error(origin + ": corrupt snapshot (" + why +
+                                  "); move it away to start from the journal alone");
+    };
     if (!data.starts_with(kSnapshotMagic)) {
         throw std::runtime_error(origin + ": not an acmezone snapshot (bad magic)");
     }
     data.remove_prefix(kSnapshotMagic.size());
-    Decoded d = decode_frames(data);
-    if (!d.torn.empty() || d.records.size() != 1 || d.good_bytes != data.size()) {
-        throw std::runtime_error(origin + ": corrupt snapshot (" +
-                                 (d.torn.empty() ? "unexpected content" : d.torn) +
-                                 "); move it away to start from the journal alone");
+    if (data.size() < 8) {
+        throw corrupt("incomplete frame header");
     }
-    return std::move(d.records.front());
+    Reader head(data.substr(0, 8));
+    const std::uint32_t length = head.u32();
+    const std::uint32_t sum = head.u32();
+    if (length == 0 || length > kMaxFrame) {
+        throw corrupt("bad frame length " + std::to_string(length));
+    }
+    if (data.size() - 8 < length) {
+        throw corrupt("incomplete frame");
+    }
+    if (data.size() - 8 > length) {
+        throw corrupt("unexpected content");
+    }
+    const std::string_view payload = data.substr(8);
+    if (crc32(payload) != sum) {
+        throw corrupt("checksum mismatch");
+    }
+    try {
+        return decode_payload_each(payload, each);
+    } catch (const std::exception& e) {
+        throw corrupt(std::string("undecodable record: ") + e.what());
+    }
+}
+
+Record decode_snapshot(std::string_view data, const std::string& origin) {
+    Record r;
+    r.serial = decode_snapshot_each(data, origin,
+                                    [&r](NameState&& ns) { r.names.push_back(std::move(ns)); });
+    return r;
 }
 
 JournalFile::JournalFile(std::filesystem::path path, std::string* existing)

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,11 @@ Decoded decode_frames(std::string_view data);
 // std::runtime_error naming `origin` on anything malformed.
 std::string encode_snapshot(const Snapshot& snapshot);
 Record decode_snapshot(std::string_view data, const std::string& origin);
+// The same, one name at a time (no Record holding every value at once):
+// calls each() for every name, returns the serial. On a malformed snapshot
+// it throws, possibly after some calls.
+std::uint32_t decode_snapshot_each(std::string_view data, const std::string& origin,
+                                   const std::function<void(NameState&&)>& each);
 
 // The journal file, opened for appending at its end.
 class JournalFile {
