@@ -111,7 +111,8 @@ p(f"- one 512-octet write + fdatasync on the state directory's disk (dd oflag=ds
   f"{one('machine.dsync_ms_start')} ms at start, {one('machine.dsync_ms_end')} ms at end")
 p(f"- run {one('machine.date_start')} → {one('machine.date_end')}, "
   f"{one('machine.bench_seconds')} s of benchmarks; build of build-bench "
-  f"{one('machine.build_seconds')} s; commit {one('machine.commit')}")
+  f"{one('machine.build_seconds')}{' s' if one('machine.build_seconds').isdigit() else ''}; "
+  f"commit {one('machine.commit')}")
 p("")
 p("## Versions")
 p("")
@@ -274,8 +275,11 @@ if rl is not None and r0 is not None:
         verdict = "met"
     else:
         verdict = f"NOT MEASURED at 100,000 (only {lv:,} loaded in the time budget)"
-    p(f"Target ≤ 64 MiB for 100,000 values: with {lv:,} values named's RSS is {rl:.1f} MiB, "
-      f"{rl - r0:.1f} MiB over the plugin with no value → {verdict}")
+    p(f"Target ≤ 64 MiB for 100,000 values, read as what the values cost: with {lv:,} values "
+      f"named's RSS is {rl:.1f} MiB, {rl - r0:.1f} MiB over the plugin with no value → {verdict}")
+    whole = "met" if rl <= 64 and lv >= 100000 else "MISSED" if rl > 64 else "NOT MEASURED"
+    p(f"Read as named's whole RSS (the stricter reading): {rl:.1f} MiB "
+      f"(after a restart {fmt(mib('mem.rss.restart_kib'), ' MiB')}) → {whole}")
 p("")
 findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "findings.md")
 if os.path.exists(findings):
