@@ -31,3 +31,11 @@ acmezone_unit_test(test_issuer_ops
 acmezone_unit_test(test_issuer_schedule
     ${CMAKE_CURRENT_LIST_DIR}/test_schedule.cpp
     LIBS acmezone_issuer_lib)
+
+# issuer-certs: SPKI pins (against openssl's command line), the metrics text
+# format, hooks (environment, stdin, exit codes, timeouts) and notifications.
+acmezone_unit_test(test_issuer_certs
+    ${CMAKE_CURRENT_LIST_DIR}/test_pins.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_metrics.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_hooks.cpp
+    LIBS acmezone_issuer_lib)

@@ -1,0 +1,45 @@
+// The Prometheus metrics file, for node_exporter's textfile collector.
+//
+// After each pass the issuer writes [status] metrics-file (atomically, mode
+// 0644: node_exporter never reads half a file) in the Prometheus text
+// exposition format (version 0.0.4):
+//
+//     # HELP acmezone_certificate_not_after_seconds ...
+//     # TYPE acmezone_certificate_not_after_seconds gauge
+//     acmezone_certificate_not_after_seconds{zone="example.com",key_type="ecdsa-p256"} 1.7e9
+//
+// Metrics written by the runner:
+//   acmezone_certificate_not_after_seconds{zone,key_type}  the stored certificate's notAfter
+//   acmezone_last_success_timestamp_seconds{zone}          when the zone last got a certificate
+//   acmezone_consecutive_failures{zone}                    failed attempts since the last success
+//   acmezone_pass_timestamp_seconds                        when this pass ended
+// Other parts (the CA's rate-limit budget) add their own samples to the list
+// the writer takes. Every sample of one name must share its help text and
+// type; samples are grouped by name in the order each name first appears.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace acmezone::issuer {
+
+struct MetricSample {
+    std::string name;  // [a-zA-Z_:][a-zA-Z0-9_:]*
+    std::string help;
+    std::string type = "gauge";                               // gauge or counter
+    std::vector<std::pair<std::string, std::string>> labels;  // name, raw value
+    double value = 0;
+};
+
+// The text exposition of `samples`. Label values are escaped (\\, \", \n).
+// Throws std::invalid_argument for an invalid metric or label name, or for
+// samples of one name with different help or type.
+std::string format_metrics(const std::vector<MetricSample>& samples);
+
+// format_metrics() written to `path` atomically, mode 0644.
+void write_metrics_file(const std::filesystem::path& path,
+                        const std::vector<MetricSample>& samples);
+
+}  // namespace acmezone::issuer
