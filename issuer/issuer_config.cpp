@@ -2,6 +2,7 @@
 // option; parse() only converts and cross-checks what it yields.
 #include "issuer/issuer_config.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "common/error.h"
@@ -53,7 +54,8 @@ po::options_description build_options() {
         ("certs.dir", po::value<std::string>()->required(),
             "directory of <zone>/{privkey,cert,chain,fullchain}.pem")
         ("certs.key-type", po::value<std::string>()->default_value("ecdsa-p256"),
-            "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096")
+            "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096; two, space-separated "
+            "(ecdsa-p256 rsa-2048), for a certificate of each, changed together")
         ("certs.parallel", po::value<unsigned>()->default_value(16),
             "zones in flight at once (1..256)")
         ("certs.trust-file", po::value<std::string>(),
@@ -73,7 +75,22 @@ po::options_description build_options() {
             "seen (10..86400)")
         ("daemon.stop-grace", po::value<unsigned>()->default_value(60),
             "daemon: seconds SIGTERM lets the zones in flight finish before they are stopped "
-            "(0..3600)");
+            "(0..3600)")
+        // Keys, chains, hooks and status (see hooks.h, pins.h, metrics.h).
+        ("certs.next-key", po::value<bool>()->default_value(false),
+            "yes: keep the next key of each certificate ready (status --pins shows its pin)")
+        ("certs.preferred-chain", po::value<std::string>(),
+            "issuer CN of the topmost certificate of the alternate chain to prefer")
+        ("hooks.deploy-hook", po::value<std::string>(),
+            "/bin/sh command run after a zone's certificate changed (environment: ACMEZONE_*)")
+        ("hooks.notify-hook", po::value<std::string>(),
+            "/bin/sh command given a JSON event on stdin: failed, expiring, recovered")
+        ("hooks.notify-expiring-days", po::value<unsigned>()->default_value(14),
+            "notify `expiring` when this many days or fewer are left unrenewed (0 = never; 0..3650)")
+        ("hooks.timeout", po::value<unsigned>()->default_value(300),
+            "seconds a hook may run before it is killed (1..86400)")
+        ("status.metrics-file", po::value<std::string>(),
+            "Prometheus text file written after each pass (node_exporter textfile collector)");
     // clang-format on
     // Checks before ordering (precheck.h) and publishing through gdnsd
     // (gdnsd_publisher.h).
@@ -307,13 +324,29 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
 
     // [certs]
     c.certs_dir = resolve(base_dir, v["certs.dir"].as<std::string>());
-    const std::string kt = v["certs.key-type"].as<std::string>();
-    auto type = key_type_from_name(kt);
-    if (!type) {
-        cf.fail("certs.key-type", 0,
-                "unknown key type \"" + kt + "\" (expected one of " + key_type_names() + ")");
+    {
+        std::istringstream words(v["certs.key-type"].as<std::string>());
+        std::string kt;
+        c.key_types.clear();
+        while (words >> kt) {
+            auto type = key_type_from_name(kt);
+            if (!type) {
+                cf.fail(
+                    "certs.key-type", 0,
+                    "unknown key type \"" + kt + "\" (expected one of " + key_type_names() + ")");
+            }
+            if (std::find(c.key_types.begin(), c.key_types.end(), *type) != c.key_types.end()) {
+                cf.fail("certs.key-type", 0, "key type " + kt + " given twice");
+            }
+            c.key_types.push_back(*type);
+        }
+        if (c.key_types.empty() || c.key_types.size() > 2) {
+            cf.fail("certs.key-type", 0,
+                    "expected one or two key types (e.g. \"ecdsa-p256 rsa-2048\"), got " +
+                        std::to_string(c.key_types.size()));
+        }
+        c.key_type = c.key_types.front();
     }
-    c.key_type = *type;
     c.parallel = ranged(cf, "certs.parallel", 1, 256);
     if (v.count("certs.trust-file")) {
         c.trust_file = resolve(base_dir, v["certs.trust-file"].as<std::string>());
@@ -356,6 +389,26 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     // [daemon]
     c.daemon_max_sleep = std::chrono::seconds(ranged(cf, "daemon.max-sleep", 10, 86400));
     c.stop_grace = std::chrono::seconds(ranged(cf, "daemon.stop-grace", 0, 3600));
+
+    // Keys, chains, hooks and status.
+    c.next_key = v["certs.next-key"].as<bool>();
+    if (v.count("certs.preferred-chain")) {
+        c.preferred_chain = v["certs.preferred-chain"].as<std::string>();
+        if (c.preferred_chain.empty()) {
+            cf.fail("certs.preferred-chain", 0, "empty: give the issuer CN, or leave it out");
+        }
+    }
+    if (v.count("hooks.deploy-hook")) {
+        c.deploy_hook = v["hooks.deploy-hook"].as<std::string>();
+    }
+    if (v.count("hooks.notify-hook")) {
+        c.notify_hook = v["hooks.notify-hook"].as<std::string>();
+    }
+    c.notify_expiring_days = ranged(cf, "hooks.notify-expiring-days", 0, 3650);
+    c.hook_timeout = std::chrono::seconds(ranged(cf, "hooks.timeout", 1, 86400));
+    if (v.count("status.metrics-file")) {
+        c.metrics_file = resolve(base_dir, v["status.metrics-file"].as<std::string>());
+    }
     return c;
 }
 

@@ -33,9 +33,16 @@
 //     propagation-timeout = 120           seconds to wait until every server serves the values
 //     [certs]
 //     dir = /var/lib/acmezone/certs       (required)
-//     key-type = ecdsa-p256               ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096
+//     key-type = ecdsa-p256               ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096;
+//                                         or two (ecdsa-p256 rsa-2048): a certificate of
+//                                         each, stored and switched together
 //     parallel = 16                       zones in flight at once (1..256)
 //     trust-file = /path/roots.pem        verify issued chains up to these roots
+//     next-key = no                       yes: keep each certificate's next key ready, so
+//                                         its pin (status --pins) can be published first
+//     preferred-chain = ISSUER CN         of the topmost certificate of the CA's alternate
+//                                         chain (Link rel="alternate") to store instead of
+//                                         the default one; the default when none matches
 //     renew-before = 1/3                  renew with this much of the lifetime left: a
 //                                         fraction (1/3, 0.25) or a time (30d, 36h, 90m;
 //                                         at most half the lifetime)
@@ -46,6 +53,16 @@
 //     [daemon]
 //     max-sleep = 3600                    seconds between the daemon's passes at most
 //     stop-grace = 60                     seconds SIGTERM lets zones in flight finish
+//     [hooks]
+//     deploy-hook = systemctl reload nginx   /bin/sh command after a certificate changed;
+//                                         ACMEZONE_* environment (hooks.h); failure reported
+//     notify-hook = /usr/local/bin/page   /bin/sh command, a JSON event on stdin (hooks.h):
+//                                         failed, expiring, recovered
+//     notify-expiring-days = 14           `expiring` at this many days left (0: never; 0..3650)
+//     timeout = 300                       seconds a hook may run, then killed (1..86400)
+//     [status]
+//     metrics-file = /var/lib/prometheus/node-exporter/acmezone.prom
+//                                         written after each pass (metrics.h), mode 0644
 //
 // Relative paths are relative to the configuration file's directory.
 // Errors name the file, the line and the key ("issuer.conf:12: certs.parallel:
@@ -88,7 +105,8 @@ struct IssuerConfig {
 
     // [certs]
     std::filesystem::path certs_dir;
-    KeyType key_type = KeyType::ecdsa_p256;
+    KeyType key_type = KeyType::ecdsa_p256;               // the first of key_types
+    std::vector<KeyType> key_types{KeyType::ecdsa_p256};  // one or two
     unsigned parallel = 16;
     std::optional<std::filesystem::path> trust_file;
     ScheduleSettings schedule;
@@ -99,6 +117,16 @@ struct IssuerConfig {
 
     // Checks before ordering: [acme] caa-identity (empty: the directory's)
     std::vector<std::string> caa_identities;
+
+    // Keys, chains, hooks and status: [certs] next-key, preferred-chain;
+    // [hooks]; [status]
+    bool next_key = false;
+    std::string preferred_chain;  // "": the CA's default chain
+    std::string deploy_hook;      // "": none
+    std::string notify_hook;      // "": none
+    unsigned notify_expiring_days = 14;
+    std::chrono::seconds hook_timeout{300};
+    std::optional<std::filesystem::path> metrics_file;
 
     std::filesystem::path account_key_path() const { return state_dir / "account.key"; }
 

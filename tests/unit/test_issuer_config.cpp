@@ -206,3 +206,50 @@ TEST_F(IssuerConfigTest, LoadReadsTheFileAndResolvesRelativeToIt) {
         EXPECT_NE(std::string(e.what()).find("nope.conf"), std::string::npos) << e.what();
     }
 }
+
+TEST_F(IssuerConfigTest, KeysChainsHooksAndStatus) {
+    IssuerConfig d = parse(kGood);
+    EXPECT_EQ(d.key_types, std::vector<KeyType>{KeyType::rsa_3072});
+    EXPECT_FALSE(d.next_key);
+    EXPECT_EQ(d.preferred_chain, "");
+    EXPECT_EQ(d.deploy_hook, "");
+    EXPECT_EQ(d.notify_hook, "");
+    EXPECT_EQ(d.notify_expiring_days, 14u);
+    EXPECT_EQ(d.hook_timeout, std::chrono::seconds(300));
+    EXPECT_FALSE(d.metrics_file.has_value());
+
+    IssuerConfig c =
+        parse(replaced("key-type = rsa-3072",
+                       "key-type = ecdsa-p256  rsa-2048\nnext-key = yes\n"
+                       "preferred-chain = Pebble Root CA 1\n"
+                       "[hooks]\ndeploy-hook = systemctl reload nginx\n"
+                       "notify-hook = logger -t acmezone\nnotify-expiring-days = 7\n"
+                       "timeout = 20\n[status]\nmetrics-file = acmezone.prom\n[certs]"));
+    EXPECT_EQ(c.key_types, (std::vector<KeyType>{KeyType::ecdsa_p256, KeyType::rsa_2048}));
+    EXPECT_EQ(c.key_type, KeyType::ecdsa_p256);
+    EXPECT_TRUE(c.next_key);
+    EXPECT_EQ(c.preferred_chain, "Pebble Root CA 1");
+    EXPECT_EQ(c.deploy_hook, "systemctl reload nginx");
+    EXPECT_EQ(c.notify_hook, "logger -t acmezone");
+    EXPECT_EQ(c.notify_expiring_days, 7u);
+    EXPECT_EQ(c.hook_timeout, std::chrono::seconds(20));
+    EXPECT_EQ(c.metrics_file, dir / "acmezone.prom");
+
+    auto e = error(replaced("key-type = rsa-3072", "key-type = rsa-2048 rsa-2048"));
+    EXPECT_NE(e.find("issuer.conf:23: certs.key-type: key type rsa-2048 given twice"),
+              std::string::npos)
+        << e;
+    e = error(replaced("key-type = rsa-3072", "key-type = ecdsa-p256 rsa-2048 rsa-4096"));
+    EXPECT_NE(e.find("issuer.conf:23: certs.key-type: expected one or two key types"),
+              std::string::npos)
+        << e;
+    e = error(replaced("key-type = rsa-3072", "key-type = ecdsa-p256 ed25519"));
+    EXPECT_NE(e.find("issuer.conf:23: certs.key-type: unknown key type \"ed25519\""),
+              std::string::npos)
+        << e;
+    e = error(replaced("parallel = 4", "parallel = 4\nnext-key = maybe"));
+    EXPECT_NE(e.find("issuer.conf:25"), std::string::npos) << e;
+    EXPECT_NE(e.find("certs.next-key"), std::string::npos) << e;
+    e = error(replaced("parallel = 4", "parallel = 4\n[hooks]\ntimeout = 0"));
+    EXPECT_NE(e.find("issuer.conf:26: hooks.timeout"), std::string::npos) << e;
+}
