@@ -1,6 +1,7 @@
 // See cert_key.h.
 #include "issuer/cert_key.h"
 
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -105,6 +106,37 @@ std::string public_key_der(EVP_PKEY* key) {
     std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
     OPENSSL_free(der);
     return out;
+}
+
+std::optional<KeyType> key_type_of(EVP_PKEY* key) {
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {
+        char group[64] = {};
+        if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                           nullptr) != 1) {
+            return std::nullopt;
+        }
+        const std::string g(group);
+        if (g == "prime256v1" || g == "P-256") {
+            return KeyType::ecdsa_p256;
+        }
+        if (g == "secp384r1" || g == "P-384") {
+            return KeyType::ecdsa_p384;
+        }
+        return std::nullopt;
+    }
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+        switch (EVP_PKEY_get_bits(key)) {
+            case 2048:
+                return KeyType::rsa_2048;
+            case 3072:
+                return KeyType::rsa_3072;
+            case 4096:
+                return KeyType::rsa_4096;
+            default:
+                return std::nullopt;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace acmezone::issuer

@@ -43,4 +43,7 @@ class CertKey {
 // DER SubjectPublicKeyInfo of any public key.
 std::string public_key_der(EVP_PKEY* key);
 
+// The type of a (public or private) key, nullopt when it is none of ours.
+std::optional<KeyType> key_type_of(EVP_PKEY* key);
+
 }  // namespace acmezone::issuer

@@ -2,6 +2,8 @@
 #include "issuer/cert_store.h"
 
 #include <fcntl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "issuer/openssl_ptr.h"
 
 namespace acmezone::issuer {
 namespace fs = std::filesystem;
@@ -99,10 +102,35 @@ fs::path CertStore::zone_dir(const DnsName& zone) const {
 
 void CertStore::store(const DnsName& zone, const std::string& privkey_pem,
                       const std::string& fullchain_pem) {
+    store_version(zone, privkey_pem, fullchain_pem, {});
+}
+
+void CertStore::store(const DnsName& zone, const std::vector<TypedCert>& certs) {
+    if (certs.empty()) {
+        throw std::invalid_argument("no certificate to store for " + zone.text());
+    }
+    for (std::size_t i = 0; i < certs.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (certs[i].type == certs[j].type) {
+                throw std::invalid_argument("two " + std::string(to_string(certs[i].type)) +
+                                            " certificates for " + zone.text());
+            }
+        }
+    }
+    store_version(zone, certs.front().privkey_pem, certs.front().fullchain_pem, certs);
+}
+
+void CertStore::store_version(const DnsName& zone, const std::string& privkey_pem,
+                              const std::string& fullchain_pem,
+                              const std::vector<TypedCert>& typed) {
     if (zone.is_root()) {
         throw std::invalid_argument("cannot store a certificate for the root zone");
     }
     const auto [leaf, chain] = split_leaf(fullchain_pem);
+    std::vector<std::pair<std::string, std::string>> typed_split;
+    for (const TypedCert& t : typed) {
+        typed_split.push_back(split_leaf(t.fullchain_pem));
+    }
     const fs::path zdir = zone_dir(zone);
     ensure_directory(zdir, 0755);
     FileLock lock(zdir / ".lock");
@@ -122,11 +150,24 @@ void CertStore::store(const DnsName& zone, const std::string& privkey_pem,
     }
     const std::string vname = vdir.filename().string();
 
+    auto write_set = [](const fs::path& d, const std::string& key, const std::string& leaf_pem,
+                        const std::string& chain_pem, const std::string& full) {
+        write_file_atomic(d / "privkey.pem", key, 0600);
+        write_file_atomic(d / "cert.pem", leaf_pem, 0644);
+        write_file_atomic(d / "chain.pem", chain_pem, 0644);
+        write_file_atomic(d / "fullchain.pem", full, 0644);
+        fsync_directory(d);
+    };
     try {
-        write_file_atomic(vdir / "privkey.pem", privkey_pem, 0600);
-        write_file_atomic(vdir / "cert.pem", leaf, 0644);
-        write_file_atomic(vdir / "chain.pem", chain, 0644);
-        write_file_atomic(vdir / "fullchain.pem", fullchain_pem, 0644);
+        write_set(vdir, privkey_pem, leaf, chain, fullchain_pem);
+        for (std::size_t i = 0; i < typed.size(); ++i) {
+            const fs::path tdir = vdir / std::string(to_string(typed[i].type));
+            if (::mkdir(tdir.c_str(), 0755) != 0) {
+                fail_errno("creating", tdir);
+            }
+            write_set(tdir, typed[i].privkey_pem, typed_split[i].first, typed_split[i].second,
+                      typed[i].fullchain_pem);
+        }
         fsync_directory(vdir);
         // The switch: from here on readers see the new version.
         replace_symlink(zdir / "current", vname);
@@ -138,10 +179,14 @@ void CertStore::store(const DnsName& zone, const std::string& privkey_pem,
     fsync_directory(zdir);
 
     // The stable names (created once; they point through `current`).
-    for (const char* f : kFiles) {
+    std::vector<std::string> names(kFiles.begin(), kFiles.end());
+    for (const TypedCert& t : typed) {
+        names.emplace_back(to_string(t.type));
+    }
+    for (const std::string& f : names) {
         const fs::path link = zdir / f;
         std::error_code ec;
-        const std::string want = std::string("current/") + f;
+        const std::string want = "current/" + f;
         if (fs::is_symlink(fs::symlink_status(link, ec)) && fs::read_symlink(link, ec) == want) {
             continue;
         }
@@ -172,6 +217,78 @@ std::optional<CertInfo> CertStore::current(const DnsName& zone) const {
         return std::nullopt;
     }
     return read_certificate(read_file(cert));
+}
+
+// The file of `name` (cert.pem, privkey.pem, ...) of key type `type` in the
+// current version: its subdirectory, or the top level of a version without
+// one whose key is of that type; nullopt when there is none.
+std::optional<fs::path> CertStore::current_file(const DnsName& zone, KeyType type,
+                                                const std::string& name) const {
+    const fs::path zdir = zone_dir(zone);
+    std::error_code ec;
+    const fs::path typed = zdir / "current" / std::string(to_string(type)) / name;
+    if (fs::exists(typed, ec)) {
+        return typed;
+    }
+    if (fs::exists(zdir / "current" / std::string(to_string(type)), ec)) {
+        return std::nullopt;
+    }
+    // A version without subdirectories: its one certificate, if of that type.
+    const fs::path cert = zdir / "cert.pem";
+    if (!fs::exists(cert, ec)) {
+        return std::nullopt;
+    }
+    bool has_subdirs = false;
+    for (const auto& e : fs::directory_iterator(zdir / "current", ec)) {
+        if (e.is_directory(ec)) {
+            has_subdirs = true;
+        }
+    }
+    if (has_subdirs) {
+        return std::nullopt;  // a typed version without this type
+    }
+    const std::string pem = read_file(cert);
+    BioPtr bio = memory_bio(pem);
+    X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!x) {
+        throw CertCheckError(cert.string() + ": not a PEM certificate");
+    }
+    if (key_type_of(X509_get0_pubkey(x.get())) != type) {
+        return std::nullopt;
+    }
+    return zdir / name;
+}
+
+std::optional<CertInfo> CertStore::current(const DnsName& zone, KeyType type) const {
+    auto file = current_file(zone, type, "cert.pem");
+    if (!file) {
+        return std::nullopt;
+    }
+    return read_certificate(read_file(*file));
+}
+
+std::string CertStore::current_chain(const DnsName& zone, KeyType type) const {
+    auto file = current_file(zone, type, "fullchain.pem");
+    return file ? read_file(*file) : std::string();
+}
+
+fs::path CertStore::next_key_path(const DnsName& zone, KeyType type) const {
+    return zone_dir(zone) / "next" / (std::string(to_string(type)) + ".pem");
+}
+
+std::optional<CertKey> CertStore::next_key(const DnsName& zone, KeyType type) const {
+    const fs::path path = next_key_path(zone, type);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        return std::nullopt;
+    }
+    return CertKey::from_pem(read_file(path), path.string());
+}
+
+void CertStore::write_next_key(const DnsName& zone, KeyType type, const CertKey& key) {
+    const fs::path dir = zone_dir(zone) / "next";
+    ensure_directory(dir, 0700);
+    write_file_atomic(next_key_path(zone, type), key.private_pem(), 0600);
 }
 
 }  // namespace acmezone::issuer

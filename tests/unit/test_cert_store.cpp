@@ -146,3 +146,79 @@ TEST_F(CertStoreTest, ZonesAreSeparate) {
     EXPECT_FALSE(store.current(DnsName::parse("example.org")).has_value());
     EXPECT_EQ(store.zone_dir(DnsName::parse("Example.ORG")), dir / "example.org");
 }
+
+TEST_F(CertStoreTest, TwoKeyTypesInOneVersion) {
+    CertStore store(dir);
+    CertKey ec = CertKey::generate(KeyType::ecdsa_p256);
+    CertKey rsa = CertKey::generate(KeyType::rsa_2048);
+    const std::string ec_chain = pki.chain_for(ec, kSans);
+    const std::string rsa_chain = pki.chain_for(rsa, kSans);
+    store.store(kZone, {{KeyType::ecdsa_p256, ec.private_pem(), ec_chain},
+                        {KeyType::rsa_2048, rsa.private_pem(), rsa_chain}});
+    const fs::path z = dir / "example.com";
+    EXPECT_EQ(fs::read_symlink(z / "current"), ".v-1");
+    EXPECT_EQ(fs::read_symlink(z / "ecdsa-p256"), "current/ecdsa-p256");
+    EXPECT_EQ(fs::read_symlink(z / "rsa-2048"), "current/rsa-2048");
+    // The first type at the top level too.
+    EXPECT_EQ(read_file(z / "privkey.pem"), ec.private_pem());
+    EXPECT_EQ(read_file(z / "fullchain.pem"), ec_chain);
+    EXPECT_EQ(read_file(z / "ecdsa-p256/privkey.pem"), ec.private_pem());
+    EXPECT_EQ(read_file(z / "rsa-2048/privkey.pem"), rsa.private_pem());
+    EXPECT_EQ(read_file(z / "rsa-2048/fullchain.pem"), rsa_chain);
+    EXPECT_EQ(read_file(z / "rsa-2048/cert.pem") + read_file(z / "rsa-2048/chain.pem"), rsa_chain);
+    struct stat st {};
+    ASSERT_EQ(::stat((z / ".v-1/rsa-2048/privkey.pem").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(store.current_chain(kZone, KeyType::rsa_2048), rsa_chain);
+    EXPECT_EQ(store.current_chain(kZone, KeyType::ecdsa_p256), ec_chain);
+    EXPECT_TRUE(store.current(kZone, KeyType::rsa_2048).has_value());
+    EXPECT_FALSE(store.current(kZone, KeyType::ecdsa_p384).has_value());
+
+    // The pair changes together: a second store switches both at once.
+    CertKey ec2 = CertKey::generate(KeyType::ecdsa_p256);
+    CertKey rsa2 = CertKey::generate(KeyType::rsa_2048);
+    store.store(kZone, {{KeyType::ecdsa_p256, ec2.private_pem(), pki.chain_for(ec2, kSans)},
+                        {KeyType::rsa_2048, rsa2.private_pem(), pki.chain_for(rsa2, kSans)}});
+    EXPECT_EQ(fs::read_symlink(z / "current"), ".v-2");
+    EXPECT_EQ(read_file(z / "ecdsa-p256/privkey.pem"), ec2.private_pem());
+    EXPECT_EQ(read_file(z / "rsa-2048/privkey.pem"), rsa2.private_pem());
+    EXPECT_THROW(store.store(kZone, {{KeyType::rsa_2048, rsa.private_pem(), rsa_chain},
+                                     {KeyType::rsa_2048, rsa.private_pem(), rsa_chain}}),
+                 std::invalid_argument);
+}
+
+TEST_F(CertStoreTest, AVersionWithoutKeyTypeDirectoriesIsStillRead) {
+    CertStore store(dir);
+    CertKey rsa = CertKey::generate(KeyType::rsa_2048);
+    const std::string chain = pki.chain_for(rsa, kSans);
+    store.store(kZone, rsa.private_pem(), chain);  // today's layout
+    EXPECT_FALSE(fs::exists(dir / "example.com/rsa-2048"));
+    EXPECT_TRUE(store.current(kZone).has_value());
+    EXPECT_TRUE(store.current(kZone, KeyType::rsa_2048).has_value());
+    EXPECT_EQ(store.current_chain(kZone, KeyType::rsa_2048), chain);
+    EXPECT_FALSE(store.current(kZone, KeyType::ecdsa_p256).has_value());
+}
+
+TEST_F(CertStoreTest, NextKeysAre0600AndReadBack) {
+    CertStore store(dir);
+    EXPECT_FALSE(store.next_key(kZone, KeyType::ecdsa_p256).has_value());
+    CertKey next = CertKey::generate(KeyType::ecdsa_p256);
+    store.write_next_key(kZone, KeyType::ecdsa_p256, next);
+    const fs::path p = dir / "example.com/next/ecdsa-p256.pem";
+    EXPECT_EQ(store.next_key_path(kZone, KeyType::ecdsa_p256), p);
+    struct stat st {};
+    ASSERT_EQ(::stat(p.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat(p.parent_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    auto back = store.next_key(kZone, KeyType::ecdsa_p256);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->public_der(), next.public_der());
+    write_file_atomic(p, "garbage", 0600);
+    try {
+        (void)store.next_key(kZone, KeyType::ecdsa_p256);
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+    }
+}
