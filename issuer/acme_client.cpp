@@ -8,6 +8,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "issuer/cert_check.h"
 #include "issuer/interrupt.h"
 #include "issuer/jws.h"
 
@@ -451,12 +452,37 @@ AcmeOrder AcmeClient::poll_order(const std::string& url, Clock::time_point deadl
         deadline, settings_.poll_initial, settings_.poll_max, "order " + url);
 }
 
-std::string AcmeClient::download_certificate(const std::string& url) {
-    Reply r = post(url, std::nullopt, "certificate " + url);
-    if (r.http.body.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-        throw AcmeError("certificate " + url + ": the CA's answer is not a PEM chain (" +
-                        r.http.content_type + ")");
+std::string AcmeClient::download_certificate(const std::string& url,
+                                             const std::string& preferred_issuer_cn) {
+    auto fetch = [&](const std::string& u) {
+        Reply r = post(u, std::nullopt, "certificate " + u);
+        if (r.http.body.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+            throw AcmeError("certificate " + u + ": the CA's answer is not a PEM chain (" +
+                            r.http.content_type + ")");
+        }
+        return r;
+    };
+    Reply r = fetch(url);
+    if (preferred_issuer_cn.empty()) {
+        return r.http.body;
     }
+    std::string tops = chain_top_issuer_cn(r.http.body);
+    if (tops == preferred_issuer_cn) {
+        return r.http.body;
+    }
+    const std::vector<std::string> alternates = find_links(r.http.links, "alternate");
+    for (const std::string& alt : alternates) {
+        Reply a = fetch(alt);
+        const std::string cn = chain_top_issuer_cn(a.http.body);
+        if (cn == preferred_issuer_cn) {
+            log_info("certificate ", url, ": using the alternate chain ", alt, " (issuer \"", cn,
+                     "\")");
+            return a.http.body;
+        }
+        tops += "\", \"" + cn;
+    }
+    log_warning("certificate ", url, ": no chain of ", alternates.size() + 1, " leads to issuer \"",
+                preferred_issuer_cn, "\" (offered: \"", tops, "\"): using the default chain");
     return r.http.body;
 }
 

@@ -121,8 +121,13 @@ class AcmeClient {
     // `stop_at_ready`, not "ready" either.
     AcmeOrder poll_order(const std::string& url, Clock::time_point deadline,
                          bool stop_at_ready = false);
-    // The PEM chain (leaf first).
-    std::string download_certificate(const std::string& url);
+    // The PEM chain (leaf first). With `preferred_issuer_cn`, when the
+    // default chain's topmost certificate is not issued by that CN, the
+    // alternates the CA links (Link: rel="alternate", RFC 8555 §7.4.2) are
+    // fetched in turn and the first whose top is returned; when none is, the
+    // default chain (and a log line saying so).
+    std::string download_certificate(const std::string& url,
+                                     const std::string& preferred_issuer_cn = "");
 
     // The dns-01 TXT value for `token` with this account's key.
     std::string dns01_value(const std::string& token) const;

@@ -206,4 +206,23 @@ CertInfo check_certificate(std::string_view fullchain_pem, std::string_view publ
     return info;
 }
 
+std::string chain_top_issuer_cn(std::string_view pem) {
+    const auto blocks = split_pem_chain(pem);
+    X509Ptr top = parse_one(blocks.back(), blocks.size() - 1);
+    const X509_NAME* issuer = X509_get_issuer_name(top.get());
+    const int i = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+    if (i < 0) {
+        return "";
+    }
+    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, i));
+    unsigned char* utf8 = nullptr;
+    const int len = ASN1_STRING_to_UTF8(&utf8, data);
+    if (len < 0) {
+        throw CertCheckError(openssl_error("the chain's top issuer CN does not decode"));
+    }
+    std::string cn(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(len));
+    OPENSSL_free(utf8);
+    return cn;
+}
+
 }  // namespace acmezone::issuer

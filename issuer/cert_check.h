@@ -48,6 +48,11 @@ std::vector<std::string> split_pem_chain(std::string_view pem);
 // Reads the leaf (the first certificate) of `pem`; throws CertCheckError.
 CertInfo read_certificate(std::string_view pem);
 
+// The issuer's common name (CN) of the topmost (last) certificate of a PEM
+// chain: the root a chain leads to, the name preferred-chain matches. "" when
+// that issuer has no CN. Throws CertCheckError when the chain does not parse.
+std::string chain_top_issuer_cn(std::string_view pem);
+
 // Checks as described above; returns the leaf's info.
 // `public_key_der`: DER SubjectPublicKeyInfo the leaf must carry.
 // `trust_file`: optional PEM file of trusted roots.

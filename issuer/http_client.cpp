@@ -126,8 +126,8 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value,
     return std::chrono::seconds(std::clamp<time_t>(delta, 0, kMaxDelta));
 }
 
-std::optional<std::string> find_link(const std::vector<std::string>& links,
-                                     const std::string& rel) {
+std::vector<std::string> find_links(const std::vector<std::string>& links, const std::string& rel) {
+    std::vector<std::string> out;
     // A header value may hold several links: <url>;rel="up", <url2>;rel="index"
     for (const std::string& header : links) {
         std::size_t pos = 0;
@@ -146,12 +146,21 @@ std::optional<std::string> find_link(const std::vector<std::string>& links,
                 close + 1, next == std::string::npos ? std::string::npos : next - close - 1));
             if (params.find("rel=\"" + rel + "\"") != std::string::npos ||
                 params.find("rel=" + rel) != std::string::npos) {
-                return url;
+                out.push_back(url);
             }
             pos = close + 1;
         }
     }
-    return std::nullopt;
+    return out;
+}
+
+std::optional<std::string> find_link(const std::vector<std::string>& links,
+                                     const std::string& rel) {
+    auto all = find_links(links, rel);
+    if (all.empty()) {
+        return std::nullopt;
+    }
+    return all.front();
 }
 
 struct HttpClient::Impl {

@@ -48,6 +48,8 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value,
                                                       std::chrono::system_clock::time_point now);
 // The URL of the Link with rel=`rel` ("up", "index", "alternate"), if any.
 std::optional<std::string> find_link(const std::vector<std::string>& links, const std::string& rel);
+// Every Link URL with rel=`rel`, in the order sent (alternate chains, RFC 8555 §7.4.2).
+std::vector<std::string> find_links(const std::vector<std::string>& links, const std::string& rel);
 
 // What the pool did: how many requests, over how many new connections.
 struct HttpStats {

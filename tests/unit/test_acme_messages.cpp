@@ -105,6 +105,10 @@ TEST(HttpHeaders, Links) {
     EXPECT_EQ(find_link(links, "up"), "https://ca/issuer");
     EXPECT_EQ(find_link(links, "alternate"), "https://ca/cert/alt/1");
     EXPECT_FALSE(find_link(links, "next").has_value());
+    links.push_back(R"(<https://ca/cert/alt/2>;rel="alternate")");
+    EXPECT_EQ(find_links(links, "alternate"),
+              (std::vector<std::string>{"https://ca/cert/alt/1", "https://ca/cert/alt/2"}));
+    EXPECT_TRUE(find_links(links, "next").empty());
 }
 
 TEST(Interrupt, SleepEndsAtOnceWhenInterrupted) {

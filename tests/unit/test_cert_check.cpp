@@ -128,3 +128,13 @@ TEST_F(CertCheck, ExtremeValidityDatesAreClamped) {
     EXPECT_EQ(std::chrono::system_clock::to_time_t(info.not_before), 0);          // 1970-01-01
     EXPECT_EQ(read_certificate(chain).not_after, info.not_after);
 }
+
+TEST(ChainTop, IssuerCnOfTheTopmostCertificate) {
+    TestPki pki;
+    CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+    const std::string chain = pki.chain_for(key, {"DNS:example.com"});
+    // leaf <- intermediate <- root: the intermediate is last, issued by the root.
+    EXPECT_EQ(chain_top_issuer_cn(chain), "Test Root");
+    EXPECT_EQ(chain_top_issuer_cn(chain + pki.root_pem()), "Test Root");  // self-signed top
+    EXPECT_THROW(chain_top_issuer_cn("garbage"), CertCheckError);
+}
