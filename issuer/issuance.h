@@ -11,9 +11,12 @@
 //      published until then, since the CA may look several times.
 //   4. Unpublish exactly our values, whatever happened (a guard object does
 //      it on every path, also when publish() itself failed half-way).
-//   5. Finalize with a CSR from a fresh key, poll while "processing",
-//      download the chain, check it (key, names exactly {Z, *.Z}, chain),
-//      and only then store it.
+//   5. Finalize with a CSR from a fresh key (or the kept next key), poll
+//      while "processing", download the chain (the preferred alternate, if
+//      configured), check it (key, names exactly {Z, *.Z}, chain).
+//   6. With two key types, steps 2-5 again for the second (its
+//      authorizations are usually valid already); then store every
+//      certificate in one version, and with next-key make new next keys.
 // Any failure throws IssuanceError with the zone, the step and the cause in
 // the operator's words; the stored certificate is then untouched.
 #pragma once
@@ -46,6 +49,11 @@ struct IssuanceServices {
     KeyType key_type = KeyType::ecdsa_p256;
     std::optional<std::filesystem::path> trust_file;
     std::chrono::seconds validation_timeout{300};
+    // Empty: key_type alone, stored in the layout without key-type
+    // directories. Else one order and certificate per type, stored together.
+    std::vector<KeyType> key_types{};
+    bool next_key = false;          // use and renew the store's next keys
+    std::string preferred_chain{};  // issuer CN; "": the CA's default chain
 };
 
 // What one zone's issuance tells its caller on the way, so that a crash

@@ -257,6 +257,9 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
     for (const Endpoint& ep : config_.dns.controls) {
         controls.push_back(ep.to_string());
     }
+    services.key_types = config_.key_types;
+    services.next_key = config_.next_key;
+    services.preferred_chain = config_.preferred_chain;
 
     Progress progress(todo.size(), Progress::stderr_is_terminal());
     std::atomic<std::size_t> next{0};
