@@ -3,7 +3,7 @@
 //
 //   acmezone-issuer --config issuer.conf run
 //   acmezone-issuer --config issuer.conf issue ZONE... [--force]
-//   acmezone-issuer --config issuer.conf status [--json]
+//   acmezone-issuer --config issuer.conf status [--json] [--pins]
 //   acmezone-issuer --config issuer.conf check [ZONE...] [--json]
 //   acmezone-issuer --config issuer.conf daemon
 //
@@ -22,6 +22,7 @@
 #include "issuer/check_command.h"
 #include "issuer/interrupt.h"
 #include "issuer/issuer_config.h"
+#include "issuer/pins.h"
 #include "issuer/runner.h"
 
 namespace po = boost::program_options;
@@ -33,7 +34,7 @@ namespace {
 const char* kUsage =
     "usage: acmezone-issuer --config FILE run\n"
     "       acmezone-issuer --config FILE issue ZONE... [--force]\n"
-    "       acmezone-issuer --config FILE status [--json]\n"
+    "       acmezone-issuer --config FILE status [--json] [--pins]\n"
     "       acmezone-issuer --config FILE check [ZONE...] [--json]\n"
     "       acmezone-issuer --config FILE daemon\n";
 
@@ -44,6 +45,7 @@ int main_checked(int argc, char** argv) {
         ("config,c", po::value<std::string>(), "configuration file (INI)")
         ("force", "issue: even when the certificate is not due")
         ("json", "status, check: JSON instead of text")
+        ("pins", "status: SPKI SHA-256 pins of the current and next keys (TLSA 3 1 1)")
         ("verbose,v", "debug logging (ACME requests, DNS steps)")
         ("help,h", "this help")
         ("help-config", "every configuration option, with defaults");
@@ -100,6 +102,11 @@ int main_checked(int argc, char** argv) {
         std::cerr << "acmezone-issuer: --json applies to status and check only\n";
         return kExitConfig;
     }
+    const bool pins = vm.count("pins") > 0;
+    if (pins && command != "status") {
+        std::cerr << "acmezone-issuer: --pins applies to status only\n";
+        return kExitConfig;
+    }
     if (command != "run" && command != "issue" && command != "status" && command != "check" &&
         command != "daemon") {
         std::cerr << "acmezone-issuer: unknown command \"" << command << "\"\n" << kUsage;
@@ -121,6 +128,9 @@ int main_checked(int argc, char** argv) {
         }
         if (command == "daemon") {
             return runner.daemon();
+        }
+        if (pins) {
+            return print_pins(runner.config(), json, std::cout);
         }
         return runner.status(json, std::cout);
     } catch (const ConfigError& e) {

@@ -10,8 +10,11 @@
 // secret parts.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <string_view>
+
+#include "issuer/issuer_config.h"
 
 namespace acmezone::issuer {
 
@@ -26,5 +29,16 @@ SpkiPin spki_pin(std::string_view public_key_der);
 // The pin of the public key in a PEM private key or certificate: the first
 // PEM block of `pem` decides. Throws std::runtime_error naming `origin`.
 SpkiPin spki_pin_of_pem(std::string_view pem, const std::string& origin);
+
+// `status --pins`: for every configured zone and key type, the pin of the
+// current certificate's key and of the next key (with next-key = yes), as a
+// table or, with `json`, an array of
+//   {"zone": "example.com", "key_type": "ecdsa-p256",
+//    "current": {"sha256_base64": "...", "sha256_hex": "..."} or null,
+//    "next": {...} or null}
+// Returns 0 when every zone has a current pin for every key type (and a next
+// one when next-key = yes), else 1. A file that does not parse is reported
+// on stderr and counts as missing.
+int print_pins(const IssuerConfig& config, bool json, std::ostream& out);
 
 }  // namespace acmezone::issuer
