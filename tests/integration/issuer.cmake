@@ -7,3 +7,6 @@ acmezone_integration_test(issuer_retries test_issuer_retries.sh TIMEOUT 300)
 acmezone_integration_test(issuer_faults test_issuer_faults.sh TIMEOUT 420)
 acmezone_integration_test(issuer_check test_issuer_check.sh TIMEOUT 300)
 acmezone_integration_test(issuer_gdnsd test_issuer_gdnsd.sh TIMEOUT 300)
+
+# issuer-certs: two key types, preferred chain, pins, deploy/notify hooks, metrics.
+acmezone_integration_test(issuer_hooks test_issuer_hooks.sh TIMEOUT 300)

@@ -16,6 +16,9 @@
 # Pebble runs with PEBBLE_VA_NOSLEEP=1 (validate at once) and with its default
 # nonce rejection (5 % badNonce) and authorization reuse left on: clients
 # must cope with both. Its DNS-01 checks ask `-dnsserver` (our named).
+# $AZ_PEBBLE_ENV adds environment for Pebble, space-separated NAME=VALUE
+# words, e.g. AZ_PEBBLE_ENV="PEBBLE_ALTERNATE_ROOTS=1 PEBBLE_CHAIN_LENGTH=2"
+# (alternate chains, each to its own root: /roots/1 ...).
 #
 # API
 #   az_start_pebble DNS_PORT  start Pebble (listening on 127.0.0.1, free ports) with
@@ -102,7 +105,9 @@ EOF
 
 _az_pebble_launch() {
     local d=$AZ_TMP/pebble i
-    PEBBLE_VA_NOSLEEP=1 az_start_bg pebble \
+    local -a extra_env=()
+    read -ra extra_env <<<"${AZ_PEBBLE_ENV:-}"
+    PEBBLE_VA_NOSLEEP=1 az_start_bg pebble env "${extra_env[@]}" \
         pebble -config "$d/pebble-config.json" -dnsserver "$AZ_PEBBLE_DNS"
     AZ_PEBBLE_PID=$AZ_BG_PID
     for ((i = 0; i < 300; i++)); do
