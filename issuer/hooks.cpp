@@ -276,7 +276,7 @@ std::string NotifyEvent::to_json() const {
 }
 
 std::vector<NotifyEvent> decide_notifications(NotifyState& state, const DnsName& zone,
-                                              const ZoneOutcome& outcome,
+                                              const NotifyOutcome& outcome,
                                               system_clock::time_point now,
                                               unsigned expiring_days) {
     std::vector<NotifyEvent> events;

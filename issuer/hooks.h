@@ -91,7 +91,7 @@ struct NotifyEvent {
 
 // One zone after a pass. `attempted`: an issuance was tried (then `ok` says
 // how it ended); `not_after`: of the certificate stored now, if any.
-struct ZoneOutcome {
+struct NotifyOutcome {
     bool attempted = false;
     bool ok = false;
     std::string error;
@@ -101,7 +101,7 @@ struct ZoneOutcome {
 // The events `outcome` calls for, updating `state`. `expiring_days` 0 turns
 // expiring notices off.
 std::vector<NotifyEvent> decide_notifications(NotifyState& state, const DnsName& zone,
-                                              const ZoneOutcome& outcome,
+                                              const NotifyOutcome& outcome,
                                               std::chrono::system_clock::time_point now,
                                               unsigned expiring_days);
 
