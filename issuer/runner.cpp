@@ -24,6 +24,7 @@
 #include "issuer/http_client.h"
 #include "issuer/interrupt.h"
 #include "issuer/issuance.h"
+#include "issuer/pass_outputs.h"
 #include "issuer/progress.h"
 #include "issuer/state_lock.h"
 #include "issuer/utc_time.h"
@@ -151,12 +152,18 @@ PreOrderVerdict Runner::before_order(const ZoneStatus& zone) {
 // the zone as it was before the pass (its old certificate, if any). Deploy
 // hooks go here. Called concurrently for different zones; an exception is
 // logged and does not fail the zone.
-void Runner::after_certificate_changed(const ZoneStatus& /*before*/, const CertInfo& /*cert*/) {}
+void Runner::after_certificate_changed(const ZoneStatus& before, const CertInfo& /*cert*/) {
+    run_deploy_hook(config_, before.zone);  // pass_outputs.h
+}
 
 // Hook point: called once after every pass (run, issue, each of the
 // daemon's), with the lock still held, from the thread that ran the pass.
 // Metrics files and notifications about the pass as a whole go here.
-void Runner::after_pass(const PassReport& /*report*/) {}
+void Runner::after_pass(const PassReport& report) {
+    // Notifications, next keys, the metrics file (pass_outputs.h). Other
+    // parts' metric samples (the CA's rate-limit budget) go in the list.
+    after_pass_outputs(config_, report, {});
+}
 
 void Runner::recover_interrupted_orders() {
     const ZoneStateStore states(config_.state_dir);
@@ -578,6 +585,8 @@ int Runner::status(bool json, std::ostream& out) {
             z["retry_at"] = optional_time(st.saved.retry_at);
             z["order_in_flight"] =
                 st.saved.order ? Json::Value(st.saved.order->order_url) : Json::Value::null;
+            z["key_types"] = key_types_json(config_, st.zone);
+            z["deploy_hook_error"] = st.saved.deploy_hook_error;
             list.append(z);
         }
         Json::StreamWriterBuilder w;
@@ -601,7 +610,7 @@ int Runner::status(bool json, std::ostream& out) {
             out << std::left << std::setw(32) << st.zone.text() << std::setw(9) << st.state
                 << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-")
                 << std::setw(10) << (st.cert ? days.str() : "-") << std::setw(30) << next
-                << (names.empty() ? "-" : names);
+                << (names.empty() ? "-" : names) << key_types_text(config_, st.zone);
             if (!st.problem.empty()) {
                 out << "  (" << st.problem << ")";
             }
@@ -610,6 +619,9 @@ int Runner::status(bool json, std::ostream& out) {
                     << (st.saved.last_attempt ? format_utc(*st.saved.last_attempt) : "?") << " "
                     << st.saved.last_result << " (" << st.saved.failures
                     << " in a row): " << st.saved.last_error;
+            }
+            if (!st.saved.deploy_hook_error.empty()) {
+                out << "  " << st.saved.deploy_hook_error;
             }
             out << "\n";
         }

@@ -92,8 +92,10 @@ void put_string(Json::Value& doc, const char* key, const std::string& s) {
     }
 }
 
-const char* const kKnown[] = {"last_attempt", "last_result", "last_error", "last_success",
-                              "failures",     "retry_at",    "ari",        "order"};
+const char* const kKnown[] = {
+    "last_attempt",     "last_result", "last_error", "last_success",      "failures",
+    "retry_at",         "ari",         "order",      "deploy_hook_error", "notified_failed",
+    "notified_expiring"};
 
 }  // namespace
 
@@ -114,6 +116,9 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     s.last_success = r.time("last_success");
     s.failures = r.count("failures");
     s.retry_at = r.time("retry_at");
+    s.deploy_hook_error = r.string("deploy_hook_error");
+    s.notified_failed = r.time("notified_failed");
+    s.notified_expiring = r.time("notified_expiring");
     if (doc["ari"].isObject()) {
         const std::string where = origin + ": ari";
         const FieldReader a{doc["ari"], where};
@@ -150,6 +155,9 @@ Json::Value ZoneState::to_json() const {
     put_time(doc, "last_success", last_success);
     doc["failures"] = failures;
     put_time(doc, "retry_at", retry_at);
+    put_string(doc, "deploy_hook_error", deploy_hook_error);
+    put_time(doc, "notified_failed", notified_failed);
+    put_time(doc, "notified_expiring", notified_expiring);
     Json::Value a(Json::objectValue);
     put_string(a, "cert_id", ari.cert_id);
     put_time(a, "window_start", ari.window_start);

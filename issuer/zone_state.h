@@ -16,6 +16,8 @@
 //                           values are removed. Found on the next run, it
 //                           means the last one died in between: that run
 //                           removes exactly those values first.
+//   deploy_hook_error       the deploy hook's last failure (hooks.h)
+//   notified_failed, notified_expiring   what the notify hook was told, when
 //
 // Reading is tolerant: a missing file is an empty state; a file that does not
 // parse is reported (file and reason) and read as empty, never fatal for this
@@ -66,6 +68,12 @@ struct ZoneState {
     std::optional<SysTime> retry_at;
     AriState ari;
     std::optional<InFlightOrder> order;
+    // Hooks (hooks.h): the deploy hook's last failure ("" when it succeeded),
+    // when "failed" was notified (unset once "recovered" is), when
+    // "expiring" last was.
+    std::string deploy_hook_error;
+    std::optional<SysTime> notified_failed;
+    std::optional<SysTime> notified_expiring;
 
     Json::Value extra{Json::objectValue};  // unknown fields, kept as read
 
