@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keys and chains end to end: real named with the plugin, real Pebble
+# Keys, chains and hooks end to end: real named with the plugin, real Pebble
 # offering an alternate chain (PEBBLE_ALTERNATE_ROOTS=1).
 #   (1) key-type = ecdsa-p256 rsa-2048: both certificates issued in one run,
 #       each verifies, holds its key type, and both sit in the one version
@@ -10,6 +10,13 @@
 #   (3) status --pins (table and --json) prints, per key type, the pins
 #       openssl computes from the stored certificate and the next key;
 #       the next issuance uses the announced next key
+#   (4) deploy-hook: its environment (written to a file by the hook) names
+#       the zone, the key types and paths that exist and hold those types;
+#       zones-example/hooks/nginx-deploy renders a server block with both
+#       (nginx -t and the reload replaced by commands: no nginx is started)
+#   (5) notify-hook: a JSON "failed" document when the zone fails (named
+#       stopped), none on the second failure, "recovered" once it succeeds
+#   (6) the metrics file: the expected samples, with values that match
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -31,18 +38,45 @@ ROOT1_CN=$(cn_of "$ROOT1")
     az_fail "pebble's roots are not distinct: [$ROOT0_CN] [$ROOT1_CN]"
 az_log "roots: [$ROOT0_CN] (default) and [$ROOT1_CN] (alternate)"
 
+HOOKS=$AZ_TMP/hooks
+mkdir -p "$HOOKS"
+cat >"$HOOKS/deploy" <<'EOF'
+#!/bin/sh
+# Records the environment the issuer gave this hook.
+env | grep '^ACMEZONE_' | sort >"$HOOK_OUT/deploy.env.tmp"
+mv "$HOOK_OUT/deploy.env.tmp" "$HOOK_OUT/deploy.env"
+echo "deploy hook ran for $ACMEZONE_ZONE"
+EOF
+cat >"$HOOKS/notify" <<'EOF'
+#!/bin/sh
+# Appends each JSON document (one line) to a file.
+n=$(ls "$HOOK_OUT" | grep -c '^notify-' || true)
+cat >"$HOOK_OUT/notify-$n.json"
+echo "event=$ACMEZONE_EVENT" >>"$HOOK_OUT/notify-$n.json.env"
+EOF
+chmod 0755 "$HOOKS/deploy" "$HOOKS/notify"
+export HOOK_OUT=$HOOKS
+
 CONF=$AZ_TMP/issuer.conf
 az_issuer_conf "$CONF" "$ZONE"
 cat >>"$CONF" <<EOF
 key-type = ecdsa-p256 rsa-2048
 next-key = yes
 preferred-chain = $ROOT1_CN
+[hooks]
+deploy-hook = $HOOKS/deploy && NGINX_SITES_DIR=$HOOKS/sites NGINX_LISTEN=127.0.0.1:8443 NGINX_TEST=true NGINX_RELOAD="touch $HOOKS/reloaded" $ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-deploy
+notify-hook = $HOOKS/notify
+timeout = 30
+[status]
+metrics-file = $AZ_TMP/metrics/acmezone.prom
 EOF
+mkdir -p "$AZ_TMP/metrics"
 
 az_log "run: $ZONE with two key types"
 az_issuer "$CONF" run
 [[ $AZ_ISSUER_RC -eq 0 ]] || az_fail "run exited $AZ_ISSUER_RC: $(tail -n 40 "$AZ_ISSUER_ERR")"
 D=$AZ_CERTS/$ZONE
+RUN_LOG=$(cat "$AZ_ISSUER_ERR")
 
 # (1) both certificates, each of its type, in the one current version.
 CURRENT=$(readlink -f "$D/current")
@@ -106,14 +140,48 @@ az_assert_contains "$(cat "$AZ_ISSUER_OUT")" "$(hex_of_key "$D/rsa-2048/privkey.
     "status --pins table shows the current rsa-2048 TLSA hex"
 az_log "status --pins matches openssl"
 
+# (4) the deploy hook's environment.
+ENVF=$HOOKS/deploy.env
+[[ -f $ENVF ]] || az_fail "the deploy hook did not run (no $ENVF): $(tail -n 20 "$AZ_ISSUER_ERR")"
+envvar() { sed -n "s|^$1=||p" "$ENVF"; }
+az_assert_eq "$ZONE" "$(envvar ACMEZONE_ZONE)" "ACMEZONE_ZONE"
+az_assert_eq "$D" "$(envvar ACMEZONE_DIR)" "ACMEZONE_DIR"
+az_assert_eq "ecdsa-p256 rsa-2048" "$(envvar ACMEZONE_KEY_TYPES)" "ACMEZONE_KEY_TYPES"
+az_assert_eq "ecdsa-p256" "$(envvar ACMEZONE_KEY_TYPE)" "ACMEZONE_KEY_TYPE"
+az_assert_eq "$D/fullchain.pem" "$(envvar ACMEZONE_FULLCHAIN)" "ACMEZONE_FULLCHAIN"
+for t in ECDSA_P256 RSA_2048; do
+    for v in KEY CERT CHAIN FULLCHAIN; do
+        p=$(envvar "ACMEZONE_${v}_$t")
+        [[ -n $p && -s $p ]] || az_fail "ACMEZONE_${v}_$t=[$p] is not a non-empty file"
+    done
+done
+az_assert_contains "$(openssl x509 -in "$(envvar ACMEZONE_CERT_RSA_2048)" -noout -text)" \
+    "Public-Key: (2048 bit)" "ACMEZONE_CERT_RSA_2048 holds the RSA certificate"
+az_assert_contains "$(openssl pkey -in "$(envvar ACMEZONE_KEY_ECDSA_P256)" -noout -text)" \
+    "NIST CURVE: P-256" "ACMEZONE_KEY_ECDSA_P256 holds the ECDSA key"
+az_assert_contains "$RUN_LOG" "$ZONE: deploy-hook: deploy hook ran for $ZONE" "hook output in the log"
+# zones-example/hooks/nginx-deploy, run after it (nginx itself replaced by
+# NGINX_TEST/NGINX_RELOAD): one server block with both key types' files.
+SITE=$HOOKS/sites/$ZONE.conf
+[[ -f $SITE && -f $HOOKS/reloaded ]] || az_fail "nginx-deploy wrote no $SITE or did not reload"
+az_assert_contains "$(cat "$SITE")" "server_name $ZONE *.$ZONE;" "nginx server_name"
+az_assert_contains "$(cat "$SITE")" "listen 127.0.0.1:8443 ssl;" "nginx listen"
+for t in ecdsa-p256 rsa-2048; do
+    az_assert_contains "$(cat "$SITE")" "ssl_certificate $D/$t/fullchain.pem;" "nginx $t certificate"
+    az_assert_contains "$(cat "$SITE")" "ssl_certificate_key $D/$t/privkey.pem;" "nginx $t key"
+done
+az_log "deploy hook got the right environment; nginx-deploy rendered the server block"
+
 # (3) the next issuance certifies the announced next keys.
 NEXT_EC=$(pin_of_key "$D/next/ecdsa-p256.pem")
 NEXT_RSA=$(pin_of_key "$D/next/rsa-2048.pem")
+rm -f "$ENVF"
 az_issuer "$CONF" issue "$ZONE" --force
 [[ $AZ_ISSUER_RC -eq 0 ]] || az_fail "issue --force exited $AZ_ISSUER_RC: $(tail -n 40 "$AZ_ISSUER_ERR")"
 az_assert_eq "$NEXT_EC" "$(pin_of_key "$D/ecdsa-p256/privkey.pem")" "ecdsa-p256: the next key is used"
 az_assert_eq "$NEXT_RSA" "$(pin_of_key "$D/rsa-2048/privkey.pem")" "rsa-2048: the next key is used"
 [[ $(pin_of_key "$D/next/ecdsa-p256.pem") != "$NEXT_EC" ]] || az_fail "no new next ecdsa-p256 key"
+[[ -f $ENVF ]] || az_fail "the deploy hook did not run after the second issuance"
 az_log "the announced next keys were used; new next keys made"
 
 # (2) a preferred CN that no chain has: the default chain, and a log line.
@@ -126,4 +194,75 @@ az_verify_cert "$OTHER"  # against /roots/0: the default chain
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "using the default chain" "no preferred chain: logged"
 az_log "no matching chain: the default one, logged"
 
+# (5) notify: failed once, then recovered once.
+az_stop_named
+az_issuer "$CONF" issue "$ZONE" --force
+az_assert_eq 1 "$AZ_ISSUER_RC" "issue exit code with named stopped"
+az_issuer "$CONF" issue "$ZONE" --force
+az_assert_eq 1 "$AZ_ISSUER_RC" "second failing issue exit code"
+az_assert_contains "$(cat "$AZ_TMP/metrics/acmezone.prom")" \
+    "acmezone_consecutive_failures{zone=\"$ZONE\"} 2" "metrics: two failures in a row"
+az_restart_named
+az_issuer "$CONF" issue "$ZONE" --force
+[[ $AZ_ISSUER_RC -eq 0 ]] || az_fail "issue after restart exited $AZ_ISSUER_RC: $(tail -n 40 "$AZ_ISSUER_ERR")"
+python3 - "$HOOKS" "$ZONE" "$(openssl x509 -in "$D/cert.pem" -noout -enddate)" <<'EOF' ||
+import glob, json, os, sys, datetime
+hooks, zone, enddate = sys.argv[1:]
+files = sorted(glob.glob(os.path.join(hooks, "notify-*.json")))
+docs = [json.load(open(f)) for f in files]
+assert [d["event"] for d in docs] == ["failed", "recovered"], docs
+failed, recovered = docs
+for d in docs:
+    assert set(d) == {"event", "zone", "error", "not_after", "days_left", "time"}, d
+    assert d["zone"] == zone, d
+    assert d["time"].endswith("Z"), d
+assert zone in failed["error"] and failed["error"], failed
+assert isinstance(failed["days_left"], (int, float)) and failed["days_left"] > 1, failed
+assert recovered["error"] == "", recovered
+# recovered names the new certificate's notAfter
+na = datetime.datetime.strptime(enddate.split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
+assert recovered["not_after"] == na.strftime("%Y-%m-%dT%H:%M:%SZ"), (recovered, enddate)
+envs = sorted(glob.glob(os.path.join(hooks, "notify-*.json.env")))
+assert [open(e).read().strip() for e in envs] == ["event=failed", "event=recovered"], envs
+EOF
+    az_fail "notify documents: $(cat "$HOOKS"/notify-*.json)"
+az_log "notify hook: failed once, recovered once"
+
+# (6) the metrics file after the last pass.
+M=$AZ_TMP/metrics/acmezone.prom
+[[ -f $M ]] || az_fail "no metrics file $M"
+az_assert_eq 644 "$(stat -c %a "$M")" "metrics file mode"
+python3 - "$M" "$ZONE" "$(openssl x509 -in "$D/rsa-2048/cert.pem" -noout -enddate)" <<'EOF' ||
+import re, sys, time, datetime
+path, zone, enddate = sys.argv[1:]
+samples = {}
+types = {}
+for line in open(path):
+    line = line.rstrip("\n")
+    if line.startswith("# TYPE "):
+        _, _, name, t = line.split(" ")
+        types[name] = t
+        continue
+    if line.startswith("#") or not line:
+        continue
+    m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)', line)
+    assert m, line
+    samples[(m.group(1), m.group(2) or "")] = float(m.group(3))
+na = datetime.datetime.strptime(enddate.split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
+na = na.replace(tzinfo=datetime.timezone.utc).timestamp()
+k = ("acmezone_certificate_not_after_seconds", '{zone="%s",key_type="rsa-2048"}' % zone)
+assert samples.get(k) == na, (k, samples)
+k = ("acmezone_certificate_not_after_seconds", '{zone="%s",key_type="ecdsa-p256"}' % zone)
+assert k in samples, samples
+k = ("acmezone_consecutive_failures", '{zone="%s"}' % zone)
+assert samples.get(k) == 0, samples
+k = ("acmezone_last_success_timestamp_seconds", '{zone="%s"}' % zone)
+assert abs(samples[k] - time.time()) < 300, samples
+assert abs(samples[("acmezone_pass_timestamp_seconds", "")] - time.time()) < 300, samples
+for name in ("acmezone_certificate_not_after_seconds", "acmezone_consecutive_failures",
+             "acmezone_last_success_timestamp_seconds", "acmezone_pass_timestamp_seconds"):
+    assert types.get(name) == "gauge", (name, types)
+EOF
+    az_fail "metrics file: $(cat "$M")"
+az_log "metrics file has the expected samples"
 az_log "PASS"
