@@ -328,10 +328,16 @@ ChallengeStore::ChallengeStore(StoreOptions options)
     state->serial = next_serial(state->serial, now);
     if (w.journal) {
         std::string error;
-        if (!w.journal->append_durable(sj::encode_frame({state->serial, {}}), &error)) {
-            throw std::runtime_error(error);
+        // A full state disk must not keep named from starting: what the store
+        // holds is served, and updates get SERVFAIL until there is room. The
+        // serial is still new, as next_serial() takes the clock into account.
+        if (w.journal->append_durable(sj::encode_frame({state->serial, {}}), &error)) {
+            ++w.journal_records;
+        } else {
+            log_warning("acmezone: cannot record the new serial (", error,
+                        "); serving the stored values, updates fail until the state disk has "
+                        "room");
         }
-        ++w.journal_records;
     }
     current_.store(state);
     w.tentative = state;

@@ -23,6 +23,9 @@
 // published change (including purges of expired values), kept durable:
 // next = max(previous + 1, Unix time in seconds), and a store that opens a
 // state directory journals a fresh serial first, so serials never repeat.
+// On a full state disk that record is skipped with a warning (named must
+// still start): the store serves what it holds, refuses updates with
+// SERVFAIL, and a serial can then repeat only for unchanged content.
 //
 // Files (store_journal.h): <state-dir>/journal, checksummed records each
 // holding the new content of the names a change touched, appended and

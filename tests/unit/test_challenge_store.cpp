@@ -709,6 +709,31 @@ TEST(ChallengeStoreDurability, AWriteThatCannotBeMadeDurableIsServfailAndChanges
     EXPECT_EQ(values(s, kName), (std::set<std::string>{"before", "after"}));
 }
 
+TEST(ChallengeStoreDurability, AFullStateDiskStillOpensAndServesWhatItHas) {
+    TempDir tmp;
+    {
+        ChallengeStore s(disk_options(tmp.path()));
+        ASSERT_EQ(s.apply({}, {add(kName, "kept")}).rcode, 0);
+    }
+    auto size = fs::file_size(tmp.path() / "journal");
+    std::uint32_t serial = 0;
+    {
+        FileSizeLimit full(size);  // not even the opening serial record fits
+        ChallengeStore s(disk_options(tmp.path()));
+        EXPECT_EQ(values(s, kName), std::set<std::string>{"kept"});
+        serial = s.snapshot()->serial;
+        auto r = s.apply({}, {add(kName, "refused")});
+        EXPECT_EQ(r.rcode, 2) << "expected SERVFAIL";
+        EXPECT_EQ(values(s, kName), std::set<std::string>{"kept"});
+    }
+    EXPECT_EQ(fs::file_size(tmp.path() / "journal"), size);
+    ChallengeStore s(disk_options(tmp.path()));
+    EXPECT_EQ(values(s, kName), std::set<std::string>{"kept"});
+    // Not recorded, but never behind what was served: the serial follows the clock.
+    EXPECT_GE(s.snapshot()->serial, serial);
+    EXPECT_EQ(s.apply({}, {add(kName, "after")}).rcode, 0);
+}
+
 TEST(ChallengeStoreDurability, AnUnwritableStateDirectoryIsAnErrorNamingIt) {
     TempDir tmp;
     auto file = tmp.path() / "not-a-dir";
