@@ -9,3 +9,9 @@ target_link_libraries(list_plugin_options PRIVATE acmezone_plugin_core)
 add_test(NAME man_pages COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_man_pages.sh)
 set_tests_properties(man_pages PROPERTIES LABELS unit TIMEOUT 60
     ENVIRONMENT "${ACMEZONE_IT_ENV};ACMEZONE_LIST_PLUGIN_OPTIONS=$<TARGET_FILE:list_plugin_options>")
+
+# package_install: scripts/package, lintian, apt-get install of both packages,
+# named with the installed module and the installed issuer (as user acmezone)
+# against Pebble, an upgrade, a purge. Installs packages on this machine (root;
+# refuses when acmezone packages or user already exist; purges on exit).
+acmezone_integration_test(package_install test_package_install.sh TIMEOUT 2400)

@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# The Debian packages, as an operator gets them: scripts/package builds
+# acmezone-bind-plugin and acmezone-issuer; lintian finds no error in
+# either; apt-get installs both; the files, the system user and the modes
+# are what the packages promise; named loads the installed module with the
+# shipped plugin.conf (only the key file and the control port changed), and
+# the installed acmezone-issuer, run as user acmezone with the shipped
+# issuer.conf (only the CA, the key file and the ports changed), gets a
+# certificate from Pebble. Then an upgrade (the same packages with a higher
+# version) keeps the state, a changed conffile and the user; a purge leaves
+# nothing behind (files, directories, user, group).
+#
+# This installs packages on the machine: it must run as root, and it refuses
+# to run when acmezone packages or an acmezone user are already there (it
+# would purge them). The EXIT trap purges what it installed, pass or fail.
+#
+# ACMEZONE_DEBS_DIR=DIR uses the two .debs already in DIR instead of running
+# scripts/package (to debug this test without rebuilding).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pebble.sh"
+source "$(dirname "$0")/issuer_lib.sh"
+az_setup
+
+packages=(acmezone-bind-plugin acmezone-issuer)
+installed_by_us=0
+
+purge_packages() {
+    local p present=()
+    for p in "${packages[@]}"; do
+        if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
+            present+=("$p")
+        fi
+    done
+    if ((${#present[@]})); then
+        echo "[test] purging ${present[*]}" >&2
+        DEBIAN_FRONTEND=noninteractive dpkg --purge "${present[@]}" >>"$AZ_TMP/dpkg.log" 2>&1 ||
+            echo "[test] WARNING: dpkg --purge ${present[*]} failed: see $AZ_TMP/dpkg.log" >&2
+    fi
+}
+on_exit() {
+    local rc=$?
+    if ((installed_by_us)); then
+        purge_packages
+    fi
+    (exit "$rc")
+    _az_cleanup
+}
+trap on_exit EXIT
+
+[[ $(id -u) -eq 0 ]] || az_fail "this test installs packages: run it as root"
+for p in "${packages[@]}"; do
+    if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
+        az_fail "$p is already on this machine: this test would purge it; remove it first"
+    fi
+done
+! getent passwd acmezone >/dev/null || az_fail "a user acmezone exists already: this test would delete it"
+for d in /etc/acmezone /var/lib/acmezone /var/lib/bind/acmezone; do
+    [[ ! -e $d ]] || az_fail "$d exists already: this test would remove it"
+done
+
+# -- build ---------------------------------------------------------------
+arch=$(dpkg --print-architecture)
+if [[ -n ${ACMEZONE_DEBS_DIR:-} ]]; then
+    debs_dir=$ACMEZONE_DEBS_DIR
+    az_log "using the packages in $debs_dir (ACMEZONE_DEBS_DIR)"
+else
+    debs_dir=$AZ_TMP/debs
+    start=$(date +%s)
+    "$ACMEZONE_SOURCE_DIR/scripts/package" "$debs_dir" >"$AZ_TMP/package.out" ||
+        az_fail "scripts/package failed"
+    az_log "scripts/package took $(($(date +%s) - start)) s"
+fi
+version=$(sed -nE 's/^project\(acmezone VERSION ([0-9][0-9.]*).*/\1/p' "$ACMEZONE_SOURCE_DIR/CMakeLists.txt")
+plugin_deb=$debs_dir/acmezone-bind-plugin_${version}_$arch.deb
+issuer_deb=$debs_dir/acmezone-issuer_${version}_$arch.deb
+[[ -f $plugin_deb && -f $issuer_deb ]] || az_fail "packages missing: $plugin_deb $issuer_deb"
+
+# -- lintian: no error ---------------------------------------------------
+lintian_out=$(lintian --tag-display-limit 0 "$plugin_deb" "$issuer_deb" 2>&1) || true
+echo "$lintian_out" >"$AZ_TMP/lintian.txt"
+if grep -q '^E: ' <<<"$lintian_out"; then
+    az_fail "lintian reports errors: $(grep '^E: ' <<<"$lintian_out")"
+fi
+grep -q . <<<"$lintian_out" && az_log "lintian (no errors): $(tr '\n' ';' <<<"$lintian_out")"
+
+# -- install -------------------------------------------------------------
+installed_by_us=1
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "$plugin_deb" "$issuer_deb" >"$AZ_TMP/apt.log" 2>&1 ||
+    az_fail "apt-get install failed: $(tail -n 20 "$AZ_TMP/apt.log")"
+for p in "${packages[@]}"; do
+    az_assert_eq "install ok installed" "$(dpkg-query -W -f='${Status}' "$p")" "$p status"
+done
+
+# expect_path PATH TYPE MODE OWNER:GROUP
+expect_path() {
+    local path=$1 type=$2 mode=$3 owner=$4 got
+    [[ -e $path ]] || az_fail "$path is missing"
+    got=$(stat -c '%F %a %U:%G' "$path")
+    az_assert_eq "$type $mode $owner" "$got" "$path"
+}
+expect_path /usr/lib/bind/acmezone_dlz.so "regular file" 644 root:root
+expect_path /usr/sbin/acmezone-issuer "regular file" 755 root:root
+expect_path /etc/acmezone/plugin.conf "regular file" 644 root:root
+expect_path /etc/acmezone/issuer.conf "regular file" 644 root:root
+expect_path /var/lib/acmezone directory 700 acmezone:acmezone
+expect_path /var/lib/bind/acmezone directory 700 bind:bind
+expect_path /lib/systemd/system/acmezone-issuer.service "regular file" 644 root:root
+expect_path /lib/systemd/system/acmezone-issuer.timer "regular file" 644 root:root
+expect_path /usr/share/man/man8/acmezone-issuer.8.gz "regular file" 644 root:root
+expect_path /usr/share/man/man8/acmezone_dlz.8.gz "regular file" 644 root:root
+expect_path /usr/share/doc/acmezone-bind-plugin/examples/named.conf.fragment "regular file" 644 root:root
+man -w acmezone-issuer >/dev/null 2>&1 || az_fail "man acmezone-issuer: not found"
+man -w acmezone_dlz >/dev/null 2>&1 || az_fail "man acmezone_dlz: not found"
+nm -D --defined-only /usr/lib/bind/acmezone_dlz.so | awk '{print $3}' | grep -v '^dlz_' | grep -q . &&
+    az_fail "the installed module exports more than dlz_*: $(nm -D --defined-only /usr/lib/bind/acmezone_dlz.so)"
+
+pw=$(getent passwd acmezone) || az_fail "no user acmezone after install"
+uid=$(cut -d: -f3 <<<"$pw")
+((uid < 1000)) || az_fail "user acmezone is not a system user (uid $uid)"
+az_assert_eq /var/lib/acmezone "$(cut -d: -f6 <<<"$pw")" "acmezone's home"
+[[ $(cut -d: -f7 <<<"$pw") == */nologin || $(cut -d: -f7 <<<"$pw") == /bin/false ]] ||
+    az_fail "user acmezone has a login shell: $pw"
+getent group acmezone >/dev/null || az_fail "no group acmezone after install"
+runuser -u bind -- test -w /var/lib/bind/acmezone || az_fail "bind cannot write /var/lib/bind/acmezone"
+
+# The units: hardened as promised, and the command they run is the installed one.
+unit=/lib/systemd/system/acmezone-issuer.service
+for line in "User=acmezone" "ProtectSystem=strict" "ReadWritePaths=/var/lib/acmezone" \
+    "PrivateTmp=yes" "NoNewPrivileges=yes" "CapabilityBoundingSet=" \
+    "ExecStart=/usr/sbin/acmezone-issuer --config /etc/acmezone/issuer.conf run"; do
+    grep -qxF "$line" "$unit" || az_fail "$unit lacks the line: $line"
+done
+if systemd-analyze --help >/dev/null 2>&1; then
+    out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" /lib/systemd/system/acmezone-issuer.timer 2>&1) ||
+        az_fail "systemd-analyze verify: $out"
+    [[ -z $out ]] || az_fail "systemd-analyze verify warns: $out"
+    az_log "systemd-analyze verify: units clean"
+fi
+[[ ! -e /etc/systemd/system/timers.target.wants/acmezone-issuer.timer ]] ||
+    az_fail "the timer was enabled on installation (the operator enables it after configuring)"
+
+# -- named with the installed module and the shipped plugin.conf ----------
+# named runs as bind, as Debian runs it (-u bind: named changes user before
+# it loads its configuration, so the plugin's files are opened as bind).
+# Its directory, rndc key, plugin.conf and TSIG key are readable by bind as
+# they would be in /etc/bind and /etc/acmezone.
+chmod 0711 "$AZ_TMP"
+install -d -o bind -g bind -m 0750 "$AZ_TMP/named-main"
+az_keygen rndc-key "$AZ_TMP/named-main/rndc.key"
+chown bind:bind "$AZ_TMP/named-main/rndc.key"
+AZ_NAMED_ARGS="-u bind"
+AZ_KEY_NAME=acme-key
+AZ_KEY_FILE=$AZ_TMP/keys.conf
+az_keygen "$AZ_KEY_NAME" "$AZ_KEY_FILE"
+chgrp bind "$AZ_KEY_FILE"
+chmod 0640 "$AZ_KEY_FILE"
+AZ_KEY_SECRET=$(az_key_secret "$AZ_KEY_FILE")
+AZ_CONTROL_PORT=$(az_free_port)
+grep -q '^\[control\]' /etc/acmezone/plugin.conf || az_fail "shipped plugin.conf has no [control]"
+# [control] is its last section: the new listen and keys lines land there.
+{
+    grep -vE '^(listen|keys) *=' /etc/acmezone/plugin.conf
+    echo "listen = 127.0.0.1:$AZ_CONTROL_PORT"
+    echo "keys = $AZ_KEY_FILE"
+} >"$AZ_TMP/plugin.conf"
+chmod 0644 "$AZ_TMP/plugin.conf"
+cat >"$AZ_TMP/named.fragment" <<EOF
+dlz "acmezone" {
+    database "dlopen /usr/lib/bind/acmezone_dlz.so $AZ_TMP/plugin.conf";
+};
+zone "example.com" { type primary; file "$ACMEZONE_SOURCE_DIR/zones-example/zones/example.com.zone"; };
+EOF
+az_start_named "$AZ_TMP/named.fragment"
+az_nsupdate "update add _acme-challenge.example.com 60 TXT installed" ||
+    az_fail "nsupdate to the installed plugin failed"
+az_assert_eq '"installed"' "$(az_dig _acme-challenge.example.com TXT +short)" "value served"
+az_nsupdate "update delete _acme-challenge.example.com TXT installed" || az_fail "delete failed"
+[[ -n $(ls -A /var/lib/bind/acmezone) ]] || az_fail "the plugin wrote nothing to /var/lib/bind/acmezone"
+
+# -- the installed issuer, as user acmezone, with the shipped issuer.conf ---
+az_start_pebble "$AZ_NAMED_PORT"
+conf_dir=$AZ_TMP/issuer-etc
+install -d -m 0750 -g acmezone "$conf_dir"
+(umask 027 && cp "$AZ_KEY_FILE" "$conf_dir/issuer-keys.conf")
+chgrp acmezone "$conf_dir/issuer-keys.conf"
+install -m 0644 "$AZ_PEBBLE_TLS_CA" "$conf_dir/pebble-ca.pem"
+sed -E -e "s|^directory = .*|directory = $AZ_PEBBLE_DIR\nca-file = $conf_dir/pebble-ca.pem|" \
+    -e "s|^control = .*|control = 127.0.0.1:$AZ_CONTROL_PORT|" \
+    -e "s|^keys = .*|keys = $conf_dir/issuer-keys.conf|" \
+    -e "s|^resolver = .*|resolver = 127.0.0.1:$AZ_NAMED_PORT\ncheck-server = 127.0.0.1:$AZ_NAMED_PORT|" \
+    /etc/acmezone/issuer.conf >"$conf_dir/issuer.conf"
+for k in "ca-file = " "check-server = " "state-dir = /var/lib/acmezone" "dir = /var/lib/acmezone/certs"; do
+    grep -q "^$k" "$conf_dir/issuer.conf" || az_fail "derived issuer.conf lacks \"$k\": shipped file changed?"
+done
+chmod 0644 "$conf_dir/issuer.conf"
+cat >"$AZ_TMP/issuer-as-acmezone" <<'EOF'
+#!/bin/sh
+exec runuser -u acmezone -- /usr/sbin/acmezone-issuer "$@"
+EOF
+chmod 0755 "$AZ_TMP/issuer-as-acmezone"
+ACMEZONE_ISSUER=$AZ_TMP/issuer-as-acmezone
+AZ_CERTS=/var/lib/acmezone/certs
+az_issuer "$conf_dir/issuer.conf" run
+az_assert_eq 0 "$AZ_ISSUER_RC" "installed acmezone-issuer run (as acmezone): $(cat "$AZ_ISSUER_ERR")"
+az_verify_cert example.com
+az_assert_no_txt _acme-challenge.example.com
+owner=$(stat -L -c %U "$AZ_CERTS/example.com/privkey.pem")
+az_assert_eq acmezone "$owner" "privkey.pem owner"
+[[ -f /var/lib/acmezone/account.key ]] || az_fail "no ACME account key in /var/lib/acmezone"
+az_assert_eq "600 acmezone" "$(stat -c '%a %U' /var/lib/acmezone/account.key)" \
+    "ACME account key mode and owner"
+fingerprint=$(openssl x509 -in "$AZ_CERTS/example.com/cert.pem" -noout -fingerprint -sha256)
+
+# -- upgrade: the same packages with a higher version -----------------------
+echo "# kept across upgrades" >>/etc/acmezone/issuer.conf
+conf_sum=$(sha256sum /etc/acmezone/issuer.conf)
+up_version=$version+upgradetest1
+for deb in "$plugin_deb" "$issuer_deb"; do
+    d=$AZ_TMP/repack/$(basename "$deb" .deb)
+    mkdir -p "$d"
+    dpkg-deb -R "$deb" "$d"
+    sed -i "s/^Version: .*/Version: $up_version/" "$d/DEBIAN/control"
+    dpkg-deb --root-owner-group -b "$d" "$AZ_TMP/repack/$(basename "$deb" ".deb")-up.deb" >/dev/null
+done
+DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold -i "$AZ_TMP"/repack/*-up.deb \
+    >>"$AZ_TMP/dpkg.log" 2>&1 || az_fail "upgrade (dpkg -i) failed: $(tail -n 20 "$AZ_TMP/dpkg.log")"
+for p in "${packages[@]}"; do
+    az_assert_eq "$up_version" "$(dpkg-query -W -f='${Version}' "$p")" "$p version after upgrade"
+done
+az_assert_eq "$conf_sum" "$(sha256sum /etc/acmezone/issuer.conf)" "changed conffile kept on upgrade"
+az_assert_eq "$uid" "$(id -u acmezone)" "acmezone's uid after upgrade"
+expect_path /var/lib/acmezone directory 700 acmezone:acmezone
+az_assert_eq "$fingerprint" \
+    "$(openssl x509 -in "$AZ_CERTS/example.com/cert.pem" -noout -fingerprint -sha256)" \
+    "certificate kept across the upgrade"
+az_issuer "$conf_dir/issuer.conf" status
+az_assert_eq 0 "$AZ_ISSUER_RC" "status after upgrade: $(cat "$AZ_ISSUER_OUT" "$AZ_ISSUER_ERR")"
+az_assert_contains "$(cat "$AZ_ISSUER_OUT")" valid "status after upgrade"
+
+# -- purge: nothing left ----------------------------------------------------
+az_stop_named
+az_stop_pebble
+DEBIAN_FRONTEND=noninteractive dpkg --purge "${packages[@]}" >>"$AZ_TMP/dpkg.log" 2>&1 ||
+    az_fail "dpkg --purge failed: $(tail -n 20 "$AZ_TMP/dpkg.log")"
+installed_by_us=0
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || echo not-installed)
+    az_assert_eq not-installed "$status" "$p after purge"
+done
+for path in /usr/lib/bind/acmezone_dlz.so /usr/sbin/acmezone-issuer /etc/acmezone \
+    /var/lib/acmezone /var/lib/bind/acmezone /lib/systemd/system/acmezone-issuer.service \
+    /lib/systemd/system/acmezone-issuer.timer /usr/share/doc/acmezone-issuer \
+    /usr/share/doc/acmezone-bind-plugin /usr/share/man/man8/acmezone-issuer.8.gz; do
+    [[ ! -e $path ]] || az_fail "$path is left after purge"
+done
+! getent passwd acmezone >/dev/null || az_fail "user acmezone is left after purge"
+! getent group acmezone >/dev/null || az_fail "group acmezone is left after purge"
+echo "PASS: packages build, lint without errors, install, issue, upgrade and purge cleanly"
