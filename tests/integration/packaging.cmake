@@ -15,3 +15,7 @@ set_tests_properties(man_pages PROPERTIES LABELS unit TIMEOUT 60
 # against Pebble, an upgrade, a purge. Installs packages on this machine (root;
 # refuses when acmezone packages or user already exist; purges on exit).
 acmezone_integration_test(package_install test_package_install.sh TIMEOUT 2400)
+
+# readme_walkthrough: the sh blocks of README.md's "The operator's first hour",
+# run in order in a sandbox against real named with the plugin and Pebble.
+acmezone_integration_test(readme_walkthrough test_readme_walkthrough.sh TIMEOUT 900)

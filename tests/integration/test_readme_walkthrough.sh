@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# README.md's "The operator's first hour", run as written: every ```sh block
+# between <!-- walkthrough:begin --> and <!-- walkthrough:end --> is taken
+# from the README, in order, and run by one bash (set -euo pipefail, so any
+# failing command fails the test), in a sandbox:
+#   - the walkthrough's variables (ACMEZONE_ETC, ...) point at directories
+#     in $AZ_TMP, loopback ports, Pebble (for Let's Encrypt staging) and the
+#     built plugin; the issuer runs as the current user (root) instead of
+#     acmezone, which only the package creates
+#   - named is already running, as on the operator's host: example.com and
+#     other.org from zones-example/ (other.org without its CNAME: step 4 adds
+#     one), plus an include of $ACMEZONE_BIND_ETC/named.conf.local
+#   - PATH starts with shims: rndc (the test named's rndc.conf), dig (the
+#     test named's port) and acmezone-issuer (the built one)
+# Afterwards the test checks what the walkthrough claims: both certificates
+# verify against Pebble's root with names {Z, *.Z}, no challenge value is
+# left, and the configuration left by step 7 names Let's Encrypt production.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pebble.sh"
+source "$(dirname "$0")/issuer_lib.sh"
+az_setup
+
+readme=$ACMEZONE_SOURCE_DIR/README.md
+script=$AZ_TMP/walkthrough.sh
+awk '
+    /<!-- walkthrough:begin -->/ { inside = 1; next }
+    /<!-- walkthrough:end -->/ { inside = 0; next }
+    inside && /^```sh$/ { block = 1; n++; print "# ---- block " n; next }
+    block && /^```$/ { block = 0; next }
+    block { print }
+    END { if (inside || block) exit 1 }
+' "$readme" >"$script" || az_fail "README.md: walkthrough markers or sh fences are not closed"
+blocks=$(grep -c '^# ---- block ' "$script" || true)
+((blocks >= 7)) || az_fail "README.md: expected at least 7 sh blocks in the walkthrough, found $blocks"
+az_log "walkthrough: $blocks sh blocks, $(grep -vc '^# ---- block ' "$script") lines"
+
+# -- the operator's host, before the walkthrough --------------------------
+etc=$AZ_TMP/etc/acmezone
+bind_etc=$AZ_TMP/etc/bind
+mkdir -p "$etc" "$bind_etc" "$AZ_TMP/var/lib/acmezone" "$AZ_TMP/shims"
+cp "$ACMEZONE_SOURCE_DIR/zones-example/zones/example.com.zone" "$bind_etc/db.example.com"
+grep -v '_acme-challenge' "$ACMEZONE_SOURCE_DIR/zones-example/zones/other.org.zone" >"$bind_etc/db.other.org"
+: >"$bind_etc/named.conf.local"
+cat >"$AZ_TMP/named.fragment" <<EOF
+zone "example.com" { type primary; file "$bind_etc/db.example.com"; };
+zone "other.org" { type primary; file "$bind_etc/db.other.org"; };
+include "$bind_etc/named.conf.local";
+EOF
+az_start_named "$AZ_TMP/named.fragment"
+az_start_pebble "$AZ_NAMED_PORT"
+
+cat >"$AZ_TMP/shims/rndc" <<EOF
+#!/bin/sh
+exec /usr/sbin/rndc -c "$AZ_NAMED_DIR/rndc.conf" "\$@"
+EOF
+cat >"$AZ_TMP/shims/dig" <<EOF
+#!/bin/sh
+exec /usr/bin/dig -p $AZ_NAMED_PORT +norec +time=2 +tries=1 "\$@"
+EOF
+ln -s "$ACMEZONE_ISSUER" "$AZ_TMP/shims/acmezone-issuer"
+chmod 0755 "$AZ_TMP/shims/rndc" "$AZ_TMP/shims/dig"
+control_port=$(az_free_port)
+
+# -- the walkthrough --------------------------------------------------------
+start=$(date +%s)
+rc=0
+env PATH="$AZ_TMP/shims:$PATH" \
+    ACMEZONE_ETC="$etc" \
+    ACMEZONE_BIND_ETC="$bind_etc" \
+    ACMEZONE_PLUGIN="$ACMEZONE_PLUGIN" \
+    ACMEZONE_PLUGIN_STATE="$AZ_TMP/var/lib/bind/acmezone" \
+    ACMEZONE_ISSUER_STATE="$AZ_TMP/var/lib/acmezone" \
+    ACMEZONE_ISSUER_USER="$(id -un)" \
+    ACMEZONE_CONTROL_PORT="$control_port" \
+    ACMEZONE_RESOLVER="127.0.0.1:$AZ_NAMED_PORT" \
+    ACMEZONE_CA="$AZ_PEBBLE_DIR" \
+    ACMEZONE_CA_FILE="$AZ_PEBBLE_TLS_CA" \
+    ACMEZONE_CHECK_SERVER="127.0.0.1:$AZ_NAMED_PORT" \
+    timeout 600 bash -euo pipefail -x "$script" >"$AZ_TMP/walkthrough.out" 2>"$AZ_TMP/walkthrough.err" ||
+    rc=$?
+if ((rc != 0)); then
+    tail -n 40 "$AZ_TMP/walkthrough.err" >&2
+    az_fail "the README walkthrough failed (exit $rc) at the command traced last above"
+fi
+az_log "walkthrough ran in $(($(date +%s) - start)) s"
+
+# -- what it claims ---------------------------------------------------------
+AZ_CERTS=$AZ_TMP/var/lib/acmezone/certs
+az_verify_cert example.com
+az_verify_cert other.org
+az_assert_no_txt _acme-challenge.example.com
+az_assert_no_txt other-org.acme.example.com
+az_assert_eq 0640 "$(stat -c %04a "$etc/keys.conf")" "keys.conf mode"
+az_assert_eq 0640 "$(stat -c %04a "$etc/issuer-keys.conf")" "issuer-keys.conf mode"
+az_assert_eq bind "$(stat -c %G "$etc/keys.conf")" "keys.conf group"
+grep -qx 'directory = https://acme-v02.api.letsencrypt.org/directory' "$etc/issuer.conf" ||
+    az_fail "step 7 did not leave the production directory in issuer.conf"
+! grep -q '^ca-file' "$etc/issuer.conf" || az_fail "step 7 left a ca-file in issuer.conf"
+az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.other.org" "step 6 shows other.org's names"
+echo "PASS: the README's first-hour walkthrough runs as written ($blocks blocks)"
