@@ -37,15 +37,13 @@ purge_packages() {
             echo "[test] WARNING: dpkg --purge ${present[*]} failed: see $AZ_TMP/dpkg.log" >&2
     fi
 }
-on_exit() {
-    local rc=$?
+purge_if_ours() {
     if ((installed_by_us)); then
         purge_packages
     fi
-    (exit "$rc")
-    _az_cleanup
 }
-trap on_exit EXIT
+# On exit, after named and Pebble are stopped: pass or fail, nothing stays.
+az_at_exit purge_if_ours
 
 [[ $(id -u) -eq 0 ]] || az_fail "this test installs packages: run it as root"
 for p in "${packages[@]}"; do
