@@ -13,8 +13,9 @@
 #   - PATH starts with shims: rndc (the test named's rndc.conf), dig (the
 #     test named's port) and acmezone-issuer (the built one)
 # Afterwards the test checks what the walkthrough claims: both certificates
-# verify against Pebble's root with names {Z, *.Z}, no challenge value is
-# left, and the configuration left by step 7 names Let's Encrypt production.
+# verify against Pebble's root with names {Z, *.Z}, `check` found both zones
+# ok, no challenge value is
+# left, and the configuration left by step 8 names Let's Encrypt production.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -31,7 +32,7 @@ awk '
     END { if (inside || block) exit 1 }
 ' "$readme" >"$script" || az_fail "README.md: walkthrough markers or sh fences are not closed"
 blocks=$(grep -c '^# ---- block ' "$script" || true)
-((blocks >= 7)) || az_fail "README.md: expected at least 7 sh blocks in the walkthrough, found $blocks"
+((blocks >= 9)) || az_fail "README.md: expected at least 9 sh blocks in the walkthrough, found $blocks"
 az_log "walkthrough: $blocks sh blocks, $(grep -vc '^# ---- block ' "$script") lines"
 
 # -- the operator's host, before the walkthrough --------------------------
@@ -94,7 +95,9 @@ az_assert_eq 0640 "$(stat -c %04a "$etc/keys.conf")" "keys.conf mode"
 az_assert_eq 0640 "$(stat -c %04a "$etc/issuer-keys.conf")" "issuer-keys.conf mode"
 az_assert_eq bind "$(stat -c %G "$etc/keys.conf")" "keys.conf group"
 grep -qx 'directory = https://acme-v02.api.letsencrypt.org/directory' "$etc/issuer.conf" ||
-    az_fail "step 7 did not leave the production directory in issuer.conf"
-! grep -q '^ca-file' "$etc/issuer.conf" || az_fail "step 7 left a ca-file in issuer.conf"
-az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.other.org" "step 6 shows other.org's names"
+    az_fail "step 8 did not leave the production directory in issuer.conf"
+! grep -q '^ca-file' "$etc/issuer.conf" || az_fail "step 8 left a ca-file in issuer.conf"
+az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "example.com: ok" "step 6 checks example.com"
+az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "other.org: ok" "step 6 checks other.org"
+az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.other.org" "step 7 shows other.org's names"
 echo "PASS: the README's first-hour walkthrough runs as written ($blocks blocks)"
