@@ -105,6 +105,7 @@ expect_path /var/lib/acmezone directory 700 acmezone:acmezone
 expect_path /var/lib/bind/acmezone directory 700 bind:bind
 expect_path /lib/systemd/system/acmezone-issuer.service "regular file" 644 root:root
 expect_path /lib/systemd/system/acmezone-issuer.timer "regular file" 644 root:root
+expect_path /lib/systemd/system/acmezone-issuer-daemon.service "regular file" 644 root:root
 expect_path /usr/share/man/man8/acmezone-issuer.8.gz "regular file" 644 root:root
 expect_path /usr/share/man/man8/acmezone_dlz.8.gz "regular file" 644 root:root
 expect_path /usr/share/doc/acmezone-bind-plugin/examples/named.conf.fragment "regular file" 644 root:root
@@ -124,19 +125,31 @@ runuser -u bind -- test -w /var/lib/bind/acmezone || az_fail "bind cannot write 
 
 # The units: hardened as promised, and the command they run is the installed one.
 unit=/lib/systemd/system/acmezone-issuer.service
-for line in "User=acmezone" "ProtectSystem=strict" "ReadWritePaths=/var/lib/acmezone" \
-    "PrivateTmp=yes" "NoNewPrivileges=yes" "CapabilityBoundingSet=" \
-    "ExecStart=/usr/sbin/acmezone-issuer --config /etc/acmezone/issuer.conf run"; do
-    grep -qxF "$line" "$unit" || az_fail "$unit lacks the line: $line"
+daemon_unit=/lib/systemd/system/acmezone-issuer-daemon.service
+for u in "$unit" "$daemon_unit"; do
+    for line in "User=acmezone" "ProtectSystem=strict" "ReadWritePaths=/var/lib/acmezone" \
+        "PrivateTmp=yes" "NoNewPrivileges=yes" "CapabilityBoundingSet="; do
+        grep -qxF "$line" "$u" || az_fail "$u lacks the line: $line"
+    done
 done
+grep -qxF "ExecStart=/usr/sbin/acmezone-issuer --config /etc/acmezone/issuer.conf run" "$unit" ||
+    az_fail "$unit does not run the installed issuer's run"
+grep -qxF "ExecStart=/usr/sbin/acmezone-issuer --config /etc/acmezone/issuer.conf daemon" "$daemon_unit" ||
+    az_fail "$daemon_unit does not run the installed issuer's daemon"
+grep -qxF 'ExecReload=/bin/kill -HUP $MAINPID' "$daemon_unit" || az_fail "$daemon_unit: no ExecReload by SIGHUP"
+grep -qxF "Conflicts=acmezone-issuer.service acmezone-issuer.timer" "$daemon_unit" ||
+    az_fail "$daemon_unit does not conflict with the timer and its service"
 if systemd-analyze --help >/dev/null 2>&1; then
-    out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" /lib/systemd/system/acmezone-issuer.timer 2>&1) ||
+    out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" /lib/systemd/system/acmezone-issuer.timer \
+        "$daemon_unit" 2>&1) ||
         az_fail "systemd-analyze verify: $out"
     [[ -z $out ]] || az_fail "systemd-analyze verify warns: $out"
     az_log "systemd-analyze verify: units clean"
 fi
 [[ ! -e /etc/systemd/system/timers.target.wants/acmezone-issuer.timer ]] ||
     az_fail "the timer was enabled on installation (the operator enables it after configuring)"
+[[ ! -e /etc/systemd/system/multi-user.target.wants/acmezone-issuer-daemon.service ]] ||
+    az_fail "the daemon was enabled on installation"
 
 # -- named with the installed module and the shipped plugin.conf ----------
 # named runs as bind, as Debian runs it (-u bind: named changes user before
@@ -248,7 +261,8 @@ for p in "${packages[@]}"; do
 done
 for path in /usr/lib/bind/acmezone_dlz.so /usr/sbin/acmezone-issuer /etc/acmezone \
     /var/lib/acmezone /var/lib/bind/acmezone /lib/systemd/system/acmezone-issuer.service \
-    /lib/systemd/system/acmezone-issuer.timer /usr/share/doc/acmezone-issuer \
+    /lib/systemd/system/acmezone-issuer.timer /lib/systemd/system/acmezone-issuer-daemon.service \
+    /usr/share/doc/acmezone-issuer \
     /usr/share/doc/acmezone-bind-plugin /usr/share/man/man8/acmezone-issuer.8.gz; do
     [[ ! -e $path ]] || az_fail "$path is left after purge"
 done
