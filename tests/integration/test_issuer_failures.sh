@@ -31,7 +31,8 @@ cat >>"$AZ_PLUGIN_FRAGMENT" <<EOF
 zone "$BAD" { type primary; file "$AZ_TMP/$BAD.zone"; };
 EOF
 az_start_named "$AZ_PLUGIN_FRAGMENT"
-az_start_pebble "$AZ_NAMED_PORT"
+# No authorization reuse: every case below must reach publishing.
+PEBBLE_AUTHZREUSE=0 az_start_pebble "$AZ_NAMED_PORT"
 
 CONF=$AZ_TMP/issuer.conf
 az_issuer_conf "$CONF" "${GOOD[@]}" "$BAD" "$NOWHERE"
