@@ -39,7 +39,12 @@ cat >>"$AZ_PLUGIN_FRAGMENT" <<EOF
 zone "$DELEGATED" { type primary; file "$AZ_TMP/$DELEGATED.zone"; };
 EOF
 az_start_named "$AZ_PLUGIN_FRAGMENT"
-az_start_pebble "$AZ_NAMED_PORT"
+# Without authorization reuse: once (CI, 2026-11-25), with 21 zones in flight
+# and reuse at Pebble's default 50 %, Pebble 2.4 stopped answering every
+# request (challenge POSTs, then newOrder) for good. Reuse's lookup over all
+# authorizations under Pebble's store lock is the suspect, not confirmed.
+# Reuse stays on in the demo and the other tests.
+PEBBLE_AUTHZREUSE=0 az_start_pebble "$AZ_NAMED_PORT"
 
 # named follows the CNAME into the plugin's zone (what Pebble relies on): the
 # answer has the CNAME, the authority the challenge zone's SOA (the target has
