@@ -490,4 +490,71 @@ std::string AcmeClient::dns01_value(const std::string& token) const {
     return dns01_txt_value(token, key_.thumbprint());
 }
 
+std::optional<std::string> AcmeClient::renewal_info_url() {
+    load_directory();
+    std::lock_guard lock(directory_mutex_);
+    const Json::Value& v = directory_["renewalInfo"];
+    if (!v.isString() || v.asString().empty()) {
+        return std::nullopt;
+    }
+    return v.asString();
+}
+
+AcmeClient::RenewalInfoReply AcmeClient::get_renewal_info(const std::string& cert_id) {
+    auto base = renewal_info_url();
+    if (!base) {
+        throw AcmeError("renewalInfo: the CA's directory has none");
+    }
+    std::string url = *base;
+    if (url.empty() || url.back() != '/') {
+        url += '/';
+    }
+    url += cert_id;
+    HttpResponse r;
+    try {
+        r = http_.get(url);
+    } catch (const HttpError& e) {
+        throw AcmeError("renewalInfo " + url + ": " + e.what());
+    }
+    keep_nonce(r);
+    auto doc = parse_json(r.body);
+    if (r.status != 200) {
+        throw AcmeError("renewalInfo " + url,
+                        AcmeProblem::from_json(doc.value_or(Json::Value()), r.status));
+    }
+    if (!doc) {
+        throw AcmeError("renewalInfo " + url + ": the CA's answer is not JSON");
+    }
+    return RenewalInfoReply{*doc, r.retry_after};
+}
+
+AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names, const std::string& replaces) {
+    Json::Value ids(Json::arrayValue);
+    for (const DnsName& n : names) {
+        Json::Value id(Json::objectValue);
+        id["type"] = "dns";
+        id["value"] = n.text();
+        ids.append(id);
+    }
+    Json::Value payload(Json::objectValue);
+    payload["identifiers"] = ids;
+    payload["replaces"] = replaces;
+    Reply r = post(directory_entry("newOrder"), payload, "newOrder (replacing " + replaces + ")");
+    if (r.http.location.empty()) {
+        throw AcmeError("newOrder: the CA answered without a Location header");
+    }
+    return parse_order(r.json, r.http.location);
+}
+
+AcmeOrder AcmeClient::get_order(const std::string& url) {
+    Reply r = post(url, std::nullopt, "order " + url);
+    return parse_order(r.json, url);
+}
+
+void AcmeClient::deactivate_authorization(const std::string& url) {
+    Json::Value payload(Json::objectValue);
+    payload["status"] = "deactivated";
+    post(url, payload, "deactivating authorization " + url);
+}
+
 }  // namespace acmezone::issuer

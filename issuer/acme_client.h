@@ -132,6 +132,23 @@ class AcmeClient {
     // The dns-01 TXT value for `token` with this account's key.
     std::string dns01_value(const std::string& token) const;
 
+    // ACME Renewal Information (RFC 9773, see ari.h) and crash recovery.
+    // The directory's "renewalInfo" URL; nullopt when the CA has none.
+    std::optional<std::string> renewal_info_url();
+    // GET <renewalInfo>/<certID> (unauthenticated); throws AcmeError for an
+    // error answer, AriError for a malformed one.
+    struct RenewalInfoReply {
+        Json::Value json;
+        std::optional<std::chrono::seconds> retry_after;
+    };
+    RenewalInfoReply get_renewal_info(const std::string& cert_id);
+    // newOrder carrying "replaces": certID of the certificate it renews.
+    AcmeOrder new_order(const std::vector<DnsName>& names, const std::string& replaces);
+    // The order's current state, fetched once (POST-as-GET).
+    AcmeOrder get_order(const std::string& url);
+    // POST {"status": "deactivated"} to an authorization (RFC 8555 §7.5.2).
+    void deactivate_authorization(const std::string& url);
+
   private:
     struct Reply {
         HttpResponse http;
