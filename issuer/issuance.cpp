@@ -79,17 +79,103 @@ std::vector<DnsName> certificate_names(const DnsName& zone) {
 
 namespace {
 
+// The order left by a crash, if it can still lead to a certificate; else
+// abandoned (see IssuanceOptions).
+std::optional<AcmeOrder> resume_order(const DnsName& zone, AcmeClient& acme,
+                                      const std::string& url) {
+    std::string why;
+    std::vector<std::string> pending;
+    try {
+        AcmeOrder o = acme.get_order(url);
+        if (o.status == "ready") {
+            log_info(zone.text(), ": resuming order ", url, " (ready)");
+            return o;
+        }
+        if (o.status == "pending") {
+            bool usable = true;
+            for (const std::string& a_url : o.authorizations) {
+                AcmeAuthorization a = acme.get_authorization(a_url);
+                if (a.status == "pending") {
+                    pending.push_back(a_url);
+                    const AcmeChallenge* c = a.find_challenge("dns-01");
+                    if (c == nullptr || c->status != "pending") {
+                        usable = false;
+                        why = "the dns-01 challenge of " + name_of(a) + " is \"" +
+                              (c ? c->status : std::string("missing")) + "\"";
+                    }
+                } else if (a.status != "valid") {
+                    usable = false;
+                    why = "authorization for " + name_of(a) + " is \"" + a.status + "\"";
+                }
+            }
+            if (usable) {
+                log_info(zone.text(), ": resuming order ", url, " (pending)");
+                return o;
+            }
+        } else {
+            why = "it is \"" + o.status + "\"";
+        }
+    } catch (const Interrupted&) {
+        throw;
+    } catch (const std::exception& e) {
+        why = e.what();
+    }
+    log_info(zone.text(), ": abandoning order ", url, " left by an interrupted run: ", why);
+    for (const std::string& a_url : pending) {
+        try {
+            acme.deactivate_authorization(a_url);
+        } catch (const Interrupted&) {
+            throw;
+        } catch (const std::exception& e) {
+            log_warning(zone.text(), ": ", e.what());
+        }
+    }
+    return std::nullopt;
+}
+
 // One order for `names` finalized with `key`: validates what is pending,
 // then finalizes, downloads (preferring s.preferred_chain) and checks. The
 // second key type's order usually finds its authorizations valid already
 // (the CA reuses those the first order just validated). `enter` names steps.
+// The order for key type `type`: the one a crash left for that type when it
+// can be resumed, else a new one, replacing that type's current certificate
+// when the CA has renewalInfo (refused: ordered again without "replaces").
+AcmeOrder place_order(const DnsName& zone, const std::vector<DnsName>& names, KeyType type,
+                      IssuanceServices& s, const IssuanceOptions& options) {
+    s.acme.ensure_account();
+    if (!options.resume_order_url.empty() && options.resume_key_type == type) {
+        if (auto resumed = resume_order(zone, s.acme, options.resume_order_url)) {
+            return std::move(*resumed);
+        }
+    }
+    const auto replaces = options.replaces.find(type);
+    if (replaces == options.replaces.end() || replaces->second.empty() ||
+        !s.acme.renewal_info_url()) {
+        return s.acme.new_order(names);
+    }
+    try {
+        return s.acme.new_order(names, replaces->second);
+    } catch (const AcmeError& e) {
+        if (e.problem().status == 0 || e.problem().status >= 500) {
+            throw;  // retries already spent, or no answer at all
+        }
+        log_warning(zone.text(), ": the CA refused an order replacing ", replaces->second, ": ",
+                    e.what(), "; ordering without \"replaces\"");
+        return s.acme.new_order(names);
+    }
+}
+
 std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName& owner,
-                                              const std::vector<DnsName>& names, const CertKey& key,
-                                              IssuanceServices& s, const IssuanceEvents& events,
+                                              const std::vector<DnsName>& names, KeyType type,
+                                              const CertKey& key, IssuanceServices& s,
+                                              const IssuanceEvents& events,
+                                              const IssuanceOptions& options,
                                               const std::function<void(std::string)>& enter) {
     enter("ordering");
-    s.acme.ensure_account();
-    AcmeOrder order = s.acme.new_order(names);
+    AcmeOrder order = place_order(zone, names, type, s, options);
+    if (events.ordered) {
+        events.ordered(order.url, type);
+    }
     const auto deadline = AcmeClient::Clock::now() + s.validation_timeout;
 
     enter("reading authorizations");
@@ -220,7 +306,7 @@ CertKey key_for(const DnsName& zone, KeyType type, const IssuanceServices& s) {
 }  // namespace
 
 CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepReporter& report,
-                           const IssuanceEvents& events) {
+                           const IssuanceEvents& events, const IssuanceOptions& options) {
     const std::vector<DnsName> names = certificate_names(zone);
     const std::vector<KeyType> types =
         s.key_types.empty() ? std::vector<KeyType>{s.key_type} : s.key_types;
@@ -243,7 +329,8 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
         for (KeyType type : types) {
             prefix = types.size() > 1 ? std::string(to_string(type)) + ": " : "";
             CertKey key = key_for(zone, type, s);
-            auto [chain, info] = obtain_chain(zone, owner, names, key, s, events, enter);
+            auto [chain, info] =
+                obtain_chain(zone, owner, names, type, key, s, events, options, enter);
             if (!first) {
                 first = info;
             }

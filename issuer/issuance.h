@@ -2,7 +2,9 @@
 //
 //   1. The owner name: _acme-challenge.Z after following CNAMEs, found before
 //      anything is asked of the CA (a zone whose DNS fails costs no order).
-//   2. newOrder {Z, *.Z}; fetch its authorizations; those already valid (a CA
+//   2. newOrder {Z, *.Z} (with "replaces" naming the same key type's current
+//      certificate, or resume that type's order left by a crash; see
+//      IssuanceOptions); fetch its authorizations; those already valid (a CA
 //      may reuse them) need nothing. For the pending ones, the dns-01 value of
 //      each, all published at the owner in ONE publish() call, then
 //      wait_until_served() on every authoritative server.
@@ -24,6 +26,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -60,6 +63,9 @@ struct IssuanceServices {
 // between the two leaves a record of exactly what may still be published
 // (runner.cpp keeps it in the zone's state, zone_state.h).
 struct IssuanceEvents {
+    // Once the order for key type `type` is placed or resumed (before any
+    // value is published); with two key types, once per type.
+    std::function<void(const std::string& order_url, KeyType type)> ordered;
     // Just before the values are published (nothing is published yet); an
     // exception thrown here fails the issuance before anything is published.
     std::function<void(const std::string& order_url, const DnsName& owner,
@@ -76,8 +82,27 @@ using StepReporter = std::function<void(const std::string& step)>;
 // {zone, *.zone}
 std::vector<DnsName> certificate_names(const DnsName& zone);
 
+// What this issuance continues from.
+struct IssuanceOptions {
+    // certID (ari.h) of the current certificate of each key type: that
+    // type's order carries "replaces" when the CA has renewalInfo; refused,
+    // it is ordered again without (a certificate from another CA, already
+    // replaced). A type without an entry orders without "replaces".
+    std::map<KeyType, std::string> replaces;
+    // An order a process that died left behind (its values already removed),
+    // and the key type it was for: that type's order resumes it when it is
+    // "ready", or "pending" with every authorization valid or still waiting
+    // for its dns-01 response, and finalizes it with a key of that type (the
+    // next key, or a fresh one); otherwise it is abandoned (its pending
+    // authorizations deactivated) and a new order placed. Orders of the other
+    // types are placed anew (their authorizations are usually valid by then).
+    std::string resume_order_url;
+    KeyType resume_key_type = KeyType::ecdsa_p256;
+};
+
 // Issues and stores the certificate of `zone`; returns the stored leaf's info.
 CertInfo issue_certificate(const DnsName& zone, IssuanceServices& services,
-                           const StepReporter& report, const IssuanceEvents& events = {});
+                           const StepReporter& report, const IssuanceEvents& events = {},
+                           const IssuanceOptions& options = {});
 
 }  // namespace acmezone::issuer
