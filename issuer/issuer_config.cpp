@@ -66,6 +66,9 @@ po::options_description build_options() {
         ("certs.renew-spread", po::value<std::string>()->default_value("1/20"),
             "spread renewals over this much more, at a fixed point per zone: a fraction or a "
             "time, as renew-before (at most a quarter of the lifetime)")
+        ("certs.ari", po::value<std::string>()->default_value("yes"),
+            "yes: follow the CA's renewal information (RFC 9773) when its directory has "
+            "renewalInfo; no: ignore it")
         ("certs.retry-min", po::value<unsigned>()->default_value(300),
             "seconds before the first retry of a failed zone, doubling per failure (1..86400)")
         ("certs.retry-max", po::value<unsigned>()->default_value(21600),
@@ -382,6 +385,11 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
             c.schedule.renew_spread = *part;
         }
     }
+    const std::string ari = v["certs.ari"].as<std::string>();
+    if (ari != "yes" && ari != "no") {
+        cf.fail("certs.ari", 0, "\"" + ari + "\": expected yes or no");
+    }
+    c.ari = ari == "yes";
     c.schedule.retry_min = std::chrono::seconds(ranged(cf, "certs.retry-min", 1, 86400));
     c.schedule.retry_max = std::chrono::seconds(
         ranged(cf, "certs.retry-max", static_cast<unsigned>(c.schedule.retry_min.count()), 604800));

@@ -48,6 +48,7 @@
 //                                         at most half the lifetime)
 //     renew-spread = 1/20                 and up to this much earlier, at a fixed point per
 //                                         zone (at most a quarter of the lifetime); schedule.h
+//     ari = yes                           follow the CA's renewal information (RFC 9773)
 //     retry-min = 300                     seconds before retrying a failed zone, doubling
 //     retry-max = 21600                   per consecutive failure up to this
 //     [daemon]
@@ -110,6 +111,7 @@ struct IssuerConfig {
     unsigned parallel = 16;
     std::optional<std::filesystem::path> trust_file;
     ScheduleSettings schedule;
+    bool ari = true;
 
     // [daemon]
     std::chrono::seconds daemon_max_sleep{3600};

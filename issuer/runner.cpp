@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "issuer/account_key.h"
 #include "issuer/acme_client.h"
+#include "issuer/ari.h"
 #include "issuer/cert_store.h"
 #include "issuer/challenge_dns.h"
 #include "issuer/check_command.h"
@@ -52,6 +53,15 @@ SysTime urgency(const ZoneStatus& st) {
     return st.cert->not_after;
 }
 
+// The key type of the order a crash left: as recorded, else (a record from
+// before key types were recorded) the first configured type.
+KeyType resume_key_type(const ZoneState& saved, const IssuerConfig& c) {
+    if (auto t = key_type_from_name(saved.resume_key_type)) {
+        return *t;
+    }
+    return c.key_types.empty() ? c.key_type : c.key_types.front();
+}
+
 void save_state(const ZoneStateStore& states, const DnsName& zone, const ZoneState& s) {
     try {
         states.save(zone, s);
@@ -59,6 +69,34 @@ void save_state(const ZoneStateStore& states, const DnsName& zone, const ZoneSta
         log_error(zone.text(), ": could not record the attempt: ", e.what());
     }
 }
+
+// One account, one HTTPS client and one ACME client, for one pass.
+struct AcmeSession {
+    explicit AcmeSession(const IssuerConfig& c)
+        : account(AccountKey::load_or_create(c.account_key_path())),
+          http(http_settings(c)),
+          acme(http, account, acme_settings(c)) {}
+
+    static HttpSettings http_settings(const IssuerConfig& c) {
+        HttpSettings hs;
+        if (c.ca_file) {
+            hs.ca_file = c.ca_file->string();
+        }
+        hs.timeout = c.http_timeout;
+        return hs;
+    }
+    static AcmeSettings acme_settings(const IssuerConfig& c) {
+        AcmeSettings as;
+        as.directory_url = c.directory;
+        as.contact = c.contact;
+        as.retry_deadline = c.retry_deadline;
+        return as;
+    }
+
+    const AccountKey account;
+    HttpClient http;
+    AcmeClient acme;
+};
 
 std::optional<StateLock> take_lock(const IssuerConfig& c) {
     std::string holder;
@@ -99,12 +137,38 @@ ZoneStatus Runner::zone_status(const DnsName& zone, SysTime now) const {
                 want.push_back(n.text());
             }
             std::sort(want.begin(), want.end());
-            st.renew_at =
-                renewal_time(zone, st.cert->not_before, st.cert->not_after, config_.schedule);
-            st.renew_basis = "renew-before";
-            if (st.saved.ari.renew_at && !st.saved.ari.cert_id.empty()) {
-                st.renew_at = st.saved.ari.renew_at;
-                st.renew_basis = "ARI window";
+            // One renewal time per certificate; the earliest decides.
+            for (KeyType type : config_.key_types.empty() ? std::vector<KeyType>{config_.key_type}
+                                                          : config_.key_types) {
+                const auto info = store.current(zone, type);
+                if (!info) {
+                    continue;
+                }
+                ZoneStatus::Certificate c;
+                c.key_type = type;
+                try {
+                    c.cert_id = ari_cert_id(store.current_chain(zone, type));
+                } catch (const std::exception& e) {
+                    log_debug(zone.text(), ": ", to_string(type), ": no ARI certID: ", e.what());
+                }
+                c.renew_at =
+                    renewal_time(zone, info->not_before, info->not_after, config_.schedule);
+                c.renew_basis = "renew-before";
+                const AriState* a = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
+                if (config_.ari && a && a->renew_at && a->directory == config_.directory) {
+                    c.renew_at = a->renew_at;
+                    c.renew_basis = "ARI window";
+                }
+                if (!st.renew_at || *c.renew_at < *st.renew_at) {
+                    st.renew_at = c.renew_at;
+                    st.renew_basis = c.renew_basis;
+                }
+                st.certs.push_back(std::move(c));
+            }
+            if (!st.renew_at) {  // no certificate of a configured type: the one there
+                st.renew_at =
+                    renewal_time(zone, st.cert->not_before, st.cert->not_after, config_.schedule);
+                st.renew_basis = "renew-before";
             }
             if (st.cert->dns_names != want) {
                 st.state = "invalid";
@@ -124,6 +188,10 @@ ZoneStatus Runner::zone_status(const DnsName& zone, SysTime now) const {
     // Wanted now unless valid; never before the backoff allows.
     SysTime wanted = st.state == "valid" ? *st.renew_at : now;
     st.next_action = st.state == "missing" ? "issue" : "renew";
+    if (!st.saved.resume_order.empty()) {
+        wanted = now;  // an order a crash left: resume or abandon it now
+        st.next_action = "resume";
+    }
     if (st.saved.retry_at && *st.saved.retry_at > wanted) {
         wanted = *st.saved.retry_at;
         st.next_action = "retry";
@@ -215,6 +283,8 @@ void Runner::recover_interrupted_orders() {
         try {
             ChallengeDns(ds).unpublish(*owner, o.values);
             log_info(what, ": removed its ", o.values.size(), " value(s) at ", owner->text());
+            s.resume_order = o.order_url;
+            s.resume_key_type = o.key_type;
             s.order.reset();
             save_state(states, zone, s);
         } catch (const std::exception& e) {
@@ -242,19 +312,8 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
         return report;
     }
     ensure_directory(config_.certs_dir, 0755);
-    const AccountKey account = AccountKey::load_or_create(config_.account_key_path());
-
-    HttpSettings hs;
-    if (config_.ca_file) {
-        hs.ca_file = config_.ca_file->string();
-    }
-    hs.timeout = config_.http_timeout;
-    HttpClient http(hs);
-    AcmeSettings as;
-    as.directory_url = config_.directory;
-    as.contact = config_.contact;
-    as.retry_deadline = config_.retry_deadline;
-    AcmeClient acme(http, account, as);
+    AcmeSession session(config_);
+    AcmeClient& acme = session.acme;
     const ChallengeDns dns(config_.dns);
     CertStore store(config_.certs_dir);
     const ZoneStateStore states(config_.state_dir);
@@ -302,10 +361,19 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
                 throw IssuanceError(zone.text() + ": " + verdict.reason);
             }
             IssuanceEvents events;
+            std::string ordered_type;  // the key type of the order in hand
+            events.ordered = [&](const std::string&, KeyType type) {
+                ordered_type = to_string(type);
+                if (!saved.resume_order.empty() && saved.resume_key_type == ordered_type) {
+                    saved.resume_order.clear();  // resumed or abandoned: done with it
+                    saved.resume_key_type.clear();
+                    save_state(states, zone, saved);
+                }
+            };
             events.before_publish = [&](const std::string& order_url, const DnsName& owner,
                                         const std::vector<std::string>& values) {
-                saved.order =
-                    InFlightOrder{order_url, owner.text(), values, controls, system_clock::now()};
+                saved.order = InFlightOrder{order_url, owner.text(),        values,
+                                            controls,  system_clock::now(), ordered_type};
                 try {
                     states.save(zone, saved);
                 } catch (const std::exception& e) {
@@ -321,9 +389,17 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
                 saved.order.reset();
                 save_state(states, zone, saved);
             };
+            IssuanceOptions options;
+            if (config_.ari) {
+                for (const ZoneStatus::Certificate& c : st.certs) {
+                    options.replaces[c.key_type] = c.cert_id;  // the same type's certificate
+                }
+            }
+            options.resume_order_url = saved.resume_order;
+            options.resume_key_type = resume_key_type(saved, config_);
             CertInfo info = issue_certificate(
-                zone, services, [&](const std::string& step) { progress.step(zone, step); },
-                events);
+                zone, services, [&](const std::string& step) { progress.step(zone, step); }, events,
+                options);
             out.result = ZoneOutcome::Result::issued;
             out.cert = info;
             saved.last_result = "ok";
@@ -331,7 +407,9 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
             saved.last_success = system_clock::now();
             saved.failures = 0;
             saved.retry_at.reset();
-            saved.ari = AriState{};  // a new certificate: the old one's window is moot
+            saved.ari.clear();           // new certificates: the old ones' windows are moot
+            saved.resume_order.clear();  // done with, whatever key type it was for
+            saved.resume_key_type.clear();
             save_state(states, zone, saved);
             progress.finish(zone, true,
                             "issued, valid until " + format_utc(info.not_after) + ", stored in " +
@@ -377,7 +455,7 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
     for (auto& t : threads) {
         t.join();
     }
-    const HttpStats hs_done = http.stats();
+    const HttpStats hs_done = session.http.stats();
     log_info("ACME: ", hs_done.requests, " HTTPS request(s) over ", hs_done.connections,
              " connection(s) for ", todo.size(), " zone(s)");
     if (const std::size_t failed = report.failed(); failed > 0) {
@@ -396,30 +474,136 @@ int Runner::exit_code(const PassReport& report) const {
     return report.failed() > 0 ? kExitFailed : kExitOk;
 }
 
+void Runner::refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now) {
+    using namespace std::chrono_literals;
+    if (!config_.ari) {
+        return;
+    }
+    // A certificate's answer is stale when there is none for it (a new
+    // certificate), it is from another CA, or its Retry-After has passed.
+    auto stale = [&](const ZoneStatus& st, const ZoneStatus::Certificate& c) {
+        const AriState* a = st.saved.ari_for(c.cert_id);
+        return !c.cert_id.empty() &&
+               (!a || a->directory != config_.directory || !a->next_poll || *a->next_poll <= now);
+    };
+    std::vector<ZoneStatus*> todo;
+    for (ZoneStatus& st : zones) {
+        if (std::any_of(st.certs.begin(), st.certs.end(),
+                        [&](const ZoneStatus::Certificate& c) { return stale(st, c); })) {
+            todo.push_back(&st);
+        }
+    }
+    if (todo.empty()) {
+        return;
+    }
+    const ZoneStateStore states(config_.state_dir);
+    try {
+        AcmeSession session(config_);
+        const auto url = session.acme.renewal_info_url();
+        for (ZoneStatus* st : todo) {
+            // Entries for certificates no longer current go.
+            std::vector<AriState> kept;
+            for (const ZoneStatus::Certificate& c : st->certs) {
+                if (const AriState* a = st->saved.ari_for(c.cert_id)) {
+                    kept.push_back(*a);
+                }
+            }
+            st->saved.ari = std::move(kept);
+            for (const ZoneStatus::Certificate& c : st->certs) {
+                if (!stale(*st, c)) {
+                    continue;
+                }
+                AriState* found = st->saved.ari_for(c.cert_id);
+                if (!found || found->directory != config_.directory) {
+                    if (!found) {
+                        st->saved.ari.emplace_back();
+                        found = &st->saved.ari.back();
+                    }
+                    *found = AriState{};
+                    found->cert_id = c.cert_id;
+                    found->directory = config_.directory;
+                }
+                AriState& a = *found;
+                const std::string who =
+                    st->zone.text() +
+                    (st->certs.size() > 1 ? " (" + std::string(to_string(c.key_type)) + ")" : "");
+                if (!url) {
+                    // The CA has no ARI: renew-before decides; look again in a day.
+                    a.window_start.reset();
+                    a.window_end.reset();
+                    a.renew_at.reset();
+                    a.next_poll = now + 24h;
+                    continue;
+                }
+                try {
+                    const auto reply = session.acme.get_renewal_info(c.cert_id);
+                    const RenewalInfo info = parse_renewal_info(reply.json);
+                    if (a.window_start != info.window_start || a.window_end != info.window_end ||
+                        !a.renew_at) {
+                        a.window_start = info.window_start;
+                        a.window_end = info.window_end;
+                        a.renew_at =
+                            pick_in_window(info.window_start, info.window_end, random_unit());
+                        log_info(who, ": the CA suggests renewing between ",
+                                 format_utc(info.window_start), " and ",
+                                 format_utc(info.window_end), "; renewal at ",
+                                 format_utc(*a.renew_at),
+                                 info.explanation_url.empty() ? std::string()
+                                                              : " (" + info.explanation_url + ")");
+                    }
+                    a.explanation_url = info.explanation_url;
+                    a.next_poll = now + ari_repoll_interval(reply.retry_after);
+                } catch (const Interrupted&) {
+                    throw;
+                } catch (const std::exception& e) {
+                    log_warning(who, ": renewal information: ", e.what(),
+                                "; asked again in an hour");
+                    a.next_poll = now + 1h;
+                }
+            }
+            save_state(states, st->zone, st->saved);
+            *st = zone_status(st->zone, now);
+        }
+    } catch (const Interrupted&) {
+        throw;
+    } catch (const std::exception& e) {
+        // The CA unreachable: renew-before decides; the next pass asks again.
+        log_warning("renewal information: ", e.what());
+    }
+}
+
+void Runner::select_due(SysTime now, std::vector<ZoneStatus>& all, std::vector<ZoneStatus>& todo,
+                        bool quiet) {
+    for (const DnsName& zone : config_.zones) {
+        all.push_back(zone_status(zone, now));
+    }
+    refresh_renewal_info(all, now);
+    for (const ZoneStatus& st : all) {
+        if (st.next_attempt <= now) {
+            todo.push_back(st);
+        } else if (quiet) {
+            continue;
+        } else if (st.next_action == "retry") {
+            log_info(st.zone.text(), ": ", st.state, ", failed ", st.saved.failures,
+                     " time(s); next attempt at ", format_utc(st.next_attempt), " (in ",
+                     format_duration(seconds_until(now, st.next_attempt)), ")");
+        } else {
+            log_info(st.zone.text(), ": valid until ", format_utc(st.cert->not_after),
+                     ", not due: renewal at ", format_utc(st.next_attempt), " (", st.renew_basis,
+                     ")");
+        }
+    }
+}
+
 int Runner::run() {
     auto lock = take_lock(config_);
     if (!lock) {
         return kExitBusy;
     }
     recover_interrupted_orders();
-    const auto now = system_clock::now();
     std::vector<ZoneStatus> all;
     std::vector<ZoneStatus> todo;
-    for (const DnsName& zone : config_.zones) {
-        ZoneStatus st = zone_status(zone, now);
-        if (st.next_attempt <= now) {
-            todo.push_back(st);
-        } else if (st.next_action == "retry") {
-            log_info(zone.text(), ": ", st.state, ", failed ", st.saved.failures,
-                     " time(s); next attempt at ", format_utc(st.next_attempt), " (in ",
-                     format_duration(seconds_until(now, st.next_attempt)), ")");
-        } else {
-            log_info(zone.text(), ": valid until ", format_utc(st.cert->not_after),
-                     ", not due: renewal at ", format_utc(st.next_attempt), " (", st.renew_basis,
-                     ")");
-        }
-        all.push_back(std::move(st));
-    }
+    select_due(system_clock::now(), all, todo, /*quiet=*/false);
     return exit_code(pass(std::move(todo), std::move(all)));
 }
 
@@ -494,16 +678,9 @@ int Runner::daemon() {
             } else {
                 try {
                     recover_interrupted_orders();
-                    const auto now = system_clock::now();
                     std::vector<ZoneStatus> all;
                     std::vector<ZoneStatus> todo;
-                    for (const DnsName& zone : config_.zones) {
-                        ZoneStatus st = zone_status(zone, now);
-                        if (st.next_attempt <= now) {
-                            todo.push_back(st);
-                        }
-                        all.push_back(std::move(st));
-                    }
+                    select_due(system_clock::now(), all, todo, /*quiet=*/true);
                     pass(std::move(todo), std::move(all));
                 } catch (const std::exception& e) {
                     log_error("daemon: pass failed: ", e.what());
@@ -520,6 +697,13 @@ int Runner::daemon() {
         std::optional<ZoneStatus> earliest;
         for (const DnsName& zone : config_.zones) {
             ZoneStatus st = zone_status(zone, now);
+            for (const ZoneStatus::Certificate& c : st.certs) {
+                const AriState* a = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
+                if (config_.ari && a && a->next_poll && *a->next_poll < st.next_attempt) {
+                    st.next_attempt = *a->next_poll;  // only to wake up
+                    st.next_action = "renewal information";
+                }
+            }
             if (!earliest || st.next_attempt < earliest->next_attempt) {
                 earliest = std::move(st);
             }
@@ -583,6 +767,30 @@ int Runner::status(bool json, std::ostream& out) {
             z["last_error"] = st.saved.last_error;
             z["failures"] = st.saved.failures;
             z["retry_at"] = optional_time(st.saved.retry_at);
+            // The ARI window of the certificate whose renewal time decides;
+            // every certificate's in "certificates".
+            Json::Value certs(Json::arrayValue);
+            for (const ZoneStatus::Certificate& c : st.certs) {
+                Json::Value j(Json::objectValue);
+                j["key_type"] = std::string(to_string(c.key_type));
+                j["ari_cert_id"] = c.cert_id;
+                j["renew_at"] = optional_time(c.renew_at);
+                j["renew_basis"] = c.renew_basis;
+                const AriState* a = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
+                if (a && a->window_start) {
+                    Json::Value w(Json::objectValue);
+                    w["start"] = format_utc(*a->window_start);
+                    w["end"] = optional_time(a->window_end);
+                    j["ari_window"] = w;
+                    if (c.renew_at == st.renew_at && !z.isMember("ari_window")) {
+                        z["ari_cert_id"] = c.cert_id;
+                        z["ari_window"] = w;
+                    }
+                }
+                certs.append(j);
+            }
+            z["certificates"] = certs;
+            z["resume_order"] = st.saved.resume_order;
             z["order_in_flight"] =
                 st.saved.order ? Json::Value(st.saved.order->order_url) : Json::Value::null;
             z["key_types"] = key_types_json(config_, st.zone);

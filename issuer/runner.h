@@ -8,7 +8,8 @@
 //   status [--json] per zone: certificate, state, next action and when,
 //                   last attempt and error
 //   daemon          passes in a loop: sleeps until the earliest next attempt
-//                   of any zone, at most [daemon] max-sleep; re-reads the
+//                   or renewal-information poll of any zone, at most
+//                   [daemon] max-sleep; re-reads the
 //                   configuration before every pass (zones-file edits are
 //                   seen) and at once on SIGHUP; a configuration that no
 //                   longer loads is reported and the previous one kept.
@@ -22,19 +23,26 @@
 // (state_lock.h) and goes:
 //   1. recover: for every zone whose state records an order in flight (the
 //      last process died while its values were published), remove exactly
-//      those values from the control sockets it wrote, then forget the order;
-//   2. choose the zones (run: next attempt <= now) and sort them most urgent
+//      those values from the control sockets it wrote; the zone's next
+//      attempt, due at once, resumes or abandons that order (issuance.h);
+//   2. renewal information (ARI, ari.h; run and daemon): for zones with a
+//      certificate whose answer is stale (Retry-After passed, or a new
+//      certificate), ask the CA when to renew; a window it offers sets the
+//      renewal time, and the renewing order carries "replaces";
+//   3. choose the zones (run: next attempt <= now) and sort them most urgent
 //      first;
-//   3. issue them with up to `parallel` worker threads that share one
+//   4. issue them with up to `parallel` worker threads that share one
 //      AcmeClient (one account, nonce pool and pool of HTTPS connections).
 //      Per zone: before_order() may defer it; the order in flight is recorded
 //      before its values are published; after a certificate is stored,
 //      after_certificate_changed(); the zone's state (zone_state.h) is saved
 //      after each step: result, error, consecutive failures and backoff;
-//   4. after_pass() with every zone's outcome.
+//   5. after_pass() with every zone's outcome.
 // A failing zone never blocks the others: each has its own backoff.
 //
-// Exit codes: 0 all good, 1 some zone failed (or, for status, is not valid),
+// Exit codes: 0 all good, 1 some zone attempted in this pass failed (a zone
+// waiting out its backoff is not attempted; status shows it) or, for status,
+// some certificate is not valid,
 // 2 bad configuration or command line, 3 another process holds the state
 // lock (nothing was done; run again later).
 #pragma once
@@ -47,6 +55,7 @@
 
 #include "common/dns_name.h"
 #include "issuer/cert_check.h"
+#include "issuer/cert_key.h"
 #include "issuer/issuer_config.h"
 #include "issuer/schedule.h"
 #include "issuer/zone_state.h"
@@ -62,13 +71,23 @@ inline constexpr int kExitBusy = 3;
 struct ZoneStatus {
     DnsName zone;
     std::optional<CertInfo> cert;
-    std::string state;                // valid, due, expired, missing, invalid
-    std::string problem;              // why "invalid"
-    ZoneState saved;                  // <state-dir>/zones/<zone>.json
+    std::string state;    // valid, due, expired, missing, invalid
+    std::string problem;  // why "invalid"
+    ZoneState saved;      // <state-dir>/zones/<zone>.json
+    // Each current certificate (one per key type): its renewal time is the
+    // ARI window's pick when the CA offered one for it, else renew-before;
+    // the zone's renew_at is the earliest of them (most urgent wins).
+    struct Certificate {
+        KeyType key_type = KeyType::ecdsa_p256;
+        std::string cert_id;  // ARI certID (ari.h); "" when it cannot be made
+        std::optional<SysTime> renew_at;
+        std::string renew_basis;  // "renew-before" or "ARI window"
+    };
+    std::vector<Certificate> certs;
     std::optional<SysTime> renew_at;  // the certificate's renewal time (ARI or renew-before)
     std::string renew_basis;          // "renew-before" or "ARI window"
     SysTime next_attempt;             // when a pass next does something for the zone
-    std::string next_action;          // "issue", "renew" or "retry"
+    std::string next_action;          // "issue", "renew", "resume" or "retry"
 
     bool needs_issuing() const { return state != "valid"; }
 };
@@ -115,6 +134,14 @@ class Runner {
     // holds the state lock.
     PassReport pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> considered);
     void recover_interrupted_orders();
+    // Asks the CA for the renewal window (ARI) of every zone whose answer is
+    // stale, when [certs] ari is on and the directory has renewalInfo;
+    // updates the zones' state and status.
+    void refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now);
+    // run's and the daemon's choice: every zone's status (after refreshing
+    // ARI), and those whose next attempt is due.
+    void select_due(SysTime now, std::vector<ZoneStatus>& all, std::vector<ZoneStatus>& todo,
+                    bool quiet);
     int exit_code(const PassReport& report) const;
 
     // Hook points for the features around a pass; each is called in the

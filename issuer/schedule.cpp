@@ -56,6 +56,9 @@ std::optional<LifetimePart> LifetimePart::parse(std::string_view text, std::stri
         p.fraction = num / den;
         return p;
     }
+    if (text == "0") {
+        return p;  // none at all
+    }
     // A decimal "0.25": digits, one dot, digits.
     const auto dot = text.find('.');
     if (dot == std::string_view::npos || !all_digits(text.substr(0, dot)) ||

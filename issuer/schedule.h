@@ -50,7 +50,7 @@ struct LifetimePart {
     double fraction = 0;            // when is_fraction
     std::chrono::seconds fixed{0};  // otherwise
 
-    // "1/3", "0.25" (fractions, 0 <= f < 1), "30d", "36h", "90m" (fixed);
+    // "1/3", "0.25", "0" (fractions, 0 <= f < 1), "30d", "36h", "90m" (fixed);
     // nullopt with `*error` set for anything else.
     static std::optional<LifetimePart> parse(std::string_view text, std::string* error);
     std::string text() const;

@@ -5,6 +5,7 @@
 #include <json/writer.h>
 
 #include <memory>
+#include <utility>
 
 #include "common/file_io.h"
 #include "common/log.h"
@@ -93,9 +94,9 @@ void put_string(Json::Value& doc, const char* key, const std::string& s) {
 }
 
 const char* const kKnown[] = {
-    "last_attempt",     "last_result", "last_error", "last_success",      "failures",
-    "retry_at",         "ari",         "order",      "deploy_hook_error", "notified_failed",
-    "notified_expiring"};
+    "last_attempt",      "last_result",  "last_error",     "last_success",      "failures",
+    "retry_at",          "ari",          "order",          "deploy_hook_error", "notified_failed",
+    "notified_expiring", "resume_order", "resume_key_type"};
 
 }  // namespace
 
@@ -119,23 +120,43 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     s.deploy_hook_error = r.string("deploy_hook_error");
     s.notified_failed = r.time("notified_failed");
     s.notified_expiring = r.time("notified_expiring");
-    if (doc["ari"].isObject()) {
+    const Json::Value& ari = doc["ari"];
+    if (ari.isObject() || ari.isArray()) {
         const std::string where = origin + ": ari";
-        const FieldReader a{doc["ari"], where};
-        s.ari.cert_id = a.string("cert_id");
-        s.ari.window_start = a.time("window_start");
-        s.ari.window_end = a.time("window_end");
-        s.ari.renew_at = a.time("renew_at");
-        s.ari.next_poll = a.time("next_poll");
-        s.ari.explanation_url = a.string("explanation_url");
-    } else if (!doc["ari"].isNull()) {
-        r.warn("ari", "an object");
+        auto read = [&](const Json::Value& v) {
+            if (!v.isObject()) {
+                r.warn("ari", "a list of objects");
+                return;
+            }
+            const FieldReader a{v, where};
+            AriState e;
+            e.cert_id = a.string("cert_id");
+            e.directory = a.string("directory");
+            e.window_start = a.time("window_start");
+            e.window_end = a.time("window_end");
+            e.renew_at = a.time("renew_at");
+            e.next_poll = a.time("next_poll");
+            e.explanation_url = a.string("explanation_url");
+            if (!e.cert_id.empty()) {
+                s.ari.push_back(std::move(e));
+            }
+        };
+        if (ari.isObject()) {
+            read(ari);  // one certificate's entry, as written before two key types
+        } else {
+            for (const Json::Value& v : ari) {
+                read(v);
+            }
+        }
+    } else if (!ari.isNull()) {
+        r.warn("ari", "a list of objects");
     }
     if (doc["order"].isObject()) {
         const std::string where = origin + ": order";
         const FieldReader o{doc["order"], where};
         InFlightOrder f;
         f.order_url = o.string("url");
+        f.key_type = o.string("key_type");
         f.owner = o.string("owner");
         f.values = o.strings("values");
         f.controls = o.strings("controls");
@@ -144,6 +165,8 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     } else if (!doc["order"].isNull()) {
         r.warn("order", "an object");
     }
+    s.resume_order = r.string("resume_order");
+    s.resume_key_type = r.string("resume_key_type");
     return s;
 }
 
@@ -158,21 +181,27 @@ Json::Value ZoneState::to_json() const {
     put_string(doc, "deploy_hook_error", deploy_hook_error);
     put_time(doc, "notified_failed", notified_failed);
     put_time(doc, "notified_expiring", notified_expiring);
-    Json::Value a(Json::objectValue);
-    put_string(a, "cert_id", ari.cert_id);
-    put_time(a, "window_start", ari.window_start);
-    put_time(a, "window_end", ari.window_end);
-    put_time(a, "renew_at", ari.renew_at);
-    put_time(a, "next_poll", ari.next_poll);
-    put_string(a, "explanation_url", ari.explanation_url);
-    if (a.empty()) {
+    Json::Value list(Json::arrayValue);
+    for (const AriState& e : ari) {
+        Json::Value a(Json::objectValue);
+        put_string(a, "cert_id", e.cert_id);
+        put_string(a, "directory", e.directory);
+        put_time(a, "window_start", e.window_start);
+        put_time(a, "window_end", e.window_end);
+        put_time(a, "renew_at", e.renew_at);
+        put_time(a, "next_poll", e.next_poll);
+        put_string(a, "explanation_url", e.explanation_url);
+        list.append(a);
+    }
+    if (list.empty()) {
         doc.removeMember("ari");
     } else {
-        doc["ari"] = a;
+        doc["ari"] = list;
     }
     if (order) {
         Json::Value o(Json::objectValue);
         o["url"] = order->order_url;
+        put_string(o, "key_type", order->key_type);
         o["owner"] = order->owner;
         o["values"] = Json::Value(Json::arrayValue);
         for (const std::string& v : order->values) {
@@ -187,7 +216,22 @@ Json::Value ZoneState::to_json() const {
     } else {
         doc.removeMember("order");
     }
+    put_string(doc, "resume_order", resume_order);
+    put_string(doc, "resume_key_type", resume_key_type);
     return doc;
+}
+
+const AriState* ZoneState::ari_for(const std::string& cert_id) const {
+    for (const AriState& e : ari) {
+        if (e.cert_id == cert_id) {
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
+AriState* ZoneState::ari_for(const std::string& cert_id) {
+    return const_cast<AriState*>(std::as_const(*this).ari_for(cert_id));
 }
 
 ZoneStateStore::ZoneStateStore(fs::path state_dir) : dir_(std::move(state_dir) / "zones") {}

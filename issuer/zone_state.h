@@ -7,15 +7,24 @@
 //   last_success            when a certificate was last stored
 //   failures                consecutive failures (0 after a success)
 //   retry_at                backoff: no new attempt before this (see schedule.h)
-//   ari                     the CA's renewal information (RFC 9773) for the
-//                           current certificate: its certID, the suggested
+//   ari                     the CA's renewal information (RFC 9773), one
+//                           entry per current certificate (one per key
+//                           type): its certID, the CA asked, the suggested
 //                           window, the time picked in it, when to ask again
+//                           (an object, as one certificate's entry was kept
+//                           before there were two, is read as a list of one)
 //   order                   an order in flight, recorded BEFORE its values are
-//                           published: its URL, the owner name, the values and
-//                           the control sockets written; cleared once the
+//                           published: its URL, its key type, the owner name,
+//                           the values and the control sockets written;
+//                           cleared once the
 //                           values are removed. Found on the next run, it
 //                           means the last one died in between: that run
-//                           removes exactly those values first.
+//                           removes exactly those values first, and moves
+//                           the order's URL and key type to
+//   resume_order, resume_key_type
+//                           the order to resume or abandon on the zone's
+//                           next attempt, and the key type it was for
+//                           (issuance.h IssuanceOptions)
 //   deploy_hook_error       the deploy hook's last failure (hooks.h)
 //   notified_failed, notified_expiring   what the notify hook was told, when
 //
@@ -43,7 +52,8 @@
 namespace acmezone::issuer {
 
 struct AriState {
-    std::string cert_id;  // the certificate the window is for
+    std::string cert_id;    // the certificate the window is for
+    std::string directory;  // the CA asked (its directory URL)
     std::optional<SysTime> window_start;
     std::optional<SysTime> window_end;
     std::optional<SysTime> renew_at;   // picked once within the window
@@ -57,6 +67,7 @@ struct InFlightOrder {
     std::vector<std::string> values;    // the TXT values
     std::vector<std::string> controls;  // control sockets written, "IP:PORT"
     std::optional<SysTime> started;
+    std::string key_type;  // cert_key.h to_string(); "" if not recorded
 };
 
 struct ZoneState {
@@ -66,7 +77,7 @@ struct ZoneState {
     std::optional<SysTime> last_success;
     unsigned failures = 0;
     std::optional<SysTime> retry_at;
-    AriState ari;
+    std::vector<AriState> ari;  // one per current certificate, by cert_id
     std::optional<InFlightOrder> order;
     // Hooks (hooks.h): the deploy hook's last failure ("" when it succeeded),
     // when "failed" was notified (unset once "recovered" is), when
@@ -74,6 +85,12 @@ struct ZoneState {
     std::string deploy_hook_error;
     std::optional<SysTime> notified_failed;
     std::optional<SysTime> notified_expiring;
+    std::string resume_order;     // an order a crash left (see above)
+    std::string resume_key_type;  // its key type; "" if not recorded
+
+    // The entry for `cert_id`, nullptr when there is none.
+    const AriState* ari_for(const std::string& cert_id) const;
+    AriState* ari_for(const std::string& cert_id);
 
     Json::Value extra{Json::objectValue};  // unknown fields, kept as read
 

@@ -27,9 +27,11 @@ acmezone_unit_test(test_issuer_ops
     ${CMAKE_CURRENT_LIST_DIR}/test_precheck.cpp
     LIBS acmezone_issuer_lib GTest::gmock)
 # issuer-schedule: renewal times, spread and backoff with injected clocks, the
-# zone state file, the state lock, signals (stop grace, SIGHUP wake-up).
+# zone state file, the state lock, signals (stop grace, SIGHUP wake-up), ARI
+# (certID from real certificates, renewalInfo answers).
 acmezone_unit_test(test_issuer_schedule
     ${CMAKE_CURRENT_LIST_DIR}/test_schedule.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_ari.cpp
     LIBS acmezone_issuer_lib)
 
 # issuer-certs: SPKI pins (against openssl's command line), the metrics text

@@ -253,3 +253,43 @@ TEST_F(IssuerConfigTest, KeysChainsHooksAndStatus) {
     e = error(replaced("parallel = 4", "parallel = 4\n[hooks]\ntimeout = 0"));
     EXPECT_NE(e.find("issuer.conf:26: hooks.timeout"), std::string::npos) << e;
 }
+
+TEST_F(IssuerConfigTest, ScheduleOptions) {
+    IssuerConfig d = parse(kGood);
+    EXPECT_TRUE(d.schedule.renew_before.is_fraction);
+    EXPECT_NEAR(d.schedule.renew_before.fraction, 1.0 / 3, 1e-12);
+    EXPECT_NEAR(d.schedule.renew_spread.fraction, 1.0 / 20, 1e-12);
+    EXPECT_TRUE(d.ari);
+    EXPECT_EQ(d.schedule.retry_min, std::chrono::seconds(300));
+    EXPECT_EQ(d.schedule.retry_max, std::chrono::seconds(21600));
+    EXPECT_EQ(d.daemon_max_sleep, std::chrono::seconds(3600));
+    EXPECT_EQ(d.stop_grace, std::chrono::seconds(60));
+
+    IssuerConfig c = parse(replaced("parallel = 4\n",
+                                    "parallel = 4\nrenew-before = 30d\nrenew-spread = 0\nari = no\n"
+                                    "retry-min = 60\nretry-max = 600\n[daemon]\nmax-sleep = 600\n"
+                                    "stop-grace = 0\n"));
+    EXPECT_FALSE(c.schedule.renew_before.is_fraction);
+    EXPECT_EQ(c.schedule.renew_before.fixed, std::chrono::hours(30 * 24));
+    EXPECT_FALSE(c.ari);
+    EXPECT_EQ(c.schedule.retry_min, std::chrono::seconds(60));
+    EXPECT_EQ(c.schedule.retry_max, std::chrono::seconds(600));
+    EXPECT_EQ(c.daemon_max_sleep, std::chrono::seconds(600));
+    EXPECT_EQ(c.stop_grace, std::chrono::seconds(0));
+
+    auto e = error(replaced("parallel = 4\n", "parallel = 4\nrenew-before = 3/2\n"));
+    EXPECT_NE(e.find("issuer.conf:25: certs.renew-before"), std::string::npos) << e;
+    EXPECT_NE(e.find("less than 1"), std::string::npos) << e;
+    e = error(replaced("parallel = 4\n", "parallel = 4\nrenew-before = 0d\n"));
+    EXPECT_NE(e.find("issuer.conf:25: certs.renew-before"), std::string::npos) << e;
+    EXPECT_NE(e.find("more than 0"), std::string::npos) << e;
+    e = error(replaced("parallel = 4\n", "parallel = 4\nrenew-spread = soon\n"));
+    EXPECT_NE(e.find("issuer.conf:25: certs.renew-spread"), std::string::npos) << e;
+    e = error(replaced("parallel = 4\n", "parallel = 4\nari = maybe\n"));
+    EXPECT_NE(e.find("issuer.conf:25: certs.ari"), std::string::npos) << e;
+    e = error(replaced("parallel = 4\n", "parallel = 4\nretry-min = 600\nretry-max = 60\n"));
+    EXPECT_NE(e.find("issuer.conf:26: certs.retry-max"), std::string::npos) << e;
+    EXPECT_NE(e.find("600..604800"), std::string::npos) << e;
+    e = error(replaced("parallel = 4\n", "parallel = 4\n[daemon]\nmax-sleep = 1\n"));
+    EXPECT_NE(e.find("issuer.conf:26: daemon.max-sleep"), std::string::npos) << e;
+}

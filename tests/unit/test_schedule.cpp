@@ -173,12 +173,23 @@ TEST(ZoneStateFile, RoundTripKeepsUnknownFields) {
     s.last_error = "example.com: ordering: rateLimited";
     s.failures = 3;
     s.retry_at = kT0 + 20min;
-    s.ari.cert_id = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE";
-    s.ari.window_start = kT0 + 1h;
-    s.ari.window_end = kT0 + 2h;
-    s.ari.renew_at = kT0 + 90min;
-    s.order = InFlightOrder{
-        "https://ca/order/1", "_acme-challenge.example.com", {"v1", "v2"}, {"127.0.0.1:5353"}, kT0};
+    AriState a;
+    a.cert_id = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE";
+    a.window_start = kT0 + 1h;
+    a.window_end = kT0 + 2h;
+    a.renew_at = kT0 + 90min;
+    s.ari.push_back(a);
+    a.cert_id = "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyF";  // the second key type's certificate
+    a.renew_at = kT0 + 100min;
+    s.ari.push_back(a);
+    s.order = InFlightOrder{"https://ca/order/1",
+                            "_acme-challenge.example.com",
+                            {"v1", "v2"},
+                            {"127.0.0.1:5353"},
+                            kT0,
+                            "rsa-2048"};
+    s.resume_order = "https://ca/order/0";
+    s.resume_key_type = "ecdsa-p256";
     s.extra["notified"] = "expiring";  // a field another feature added
     store.save(z, s);
     struct stat st {};
@@ -191,13 +202,28 @@ TEST(ZoneStateFile, RoundTripKeepsUnknownFields) {
     EXPECT_EQ(r.last_error, s.last_error);
     EXPECT_EQ(r.failures, 3u);
     EXPECT_EQ(r.retry_at, kT0 + 20min);
-    EXPECT_EQ(r.ari.cert_id, s.ari.cert_id);
-    EXPECT_EQ(r.ari.renew_at, kT0 + 90min);
+    ASSERT_EQ(r.ari.size(), 2u);
+    ASSERT_NE(r.ari_for(s.ari[0].cert_id), nullptr);
+    EXPECT_EQ(r.ari_for(s.ari[0].cert_id)->renew_at, kT0 + 90min);
+    ASSERT_NE(r.ari_for(s.ari[1].cert_id), nullptr);
+    EXPECT_EQ(r.ari_for(s.ari[1].cert_id)->renew_at, kT0 + 100min);
+    EXPECT_EQ(r.ari_for("other"), nullptr);
+    EXPECT_EQ(r.resume_order, "https://ca/order/0");
+    EXPECT_EQ(r.resume_key_type, "ecdsa-p256");
     ASSERT_TRUE(r.order.has_value());
     EXPECT_EQ(r.order->order_url, "https://ca/order/1");
+    EXPECT_EQ(r.order->key_type, "rsa-2048");
     EXPECT_EQ(r.order->values, (std::vector<std::string>{"v1", "v2"}));
     EXPECT_EQ(r.order->controls, (std::vector<std::string>{"127.0.0.1:5353"}));
     EXPECT_EQ(r.extra["notified"].asString(), "expiring");
+
+    // One certificate's ARI entry as an object (as kept before two key types).
+    write_file_atomic(store.file(z),
+                      R"({"ari": {"cert_id": "c1", "renew_at": "2023-11-14T22:13:20Z"}})", 0600);
+    const ZoneState old = store.load(z);
+    ASSERT_EQ(old.ari.size(), 1u);
+    EXPECT_EQ(old.ari[0].cert_id, "c1");
+    EXPECT_TRUE(old.ari[0].renew_at.has_value());
 
     // A newer issuer's fields survive this one's load and save.
     write_file_atomic(store.file(z),
