@@ -24,8 +24,19 @@ back, keeping its status and headers (Replay-Nonce included):
              connection closed
   slow       Content-Length of the whole body, then one octet every 0.5 s
              for at most --slow-seconds (default 20), then the rest
+
+ACME Renewal Information (RFC 9773), which Pebble 2.4 lacks, with --ari: the
+directory gains "renewalInfo": https://HOST/renewalInfo, and GET
+/renewalInfo/CERTID answers a suggestedWindow (RFC 3339 UTC) of
+--ari-window CERTID=START:END (seconds from the request; repeatable) or else
+--ari-default START:END (default 30 to 31 days ahead), with Retry-After:
+--ari-retry-after (default 21600). Each renewalInfo answer is a line
+"GET /renewalInfo/CERTID -> window START END" in --log, and each newOrder
+a line "newOrder replaces=CERTID" ("replaces=-" without one), read from the
+JWS payload.
 """
 import argparse
+import base64
 import http.client
 import http.server
 import json
@@ -97,6 +108,55 @@ class Fault(Rule):
                 handler.close_connection = True
 
 
+def rfc3339(offset):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset))
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def ari_answer(handler, method):
+    """Serves renewalInfo and logs newOrder's "replaces"; True when answered here."""
+    if method == "POST" and handler.path.startswith("/order-plz"):
+        replaces = "-"
+        try:
+            jws = json.loads(handler.ari_body)
+            replaces = json.loads(b64url_decode(jws["payload"])).get("replaces", "-")
+        except (ValueError, KeyError, TypeError):
+            replaces = "unreadable"
+        with lock, open(args.log, "a") as f:
+            f.write(f"newOrder replaces={replaces}\n")
+        return False
+    if method != "GET" or not handler.path.startswith("/renewalInfo/"):
+        return False
+    cert_id = handler.path[len("/renewalInfo/"):]
+    start, end = args.ari_default_window
+    for spec in args.ari_window:
+        cid, _, window = spec.partition("=")
+        if cid == cert_id:
+            start, end = (int(x) for x in window.split(":"))
+    doc = json.dumps({"suggestedWindow": {"start": rfc3339(start), "end": rfc3339(end)}}).encode()
+    with lock, open(args.log, "a") as f:
+        f.write(f"GET {handler.path} -> window {start} {end}\n")
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Retry-After", str(args.ari_retry_after))
+    handler.send_header("Content-Length", str(len(doc)))
+    handler.end_headers()
+    handler.wfile.write(doc)
+    return True
+
+
+def ari_directory(handler, method, data):
+    """The directory with "renewalInfo" added (with --ari)."""
+    if not args.ari or method != "GET" or handler.path != "/dir":
+        return data
+    doc = json.loads(data)
+    doc["renewalInfo"] = f"https://{handler.headers['Host']}/renewalInfo"
+    return json.dumps(doc).encode()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -106,6 +166,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self, method):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        self.ari_body = body
+        if args.ari and ari_answer(self, method):
+            return
         with lock:
             rule = next((r for r in rules if r.take(method, self.path)), None)
             if rule:
@@ -135,6 +198,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         conn.request(method, self.path, body=body if method == "POST" else None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        data = ari_directory(self, method, data)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):
@@ -167,7 +231,12 @@ def main():
     p.add_argument("--rule", action="append", default=[])
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--slow-seconds", type=float, default=20)
+    p.add_argument("--ari", action="store_true")
+    p.add_argument("--ari-window", action="append", default=[])
+    p.add_argument("--ari-default", default="2592000:2678400")
+    p.add_argument("--ari-retry-after", type=int, default=21600)
     args = p.parse_args()
+    args.ari_default_window = tuple(int(x) for x in args.ari_default.split(":"))
     rules.extend(Rule(r) for r in args.rule)
     faults.extend(Fault(f) for f in args.fault)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", int(args.listen)), Handler)

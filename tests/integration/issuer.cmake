@@ -10,3 +10,7 @@ acmezone_integration_test(issuer_gdnsd test_issuer_gdnsd.sh TIMEOUT 300)
 
 # issuer-certs: two key types, preferred chain, pins, deploy/notify hooks, metrics.
 acmezone_integration_test(issuer_hooks test_issuer_hooks.sh TIMEOUT 300)
+
+# issuer-schedule: only due certificates renewed (ARI through the proxy),
+# the state lock, kill -9 mid-validation and recovery, backoff, the daemon.
+acmezone_integration_test(issuer_schedule test_issuer_schedule.sh TIMEOUT 420)
