@@ -102,8 +102,10 @@ done
 faults=$(cat "$AZ_FAULTS_LOG")
 az_assert_contains "$faults" "GET /renewalInfo/$due_id -> window -7200 -60" "renewalInfo asked for $due"
 az_assert_eq 3 "$(grep -c '^GET /renewalInfo/' <<<"$faults")" "renewalInfo asked once per zone"
-az_assert_eq 1 "$(grep -c '^newOrder ' <<<"$faults")" "one order in the ARI pass: $faults"
-az_assert_contains "$faults" "newOrder replaces=$due_id" "the renewal order carries replaces"
+# Only orders for the due zone, each replacing its certificate (a newOrder
+# POST may be sent twice: Pebble rejects 5 % of nonces as badNonce).
+az_assert_eq "newOrder replaces=$due_id" "$(grep '^newOrder ' <<<"$faults" | sort -u)" \
+    "the ARI pass ordered only for $due, with replaces: $faults"
 az_issuer "$ARI" status --json
 python3 - "$AZ_ISSUER_OUT" "$due" <<'PY' || az_fail "status --json: $(cat "$AZ_ISSUER_OUT")"
 import json, sys, datetime
