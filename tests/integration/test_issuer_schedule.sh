@@ -19,6 +19,9 @@
 #       issues it; SIGHUP with a broken configuration keeps the old one;
 #       SIGTERM while a zone is in flight lets it finish (stop-grace), then
 #       the daemon exits 0 within a bound, leaving no TXT value
+#   (6) two key types: renewalInfo is asked for each certificate; a window
+#       open for the RSA certificate alone makes the zone due, and each key
+#       type's order replaces that type's own certificate
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -27,7 +30,8 @@ az_setup
 Z=(s1.example.com s2.example.com s3.example.com)
 LATE=(s4.example.com s5.example.com)  # served by the plugin; configured later (daemon)
 BAD=nowhere.example.com              # served nowhere: fails before any order
-az_plugin_setup "${Z[@]}" "${LATE[@]}"
+TWO=s6.example.com                    # two key types (6)
+az_plugin_setup "${Z[@]}" "${LATE[@]}" "$TWO"
 az_start_named "$AZ_PLUGIN_FRAGMENT"
 # No authorization reuse: every order has challenges to publish (so (3) and
 # (5) always find values to wait for).
@@ -286,4 +290,40 @@ for z in "${Z[@]}" "${LATE[@]}"; do
     az_assert_no_txt "_acme-challenge.$z"
 done
 az_log "(5) daemon: issued, SIGHUP re-read (bad config kept the old), SIGTERM finished the zone in flight"
+az_stop_fault_proxy
+
+# ---- (6) two key types ------------------------------------------------------
+two_types() { sed -i 's/^\[certs\]$/[certs]\nkey-type = ecdsa-p256 rsa-2048/' "$1"; }
+TWOCONF=$AZ_TMP/two.conf
+az_issuer_conf "$TWOCONF" "$TWO"
+two_types "$TWOCONF"
+az_issuer "$TWOCONF" run
+az_assert_eq 0 "$AZ_ISSUER_RC" "first run with two key types: $(cat "$AZ_ISSUER_ERR")"
+az_verify_cert "$TWO"
+ec_id=$(cert_id "$TWO/ecdsa-p256")
+rsa_id=$(cert_id "$TWO/rsa-2048")
+ec_serial=$(serial "$TWO/ecdsa-p256")
+rsa_serial=$(serial "$TWO/rsa-2048")
+[[ $ec_id != "$rsa_id" ]] || az_fail "one certID for two certificates: $ec_id"
+az_start_fault_proxy --ari --ari-window "$rsa_id=-7200:-60" --ari-default 2592000:2678400 \
+    --ari-retry-after 3600
+TWOARI=$AZ_TMP/two-ari.conf
+conf_via_proxy "$TWOARI" "$TWO"
+two_types "$TWOARI"
+az_issuer "$TWOARI" run
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 0 "$AZ_ISSUER_RC" "ARI run with two key types: $err"
+faults=$(cat "$AZ_FAULTS_LOG")
+az_assert_contains "$faults" "GET /renewalInfo/$ec_id -> window 2592000" "ECDSA window asked"
+az_assert_contains "$faults" "GET /renewalInfo/$rsa_id -> window -7200 -60" "RSA window asked"
+az_assert_eq "$(printf 'newOrder replaces=%s\n' "$ec_id" "$rsa_id" | sort)" \
+    "$(grep '^newOrder ' <<<"$faults" | sort -u)" \
+    "each key type's order replaces its own certificate: $faults"
+az_verify_cert "$TWO"
+[[ $(serial "$TWO/ecdsa-p256") != "$ec_serial" ]] || az_fail "$TWO: ECDSA not renewed: $err"
+[[ $(serial "$TWO/rsa-2048") != "$rsa_serial" ]] || az_fail "$TWO: RSA not renewed: $err"
+az_assert_eq ".v-2" "$(readlink "$AZ_CERTS/$TWO/current")" "$TWO: the pair renewed together"
+az_assert_no_txt "_acme-challenge.$TWO"
+az_stop_fault_proxy
+az_log "(6) two key types: due by the RSA certificate's window; replaces per key type"
 az_log "PASS"
