@@ -376,7 +376,10 @@ AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names) {
     }
     Json::Value payload(Json::objectValue);
     payload["identifiers"] = ids;
-    Reply r = post(directory_entry("newOrder"), payload, "newOrder");
+    const std::string url = directory_entry("newOrder");
+    std::unique_lock gate(order_gate_);
+    Reply r = post(url, payload, "newOrder");
+    gate.unlock();
     if (r.http.location.empty()) {
         throw AcmeError("newOrder: the CA answered without a Location header");
     }
@@ -384,6 +387,7 @@ AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names) {
 }
 
 AcmeAuthorization AcmeClient::get_authorization(const std::string& url) {
+    std::shared_lock gate(order_gate_);
     Reply r = post(url, std::nullopt, "authorization " + url);
     return parse_authorization(r.json, url);
 }
@@ -424,6 +428,7 @@ AcmeAuthorization AcmeClient::poll_authorization(const std::string& url,
                                                  Clock::time_point deadline) {
     return poll_until(
         [&] {
+            std::shared_lock gate(order_gate_);
             Reply r = post(url, std::nullopt, "authorization " + url);
             return std::pair{parse_authorization(r.json, url), r.http.retry_after};
         },

@@ -23,6 +23,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -172,6 +173,14 @@ class AcmeClient {
     std::string account_url_;
     std::mutex nonce_mutex_;
     std::deque<std::string> nonces_;
+    // newOrder never overlaps a request to an authorization URL: Pebble 2.4
+    // (Debian 12's) takes its store's read lock and then each authorization's
+    // in newOrder, but an authorization's write lock and then the store's in
+    // its authorization handler; with a third request waiting to write, the
+    // two deadlock and Pebble answers nothing more. Orders take this
+    // exclusively, authorization requests shared; a newOrder is one round
+    // trip, so the cost is small.
+    std::shared_mutex order_gate_;
 };
 
 }  // namespace acmezone::issuer
