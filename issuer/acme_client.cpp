@@ -366,7 +366,7 @@ const std::string& AcmeClient::account_url() {
     return account_url_;
 }
 
-AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names) {
+AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names, const std::string& replaces) {
     Json::Value ids(Json::arrayValue);
     for (const DnsName& n : names) {
         Json::Value id(Json::objectValue);
@@ -376,9 +376,13 @@ AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names) {
     }
     Json::Value payload(Json::objectValue);
     payload["identifiers"] = ids;
+    if (!replaces.empty()) {
+        payload["replaces"] = replaces;
+    }
     const std::string url = directory_entry("newOrder");
     std::unique_lock gate(order_gate_);
-    Reply r = post(url, payload, "newOrder");
+    Reply r =
+        post(url, payload, replaces.empty() ? "newOrder" : "newOrder (replacing " + replaces + ")");
     gate.unlock();
     if (r.http.location.empty()) {
         throw AcmeError("newOrder: the CA answered without a Location header");
@@ -533,24 +537,6 @@ AcmeClient::RenewalInfoReply AcmeClient::get_renewal_info(const std::string& cer
     return RenewalInfoReply{*doc, r.retry_after};
 }
 
-AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names, const std::string& replaces) {
-    Json::Value ids(Json::arrayValue);
-    for (const DnsName& n : names) {
-        Json::Value id(Json::objectValue);
-        id["type"] = "dns";
-        id["value"] = n.text();
-        ids.append(id);
-    }
-    Json::Value payload(Json::objectValue);
-    payload["identifiers"] = ids;
-    payload["replaces"] = replaces;
-    Reply r = post(directory_entry("newOrder"), payload, "newOrder (replacing " + replaces + ")");
-    if (r.http.location.empty()) {
-        throw AcmeError("newOrder: the CA answered without a Location header");
-    }
-    return parse_order(r.json, r.http.location);
-}
-
 AcmeOrder AcmeClient::get_order(const std::string& url) {
     Reply r = post(url, std::nullopt, "order " + url);
     return parse_order(r.json, url);
@@ -559,6 +545,7 @@ AcmeOrder AcmeClient::get_order(const std::string& url) {
 void AcmeClient::deactivate_authorization(const std::string& url) {
     Json::Value payload(Json::objectValue);
     payload["status"] = "deactivated";
+    std::shared_lock gate(order_gate_);
     post(url, payload, "deactivating authorization " + url);
 }
 

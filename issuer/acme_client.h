@@ -110,7 +110,9 @@ class AcmeClient {
     void ensure_account();
     const std::string& account_url();
 
-    AcmeOrder new_order(const std::vector<DnsName>& names);
+    // `replaces`, when not empty: the certID (RFC 9773) of the certificate
+    // this order renews.
+    AcmeOrder new_order(const std::vector<DnsName>& names, const std::string& replaces = "");
     AcmeAuthorization get_authorization(const std::string& url);
     // Tells the CA to validate (POST {} to the challenge URL).
     void respond(const AcmeChallenge& challenge);
@@ -143,8 +145,6 @@ class AcmeClient {
         std::optional<std::chrono::seconds> retry_after;
     };
     RenewalInfoReply get_renewal_info(const std::string& cert_id);
-    // newOrder carrying "replaces": certID of the certificate it renews.
-    AcmeOrder new_order(const std::vector<DnsName>& names, const std::string& replaces);
     // The order's current state, fetched once (POST-as-GET).
     AcmeOrder get_order(const std::string& url);
     // POST {"status": "deactivated"} to an authorization (RFC 8555 §7.5.2).
