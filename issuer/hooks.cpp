@@ -272,6 +272,7 @@ std::string NotifyEvent::to_json() const {
     doc["time"] = iso8601(time);
     Json::StreamWriterBuilder w;
     w["indentation"] = "";
+    w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
     return Json::writeString(w, doc);
 }
 

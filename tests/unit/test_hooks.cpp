@@ -120,6 +120,10 @@ TEST(NotifyEvent, JsonDocument) {
     EXPECT_EQ(doc["time"].asString(), "2025-12-19T12:00:00Z");
     EXPECT_EQ(doc.size(), 6u);
 
+    // Written as people read it, not as 9.9000000000000004.
+    NotifyEvent tenths{"expiring", kZone, "", at(1767225600), at(1767225600 - 9 * 86400 - 82080)};
+    EXPECT_NE(tenths.to_json().find("\"days_left\":9.9,"), std::string::npos) << tenths.to_json();
+
     NotifyEvent none{"failed", kZone, "x", std::nullopt, at(0)};
     Json::Value d2 = parse(none.to_json());
     EXPECT_TRUE(d2["not_after"].isNull());
