@@ -12,8 +12,16 @@
 #       the next issuance uses the announced next key
 #   (4) deploy-hook: its environment (written to a file by the hook) names
 #       the zone, the key types and paths that exist and hold those types;
-#       zones-example/hooks/nginx-deploy renders a server block with both
-#       (nginx -t and the reload replaced by commands: no nginx is started)
+#       zones-example/hooks/nginx-deploy renders a server block with both into
+#       a real nginx (Debian's, its own prefix, config and loopback port, beside
+#       a default server with another certificate): for SNI ZONE and www.ZONE,
+#       with ECDSA-only and RSA-only signature algorithms, nginx serves exactly
+#       the stored certificate of that type; after `issue --force` it serves
+#       the new one (another serial): the hook reloaded it. A template broken
+#       on purpose fails `nginx -t`: the previous server block stays byte for
+#       byte, nginx keeps serving the previous certificates, the issue exits 0
+#       and the hook's failure is in the log and in status (cleared by the
+#       next good deploy)
 #   (5) notify-hook: a JSON "failed" document when the zone fails (named
 #       stopped), none on the second failure, "recovered" once it succeeds
 #   (6) the metrics file: the expected samples, with values that match
@@ -38,6 +46,84 @@ ROOT1_CN=$(cn_of "$ROOT1")
     az_fail "pebble's roots are not distinct: [$ROOT0_CN] [$ROOT1_CN]"
 az_log "roots: [$ROOT0_CN] (default) and [$ROOT1_CN] (alternate)"
 
+# A real nginx: its own prefix, config, pid and a loopback port; a default
+# server with a certificate of its own answers the names no site block claims.
+command -v nginx >/dev/null ||
+    az_fail "nginx is not installed (Debian package nginx; scripts/bootstrap installs it)"
+NGX=$AZ_TMP/nginx
+NGINX_PORT=$(az_free_port)
+NGINX_ARGS="-p $NGX/ -c $NGX/nginx.conf -e stderr"
+mkdir -p "$NGX/sites" "$NGX/tmp"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=acmezone test: nginx default server" -keyout "$NGX/default.key" \
+    -out "$NGX/default.pem" 2>/dev/null || az_fail "openssl: no default certificate for nginx"
+cat >"$NGX/nginx.conf" <<EOF
+# written by test_issuer_hooks.sh
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log stderr notice;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $NGX/tmp/body;
+    proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi;
+    uwsgi_temp_path $NGX/tmp/uwsgi;
+    scgi_temp_path $NGX/tmp/scgi;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    server {
+        listen 127.0.0.1:$NGINX_PORT ssl default_server;
+        ssl_certificate $NGX/default.pem;
+        ssl_certificate_key $NGX/default.key;
+        return 404;
+    }
+    include $NGX/sites/*.conf;
+}
+EOF
+# shellcheck disable=SC2086
+out=$(nginx -t $NGINX_ARGS 2>&1) || az_fail "nginx -t on the test's own configuration: $out"
+# shellcheck disable=SC2086
+az_start_bg nginx nginx $NGINX_ARGS -g "daemon off;"
+NGINX_PID=$AZ_BG_PID
+ECDSA_ONLY=ecdsa_secp256r1_sha256
+RSA_ONLY=rsa_pss_rsae_sha256:rsa_pkcs1_sha256
+fp_file() { openssl x509 -in "$1" -noout -fingerprint -sha256; }
+# served SNI SIGALGS [X509-ARGS...]: the certificate nginx serves for SNI when
+# the client offers only SIGALGS, through `openssl x509 X509-ARGS`.
+served() {
+    timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_PORT" -servername "$1" -sigalgs "$2" \
+        </dev/null 2>/dev/null | openssl x509 "${@:3}" 2>/dev/null
+}
+served_fp() { served "$1" "$2" -noout -fingerprint -sha256; }
+az_wait_for 30 served_fp "www.$ZONE" "$ECDSA_ONLY" ||
+    az_fail "nginx does not answer TLS on 127.0.0.1:$NGINX_PORT: $(tail -n 20 "$AZ_TMP/nginx.log")"
+az_assert_eq "$(fp_file "$NGX/default.pem")" "$(served_fp "$ZONE" "$ECDSA_ONLY")" \
+    "before any deploy, nginx serves its default certificate"
+az_log "nginx up on 127.0.0.1:$NGINX_PORT, pid $NGINX_PID"
+# serves_zone DIR: true when nginx serves the certificates in DIR, each key
+# type's exactly, for the zone name and a name under it.
+serves_zone() {
+    local d=$1 sni
+    for sni in "$ZONE" "www.$ZONE"; do
+        [[ $(served_fp "$sni" "$ECDSA_ONLY") == "$(fp_file "$d/ecdsa-p256/cert.pem")" ]] || return 1
+        [[ $(served_fp "$sni" "$RSA_ONLY") == "$(fp_file "$d/rsa-2048/cert.pem")" ]] || return 1
+    done
+}
+# assert_serves_zone DIR WHAT: waits (30 s at most) for a reload under way to
+# be done, then asserts each certificate nginx serves, naming any that differs.
+assert_serves_zone() {
+    local d=$1 what=$2 sni end=$((SECONDS + 30))
+    until serves_zone "$d" || ((SECONDS >= end)); do sleep 0.2; done
+    for sni in "$ZONE" "www.$ZONE"; do
+        az_assert_eq "$(fp_file "$d/ecdsa-p256/cert.pem")" "$(served_fp "$sni" "$ECDSA_ONLY")" \
+            "$what: nginx's ECDSA certificate for $sni"
+        az_assert_eq "$(fp_file "$d/rsa-2048/cert.pem")" "$(served_fp "$sni" "$RSA_ONLY")" \
+            "$what: nginx's RSA certificate for $sni"
+    done
+    az_assert_eq "$(fp_file "$NGX/default.pem")" "$(served_fp "other.example.net" "$ECDSA_ONLY")" \
+        "$what: a name of no site still gets nginx's default certificate"
+}
+
 HOOKS=$AZ_TMP/hooks
 mkdir -p "$HOOKS"
 cat >"$HOOKS/deploy" <<'EOF'
@@ -57,19 +143,24 @@ EOF
 chmod 0755 "$HOOKS/deploy" "$HOOKS/notify"
 export HOOK_OUT=$HOOKS
 
-CONF=$AZ_TMP/issuer.conf
-az_issuer_conf "$CONF" "$ZONE"
-cat >>"$CONF" <<EOF
+# write_conf FILE TEMPLATE: the issuer's configuration; nginx-deploy renders
+# TEMPLATE into the test's nginx, checks it with nginx -t and reloads it.
+write_conf() {
+    az_issuer_conf "$1" "$ZONE"
+    cat >>"$1" <<EOF
 key-type = ecdsa-p256 rsa-2048
 next-key = yes
 preferred-chain = $ROOT1_CN
 [hooks]
-deploy-hook = $HOOKS/deploy && NGINX_SITES_DIR=$HOOKS/sites NGINX_LISTEN=127.0.0.1:8443 NGINX_TEST=true NGINX_RELOAD="touch $HOOKS/reloaded" $ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-deploy
+deploy-hook = $HOOKS/deploy && NGINX_SITES_DIR=$NGX/sites NGINX_LISTEN=127.0.0.1:$NGINX_PORT NGINX_TEMPLATE=$2 NGINX_TEST="nginx -t $NGINX_ARGS" NGINX_RELOAD="nginx -s reload $NGINX_ARGS" $ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-deploy
 notify-hook = $HOOKS/notify
 timeout = 30
 [status]
 metrics-file = $AZ_TMP/metrics/acmezone.prom
 EOF
+}
+CONF=$AZ_TMP/issuer.conf
+write_conf "$CONF" "$ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-site.conf.template"
 mkdir -p "$AZ_TMP/metrics"
 
 az_log "run: $ZONE with two key types"
@@ -160,17 +251,24 @@ az_assert_contains "$(openssl x509 -in "$(envvar ACMEZONE_CERT_RSA_2048)" -noout
 az_assert_contains "$(openssl pkey -in "$(envvar ACMEZONE_KEY_ECDSA_P256)" -noout -text)" \
     "NIST CURVE: P-256" "ACMEZONE_KEY_ECDSA_P256 holds the ECDSA key"
 az_assert_contains "$RUN_LOG" "$ZONE: deploy-hook: deploy hook ran for $ZONE" "hook output in the log"
-# zones-example/hooks/nginx-deploy, run after it (nginx itself replaced by
-# NGINX_TEST/NGINX_RELOAD): one server block with both key types' files.
-SITE=$HOOKS/sites/$ZONE.conf
-[[ -f $SITE && -f $HOOKS/reloaded ]] || az_fail "nginx-deploy wrote no $SITE or did not reload"
+# zones-example/hooks/nginx-deploy, run after it: one server block with both
+# key types' files, checked by nginx -t, and nginx reloaded onto it.
+SITE=$NGX/sites/$ZONE.conf
+[[ -f $SITE ]] || az_fail "nginx-deploy wrote no $SITE: $(tail -n 20 "$AZ_ISSUER_ERR")"
 az_assert_contains "$(cat "$SITE")" "server_name $ZONE *.$ZONE;" "nginx server_name"
-az_assert_contains "$(cat "$SITE")" "listen 127.0.0.1:8443 ssl;" "nginx listen"
+az_assert_contains "$(cat "$SITE")" "listen 127.0.0.1:$NGINX_PORT ssl;" "nginx listen"
 for t in ecdsa-p256 rsa-2048; do
     az_assert_contains "$(cat "$SITE")" "ssl_certificate $D/$t/fullchain.pem;" "nginx $t certificate"
     az_assert_contains "$(cat "$SITE")" "ssl_certificate_key $D/$t/privkey.pem;" "nginx $t key"
 done
-az_log "deploy hook got the right environment; nginx-deploy rendered the server block"
+az_assert_contains "$RUN_LOG" "$ZONE: deploy-hook: nginx-deploy: $ZONE: $SITE written, nginx reloaded" \
+    "nginx-deploy's report in the log"
+assert_serves_zone "$D" "first deploy"
+az_assert_eq "$(openssl x509 -in "$D/ecdsa-p256/cert.pem")" \
+    "$(served "www.$ZONE" "$ECDSA_ONLY")" "the ECDSA certificate nginx serves, byte for byte"
+SERIAL_EC=$(openssl x509 -in "$D/ecdsa-p256/cert.pem" -noout -serial)
+SERIAL_RSA=$(openssl x509 -in "$D/rsa-2048/cert.pem" -noout -serial)
+az_log "deploy hook got the right environment; nginx serves $SERIAL_EC (ECDSA), $SERIAL_RSA (RSA)"
 
 # (3) the next issuance certifies the announced next keys.
 NEXT_EC=$(pin_of_key "$D/next/ecdsa-p256.pem")
@@ -183,6 +281,58 @@ az_assert_eq "$NEXT_RSA" "$(pin_of_key "$D/rsa-2048/privkey.pem")" "rsa-2048: th
 [[ $(pin_of_key "$D/next/ecdsa-p256.pem") != "$NEXT_EC" ]] || az_fail "no new next ecdsa-p256 key"
 [[ -f $ENVF ]] || az_fail "the deploy hook did not run after the second issuance"
 az_log "the announced next keys were used; new next keys made"
+# (4) nginx was reloaded onto the new certificates.
+[[ $(openssl x509 -in "$D/ecdsa-p256/cert.pem" -noout -serial) != "$SERIAL_EC" &&
+    $(openssl x509 -in "$D/rsa-2048/cert.pem" -noout -serial) != "$SERIAL_RSA" ]] ||
+    az_fail "issue --force stored no new certificates"
+assert_serves_zone "$D" "after issue --force"
+az_assert_eq "$(openssl x509 -in "$D/rsa-2048/cert.pem" -noout -serial)" \
+    "$(served "www.$ZONE" "$RSA_ONLY" -noout -serial)" "nginx's RSA serial after the renewal"
+az_log "nginx serves the renewed certificates: $(served "$ZONE" "$ECDSA_ONLY" -noout -serial)"
+
+# (4) a template that nginx -t refuses: the previous block stays, nginx keeps
+# the previous certificates, the issuance stands and the failure is reported.
+BROKEN=$AZ_TMP/nginx-site-broken.conf.template
+sed 's/^\( *server_name .*\)$/\1\n    no_such_directive_for_the_test on;/' \
+    "$ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-site.conf.template" >"$BROKEN"
+grep -q no_such_directive_for_the_test "$BROKEN" || az_fail "could not break the template's copy"
+CONF_BROKEN=$AZ_TMP/issuer-broken.conf
+write_conf "$CONF_BROKEN" "$BROKEN"
+site_before=$(sha256sum <"$SITE")
+fp_ec_before=$(fp_file "$D/ecdsa-p256/cert.pem")
+fp_rsa_before=$(fp_file "$D/rsa-2048/cert.pem")
+az_issuer "$CONF_BROKEN" issue "$ZONE" --force
+[[ $AZ_ISSUER_RC -eq 0 ]] ||
+    az_fail "issue with a failing deploy hook exited $AZ_ISSUER_RC: $(tail -n 20 "$AZ_ISSUER_ERR")"
+LOG=$(cat "$AZ_ISSUER_ERR")
+az_assert_contains "$(grep -F "$ZONE: deploy-hook: " <<<"$LOG" | grep -F "[emerg]")" \
+    "unknown directive \"no_such_directive_for_the_test\" in $SITE:" "nginx -t's complaint in the log"
+az_assert_contains "$LOG" \
+    "$ZONE: deploy-hook: nginx-deploy: nginx -t $NGINX_ARGS failed with the new $SITE; the previous one is back" \
+    "nginx-deploy's report in the log"
+az_assert_contains "$LOG" "$ZONE: deploy-hook exited 1 (the new certificate is in place)" \
+    "the issuer reports the hook's failure"
+az_assert_eq "$site_before" "$(sha256sum <"$SITE")" "the previous server block, byte for byte"
+az_assert_eq "" "$(find "$NGX/sites" -name '.*.conf.*')" "nginx-deploy's temporary files left"
+[[ $(fp_file "$D/ecdsa-p256/cert.pem") != "$fp_ec_before" ]] || az_fail "no new certificate stored"
+kill -0 "$NGINX_PID" 2>/dev/null || az_fail "nginx died: $(tail -n 20 "$AZ_TMP/nginx.log")"
+for sni in "$ZONE" "www.$ZONE"; do
+    az_assert_eq "$fp_ec_before" "$(served_fp "$sni" "$ECDSA_ONLY")" \
+        "nginx keeps the previous ECDSA certificate for $sni (not reloaded)"
+    az_assert_eq "$fp_rsa_before" "$(served_fp "$sni" "$RSA_ONLY")" \
+        "nginx keeps the previous RSA certificate for $sni (not reloaded)"
+done
+az_issuer "$CONF" status --json
+az_assert_eq 0 "$AZ_ISSUER_RC" "status exit code after a failed deploy hook"
+python3 - "$AZ_ISSUER_OUT" "$ZONE" <<'EOF' || az_fail "status --json: $(cat "$AZ_ISSUER_OUT")"
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["zone"] == sys.argv[2]]
+assert len(rows) == 1, rows
+r = rows[0]
+assert r["deploy_hook_error"] == "deploy-hook exited 1", r
+assert r["last_result"] == "ok" and r["state"] == "valid", r
+EOF
+az_log "nginx -t refused the broken block: previous block and certificates kept, failure in status"
 
 # (2) a preferred CN that no chain has: the default chain, and a log line.
 CONF2=$AZ_TMP/issuer-plain.conf
@@ -205,6 +355,15 @@ az_assert_contains "$(cat "$AZ_TMP/metrics/acmezone.prom")" \
 az_restart_named
 az_issuer "$CONF" issue "$ZONE" --force
 [[ $AZ_ISSUER_RC -eq 0 ]] || az_fail "issue after restart exited $AZ_ISSUER_RC: $(tail -n 40 "$AZ_ISSUER_ERR")"
+# (4) the good template again: nginx serves the latest certificates, and
+# status no longer shows the deploy hook's failure.
+assert_serves_zone "$D" "after the good deploy"
+az_issuer "$CONF" status --json
+python3 - "$AZ_ISSUER_OUT" "$ZONE" <<'EOF' || az_fail "status --json: $(cat "$AZ_ISSUER_OUT")"
+import json, sys
+r = [r for r in json.load(open(sys.argv[1])) if r["zone"] == sys.argv[2]][0]
+assert r["deploy_hook_error"] == "", r
+EOF
 python3 - "$HOOKS" "$ZONE" "$(openssl x509 -in "$D/cert.pem" -noout -enddate)" <<'EOF' ||
 import glob, json, os, sys, datetime
 hooks, zone, enddate = sys.argv[1:]
