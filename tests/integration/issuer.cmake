@@ -14,3 +14,6 @@ acmezone_integration_test(issuer_hooks test_issuer_hooks.sh TIMEOUT 300)
 # issuer-schedule: only due certificates renewed (ARI through the proxy),
 # the state lock, kill -9 mid-validation and recovery, backoff, the daemon.
 acmezone_integration_test(issuer_schedule test_issuer_schedule.sh TIMEOUT 420)
+
+# issuer-hooks: the "expiring" notice end to end (10-day certificates, Pebble down).
+acmezone_integration_test(issuer_expiring test_issuer_expiring.sh TIMEOUT 300)
