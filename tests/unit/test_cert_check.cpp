@@ -8,10 +8,12 @@
 #include "common/file_io.h"
 #include "issuer/cert_check.h"
 #include "issuer_test_pki.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace acmezone;
 using namespace acmezone::issuer;
 using namespace acmezone::issuer::testing;
+using acmezone::test_support::TempDir;
 
 namespace {
 
@@ -76,8 +78,8 @@ TEST_F(CertCheck, TheLeafMustChainToTheIntermediate) {
 }
 
 TEST_F(CertCheck, WithATrustStoreTheRootMustMatch) {
-    char tmpl[] = "/tmp/acmezone-cc-XXXXXX";
-    std::filesystem::path dir = ::mkdtemp(tmpl);
+    const TempDir tmp("cc");
+    const std::filesystem::path& dir = tmp.path();
     write_file_atomic(dir / "good.pem", pki.root_pem());
     TestPki other;
     write_file_atomic(dir / "bad.pem", other.root_pem());
@@ -87,7 +89,6 @@ TEST_F(CertCheck, WithATrustStoreTheRootMustMatch) {
     EXPECT_NE(err.find("bad.pem"), std::string::npos) << err;
     EXPECT_NE(check_error(chain, key, (dir / "missing.pem").string()).find("does not load"),
               std::string::npos);
-    std::filesystem::remove_all(dir);
 }
 
 TEST_F(CertCheck, GarbageAndLoneLeavesAreRefused) {

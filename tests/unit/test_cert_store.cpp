@@ -10,10 +10,12 @@
 #include "common/file_io.h"
 #include "issuer/cert_store.h"
 #include "issuer_test_pki.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace acmezone;
 using namespace acmezone::issuer;
 using namespace acmezone::issuer::testing;
+using acmezone::test_support::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -40,12 +42,8 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
 
 class CertStoreTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/acmezone-store-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    void TearDown() override { fs::remove_all(dir); }
-    fs::path dir;
+    TempDir tmp{"store"};
+    fs::path dir = tmp.path();
     TestPki pki;
 };
 

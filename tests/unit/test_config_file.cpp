@@ -13,8 +13,10 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace acmezone;
+using acmezone::test_support::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -188,9 +190,8 @@ TEST(ConfigFile, CrLfLineEndings) {
 }
 
 TEST(ConfigFile, LoadFromDisk) {
-    std::string tmpl = (fs::temp_directory_path() / "acmezone-conf-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    fs::path dir = tmpl;
+    const TempDir tmp("conf");
+    const fs::path& dir = tmp.path();
     fs::path p = dir / "plugin.conf";
     write_file_atomic(p, kRequired + "ttl = bad\n");
     try {
@@ -210,6 +211,4 @@ TEST(ConfigFile, LoadFromDisk) {
         EXPECT_NE(std::string(e.what()).find(missing.string()), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos) << e.what();
     }
-    std::error_code ec;
-    fs::remove_all(dir, ec);
 }

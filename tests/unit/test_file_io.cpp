@@ -13,23 +13,17 @@
 #include <string>
 #include <system_error>
 
+#include "tests/unit/temp_dir.h"
+
 using namespace acmezone;
+using acmezone::test_support::TempDir;
+using acmezone::test_support::UmaskScope;
 namespace fs = std::filesystem;
 
 namespace {
 
 class FileIo : public ::testing::Test {
   protected:
-    void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "acmezone-fileio-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(dir_, ec);
-    }
     std::set<std::string> entries(const fs::path& d) const {
         std::set<std::string> out;
         for (const auto& e : fs::directory_iterator(d)) {
@@ -42,14 +36,8 @@ class FileIo : public ::testing::Test {
         EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
         return st.st_mode & 07777;
     }
-    fs::path dir_;
-};
-
-// Sets the umask for one scope.
-struct UmaskScope {
-    explicit UmaskScope(mode_t m) : old(::umask(m)) {}
-    ~UmaskScope() { ::umask(old); }
-    mode_t old;
+    TempDir tmp_{"fileio"};
+    fs::path dir_ = tmp_.path();
 };
 
 }  // namespace

@@ -18,9 +18,11 @@
 #include "issuer/account_key.h"
 #include "issuer/cert_key.h"
 #include "issuer/jws.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace acmezone;
 using namespace acmezone::issuer;
+using acmezone::test_support::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -80,19 +82,6 @@ bool verify_es256(EVP_PKEY* key, const std::string& input, const std::string& si
     OPENSSL_free(der);
     return ok;
 }
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/acmezone-jws-XXXXXX";
-        path_ = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 }  // namespace
 
@@ -160,7 +149,7 @@ TEST(Jws, Dns01ValueIsBase64urlSha256OfTheKeyAuthorization) {
 }
 
 TEST(AccountKey, CreatedOnceWithMode0600AndReloaded) {
-    TempDir dir;
+    TempDir dir("jws");
     const fs::path p = dir.path() / "account.key";
     AccountKey first = AccountKey::load_or_create(p);
     struct stat st {};
@@ -171,7 +160,7 @@ TEST(AccountKey, CreatedOnceWithMode0600AndReloaded) {
 }
 
 TEST(AccountKey, ProcessesStartingTogetherShareOneKey) {
-    TempDir dir;
+    TempDir dir("jws");
     const fs::path p = dir.path() / "account.key";
     constexpr int kProcs = 6;
     int fds[kProcs][2];
@@ -208,7 +197,7 @@ TEST(AccountKey, ProcessesStartingTogetherShareOneKey) {
 }
 
 TEST(AccountKey, RefusesAKeyOthersCanRead) {
-    TempDir dir;
+    TempDir dir("jws");
     const fs::path p = dir.path() / "account.key";
     (void)AccountKey::load_or_create(p);
     ::chmod(p.c_str(), 0644);
@@ -221,7 +210,7 @@ TEST(AccountKey, RefusesAKeyOthersCanRead) {
 }
 
 TEST(AccountKey, RefusesOtherKeyTypesAndGarbage) {
-    TempDir dir;
+    TempDir dir("jws");
     const fs::path p = dir.path() / "account.key";
     write_file_atomic(p, CertKey::generate(KeyType::rsa_2048).private_pem(), 0600);
     EXPECT_THROW((void)AccountKey::load_or_create(p), std::runtime_error);

@@ -12,9 +12,11 @@
 #include "issuer/cert_key.h"
 #include "issuer/pins.h"
 #include "issuer_test_pki.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace acmezone;
 using namespace acmezone::issuer;
+using acmezone::test_support::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -56,8 +58,8 @@ TEST(Pins, KnownKey) {
 }
 
 TEST(Pins, EqualOpensslCommandLineForEachKeyType) {
-    char tmpl[] = "/tmp/acmezone-pins-XXXXXX";
-    const fs::path dir = ::mkdtemp(tmpl);
+    const TempDir tmp("pins");
+    const fs::path& dir = tmp.path();
     for (KeyType type : {KeyType::ecdsa_p256, KeyType::ecdsa_p384, KeyType::rsa_2048}) {
         CertKey key = CertKey::generate(type);
         const fs::path file = dir / "key.pem";
@@ -72,7 +74,6 @@ TEST(Pins, EqualOpensslCommandLineForEachKeyType) {
         EXPECT_EQ(spki_pin_of_pem(key.private_pem(), "key").base64, want) << to_string(type);
         EXPECT_EQ(spki_pin(key.public_der()).hex, want_hex) << to_string(type);
     }
-    fs::remove_all(dir);
 }
 
 TEST(Pins, CertificateCarriesItsKeysPin) {

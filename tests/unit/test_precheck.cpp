@@ -17,9 +17,11 @@
 #include "issuer/gdnsd_publisher.h"
 #include "issuer/issuer_config.h"
 #include "issuer/precheck.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace acmezone;
 using namespace acmezone::issuer;
+using acmezone::test_support::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
@@ -202,11 +204,8 @@ TEST(Gdnsdctl, RunCommandCapturesOutputStatusAndTimeout) {
 
 class GdnsdctlPublisherTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/acmezone-gdnsdctl-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    void TearDown() override { fs::remove_all(dir); }
+    TempDir tmp{"gdnsdctl"};
+    fs::path dir = tmp.path();
     // A stand-in for gdnsdctl that writes each argument on a line of its own.
     std::vector<std::string> recorder(int status) const {
         return {"/bin/sh", "-c",
@@ -214,7 +213,6 @@ class GdnsdctlPublisherTest : public ::testing::Test {
                     "; echo 'error: no daemon' >&2; exit " + std::to_string(status),
                 "gdnsdctl"};
     }
-    fs::path dir;
 };
 
 TEST_F(GdnsdctlPublisherTest, PassesOptionsEndThenPairs) {
@@ -265,11 +263,8 @@ TEST_F(GdnsdctlPublisherTest, FailuresNameTheCommandStatusAndOutput) {
 
 class OpsConfigTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/acmezone-opscfg-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    void TearDown() override { fs::remove_all(dir); }
+    TempDir tmp{"opscfg"};
+    fs::path dir = tmp.path();
     std::string error(const std::string& text) const {
         try {
             IssuerConfig::parse(text, "issuer.conf", dir);
@@ -278,7 +273,6 @@ class OpsConfigTest : public ::testing::Test {
         }
         return "";
     }
-    fs::path dir;
 };
 
 namespace {

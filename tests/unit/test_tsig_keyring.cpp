@@ -16,8 +16,11 @@
 #include "common/base64.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "tests/unit/temp_dir.h"
 
 using namespace acmezone;
+using acmezone::test_support::TempDir;
+using acmezone::test_support::UmaskScope;
 namespace fs = std::filesystem;
 
 namespace {
@@ -50,22 +53,8 @@ std::string key_block(const std::string& name, const std::string& alg,
 
 class TsigKeyFile : public ::testing::Test {
   protected:
-    void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "acmezone-keys-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    fs::path dir_;
-};
-
-struct UmaskScope {
-    explicit UmaskScope(mode_t m) : old(::umask(m)) {}
-    ~UmaskScope() { ::umask(old); }
-    mode_t old;
+    TempDir tmp_{"keys"};
+    fs::path dir_ = tmp_.path();
 };
 
 }  // namespace
