@@ -171,15 +171,18 @@ az_start_bg() {
 }
 
 az_wait_for() {
-    local secs=$1 i
+    local secs=$1 deadline
     shift
-    for ((i = 0; i < secs * 10; i++)); do
+    deadline=$((SECONDS + secs))
+    # Bounded by the clock, not by a count of tries: a slow check must not
+    # stretch the wait (each try takes what it takes, then 0.1 s).
+    while true; do
         if "$@" >/dev/null 2>&1; then
             return 0
         fi
+        ((SECONDS < deadline)) || return 1
         sleep 0.1
     done
-    return 1
 }
 
 # A port that is free for TCP and UDP on both loopback addresses right now.
