@@ -138,10 +138,12 @@ ZoneStatus Runner::zone_status(const DnsName& zone, SysTime now) const {
             }
             std::sort(want.begin(), want.end());
             // One renewal time per certificate; the earliest decides.
+            std::string lacking;  // configured key types with no certificate yet
             for (KeyType type : config_.key_types.empty() ? std::vector<KeyType>{config_.key_type}
                                                           : config_.key_types) {
                 const auto info = store.current(zone, type);
                 if (!info) {
+                    lacking += (lacking.empty() ? "" : " ") + std::string(to_string(type));
                     continue;
                 }
                 ZoneStatus::Certificate c;
@@ -169,6 +171,12 @@ ZoneStatus Runner::zone_status(const DnsName& zone, SysTime now) const {
                 st.renew_at =
                     renewal_time(zone, st.cert->not_before, st.cert->not_after, config_.schedule);
                 st.renew_basis = "renew-before";
+            }
+            if (!lacking.empty()) {
+                // A key type added to the configuration: the set is made
+                // again now (the types change together), not at renewal.
+                st.renew_at = std::min(*st.renew_at, now);
+                st.renew_basis = "no " + lacking + " certificate yet";
             }
             if (st.cert->dns_names != want) {
                 st.state = "invalid";
@@ -799,6 +807,7 @@ int Runner::status(bool json, std::ostream& out) {
         }
         Json::StreamWriterBuilder w;
         w["indentation"] = "  ";
+        w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
         out << Json::writeString(w, list) << "\n";
     } else {
         out << std::left << std::setw(32) << "ZONE" << std::setw(9) << "STATE" << std::setw(22)

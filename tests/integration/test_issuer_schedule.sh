@@ -22,6 +22,9 @@
 #   (6) two key types: renewalInfo is asked for each certificate; a window
 #       open for the RSA certificate alone makes the zone due, and each key
 #       type's order replaces that type's own certificate
+#   (7) a key type added to the configuration later: the zone is due at
+#       once (status says which type is lacking), and the next `run` makes
+#       the pair, not the renewal months later
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -326,4 +329,33 @@ az_assert_eq ".v-2" "$(readlink "$AZ_CERTS/$TWO/current")" "$TWO: the pair renew
 az_assert_no_txt "_acme-challenge.$TWO"
 az_stop_fault_proxy
 az_log "(6) two key types: due by the RSA certificate's window; replaces per key type"
+
+# ---- (7) a key type added later --------------------------------------------
+ADD=${Z[0]}
+[[ -f $AZ_CERTS/$ADD/cert.pem && ! -e $AZ_CERTS/$ADD/rsa-2048 ]] ||
+    az_fail "$ADD should hold one ECDSA certificate before (7)"
+add_serial=$(serial "$ADD")
+ADDCONF=$AZ_TMP/added-type.conf
+az_issuer_conf "$ADDCONF" "$ADD"
+az_issuer "$ADDCONF" status --json
+az_assert_eq 0 "$AZ_ISSUER_RC" "status of $ADD with one key type"
+st=$(python3 -c 'import json,sys; z=json.load(sys.stdin)[0]; print(z["state"], "|", z["renew_basis"])' <"$AZ_ISSUER_OUT")
+az_assert_eq "valid | renew-before" "$st" "$ADD before rsa-2048 is configured"
+two_types "$ADDCONF"
+az_issuer "$ADDCONF" status --json
+az_assert_eq 1 "$AZ_ISSUER_RC" "status with a key type lacking"
+st=$(python3 -c 'import json,sys; z=json.load(sys.stdin)[0]; print(z["state"], "|", z["renew_basis"])' <"$AZ_ISSUER_OUT")
+az_assert_eq "due | no rsa-2048 certificate yet" "$st" "$ADD with rsa-2048 added"
+az_issuer "$ADDCONF" run
+az_assert_eq 0 "$AZ_ISSUER_RC" "run after adding rsa-2048: $(cat "$AZ_ISSUER_ERR")"
+az_verify_cert "$ADD"
+[[ -f $AZ_CERTS/$ADD/rsa-2048/cert.pem ]] || az_fail "$ADD: no RSA certificate after the run"
+openssl x509 -in "$AZ_CERTS/$ADD/rsa-2048/cert.pem" -noout -text | grep -q "rsaEncryption" ||
+    az_fail "$ADD: rsa-2048/cert.pem holds no RSA key"
+[[ $(serial "$ADD/ecdsa-p256") != "$add_serial" ]] || az_fail "$ADD: the ECDSA certificate was not made again with the pair"
+az_issuer "$ADDCONF" status --json
+st=$(python3 -c 'import json,sys; z=json.load(sys.stdin)[0]; print(z["state"], len(z["certificates"]))' <"$AZ_ISSUER_OUT")
+az_assert_eq "valid 2" "$st" "$ADD after the run"
+az_assert_no_txt "_acme-challenge.$ADD"
+az_log "(7) a key type added later: due at once, the pair made by the next run"
 az_log "PASS"
