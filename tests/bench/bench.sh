@@ -11,6 +11,7 @@
 # scripts/bench); BENCH_CASES (default "1 2 3 4"), BENCH_RUNS (default 3),
 # BENCH_CHEAP_RUNS (default 5), BENCH_PEER_MAX_N (largest N run for the peers,
 # default 20: 100 zones one by one with certbot/lego costs minutes a run),
+# BENCH_SERVE_RUNS (default 7), BENCH_SERVE_SECONDS (default 3),
 # BENCH_OUT (default tests/bench/RESULTS.md).
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -33,7 +34,7 @@ PEER_MAX_N=${BENCH_PEER_MAX_N:-20}
 CASES=${BENCH_CASES:-1 2 3 4}
 OUT=${BENCH_OUT:-$here/RESULTS.md}
 bench_start=$(date +%s)
-SERVE_SECONDS=${BENCH_SERVE_SECONDS:-4}
+SERVE_SECONDS=${BENCH_SERVE_SECONDS:-3}
 
 rec() {
     printf '%s\t%s\n' "$1" "$2" >>"$RES"
@@ -121,21 +122,65 @@ EOF
     fi
 }
 
-# dnsperf_qps PORT QUERYFILE → queries per second (FAIL if any was lost)
-dnsperf_qps() {
-    local out
-    out=$(timeout $((SERVE_SECONDS + 20)) dnsperf -s 127.0.0.1 -p "$1" -d "$2" \
-        -l "$SERVE_SECONDS" -T 1 -c 1 -q 100 -t 2 2>&1) || {
-        echo FAIL
+# CPUs: on a machine with 2 or more, the server under test (named, one
+# worker thread) is pinned to CPU 0 and the load generator (dnsperf) to CPU 1,
+# so that they never take turns on one core (taskset, util-linux).
+NCPU=$(nproc)
+if ((NCPU >= 2)) && have taskset; then
+    LOAD_PIN=(taskset -c 1)
+    pin_server() { taskset -a -p -c 0 "$1" >/dev/null; }
+    unpin_server() { taskset -a -p -c "0-$((NCPU - 1))" "$1" >/dev/null; }
+else
+    LOAD_PIN=()
+    pin_server() { :; }
+    unpin_server() { :; }
+fi
+# cpu_ticks PID → utime + stime of the whole process (every thread), in clock ticks
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# dnsperf_serve PORT QUERYFILE [SERVER_PID] → "QPS QPS_PER_CPU_SECOND RESPONSE_OCTETS"
+# for one run of SERVE_SECONDS (UDP, one thread, 100 in flight); the second
+# is the queries completed per CPU-second that SERVER_PID spent meanwhile
+# (/proc/PID/stat), "-" without a PID. A run that lost a query or got any
+# rcode but NOERROR is not a rate: "FAIL FAIL -" (and the reason in the log).
+dnsperf_serve() {
+    local out t0 t1 lost done_q
+    [[ -z ${3:-} ]] || t0=$(cpu_ticks "$3")
+    out=$(timeout $((SERVE_SECONDS + 20)) "${LOAD_PIN[@]}" dnsperf -s 127.0.0.1 -p "$1" \
+        -d "$2" -l "$SERVE_SECONDS" -T 1 -c 1 -q 100 -t 2 2>&1) || {
+        az_log "dnsperf failed: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+        echo "FAIL FAIL -"
         return
     }
-    local lost
+    [[ -z ${3:-} ]] || t1=$(cpu_ticks "$3")
     lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
-    if [[ ${lost:-1} != 0 ]] && ! grep -q 'Queries lost: *[0-9]* (0.00%)' <<<"$out"; then
-        az_log "dnsperf lost queries: $(grep -E 'lost|completed' <<<"$out" | tr '\n' ' ')"
+    done_q=$(awk '/Queries completed:/ { print $3 }' <<<"$out")
+    if [[ ${lost:-x} != 0 ]]; then
+        az_log "dnsperf $(basename "$2"): lost queries, not a rate: $(grep -E 'lost|completed' <<<"$out" | tr '\n' ' ')"
+        echo "FAIL FAIL -"
+        return
     fi
-    grep -qE 'NOERROR [0-9]+ \(100.00%\)' <<<"$out" || az_log "dnsperf: not all NOERROR: $(grep -i 'response codes' <<<"$out")"
-    awk '/Queries per second:/ { printf "%.0f", $4 }' <<<"$out"
+    if ! grep -qE 'NOERROR [0-9]+ \(100.00%\)' <<<"$out"; then
+        az_log "dnsperf $(basename "$2"): not all NOERROR: $(grep -i 'response codes' <<<"$out")"
+        echo "FAIL FAIL -"
+        return
+    fi
+    local qps cpu size
+    qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' <<<"$out")
+    size=$(awk '/Average packet size:/ { print $7 }' <<<"$out")
+    cpu=-
+    if [[ -n ${3:-} ]]; then
+        cpu=$(awk -v q="$done_q" -v d="$((t1 - t0))" -v hz="$CLK_TCK" \
+            'BEGIN { if (d > 0) printf "%.0f", q / (d / hz); else print "FAIL" }')
+    fi
+    echo "$qps $cpu ${size:--}"
+}
+# dnsperf_qps PORT QUERYFILE → queries per second (FAIL if any was lost)
+dnsperf_qps() {
+    local r
+    r=$(dnsperf_serve "$1" "$2")
+    echo "${r%% *}"
 }
 plugin_fragment() { # FILE PLUGIN_CONF
     echo "dlz \"acmezone\" { database \"dlopen $ACMEZONE_PLUGIN $2\"; };" >"$1"
@@ -152,14 +197,22 @@ MAIN_DNS=$(az_named_port main)
 MAIN_PID=$AZ_NAMED_PID
 
 for c in $CASES; do
+    case_start=$(date +%s)
     # shellcheck source=case1_issuance.sh
     source "$here/case${c}_"*.sh
+    rec "time.case$c" "$(($(date +%s) - case_start))"
 done
 
 rec machine.dsync_ms_end "$(dsync_ms)"
 rec machine.load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 rec machine.date_end "$(date -u '+%F %T UTC')"
 rec machine.bench_seconds "$(($(date +%s) - bench_start))"
+rec time.bench "$(($(date +%s) - bench_start))"
+# scripts/bench's own steps (apt-get, build) and the whole, from its start
+rec time.setup "${BENCH_SETUP_SECONDS:-not run}"
+rec time.build "${BENCH_BUILD_SECONDS:-not run}"
+[[ -z ${BENCH_T0:-} ]] || rec time.total "$(($(date +%s) - BENCH_T0))"
+rec time.budget "${BENCH_BUDGET_SECONDS:-1200}"
 "$PY" "$here/report.py" "$RES" >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 # the raw figures go with the default report only (a BENCH_OUT trial leaves them alone)

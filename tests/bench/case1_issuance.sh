@@ -22,6 +22,33 @@ mkdir -p "$C1"
 # A CA bundle with Pebble's HTTPS root, for the tools that take no CA option.
 cat /etc/ssl/certs/ca-certificates.crt "$AZ_PEBBLE_TLS_CA" >"$C1/bundle.pem"
 
+# Time limits, from the 20-minute budget: a run that has not finished by then
+# is killed and recorded as FAIL, with the tail of its log and of Pebble's in
+# the report (issue.failure), instead of waiting minutes on a CA that stopped
+# answering. acmezone takes about 1 s for 1 zone and 3.3 s for 100 on an idle
+# machine: its limit is 15 s + 0.5 s a zone (65 s at 100). A peer's limit is
+# per zone (it issues one zone per invocation): 2-8 s each when idle. SIGTERM
+# first (the issuer finishes the zone in flight), SIGKILL 5 s later.
+az_limit() { echo $((${BENCH_AZ_TIMEOUT_BASE:-15} + $1 / 2)); }
+PEER_ZONE_LIMIT=${BENCH_PEER_ZONE_TIMEOUT:-40}
+# c1_fail WHAT LOG RC LIMIT: note why a run failed (for c1_run) and print FAIL
+c1_fail() {
+    {
+        if (($3 == 124 || $3 == 137)); then
+            echo "$1: killed at its limit of $4 s (exit $3)"
+        else
+            echo "$1: exit $3"
+        fi
+        echo "-- last lines of $(basename "$2"):"
+        tail -n 12 "$2" 2>/dev/null | cut -c1-300
+        echo "-- last lines of pebble.log:"
+        tail -n 4 "$AZ_PEBBLE_LOG" 2>/dev/null | cut -c1-300
+    } >"$C1/fail"
+    echo "$3" >"$C1/fail-rc"
+    az_log "$(head -n 1 "$C1/fail")"
+    echo FAIL
+}
+
 zones_list() { # N → file with z1..zN
     local n=$1 f=$C1/zones-$1 i
     [[ -f $f ]] || for ((i = 1; i <= n; i++)); do zone_name $i; done >"$f"
@@ -59,10 +86,12 @@ EOF
 run_acmezone() { # N RUNID
     local n=$1 d=$C1/acmezone-$1-$2 conf s
     conf=$(az_issuer_conf "$d" "$(zones_list "$n")")
+    local limit rc=0
+    limit=$(az_limit "$n")
     s=$(now)
-    if ! timeout 300 "$ACMEZONE_ISSUER" --config "$conf" run >"$d.log" 2>&1; then
-        az_log "acmezone N=$n run $2 failed: $(tail -n 3 "$d.log")"
-        echo FAIL
+    timeout -k 5 "$limit" "$ACMEZONE_ISSUER" --config "$conf" run >"$d.log" 2>&1 || rc=$?
+    if ((rc != 0)); then
+        c1_fail "acmezone N=$n run $2" "$d.log" "$rc" "$limit"
         return
     fi
     local t
@@ -70,8 +99,8 @@ run_acmezone() { # N RUNID
     local got
     got=$(find "$d" -mindepth 2 -maxdepth 2 -name cert.pem 2>/dev/null | wc -l)
     if ((got != n)); then
-        az_log "acmezone N=$n run $2: $got certificates, not $n"
-        echo FAIL
+        echo "$got certificates, not $n" >>"$d.log"
+        c1_fail "acmezone N=$n run $2" "$d.log" 1 "$limit"
         return
     fi
     echo "$t"
@@ -84,12 +113,12 @@ rec settings.acmezone "parallel = $AZ_PARALLEL, check-server = named (every valu
 # machine's own trust store is never changed.
 run_uacme_one() { # CONFDIR ZONE
     BENCH_CTL_PORT=$MAIN_CTL BENCH_DNS_PORT=$MAIN_DNS \
-        timeout 120 unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"' \
+        timeout -k 5 "$PEER_ZONE_LIMIT" unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"' \
         "$C1/bundle.pem" uacme -a "$AZ_PEBBLE_DIR" -c "$1" -t EC -b 256 -y -f \
         -h "$here/uacme-hook.sh" issue "$2" "*.$2"
 }
 run_uacme() { # N RUNID
-    local n=$1 conf=$C1/uacme s z
+    local n=$1 conf=$C1/uacme s z rc
     if [[ ! -f $conf/private/key.pem ]]; then # untimed warm-up: the account
         mkdir -p "$conf"
         timeout 60 unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"' \
@@ -98,9 +127,10 @@ run_uacme() { # N RUNID
     fi
     s=$(now)
     while read -r z; do
-        if ! run_uacme_one "$conf" "$z" >>"$C1/uacme-$n-$2.log" 2>&1; then
-            az_log "uacme N=$n run $2 zone $z failed: $(tail -n 3 "$C1/uacme-$n-$2.log")"
-            echo FAIL
+        rc=0
+        run_uacme_one "$conf" "$z" >>"$C1/uacme-$n-$2.log" 2>&1 </dev/null || rc=$?
+        if ((rc != 0)); then
+            c1_fail "uacme N=$n run $2 zone $z" "$C1/uacme-$n-$2.log" "$rc" "$PEER_ZONE_LIMIT"
             return
         fi
     done <"$(zones_list "$n")"
@@ -119,7 +149,7 @@ dns_rfc2136_algorithm = HMAC-SHA256
 EOF
 chmod 0600 "$C1/certbot-rfc2136.ini"
 run_certbot_one() { # ZONE
-    REQUESTS_CA_BUNDLE=$AZ_PEBBLE_TLS_CA timeout 120 certbot certonly -n --agree-tos \
+    REQUESTS_CA_BUNDLE=$AZ_PEBBLE_TLS_CA timeout -k 5 "$PEER_ZONE_LIMIT" certbot certonly -n --agree-tos \
         -m bench@bench.test --server "$AZ_PEBBLE_DIR" \
         --config-dir "$C1/certbot/config" --work-dir "$C1/certbot/work" \
         --logs-dir "$C1/certbot/logs" \
@@ -129,16 +159,17 @@ run_certbot_one() { # ZONE
         --cert-name "$1" -d "$1" -d "*.$1"
 }
 run_certbot() { # N RUNID
-    local n=$1 s z
+    local n=$1 s z rc
     if [[ ! -d $C1/certbot/config/accounts ]]; then # untimed warm-up: the account
         run_certbot_one "$(zone_name 1)" >"$C1/certbot-warmup.log" 2>&1 ||
             az_log "certbot warm-up: $(tail -n 5 "$C1/certbot-warmup.log")"
     fi
     s=$(now)
     while read -r z; do
-        if ! run_certbot_one "$z" >>"$C1/certbot-$n-$2.log" 2>&1; then
-            az_log "certbot N=$n run $2 zone $z failed: $(tail -n 5 "$C1/certbot-$n-$2.log")"
-            echo FAIL
+        rc=0
+        run_certbot_one "$z" >>"$C1/certbot-$n-$2.log" 2>&1 </dev/null || rc=$?
+        if ((rc != 0)); then
+            c1_fail "certbot N=$n run $2 zone $z" "$C1/certbot-$n-$2.log" "$rc" "$PEER_ZONE_LIMIT"
             return
         fi
     done <"$(zones_list "$n")"
@@ -155,21 +186,22 @@ run_lego_one() { # ZONE
         RFC2136_TSIG_ALGORITHM=hmac-sha256. RFC2136_TSIG_KEY=$KEY RFC2136_TSIG_SECRET=$SECRET \
         RFC2136_SEQUENCE_INTERVAL=$LEGO_SEQ RFC2136_POLLING_INTERVAL=$LEGO_POLL \
         RFC2136_PROPAGATION_TIMEOUT=$LEGO_PROP RFC2136_TTL=0 \
-        timeout 120 lego --accept-tos --email bench@bench.test --server "$AZ_PEBBLE_DIR" \
+        timeout -k 5 "$PEER_ZONE_LIMIT" lego --accept-tos --email bench@bench.test --server "$AZ_PEBBLE_DIR" \
         --path "$C1/lego" --key-type ec256 --dns rfc2136 \
         --dns.resolvers "127.0.0.1:$MAIN_DNS" --dns.disable-cp -d "$1" -d "*.$1" run
 }
 run_lego() { # N RUNID
-    local n=$1 s z
+    local n=$1 s z rc
     if [[ ! -d $C1/lego/accounts ]]; then # untimed warm-up: the account
         run_lego_one "$(zone_name 1)" >"$C1/lego-warmup.log" 2>&1 ||
             az_log "lego warm-up: $(tail -n 5 "$C1/lego-warmup.log")"
     fi
     s=$(now)
     while read -r z; do
-        if ! run_lego_one "$z" >>"$C1/lego-$n-$2.log" 2>&1; then
-            az_log "lego N=$n run $2 zone $z failed: $(tail -n 5 "$C1/lego-$n-$2.log")"
-            echo FAIL
+        rc=0
+        run_lego_one "$z" >>"$C1/lego-$n-$2.log" 2>&1 </dev/null || rc=$?
+        if ((rc != 0)); then
+            c1_fail "lego N=$n run $2 zone $z" "$C1/lego-$n-$2.log" "$rc" "$PEER_ZONE_LIMIT"
             return
         fi
     done <"$(zones_list "$n")"
@@ -182,9 +214,49 @@ tools=(acmezone)
 for t in ${BENCH_PEERS:-uacme certbot lego}; do
     if have "$t"; then tools+=("$t"); else rec "issue.$t.available" "no"; fi
 done
+# c1_run TOOL N RUNID: one run, its figure in C1_FIG. A failed run puts the
+# tails of its log and Pebble's in results.tsv (issue.failure). If it was
+# killed at its limit, or Pebble no longer answers, Pebble is restarted once
+# (a new CA: every tool's account is made again, untimed); after a second
+# such failure the remaining runs of case 1 are not run ("FAIL (not run)").
+C1_RESTARTS=0
+C1_ABORT=""
+c1_warmup() {
+    local t
+    for t in "${tools[@]}"; do c1_run "$t" 1 warmup; done
+}
+c1_run() {
+    if [[ -n $C1_ABORT ]]; then
+        C1_FIG="FAIL (not run: $C1_ABORT)"
+        return
+    fi
+    rm -f "$C1/fail" "$C1/fail-rc"
+    C1_FIG=$("run_$1" "$2" "$3")
+    [[ $C1_FIG == FAIL && -f $C1/fail ]] || return 0
+    rec issue.failure "$(sed 's/\t/ /g' "$C1/fail" | awk 'BEGIN { ORS = "\\n" } { print }')"
+    local rc
+    rc=$(cat "$C1/fail-rc")
+    if ((rc == 124 || rc == 137)) || ! _az_pebble_answers; then
+        if ((C1_RESTARTS >= 1)); then
+            C1_ABORT="Pebble hung or stopped answering twice"
+            az_log "case 1: $C1_ABORT; the remaining issuance runs are not run"
+            return
+        fi
+        C1_RESTARTS=$((C1_RESTARTS + 1))
+        az_log "case 1: restarting Pebble after a hung run; accounts made again"
+        rec issue.pebble_restarts "$C1_RESTARTS"
+        cp "$AZ_PEBBLE_LOG" "$C1/pebble-before-restart-$C1_RESTARTS.log" 2>/dev/null || true
+        az_kill9_pebble
+        az_restart_pebble
+        cat /etc/ssl/certs/ca-certificates.crt "$AZ_PEBBLE_TLS_CA" >"$C1/bundle.pem"
+        rm -rf "$C1/acmezone-state" "$C1/uacme" "$C1/certbot" "$C1/lego"
+        local fig=$C1_FIG
+        c1_warmup
+        C1_FIG=$fig
+    fi
+}
 # warm-up (untimed): acmezone's account, and each peer's account
-run_acmezone 1 warmup >/dev/null
-for t in "${tools[@]:1}"; do "run_$t" 1 warmup >/dev/null; done
+c1_warmup
 # The peers take seconds per certificate whatever N is (their own polling
 # and sleeps, one zone after the other), so N=20 costs them minutes a run:
 # within the 20-minute budget they get BENCH_PEER20_RUNS runs at N >= 20
@@ -196,11 +268,13 @@ for n in ${BENCH_N:-1 20 100}; do
             if [[ $t != acmezone ]] && { ((n > PEER_MAX_N)) || { ((n >= 20)) && ((r > PEER20_RUNS)); }; }; then
                 continue
             fi
-            rec "issue.$t.$n" "$("run_$t" "$n" "$r")"
+            c1_run "$t" "$n" "$r"
+            rec "issue.$t.$n" "$C1_FIG"
         done
     done
 done
 for t in "${tools[@]:1}"; do
     ((100 > PEER_MAX_N)) && rec "issue.$t.100" "skipped"
 done
+rec settings.limits "a run is killed and FAIL after: acmezone $(az_limit 1) s at N = 1, $(az_limit 20) s at 20, $(az_limit 100) s at 100 (15 s + 0.5 s a zone); a peer $PEER_ZONE_LIMIT s a zone"
 az_stop_pebble
