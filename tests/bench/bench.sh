@@ -49,6 +49,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 rec machine.nproc "$(nproc)"
 rec machine.mem "$(free -m | awk '/^Mem:/ { print $2 " MiB total, " $7 " MiB available" }')"
 rec machine.cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+rec machine.load_before "${BENCH_LOAD0:-not recorded}"
 rec machine.load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 rec machine.date_start "$(date -u '+%F %T UTC')"
 rec machine.build_seconds "${BENCH_BUILD_SECONDS:-not built by this run}"

@@ -136,8 +136,13 @@ def mmss(t):
 out = []
 p = out.append
 load_s, load_e = one("machine.load_start"), one("machine.load_end")
+load_0 = one("machine.load_before", "")
 try:
-    loaded = max(float(load_s.split()[0]), float(load_e.split()[0])) >= 1.0
+    if _isnum(load_0.split()[0] if load_0 else ""):
+        # before scripts/bench started: other work on the machine, not the bench's own
+        loaded = float(load_0.split()[0]) >= 1.0
+    else:
+        loaded = max(float(load_s.split()[0]), float(load_e.split()[0])) >= 1.0
 except ValueError:
     loaded = True
 
@@ -149,14 +154,16 @@ p("ratios are peer ÷ acmezone for times (how many times longer the peer takes) 
 p("acmezone ÷ peer for rates (how many times more acmezone does).")
 p("")
 if loaded:
-    p(f"**Provisional.** The load average was {load_s} at the start and {load_e} at the end")
+    before = f"{load_0} before scripts/bench started, " if load_0 else ""
+    p(f"**Provisional.** The load average was {before}{load_s} at the start of the cases and {load_e} at the end")
     p("of this run on a 2-core machine shared with other engineers' builds and tests:")
     p("absolute figures are depressed and noisy; the ratios, measured interleaved, hold better.")
     p("")
 p("## Machine")
 p("")
 p(f"- {one('machine.nproc')} cores ({one('machine.cpu')}), memory {one('machine.mem')}")
-p(f"- load average (1, 5, 15 min) at start {load_s}, at end {load_e}")
+p(f"- load average (1, 5, 15 min) before scripts/bench {load_0 or 'not recorded'}; at the start of "
+  f"the cases {load_s}, at the end {load_e} (these two include the bench's own build and load)")
 p(f"- one 512-octet write + fdatasync on the state directory's disk (dd oflag=dsync, 200 of them): "
   f"{one('machine.dsync_ms_start')} ms at start, {one('machine.dsync_ms_end')} ms at end")
 p(f"- run {one('machine.date_start')} → {one('machine.date_end')}, "
