@@ -262,11 +262,36 @@ c1_warmup
 # within the 20-minute budget they get BENCH_PEER20_RUNS runs at N >= 20
 # (default 1), acmezone always RUNS.
 PEER20_RUNS=${BENCH_PEER20_RUNS:-1}
+# A guard on the budget: before a peer's run at N >= 20, its time is estimated
+# as N × its median at N = 1; the run is skipped (and says so) if that would
+# leave less than BENCH_RESERVE_SECONDS for the cases still to come (default
+# 130 s for case 2, 330 for case 3, 130 for case 4: their times under load).
+declare -A case_reserve=([2]=130 [3]=330 [4]=130)
+reserve=0
+for c in $CASES; do ((c > 1)) && reserve=$((reserve + ${case_reserve[$c]:-0})); done
+reserve=${BENCH_RESERVE_SECONDS:-$reserve}
+budget=${BENCH_BUDGET_SECONDS:-1200}
+t0=${BENCH_T0:-$bench_start}
+peer_estimate() { # TOOL N → seconds, from its N = 1 runs (0 when there are none)
+    awk -F'\t' -v k="issue.$1.1" '$1 == k && $2 ~ /^[0-9.]+$/ { print $2 }' "$RES" | sort -n |
+        awk -v n="$2" '{ v[++c] = $1 }
+            END { if (!c) { print 0; exit }
+                  m = (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+                  printf "%.0f\n", m * n }'
+}
 for n in ${BENCH_N:-1 20 100}; do
     for ((r = 1; r <= RUNS; r++)); do
         for t in "${tools[@]}"; do
             if [[ $t != acmezone ]] && { ((n > PEER_MAX_N)) || { ((n >= 20)) && ((r > PEER20_RUNS)); }; }; then
                 continue
+            fi
+            if [[ $t != acmezone ]] && ((n >= 20)); then
+                est=$(peer_estimate "$t" "$n")
+                left=$((budget - ($(date +%s) - t0) - reserve))
+                if ((est > left)); then
+                    rec "issue.$t.$n" "skipped (budget: ≈ $est s needed, $left s left before the other cases)"
+                    continue
+                fi
             fi
             c1_run "$t" "$n" "$r"
             rec "issue.$t.$n" "$C1_FIG"

@@ -171,9 +171,9 @@ p(f"- run {one('machine.date_start')} → {one('machine.date_end')}, "
   f"{one('machine.build_seconds')}{' s' if one('machine.build_seconds').isdigit() else ''}; "
   f"commit {one('machine.commit')}")
 p("")
-p("## Time against the 20-minute budget")
-p("")
 budget = secs("time.budget") or 1200
+p(f"## Time against the {budget // 60}-minute budget")
+p("")
 steps = [("apt-get installs (scripts/bench)", "time.setup"),
          ("build of build-bench (scripts/build)", "time.build")]
 for c, what in ((1, "case 1, issuance"), (2, "case 2, serving"), (3, "case 3, updates"),
