@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "issuer/dns_exchange.h"
 
 extern char** environ;
@@ -30,24 +31,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxOutput = 4096;
-
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    void reset() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = -1;
-    }
-
-  private:
-    int fd_;
-};
 
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
@@ -105,8 +88,8 @@ CommandResult run_command(const std::vector<std::string>& argv, milliseconds tim
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         throw std::system_error(errno, std::generic_category(), "pipe");
     }
-    Fd read_end(fds[0]);
-    Fd write_end(fds[1]);
+    UniqueFd read_end(fds[0]);
+    UniqueFd write_end(fds[1]);
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);

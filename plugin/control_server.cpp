@@ -67,6 +67,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "plugin/grant_table.h"
 #include "plugin/lock_guarded.h"
 #include "plugin/notifier.h"
@@ -84,38 +85,13 @@ constexpr std::size_t kMaxUdpAnswer = 512;
 constexpr std::size_t kMaxTcpPending = 256 * 1024;
 constexpr int kTcpBindAttempts = 20;
 
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    int get() const { return fd_; }
-    void reset() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = -1;
-    }
-
-  private:
-    int fd_ = -1;
-};
-
 [[noreturn]] void throw_errno(const std::string& what) {
     throw std::system_error(errno, std::generic_category(), "acmezone control socket: " + what);
 }
 
-Fd bound_socket(const Endpoint& ep, int type) {
+UniqueFd bound_socket(const Endpoint& ep, int type) {
     const char* proto = type == SOCK_DGRAM ? "UDP" : "TCP";
-    Fd fd(::socket(ep.family(), type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    UniqueFd fd(::socket(ep.family(), type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (fd.get() < 0) {
         throw_errno(std::string("cannot create a ") + proto + " socket for " + ep.to_string());
     }
@@ -192,7 +168,7 @@ class WarningLimiter {
 };
 
 struct TcpConnection {
-    Fd fd;
+    UniqueFd fd;
     Endpoint peer;
     std::vector<std::uint8_t> in;
     std::vector<std::uint8_t> out;
@@ -211,9 +187,9 @@ struct ControlServer::Impl {
     Notifier notifier;
     WarningLimiter unauthenticated_warnings;
 
-    std::vector<Fd> udp;
-    std::vector<Fd> tcp;
-    Fd wake;
+    std::vector<UniqueFd> udp;
+    std::vector<UniqueFd> tcp;
+    UniqueFd wake;
     std::vector<std::thread> threads;
 
     Impl(const PluginConfig& c, const ZoneClaims& z, ChallengeStore& s)
@@ -257,10 +233,10 @@ void ControlServer::Impl::bind_all() {
         }
         // Port 0: the same free port for UDP and TCP.
         for (int attempt = 1;; ++attempt) {
-            Fd u = bound_socket(ep, SOCK_DGRAM);
+            UniqueFd u = bound_socket(ep, SOCK_DGRAM);
             const Endpoint chosen = with_port(ep, local_of(u.get()).port());
             try {
-                Fd t = bound_socket(chosen, SOCK_STREAM);
+                UniqueFd t = bound_socket(chosen, SOCK_STREAM);
                 udp.push_back(std::move(u));
                 tcp.push_back(std::move(t));
                 break;
@@ -271,7 +247,7 @@ void ControlServer::Impl::bind_all() {
             }
         }
     }
-    wake = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (wake.get() < 0) {
         throw_errno("eventfd");
     }
@@ -282,7 +258,7 @@ void ControlServer::Impl::start() {
         threads.emplace_back([this] { udp_loop(); });
     }
     threads.emplace_back([this] { tcp_loop(); });
-    for (const Fd& u : udp) {
+    for (const UniqueFd& u : udp) {
         log_info("acmezone: control socket listening on ", local_of(u.get()).to_string(),
                  " (UDP and TCP)");
     }
@@ -306,7 +282,7 @@ void ControlServer::Impl::udp_loop() {
     // EPOLLEXCLUSIVE, so the kernel wakes one waiting thread per datagram
     // instead of all of them; the wake-up eventfd is shared (not exclusive)
     // so that stop() reaches every thread.
-    const Fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    const UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
         log_error("acmezone: control socket: epoll_create1: ", std::strerror(errno));
         return;
@@ -318,7 +294,7 @@ void ControlServer::Impl::udp_loop() {
         log_error("acmezone: control socket: epoll_ctl: ", std::strerror(errno));
         return;
     }
-    for (const Fd& u : udp) {
+    for (const UniqueFd& u : udp) {
         ev.events = EPOLLIN | EPOLLEXCLUSIVE;
         ev.data.fd = u.get();
         if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, u.get(), &ev) != 0) {
@@ -423,7 +399,7 @@ void ControlServer::Impl::tcp_loop() {
         fds.clear();
         polled.clear();
         fds.push_back({wake.get(), POLLIN, 0});
-        for (const Fd& t : tcp) {
+        for (const UniqueFd& t : tcp) {
             fds.push_back({t.get(), POLLIN, 0});
         }
         for (TcpConnection& c : conns) {
@@ -477,8 +453,8 @@ void ControlServer::Impl::tcp_loop() {
             for (int k = 0; k < 64; ++k) {
                 sockaddr_storage from{};
                 socklen_t len = sizeof from;
-                Fd fd(::accept4(tcp[i].get(), reinterpret_cast<sockaddr*>(&from), &len,
-                                SOCK_CLOEXEC | SOCK_NONBLOCK));
+                UniqueFd fd(::accept4(tcp[i].get(), reinterpret_cast<sockaddr*>(&from), &len,
+                                      SOCK_CLOEXEC | SOCK_NONBLOCK));
                 if (fd.get() < 0) {
                     break;
                 }
@@ -692,7 +668,7 @@ ControlServer::~ControlServer() {
 
 std::vector<Endpoint> ControlServer::local_endpoints() const {
     std::vector<Endpoint> out;
-    for (const Fd& u : impl_->udp) {
+    for (const UniqueFd& u : impl_->udp) {
         out.push_back(local_of(u.get()));
     }
     return out;

@@ -1,0 +1,42 @@
+// UniqueFd: sole owner of a file descriptor, closed when the owner goes
+// (RAII, movable, not copyable). -1 means none. close(2) errors are not
+// reported: callers that must know whether written data reached the disk
+// fsync before letting go.
+#pragma once
+
+#include <unistd.h>
+
+#include <utility>
+
+namespace acmezone {
+
+class UniqueFd {
+  public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    ~UniqueFd() { reset(); }
+    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    UniqueFd& operator=(UniqueFd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+
+    int get() const { return fd_; }
+    // Closes the descriptor held, if any.
+    void reset() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = -1;
+    }
+
+  private:
+    int fd_ = -1;
+};
+
+}  // namespace acmezone
