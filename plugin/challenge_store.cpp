@@ -5,17 +5,22 @@
 // the next table from `tentative` — the newest accepted state, which may be
 // ahead of the published one by the updates waiting for their fsync — as a
 // copy that shares every bucket it does not touch (see Snapshot), so a
-// failed prerequisite or limit leaves nothing behind. It then
-// appends its journal record to the open batch and waits.
+// failed prerequisite or limit leaves nothing behind. It then appends its
+// journal record, with its callback, to the open batch, wakes the committer
+// and returns (apply() then waits for its callback).
 //
-// Group commit. Whoever finds no append in flight becomes the leader: it
-// takes the whole open batch, releases the mutex, writes and fdatasync()s
-// it in one go, retakes the mutex, publishes the batch's last table and
-// wakes everyone. Writers that arrived meanwhile filled the next batch; one
-// of them leads next. So N concurrent writers cost about two fsyncs, not N.
-// If an append fails, its batch gets SERVFAIL, and so does the batch that
-// queued behind it (it was computed on top of the failed one); `tentative`
-// falls back to the published table: nothing changed in memory or on disk.
+// Group commit. One thread, the committer, takes the whole open batch,
+// releases the mutex, writes and fdatasync()s it in one go, retakes the
+// mutex, publishes the batch's last table, and then, without the mutex,
+// runs the batch's callbacks (the control socket answers its UPDATEs
+// there). Writers that arrived meanwhile filled the next batch, which it
+// takes next. So a batch holds every update that arrived during the
+// previous fsync, however many threads sent them: no writer thread waits
+// for the disk. If an append fails, its batch gets SERVFAIL, and so does
+// the batch that queued behind it (it was computed on top of the failed
+// one); `tentative` falls back to the published table: nothing changed in
+// memory or on disk. The destructor lets the committer finish every batch
+// queued (every callback runs) before it joins it.
 //
 // Serial. next = max(previous + 1, Unix time in seconds): strictly
 // increasing, and after a restart still above what secondaries saw, since
@@ -25,10 +30,13 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <future>
 #include <optional>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <tuple>
+#include <utility>
 
 #include "common/dns_rcode.h"
 #include "common/file_io.h"
@@ -245,20 +253,23 @@ void Snapshot::set(const DnsName& name, std::vector<TxtValue> values) {
 }
 
 struct ChallengeStore::Writer {
+    struct Waiting {
+        UpdateResult result;  // what the writer gets once its record is durable
+        ApplyDone done;
+    };
     struct Batch {
         std::string bytes;
         std::size_t records = 0;
         std::shared_ptr<const Snapshot> last;
-        bool done = false;
-        bool ok = false;
-        std::string error;
+        std::vector<Waiting> waiting;
     };
 
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable work;               // the committer: a batch is open, or stop
     std::shared_ptr<const Snapshot> tentative;  // newest accepted state
-    std::shared_ptr<Batch> open;                // records waiting for an append
-    bool appending = false;                     // a leader is writing a batch
+    Batch open;                                 // records waiting for an append
+    bool stopping = false;                      // the destructor runs: drain, then return
+    std::thread committer;                      // with a journal only
     std::unique_ptr<sj::JournalFile> journal;   // null: memory only
     std::size_t journal_records = 0;
     std::size_t compact_at = 0;        // journal records that trigger compaction
@@ -344,9 +355,22 @@ ChallengeStore::ChallengeStore(StoreOptions options)
     if (w.compaction_due()) {
         compact();
     }
+    if (w.journal) {
+        w.committer = std::thread([this] { run_committer(); });
+    }
 }
 
-ChallengeStore::~ChallengeStore() = default;
+ChallengeStore::~ChallengeStore() {
+    Writer& w = *writer_;
+    {
+        std::lock_guard lock(w.mu);
+        w.stopping = true;
+    }
+    w.work.notify_all();
+    if (w.committer.joinable()) {
+        w.committer.join();
+    }
+}
 
 void ChallengeStore::compact() {
     Writer& w = *writer_;
@@ -372,12 +396,14 @@ void ChallengeStore::compact() {
     log_debug("acmezone: compacted the journal into ", path.string(), " at serial ", snap->serial);
 }
 
-UpdateResult ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
-                                    std::shared_ptr<Snapshot> next,
-                                    const std::vector<DnsName>& touched) {
+std::optional<UpdateResult> ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
+                                                   std::shared_ptr<Snapshot> next,
+                                                   const std::vector<DnsName>& touched,
+                                                   std::vector<DnsName> changed, ApplyDone done) {
     Writer& w = *writer_;
     UpdateResult result;
     result.serial = next->serial;
+    result.changed = std::move(changed);
     std::shared_ptr<const Snapshot> published = next;
     if (!w.journal) {
         w.tentative = published;
@@ -390,59 +416,103 @@ UpdateResult ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
         const auto* values = next->find(name);
         record.names.push_back({name, values ? *values : std::vector<TxtValue>{}});
     }
-    if (!w.open) {
-        w.open = std::make_shared<Writer::Batch>();
+    const std::string frame = sj::encode_frame(record);
+    // Nothing is queued unless both the record and its callback are.
+    w.open.waiting.push_back({std::move(result), std::move(done)});
+    try {
+        w.open.bytes += frame;
+    } catch (...) {
+        w.open.waiting.pop_back();
+        throw;
     }
-    std::shared_ptr<Writer::Batch> mine = w.open;
-    mine->bytes += sj::encode_frame(record);
-    ++mine->records;
-    mine->last = published;
+    ++w.open.records;
+    w.open.last = published;
     w.tentative = published;
+    lock.unlock();
+    w.work.notify_one();
+    return std::nullopt;
+}
 
-    while (!mine->done) {  // bounded: each pass either appends a batch or waits for one
-        if (w.appending) {
-            w.cv.wait(lock);
-            continue;
+UpdateResult ChallengeStore::commit(std::unique_lock<std::mutex>& lock,
+                                    std::shared_ptr<Snapshot> next,
+                                    const std::vector<DnsName>& touched,
+                                    std::vector<DnsName> changed) {
+    auto promise = std::make_shared<std::promise<UpdateResult>>();
+    auto future = promise->get_future();
+    auto at_once = commit(lock, std::move(next), touched, std::move(changed),
+                          [promise](UpdateResult r) { promise->set_value(std::move(r)); });
+    if (at_once) {
+        return std::move(*at_once);
+    }
+    if (lock.owns_lock()) {
+        lock.unlock();
+    }
+    return future.get();
+}
+
+void ChallengeStore::run_committer() {
+    Writer& w = *writer_;
+    std::unique_lock lock(w.mu);
+    for (;;) {  // bounded by the destructor: it returns once stopping with nothing queued
+        w.work.wait(lock, [&w] { return w.open.records > 0 || w.stopping; });
+        if (w.open.records == 0) {
+            return;
         }
-        // Lead: nobody is appending, so `mine` is still the open batch.
-        std::shared_ptr<Writer::Batch> batch = std::move(w.open);
-        w.open.reset();
-        w.appending = true;
+        Writer::Batch batch = std::exchange(w.open, Writer::Batch{});
         lock.unlock();
         std::string error;
-        bool ok = w.journal->append_durable(batch->bytes, &error);
+        const bool ok = w.journal->append_durable(batch.bytes, &error);
         lock.lock();
-        batch->done = true;
-        batch->ok = ok;
+        Writer::Batch behind;  // queued on top of a failed batch: fails too
         if (ok) {
-            current_.store(batch->last);
-            w.journal_records += batch->records;
+            current_.store(batch.last);
+            w.journal_records += batch.records;
             if (w.compaction_due()) {
                 compact();
             }
         } else {
-            batch->error = error;
-            log_error("acmezone: cannot make ", batch->records,
+            log_error("acmezone: cannot make ", batch.records,
                       " update(s) durable, answering SERVFAIL: ", error);
-            if (w.open) {
-                w.open->done = true;
-                w.open->error = "an update queued before this one failed: " + error;
-                w.open.reset();
-            }
+            behind = std::exchange(w.open, Writer::Batch{});
             w.tentative = current_.load();
         }
-        w.appending = false;
-        w.cv.notify_all();
+        const std::uint32_t serial = current_.load()->serial;
+        lock.unlock();
+        auto finish = [](Writer::Waiting& x, std::optional<UpdateResult> failed) {
+            try {
+                x.done(failed ? std::move(*failed) : std::move(x.result));
+            } catch (const std::exception& e) {
+                log_error("acmezone: an update's completion failed: ", e.what());
+            }
+        };
+        for (auto& x : batch.waiting) {
+            finish(x, ok ? std::nullopt
+                         : std::optional(
+                               failure(kRcodeServFail, "journal write failed: " + error, serial)));
+        }
+        for (auto& x : behind.waiting) {
+            finish(x, failure(
+                          kRcodeServFail,
+                          "journal write failed: an update queued before this one failed: " + error,
+                          serial));
+        }
+        lock.lock();
     }
-    if (!mine->ok) {
-        return failure(kRcodeServFail, "journal write failed: " + mine->error,
-                       current_.load()->serial);
-    }
-    return result;
 }
 
 UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisites,
                                    const std::vector<Change>& changes, Clock::time_point now) {
+    auto promise = std::make_shared<std::promise<UpdateResult>>();
+    auto future = promise->get_future();
+    auto result = apply_async(
+        prerequisites, changes, [promise](UpdateResult r) { promise->set_value(std::move(r)); },
+        now);
+    return result ? std::move(*result) : future.get();
+}
+
+std::optional<UpdateResult> ChallengeStore::apply_async(
+    const std::vector<Prerequisite>& prerequisites, const std::vector<Change>& changes,
+    ApplyDone done, Clock::time_point now) {
     Writer& w = *writer_;
     std::unique_lock lock(w.mu);
     const std::shared_ptr<const Snapshot> base_owner = w.tentative;  // kept alive past commit()
@@ -565,11 +635,7 @@ UpdateResult ChallengeStore::apply(const std::vector<Prerequisite>& prerequisite
         next->set(name, std::move(work.at(name)));
     }
     next->serial = next_serial(base.serial, now);
-    UpdateResult committed = commit(lock, std::move(next), touched);
-    if (committed.rcode == kRcodeNoError) {
-        committed.changed = std::move(result.changed);
-    }
-    return committed;
+    return commit(lock, std::move(next), touched, std::move(result.changed), std::move(done));
 }
 
 void ChallengeStore::purge_expired(Clock::time_point now) {
@@ -615,7 +681,7 @@ void ChallengeStore::purge_expired(Clock::time_point now) {
         next->set(name, live_values(base, name, now));
     }
     next->serial = next_serial(base.serial, now);
-    UpdateResult r = commit(lock, std::move(next), touched);
+    UpdateResult r = commit(lock, std::move(next), touched, {});
     if (r.rcode == kRcodeNoError) {
         log_debug("acmezone: purged expired values at ", touched.size(), " name(s), serial ",
                   r.serial);

@@ -12,12 +12,12 @@
 // writer. A reader filters out values whose expiry has passed, so an expired
 // value is never served even before the purge removes it.
 //
-// Writers (the control socket) call apply(): prerequisites are checked and
-// changes applied as a whole or not at all, then written to the journal and
-// fsync'd before apply() returns (concurrent writers share one fsync: group
-// commit). Only then is the new snapshot published and the caller may
-// acknowledge. The journal is compacted into a snapshot file from time to
-// time. Expiry needs no journal entry: it follows from the stored times.
+// Writers (the control socket) call apply() or apply_async(): prerequisites
+// are checked and changes applied as a whole or not at all, then written to
+// the journal and fsync'd before apply() returns or apply_async()'s callback
+// runs (concurrent writers share one fsync: group commit). Only then is the
+// new snapshot published and the caller may acknowledge. The journal is compacted into a snapshot
+// file from time to time. Expiry needs no journal entry: it follows from the stored times.
 //
 // SOA serial: one counter for all claimed zones, incremented with every
 // published change (including purges of expired values), kept durable:
@@ -39,8 +39,10 @@
 // values at a name, or more than max_values in the store, is REFUSED as a
 // whole with a detail naming the limit. Deleting is always allowed.
 //
-// Threads: snapshot() from any thread, never blocks. apply() and
-// purge_expired() from any thread; they serialize among themselves.
+// Threads: snapshot() from any thread, never blocks. apply(), apply_async()
+// and purge_expired() from any thread; they serialize among themselves. A
+// store with a state directory runs one thread of its own, the committer,
+// which writes and fsyncs the journal and runs apply_async()'s callbacks.
 #pragma once
 
 #include <algorithm>
@@ -50,8 +52,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -277,6 +281,18 @@ class ChallengeStore {
     UpdateResult apply(const std::vector<Prerequisite>& prerequisites,
                        const std::vector<Change>& changes, Clock::time_point now = Clock::now());
 
+    // The same without waiting for the disk. Returns the result at once when
+    // it needs no journal write (a failed prerequisite, a limit, no change, a
+    // memory-only store); otherwise returns nullopt and `done` gets the result
+    // (NOERROR, or SERVFAIL when the write could not be made durable) exactly
+    // once, on the committer thread, after the change is durable and published
+    // and with no lock of the store held (it may call snapshot(), not apply()).
+    // `done` must not throw.
+    using ApplyDone = std::function<void(UpdateResult)>;
+    std::optional<UpdateResult> apply_async(const std::vector<Prerequisite>& prerequisites,
+                                            const std::vector<Change>& changes, ApplyDone done,
+                                            Clock::time_point now = Clock::now());
+
     // Drops expired values and publishes the result if anything expired.
     void purge_expired(Clock::time_point now = Clock::now());
 
@@ -284,10 +300,18 @@ class ChallengeStore {
 
   private:
     struct Writer;  // the writers' mutex, journal file and group-commit state
-    // Makes `next` (built from the writers' latest state, touching `touched`)
-    // durable and publishes it; `lock` holds the writers' mutex.
+    // Queues `next` (built from the writers' latest state, touching `touched`,
+    // changing the content of `changed`) to be made durable and published;
+    // `lock` holds the writers' mutex. A memory-only store publishes at once
+    // and returns the result; otherwise `done` gets it (see apply_async).
+    std::optional<UpdateResult> commit(std::unique_lock<std::mutex>& lock,
+                                       std::shared_ptr<Snapshot> next,
+                                       const std::vector<DnsName>& touched,
+                                       std::vector<DnsName> changed, ApplyDone done);
+    // The same, waiting for the result (releases `lock` while it waits).
     UpdateResult commit(std::unique_lock<std::mutex>& lock, std::shared_ptr<Snapshot> next,
-                        const std::vector<DnsName>& touched);
+                        const std::vector<DnsName>& touched, std::vector<DnsName> changed);
+    void run_committer();
     void compact();  // called with the writers' mutex held, no append in flight
 
     StoreOptions options_;

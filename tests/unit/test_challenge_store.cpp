@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -684,6 +685,85 @@ class FileSizeLimit {
   private:
     rlimit saved_{};
 };
+
+// apply_async from one thread: nothing waits for the disk, every callback
+// runs once, after its value is published, and the destructor runs every
+// callback still owed before it returns.
+TEST(ChallengeStoreDurability, AsyncUpdatesAreAnsweredOnceDurableAndAllBeforeTheStoreCloses) {
+    TempDir tmp;
+    constexpr int kUpdates = 300;
+    std::mutex mu;
+    std::vector<int> calls(kUpdates, 0);
+    std::vector<int> seen_published(kUpdates, 0);
+    int not_noerror = 0;
+    {
+        ChallengeStore s(disk_options(tmp.path()));
+        for (int i = 0; i < kUpdates; ++i) {
+            const std::string name = "_acme-challenge.a" + std::to_string(i) + ".example.com";
+            auto at_once =
+                s.apply_async({}, {add(name.c_str(), "v")}, [&, i, name](UpdateResult r) {
+                    const bool published = values(s, name.c_str()).count("v") == 1;
+                    std::lock_guard lock(mu);
+                    ++calls[static_cast<std::size_t>(i)];
+                    seen_published[static_cast<std::size_t>(i)] = published;
+                    not_noerror += r.rcode != 0;
+                });
+            EXPECT_FALSE(at_once) << "a change to a store with a journal is answered later";
+        }
+    }  // the destructor waits for the committer
+    for (int i = 0; i < kUpdates; ++i) {
+        EXPECT_EQ(calls[static_cast<std::size_t>(i)], 1) << i;
+        EXPECT_TRUE(seen_published[static_cast<std::size_t>(i)]) << i;
+    }
+    EXPECT_EQ(not_noerror, 0);
+    ChallengeStore s(disk_options(tmp.path()));
+    EXPECT_EQ(s.snapshot()->value_count(), static_cast<std::size_t>(kUpdates));
+}
+
+TEST(ChallengeStoreDurability, AsyncResultsThatNeedNoWriteComeAtOnce) {
+    TempDir tmp;
+    ChallengeStore disk(disk_options(tmp.path()));
+    bool called = false;
+    auto refused = disk.apply_async({{K::txt_exists, N(kName), {}}}, {add(kName, "x")},
+                                    [&called](UpdateResult) { called = true; });
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->rcode, 8) << "expected NXRRSET";
+    ChallengeStore memory(memory_options());
+    auto applied =
+        memory.apply_async({}, {add(kName, "x")}, [&called](UpdateResult) { called = true; });
+    ASSERT_TRUE(applied);
+    EXPECT_EQ(applied->rcode, 0);
+    EXPECT_EQ(values(memory, kName), std::set<std::string>{"x"});
+    EXPECT_FALSE(called) << "a result given at once is not given again";
+}
+
+TEST(ChallengeStoreDurability, AsyncUpdatesThatCannotBeMadeDurableAreServfailAndChangeNothing) {
+    TempDir tmp;
+    ChallengeStore s(disk_options(tmp.path()));
+    ASSERT_EQ(s.apply({}, {add(kName, "before")}).rcode, 0);
+    auto before = s.snapshot();
+    auto size = fs::file_size(tmp.path() / "journal");
+    std::atomic<int> servfail{0};
+    std::atomic<int> answered{0};
+    {
+        FileSizeLimit full(size);
+        for (int i = 0; i < 20; ++i) {
+            auto at_once =
+                s.apply_async({}, {add(kName, "lost" + std::to_string(i))}, [&](UpdateResult r) {
+                    servfail += r.rcode == 2;
+                    ++answered;
+                });
+            EXPECT_FALSE(at_once);
+        }
+        // Synchronous apply() waits behind them (one committer, in order).
+        EXPECT_EQ(s.apply({}, {add(kName, "lost-too")}).rcode, 2);
+    }
+    EXPECT_EQ(answered.load(), 20);
+    EXPECT_EQ(servfail.load(), 20);
+    EXPECT_EQ(s.snapshot(), before);
+    EXPECT_EQ(values(s, kName), std::set<std::string>{"before"});
+    EXPECT_EQ(fs::file_size(tmp.path() / "journal"), size);
+}
 
 TEST(ChallengeStoreDurability, AWriteThatCannotBeMadeDurableIsServfailAndChangesNothing) {
     TempDir tmp;
