@@ -197,11 +197,12 @@ az_start_named "$B/main.frag" main
 MAIN_DNS=$(az_named_port main)
 MAIN_PID=$AZ_NAMED_PID
 
-for c in $CASES; do
-    case_start=$(date +%s)
+# (names of their own: the case files are sourced and set many variables)
+for bench_case in $CASES; do
+    bench_case_start=$(date +%s)
     # shellcheck source=case1_issuance.sh
-    source "$here/case${c}_"*.sh
-    rec "time.case$c" "$(($(date +%s) - case_start))"
+    source "$here/case${bench_case}_"*.sh
+    rec "time.case$bench_case" "$(($(date +%s) - bench_case_start))"
 done
 
 rec machine.dsync_ms_end "$(dsync_ms)"

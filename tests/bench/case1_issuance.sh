@@ -268,7 +268,7 @@ PEER20_RUNS=${BENCH_PEER20_RUNS:-1}
 # 130 s for case 2, 330 for case 3, 130 for case 4: their times under load).
 declare -A case_reserve=([2]=130 [3]=330 [4]=130)
 reserve=0
-for c in $CASES; do ((c > 1)) && reserve=$((reserve + ${case_reserve[$c]:-0})); done
+for c1_case in $CASES; do ((c1_case > 1)) && reserve=$((reserve + ${case_reserve[$c1_case]:-0})); done
 reserve=${BENCH_RESERVE_SECONDS:-$reserve}
 budget=${BENCH_BUDGET_SECONDS:-1200}
 t0=${BENCH_T0:-$bench_start}
