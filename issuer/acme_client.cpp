@@ -308,6 +308,7 @@ AcmeClient::Reply AcmeClient::post(const std::string& url,
                 log_debug("ACME ", context, ": badNonce, retrying with a fresh nonce");
                 continue;
             }
+            problem.retry_after = r.retry_after;
             if (!retryable(problem)) {
                 throw AcmeError(context, problem);
             }
@@ -357,6 +358,9 @@ const std::string& AcmeClient::account_url() {
         payload["contact"] = contact;
     }
     const std::string url = directory_entry("newAccount");
+    if (settings_.eab) {
+        payload["externalAccountBinding"] = settings_.eab->bind(key_.public_jwk(), url);
+    }
     Reply r = post(url, payload, "newAccount", /*use_jwk=*/true);
     if (r.http.location.empty()) {
         throw AcmeError("newAccount " + url + ": the CA answered without a Location header");

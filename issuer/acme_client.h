@@ -5,7 +5,9 @@
 //     Replay-Nonce; a `badNonce` answer is retried at once with a fresh one,
 //     transparently, at most 10 times in a row);
 //   - the account: newAccount with contact and termsOfServiceAgreed (§7.3),
-//     created or found once, its URL used as "kid" afterwards;
+//     and an externalAccountBinding when the settings hold an EabKey
+//     (§7.3.4, see eab.h), created or found once, its URL used as "kid"
+//     afterwards;
 //   - orders, authorizations, challenges, finalize, certificate download;
 //   - polling honours Retry-After, else backs off (250 ms growing to 5 s),
 //     always within a deadline;
@@ -30,6 +32,7 @@
 
 #include "common/dns_name.h"
 #include "issuer/account_key.h"
+#include "issuer/eab.h"
 #include "issuer/http_client.h"
 
 namespace acmezone::issuer {
@@ -40,6 +43,9 @@ struct AcmeProblem {
     std::string detail;
     long status = 0;
     std::vector<std::string> subproblems;  // "identifier: type: detail"
+    // The answer's Retry-After, when it had one (for a rateLimited problem:
+    // when the CA will take the request again).
+    std::optional<std::chrono::seconds> retry_after;
 
     // "rateLimited" for the ACME namespace, else the whole type.
     std::string short_type() const;
@@ -65,6 +71,7 @@ struct AcmeSettings {
     std::chrono::milliseconds poll_initial{250};    // first poll interval without Retry-After
     std::chrono::milliseconds poll_max{5000};       // backoff cap
     std::chrono::milliseconds retry_initial{1000};  // first retry interval without Retry-After
+    std::optional<EabKey> eab;                      // for a CA that requires EAB
 };
 
 struct AcmeChallenge {

@@ -41,3 +41,10 @@ acmezone_unit_test(test_issuer_certs
     ${CMAKE_CURRENT_LIST_DIR}/test_metrics.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_hooks.cpp
     LIBS acmezone_issuer_lib)
+
+# issuer-ca: the rate-limit budget (injected clock, libpsl, persistence) and
+# External Account Binding (HMAC checked independently with OpenSSL).
+acmezone_unit_test(test_issuer_ca
+    ${CMAKE_CURRENT_LIST_DIR}/test_rate_budget.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_eab.cpp
+    LIBS acmezone_issuer_lib)
