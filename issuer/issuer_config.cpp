@@ -9,6 +9,7 @@
 #include "common/file_io.h"
 #include "common/tsig_keyring.h"
 #include "issuer/gdnsd_publisher.h"
+#include "issuer/eab.h"
 
 namespace acmezone::issuer {
 namespace fs = std::filesystem;
@@ -34,6 +35,29 @@ po::options_description build_options() {
             "seconds to retry rateLimited, serverInternal and network errors (0..86400)")
         ("acme.validation-timeout", po::value<unsigned>()->default_value(300),
             "seconds for the CA to validate and issue (1..86400)")
+        ("acme.rate-limits", po::value<std::string>()->default_value("letsencrypt"),
+            "the CA's rate limits the issuer keeps within: letsencrypt or none")
+        ("acme.orders-per-3h", po::value<unsigned>(),
+            "override: new orders per account per 3 hours (0: no limit)")
+        ("acme.certs-per-domain-per-week", po::value<unsigned>(),
+            "override: certificates per registered domain per 7 days (0: no limit)")
+        ("acme.certs-per-nameset-per-week", po::value<unsigned>(),
+            "override: certificates per exact set of names per 7 days (0: no limit)")
+        ("acme.failed-authz-per-name-per-hour", po::value<unsigned>(),
+            "override: failed authorizations per name per hour (0: no limit)")
+        ("acme.fallback-directory", po::value<std::string>(),
+            "URL of a second CA's directory, used while the first fails (see fallback-after)")
+        ("acme.fallback-ca-file", po::value<std::string>(),
+            "PEM file trusted for the second CA's own HTTPS instead of the system store")
+        ("acme.fallback-eab-kid", po::value<std::string>(),
+            "External Account Binding key identifier the second CA gave")
+        ("acme.fallback-eab-key-file", po::value<std::string>(),
+            "file holding the second CA's base64url EAB MAC key, mode 0600")
+        ("acme.fallback-after", po::value<std::string>()->default_value("1h"),
+            "how long the first CA must have been failing before the second is used "
+            "(seconds, or with a unit: 90s, 30m, 1h, 2d)")
+        ("acme.fallback-rate-limits", po::value<std::string>()->default_value("letsencrypt"),
+            "the second CA's rate limits: letsencrypt or none")
         ("zones.zone", po::value<strings>()->composing(), "a zone to certify (repeatable)")
         ("zones.zones-file", po::value<std::string>(), "file of zones, one a line")
         ("publish.control", po::value<strings>()->composing(),
@@ -145,6 +169,49 @@ void add_zone(std::vector<DnsName>& zones, const DnsName& z, const std::string& 
     zones.push_back(z);
 }
 
+std::optional<RateLimits> rate_limits_preset(const std::string& name) {
+    if (name == "letsencrypt") {
+        return RateLimits::letsencrypt();
+    }
+    if (name == "none") {
+        return RateLimits::none();
+    }
+    return std::nullopt;
+}
+
+RateLimits rate_limits_option(const ConfigFile& cf, const std::string& key) {
+    const std::string name = cf.values()[key].as<std::string>();
+    auto preset = rate_limits_preset(name);
+    if (!preset) {
+        cf.fail(key, 0, "unknown rate limits \"" + name + "\" (expected letsencrypt or none)");
+    }
+    return *preset;
+}
+
+// "90", "90s", "30m", "1h", "2d": seconds, at most 30 days.
+std::chrono::seconds duration(const ConfigFile& cf, const std::string& key) {
+    const std::string text = cf.values()[key].as<std::string>();
+    std::size_t digits = 0;
+    while (digits < text.size() && digits < 9 && text[digits] >= '0' && text[digits] <= '9') {
+        ++digits;
+    }
+    const std::string unit = text.substr(digits);
+    long factor = unit.empty() || unit == "s" ? 1
+                  : unit == "m"               ? 60
+                  : unit == "h"               ? 3600
+                  : unit == "d"               ? 86400
+                                              : 0;
+    if (digits == 0 || factor == 0) {
+        cf.fail(key, 0,
+                "\"" + text + "\" is not a duration (seconds, or a number with s, m, h or d)");
+    }
+    const long value = std::stol(text.substr(0, digits)) * factor;
+    if (value > 30L * 86400) {
+        cf.fail(key, 0, "\"" + text + "\" is longer than 30 days");
+    }
+    return std::chrono::seconds(value);
+}
+
 }  // namespace
 
 const po::options_description& IssuerConfig::options() {
@@ -226,6 +293,62 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     c.http_timeout = std::chrono::seconds(ranged(cf, "acme.timeout", 1, 600));
     c.retry_deadline = std::chrono::seconds(ranged(cf, "acme.retry-deadline", 0, 86400));
     c.validation_timeout = std::chrono::seconds(ranged(cf, "acme.validation-timeout", 1, 86400));
+
+    // [acme]: rate limits and the fallback CA
+    c.rate_limits = rate_limits_option(cf, "acme.rate-limits");
+    const std::pair<const char*, unsigned RateLimits::*> overrides[] = {
+        {"acme.orders-per-3h", &RateLimits::orders_per_3h},
+        {"acme.certs-per-domain-per-week", &RateLimits::certs_per_domain_per_week},
+        {"acme.certs-per-nameset-per-week", &RateLimits::certs_per_nameset_per_week},
+        {"acme.failed-authz-per-name-per-hour", &RateLimits::failed_authz_per_name_per_hour},
+    };
+    for (const auto& [key, member] : overrides) {
+        if (v.count(key)) {
+            c.rate_limits.*member = ranged(cf, key, 0, 1000000);
+        }
+    }
+    if (v.count("acme.fallback-directory")) {
+        FallbackCa f;
+        f.directory = v["acme.fallback-directory"].as<std::string>();
+        if (f.directory.rfind("https://", 0) != 0) {
+            cf.fail("acme.fallback-directory", 0, "\"" + f.directory + "\" is not an https:// URL");
+        }
+        if (f.directory == c.directory) {
+            cf.fail("acme.fallback-directory", 0, "is the same as acme.directory");
+        }
+        if (v.count("acme.fallback-ca-file")) {
+            f.ca_file = resolve(base_dir, v["acme.fallback-ca-file"].as<std::string>());
+        }
+        const bool kid = v.count("acme.fallback-eab-kid") > 0;
+        const bool key = v.count("acme.fallback-eab-key-file") > 0;
+        if (kid != key) {
+            cf.fail(kid ? "acme.fallback-eab-kid" : "acme.fallback-eab-key-file", 0,
+                    "External Account Binding needs both fallback-eab-kid and "
+                    "fallback-eab-key-file");
+        }
+        if (kid) {
+            f.eab_kid = v["acme.fallback-eab-kid"].as<std::string>();
+            if (f.eab_kid.empty()) {
+                cf.fail("acme.fallback-eab-kid", 0, "is empty");
+            }
+            f.eab_key_file = resolve(base_dir, v["acme.fallback-eab-key-file"].as<std::string>());
+            try {
+                (void)EabKey::load(f.eab_kid, *f.eab_key_file);  // checked now, loaded when used
+            } catch (const std::exception& e) {
+                cf.fail("acme.fallback-eab-key-file", 0, e.what());
+            }
+        }
+        f.after = duration(cf, "acme.fallback-after");
+        f.rate_limits = rate_limits_option(cf, "acme.fallback-rate-limits");
+        c.fallback = std::move(f);
+    } else {
+        for (const char* key :
+             {"acme.fallback-ca-file", "acme.fallback-eab-kid", "acme.fallback-eab-key-file"}) {
+            if (v.count(key)) {
+                cf.fail(key, 0, "needs acme.fallback-directory");
+            }
+        }
+    }
 
     // [zones]
     if (v.count("zones.zone")) {

@@ -14,6 +14,21 @@
 //     caa-identity = letsencrypt.org      (repeatable) the CA's CAA domain, for the CAA
 //                                         check before ordering; default: the directory's
 //                                         meta.caaIdentities (see precheck.h)
+//     rate-limits = letsencrypt           the CA's limits the issuer keeps within
+//                                         (rate_budget.h): letsencrypt or none;
+//                                         each figure can be overridden (0: no limit):
+//     orders-per-3h = 300                 new orders per account per 3 hours
+//     certs-per-domain-per-week = 50      certificates per registered domain per 7 days
+//     certs-per-nameset-per-week = 5      certificates per exact set of names per 7 days
+//     failed-authz-per-name-per-hour = 5  failed authorizations per name per hour
+//     fallback-directory = https://...    a second CA, used while the first has been
+//                                         failing (unreachable, or refusing the
+//                                         account) for fallback-after (ca_failover.h)
+//     fallback-ca-file = /path/ca.pem     trust anchor for the second CA's HTTPS
+//     fallback-eab-kid = KID              External Account Binding for the second
+//     fallback-eab-key-file = /path/eab.key   CA: its base64url MAC key, mode 0600
+//     fallback-after = 1h                 90s, 30m, 1h, 2d (0: at the first failure)
+//     fallback-rate-limits = letsencrypt  the second CA's limits: letsencrypt or none
 //     [zones]
 //     zone = example.com                  (repeatable)
 //     zones-file = /etc/acmezone/zones    one zone a line, '#' comments
@@ -81,6 +96,7 @@
 #include "common/dns_name.h"
 #include "issuer/cert_key.h"
 #include "issuer/challenge_dns.h"
+#include "issuer/rate_budget.h"
 #include "issuer/schedule.h"
 
 namespace acmezone::issuer {
@@ -96,6 +112,16 @@ struct IssuerConfig {
     std::chrono::seconds http_timeout{30};
     std::chrono::seconds retry_deadline{300};
     std::chrono::seconds validation_timeout{300};
+    RateLimits rate_limits;  // the first CA's
+    struct FallbackCa {
+        std::string directory;
+        std::optional<std::filesystem::path> ca_file;
+        std::string eab_kid;  // empty: no External Account Binding
+        std::optional<std::filesystem::path> eab_key_file;
+        std::chrono::seconds after{3600};
+        RateLimits rate_limits;
+    };
+    std::optional<FallbackCa> fallback;
 
     // [zones]: both sources merged, in order, without duplicates
     std::vector<DnsName> zones;
@@ -131,6 +157,11 @@ struct IssuerConfig {
     std::optional<std::filesystem::path> metrics_file;
 
     std::filesystem::path account_key_path() const { return state_dir / "account.key"; }
+    // A separate account key for the fallback CA.
+    std::filesystem::path fallback_account_key_path() const {
+        return state_dir / "account-fallback.key";
+    }
+    std::filesystem::path rate_budget_path() const { return state_dir / "rate-budget.json"; }
 
     static const po::options_description& options();
     // Throws ConfigError naming the file, line and key.

@@ -42,9 +42,11 @@ acmezone_unit_test(test_issuer_certs
     ${CMAKE_CURRENT_LIST_DIR}/test_hooks.cpp
     LIBS acmezone_issuer_lib)
 
-# issuer-ca: the rate-limit budget (injected clock, libpsl, persistence) and
-# External Account Binding (HMAC checked independently with OpenSSL).
+# issuer-ca: the rate-limit budget (injected clock, libpsl, persistence),
+# External Account Binding (HMAC checked independently with OpenSSL), the
+# [acme] options for both and the fallback CA's failure memory.
 acmezone_unit_test(test_issuer_ca
     ${CMAKE_CURRENT_LIST_DIR}/test_rate_budget.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_eab.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_ca_config.cpp
     LIBS acmezone_issuer_lib)
