@@ -31,6 +31,15 @@
 #                               AZ_PEBBLE_INTERMEDIATE  its intermediate (PEM)
 #                               AZ_PEBBLE_MGMT     management base URL
 #                               AZ_PEBBLE_PID, AZ_PEBBLE_LOG
+#   az_start_pebble DNS_PORT INSTANCE
+#                             another Pebble beside the first (a second CA): its own TLS
+#                             certificate, ports, $AZ_TMP/pebble-INSTANCE and log
+#                             $AZ_TMP/pebble-INSTANCE.log; sets the same variables (save
+#                             the first one's before; az_stop_pebble, az_kill9_pebble and
+#                             az_restart_pebble act on the instance they name). With
+#                             AZ_PEBBLE_EAB="KID=KEY ..."
+#                             (base64url MAC keys), either instance requires External
+#                             Account Binding with those keys.
 #   az_stop_pebble            SIGTERM, bounded wait (az_setup's trap also stops it)
 #   az_kill9_pebble           SIGKILL, wait for the exit
 #   az_restart_pebble         start it again after a stop or kill: the same ports, TLS
@@ -72,9 +81,23 @@ _az_pebble_answers() {
     curl -sS --fail --max-time 2 --cacert "$AZ_PEBBLE_TLS_CA" "$AZ_PEBBLE_DIR" >/dev/null 2>&1
 }
 
+_az_pebble_eab_json() {
+    local pair sep="" out=""
+    for pair in ${AZ_PEBBLE_EAB:-}; do
+        [[ $pair == *=* ]] || az_fail "AZ_PEBBLE_EAB: expected KID=KEY, got $pair"
+        out+="$sep\"${pair%%=*}\": \"${pair#*=}\""
+        sep=", "
+    done
+    if [[ -n $out ]]; then
+        printf '"externalAccountBindingRequired": true,\n    "externalAccountMACKeys": { %s }' "$out"
+    else
+        printf '"externalAccountBindingRequired": false'
+    fi
+}
+
 az_start_pebble() {
-    local dns_port=${1:?az_start_pebble DNS_PORT}
-    local d=$AZ_TMP/pebble port mport hport tport i
+    local dns_port=${1:?az_start_pebble DNS_PORT [INSTANCE]} inst=${2:-}
+    local d=$AZ_TMP/pebble${inst:+-$inst} name=pebble${inst:+-$inst} port mport hport tport i
     command -v pebble >/dev/null || az_fail "pebble is not installed (Debian package pebble)"
     _az_pebble_tls "$d"
     port=$(az_free_port)
@@ -91,23 +114,25 @@ az_start_pebble() {
     "httpPort": $hport,
     "tlsPort": $tport,
     "ocspResponderURL": "",
-    "externalAccountBindingRequired": false
+    $(_az_pebble_eab_json)
   }
 }
 EOF
     AZ_PEBBLE_DIR="https://127.0.0.1:$port/dir"
     AZ_PEBBLE_MGMT="https://127.0.0.1:$mport"
     AZ_PEBBLE_TLS_CA=$d/tls-ca.pem
-    AZ_PEBBLE_LOG=$AZ_TMP/pebble.log
+    AZ_PEBBLE_NAME=$name
+    AZ_PEBBLE_WORK=$d
+    AZ_PEBBLE_LOG=$AZ_TMP/$name.log
     AZ_PEBBLE_DNS=127.0.0.1:$dns_port
     _az_pebble_launch
 }
 
 _az_pebble_launch() {
-    local d=$AZ_TMP/pebble i
+    local d=$AZ_PEBBLE_WORK i
     local -a extra_env=()
     read -ra extra_env <<<"${AZ_PEBBLE_ENV:-}"
-    PEBBLE_VA_NOSLEEP=1 az_start_bg pebble env "${extra_env[@]}" \
+    PEBBLE_VA_NOSLEEP=1 az_start_bg "$AZ_PEBBLE_NAME" env "${extra_env[@]}" \
         pebble -config "$d/pebble-config.json" -dnsserver "$AZ_PEBBLE_DNS"
     AZ_PEBBLE_PID=$AZ_BG_PID
     for ((i = 0; i < 300; i++)); do
