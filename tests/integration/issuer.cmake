@@ -17,3 +17,7 @@ acmezone_integration_test(issuer_schedule test_issuer_schedule.sh TIMEOUT 420)
 
 # issuer-hooks: the "expiring" notice end to end (10-day certificates, Pebble down).
 acmezone_integration_test(issuer_expiring test_issuer_expiring.sh TIMEOUT 300)
+
+# issuer-ca2: the rate-limit budget, a fallback CA (a second Pebble with EAB).
+acmezone_integration_test(issuer_ratelimit test_issuer_ratelimit.sh TIMEOUT 300)
+acmezone_integration_test(issuer_fallback test_issuer_fallback.sh TIMEOUT 300)

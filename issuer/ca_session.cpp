@@ -1,0 +1,86 @@
+// See ca_session.h.
+#include "issuer/ca_session.h"
+
+#include <ctime>
+
+#include "common/log.h"
+#include "issuer/ca_failover.h"
+
+namespace acmezone::issuer {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::string iso8601(Clock::time_point t) {
+    std::time_t tt = Clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::unique_ptr<CaSession> connect(const IssuerConfig& c, bool fallback) {
+    auto s = std::make_unique<CaSession>();
+    s->fallback = fallback;
+    s->directory = fallback ? c.fallback->directory : c.directory;
+    s->key = std::make_unique<AccountKey>(AccountKey::load_or_create(
+        fallback ? c.fallback_account_key_path() : c.account_key_path()));
+    HttpSettings hs;
+    const auto& ca_file = fallback ? c.fallback->ca_file : c.ca_file;
+    if (ca_file) {
+        hs.ca_file = ca_file->string();
+    }
+    hs.timeout = c.http_timeout;
+    s->http = std::make_unique<HttpClient>(hs);
+    AcmeSettings as;
+    as.directory_url = s->directory;
+    as.contact = c.contact;
+    as.retry_deadline = c.retry_deadline;
+    if (fallback && c.fallback->eab_key_file) {
+        as.eab = EabKey::load(c.fallback->eab_kid, *c.fallback->eab_key_file);
+    }
+    s->acme = std::make_unique<AcmeClient>(*s->http, *s->key, std::move(as));
+    s->acme->ensure_account();
+    s->budget = std::make_unique<RateBudget>(c.rate_budget_path(), s->directory,
+                                             fallback ? c.fallback->rate_limits : c.rate_limits);
+    return s;
+}
+
+}  // namespace
+
+std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config) {
+    CaFailover failover(config.state_dir / "ca-failover.json", config.directory);
+    std::string error;
+    try {
+        auto s = connect(config, false);
+        failover.primary_ok(Clock::now());
+        return s;
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    const auto now = Clock::now();
+    const auto since = failover.primary_failed(error, now);
+    if (!config.fallback) {
+        throw CaUnavailable("CA " + config.directory + ": " + error);
+    }
+    const auto failing = std::chrono::duration_cast<std::chrono::seconds>(now - since);
+    if (failing < config.fallback->after) {
+        throw CaUnavailable("CA " + config.directory + " failing since " + iso8601(since) + ": " +
+                            error + " (the fallback CA " + config.fallback->directory +
+                            " is used from " + iso8601(since + config.fallback->after) + ")");
+    }
+    log_warning("CA ", config.directory, " failing since ", iso8601(since), " (", error,
+                "); using the fallback CA ", config.fallback->directory);
+    try {
+        auto s = connect(config, true);
+        failover.fallback_used(s->directory, now);
+        return s;
+    } catch (const std::exception& e) {
+        throw CaUnavailable("CA " + config.directory + " failing since " + iso8601(since) + ": " +
+                            error + "; the fallback CA " + config.fallback->directory +
+                            " failed too: " + e.what());
+    }
+}
+
+}  // namespace acmezone::issuer

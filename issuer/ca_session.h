@@ -1,0 +1,46 @@
+// The CA one pass talks to: the first ([acme] directory) or, as
+// ca_failover.h decides, the fallback; with its own account key, HTTPS
+// client, AcmeClient (account ready) and rate budget (rate_budget.h).
+//
+//   first CA answers (directory + account)      -> the first CA
+//   first CA fails, no fallback configured      -> CaUnavailable (the first's error)
+//   first CA fails, failing < fallback-after    -> CaUnavailable, saying when the
+//                                                  fallback will be used
+//   first CA fails, failing >= fallback-after   -> the fallback, logged as a warning:
+//     "CA <first> failing since <T> (<error>); using the fallback CA <second>"
+//   the fallback fails too                      -> CaUnavailable naming both
+//
+// Each CA has its own account key: account.key for the first,
+// account-fallback.key for the fallback (created 0600 on first use).
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "issuer/account_key.h"
+#include "issuer/acme_client.h"
+#include "issuer/http_client.h"
+#include "issuer/issuer_config.h"
+#include "issuer/rate_budget.h"
+
+namespace acmezone::issuer {
+
+class CaUnavailable : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct CaSession {
+    std::string directory;
+    bool fallback = false;
+    std::unique_ptr<AccountKey> key;
+    std::unique_ptr<HttpClient> http;
+    std::unique_ptr<AcmeClient> acme;
+    std::unique_ptr<RateBudget> budget;
+};
+
+// Throws CaUnavailable (message for every zone's error) when no CA can be used.
+std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config);
+
+}  // namespace acmezone::issuer
