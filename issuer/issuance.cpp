@@ -350,6 +350,11 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
             }
         }
         return *first;
+    } catch (const AcmeError& e) {
+        if (!e.problem().type.empty()) {
+            throw IssuanceError(zone.text() + ": " + step + ": " + e.what(), e.problem());
+        }
+        throw IssuanceError(zone.text() + ": " + step + ": " + e.what());
     } catch (const std::exception& e) {
         throw IssuanceError(zone.text() + ": " + step + ": " + e.what());
     }

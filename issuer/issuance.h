@@ -43,6 +43,14 @@ namespace acmezone::issuer {
 class IssuanceError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
+    IssuanceError(const std::string& message, AcmeProblem problem)
+        : std::runtime_error(message), problem_(std::move(problem)) {}
+    // The CA's problem document when the CA refused a request (a rateLimited
+    // one carries its Retry-After); nullopt for any other cause.
+    const std::optional<AcmeProblem>& problem() const { return problem_; }
+
+  private:
+    std::optional<AcmeProblem> problem_;
 };
 
 struct IssuanceServices {
