@@ -20,7 +20,7 @@ std::string iso8601(Clock::time_point t) {
     return buf;
 }
 
-std::unique_ptr<CaSession> connect(const IssuerConfig& c, bool fallback) {
+std::unique_ptr<CaSession> connect(const IssuerConfig& c, bool fallback, bool ensure = true) {
     auto s = std::make_unique<CaSession>();
     s->fallback = fallback;
     s->directory = fallback ? c.fallback->directory : c.directory;
@@ -41,7 +41,9 @@ std::unique_ptr<CaSession> connect(const IssuerConfig& c, bool fallback) {
         as.eab = EabKey::load(c.fallback->eab_kid, *c.fallback->eab_key_file);
     }
     s->acme = std::make_unique<AcmeClient>(*s->http, *s->key, std::move(as));
-    s->acme->ensure_account();
+    if (ensure) {
+        s->acme->ensure_account();
+    }
     s->budget = std::make_unique<RateBudget>(c.rate_budget_path(), s->directory,
                                              fallback ? c.fallback->rate_limits : c.rate_limits);
     return s;
@@ -59,16 +61,22 @@ std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config) {
     } catch (const std::exception& e) {
         error = e.what();
     }
+    auto unavailable = [&](const std::string& why) {
+        auto s = connect(config, false, /*ensure=*/false);
+        s->unavailable = why;
+        return s;
+    };
     const auto now = Clock::now();
     const auto since = failover.primary_failed(error, now);
     if (!config.fallback) {
-        throw CaUnavailable("CA " + config.directory + ": " + error);
+        return unavailable("CA " + config.directory + ": " + error);
     }
+    const std::string failing_since =
+        "CA " + config.directory + " failing since " + iso8601(since) + ": " + error;
     const auto failing = std::chrono::duration_cast<std::chrono::seconds>(now - since);
     if (failing < config.fallback->after) {
-        throw CaUnavailable("CA " + config.directory + " failing since " + iso8601(since) + ": " +
-                            error + " (the fallback CA " + config.fallback->directory +
-                            " is used from " + iso8601(since + config.fallback->after) + ")");
+        return unavailable(failing_since + " (the fallback CA " + config.fallback->directory +
+                           " is used from " + iso8601(since + config.fallback->after) + ")");
     }
     log_warning("CA ", config.directory, " failing since ", iso8601(since), " (", error,
                 "); using the fallback CA ", config.fallback->directory);
@@ -77,9 +85,8 @@ std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config) {
         failover.fallback_used(s->directory, now);
         return s;
     } catch (const std::exception& e) {
-        throw CaUnavailable("CA " + config.directory + " failing since " + iso8601(since) + ": " +
-                            error + "; the fallback CA " + config.fallback->directory +
-                            " failed too: " + e.what());
+        return unavailable(failing_since + "; the fallback CA " + config.fallback->directory +
+                           " failed too: " + e.what());
     }
 }
 

@@ -3,19 +3,20 @@
 // client, AcmeClient (account ready) and rate budget (rate_budget.h).
 //
 //   first CA answers (directory + account)      -> the first CA
-//   first CA fails, no fallback configured      -> CaUnavailable (the first's error)
-//   first CA fails, failing < fallback-after    -> CaUnavailable, saying when the
+//   first CA fails, no fallback configured      -> unavailable (the first's error)
+//   first CA fails, failing < fallback-after    -> unavailable, saying when the
 //                                                  fallback will be used
 //   first CA fails, failing >= fallback-after   -> the fallback, logged as a warning:
 //     "CA <first> failing since <T> (<error>); using the fallback CA <second>"
-//   the fallback fails too                      -> CaUnavailable naming both
+//   the fallback fails too                      -> unavailable, naming both
+// ("unavailable": the session's `unavailable` says why, and its AcmeClient,
+// for the first CA, must not be used; the runner fails each zone with it.)
 //
 // Each CA has its own account key: account.key for the first,
 // account-fallback.key for the fallback (created 0600 on first use).
 #pragma once
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include "issuer/account_key.h"
@@ -26,11 +27,6 @@
 
 namespace acmezone::issuer {
 
-class CaUnavailable : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
 struct CaSession {
     std::string directory;
     bool fallback = false;
@@ -38,9 +34,10 @@ struct CaSession {
     std::unique_ptr<HttpClient> http;
     std::unique_ptr<AcmeClient> acme;
     std::unique_ptr<RateBudget> budget;
+    std::string unavailable;  // non-empty: no CA can be used, and why
 };
 
-// Throws CaUnavailable (message for every zone's error) when no CA can be used.
+// Never null. Throws only what creating the first CA's account key throws.
 std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config);
 
 }  // namespace acmezone::issuer

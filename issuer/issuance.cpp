@@ -240,6 +240,11 @@ std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName
             const std::string who = name_of(pending[i].authorization);
             try {
                 AcmeAuthorization final = results[i].get();
+                if (final.status == "invalid" && events.authorization_failed) {
+                    if (auto id = DnsName::try_parse(final.identifier)) {
+                        events.authorization_failed(*id);
+                    }
+                }
                 if (final.status != "valid") {
                     auto err = final.first_error();
                     failures += (failures.empty() ? "" : "; ") + who + ": " + final.status +

@@ -82,6 +82,9 @@ struct IssuanceEvents {
     // Once exactly those values are removed from every control socket (not
     // called when removing them failed: the record then stays).
     std::function<void()> after_unpublish;
+    // For each authorization the CA declared "invalid" after our response
+    // (the name without "*."): the rate budget counts failed authorizations.
+    std::function<void(const DnsName& identifier)> authorization_failed;
 };
 
 // Called with each step's name, for progress reports.

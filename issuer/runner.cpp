@@ -120,7 +120,57 @@ std::size_t PassReport::failed() const {
         }));
 }
 
+namespace {
+
+// As Let's Encrypt counts renewals (rate_budget.h): the same names as the
+// certificate the zone has.
+Renewal renewal_of(const ZoneStatus& st) {
+    if (!st.cert) {
+        return Renewal::no;
+    }
+    std::vector<std::string> want;
+    for (const DnsName& n : certificate_names(st.zone)) {
+        want.push_back(n.text());
+    }
+    std::sort(want.begin(), want.end());
+    return st.cert->dns_names == want ? Renewal::yes : Renewal::no;
+}
+
+}  // namespace
+
 Runner::Runner(IssuerConfig config) : config_(std::move(config)) {}
+
+void Runner::plan_budget(const std::vector<ZoneStatus>& todo) {
+    budget_plan_.clear();
+    if (!ca_ || !ca_->budget) {
+        return;
+    }
+    std::vector<OrderRequest> requests;
+    for (const ZoneStatus& st : todo) {
+        requests.push_back({certificate_names(st.zone), renewal_of(st)});
+    }
+    const auto decisions = ca_->budget->plan(requests, system_clock::now());
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+        budget_plan_[todo[i].zone] = decisions[i];
+    }
+}
+
+// A rateLimited answer: the zone waits (in its state and in the budget)
+// until the CA's Retry-After, even when that is later than the backoff.
+void Runner::record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneState& saved) {
+    const auto& p = e.problem();
+    if (!p || p->short_type() != "rateLimited" || !p->retry_after || !ca_ || !ca_->budget) {
+        return;
+    }
+    const SysTime now = system_clock::now();
+    const SysTime until = now + *p->retry_after;
+    if (!saved.retry_at || *saved.retry_at < until) {
+        saved.retry_at = until;
+    }
+    saved.deferred_by = "the CA answered rateLimited (Retry-After " +
+                        std::to_string(p->retry_after->count()) + " s)";
+    ca_->budget->record_ca_refusal(certificate_names(zone.zone), until, p->detail, now);
+}
 
 ZoneStatus Runner::zone_status(const DnsName& zone, SysTime now) const {
     ZoneStatus st;
@@ -215,11 +265,23 @@ ZoneStatus Runner::zone_status(const DnsName& zone, SysTime now) const {
 // without counting a failure, `fail` counts as a failed attempt (backoff).
 // Called concurrently for different zones.
 PreOrderVerdict Runner::before_order(const ZoneStatus& zone) {
+    // The CA: when neither the first nor the fallback answered, every zone
+    // fails with the reason (ca_session.h).
+    if (!ca_ || !ca_->unavailable.empty()) {
+        return {PreOrderVerdict::Kind::fail, ca_ ? ca_->unavailable : "no CA", std::nullopt};
+    }
     // Checks before ordering (precheck.h, check_command.h): a zone whose
     // challenge path is broken is not ordered and fails with the findings.
     if (auto failure = precheck_before_order(config_, zone.zone)) {
         return {PreOrderVerdict::Kind::fail, *failure, std::nullopt};
     }
+    // The rate budget: the pass's plan (plan_budget) admitted the most urgent
+    // zones; the others wait until the limit that holds them back allows.
+    // An admitted zone's order is counted now, before it is sent.
+    if (auto it = budget_plan_.find(zone.zone); it != budget_plan_.end() && !it->second.allowed) {
+        return {PreOrderVerdict::Kind::defer, it->second.limit, it->second.not_before};
+    }
+    ca_->budget->record_order(certificate_names(zone.zone), system_clock::now());
     return {};
 }
 
@@ -229,6 +291,10 @@ PreOrderVerdict Runner::before_order(const ZoneStatus& zone) {
 // hooks go here. Called concurrently for different zones; an exception is
 // logged and does not fail the zone.
 void Runner::after_certificate_changed(const ZoneStatus& before, const CertInfo& /*cert*/) {
+    if (ca_ && ca_->budget) {  // first: a failing deploy hook must not skip it
+        ca_->budget->record_issued(certificate_names(before.zone), renewal_of(before),
+                                   system_clock::now());
+    }
     run_deploy_hook(config_, before.zone);  // pass_outputs.h
 }
 
@@ -320,8 +386,11 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
         return report;
     }
     ensure_directory(config_.certs_dir, 0755);
-    AcmeSession session(config_);
-    AcmeClient& acme = session.acme;
+    // The CA (first or fallback, ca_session.h) and the budget's plan for
+    // `todo`, most urgent first; both read by before_order().
+    ca_ = open_ca_session(config_);
+    plan_budget(todo);
+    AcmeClient& acme = *ca_->acme;
     const ChallengeDns dns(config_.dns);
     CertStore store(config_.certs_dir);
     const ZoneStateStore states(config_.state_dir);
@@ -357,6 +426,7 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
             out.result = ZoneOutcome::Result::deferred;
             out.message = verdict.reason;
             saved.retry_at = verdict.until.value_or(now + config_.schedule.retry_min);
+            saved.deferred_by = verdict.reason;
             log_info(zone.text(), ": deferred until ", format_utc(*saved.retry_at), ": ",
                      verdict.reason);
             save_state(states, zone, saved);
@@ -393,6 +463,9 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
                         e.what());
                 }
             };
+            events.authorization_failed = [&](const DnsName& identifier) {
+                ca_->budget->record_failed_authorization(identifier, system_clock::now());
+            };
             events.after_unpublish = [&] {
                 saved.order.reset();
                 save_state(states, zone, saved);
@@ -415,6 +488,8 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
             saved.last_success = system_clock::now();
             saved.failures = 0;
             saved.retry_at.reset();
+            saved.deferred_by.clear();
+            saved.ca = ca_->directory;
             saved.ari.clear();           // new certificates: the old ones' windows are moot
             saved.resume_order.clear();  // done with, whatever key type it was for
             saved.resume_key_type.clear();
@@ -440,6 +515,10 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
                 ++saved.failures;
                 saved.retry_at = system_clock::now() +
                                  retry_delay(saved.failures, random_unit(), config_.schedule);
+                saved.deferred_by.clear();
+                if (const auto* ie = dynamic_cast<const IssuanceError*>(&e)) {
+                    record_refusal(st, *ie, saved);
+                }
             }
             save_state(states, zone, saved);
             progress.finish(
@@ -463,7 +542,10 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
     for (auto& t : threads) {
         t.join();
     }
-    const HttpStats hs_done = session.http.stats();
+    const HttpStats hs_done = ca_->http->stats();
+    if (ca_->budget) {
+        ca_->budget->flush();
+    }
     log_info("ACME: ", hs_done.requests, " HTTPS request(s) over ", hs_done.connections,
              " connection(s) for ", todo.size(), " zone(s)");
     if (const std::size_t failed = report.failed(); failed > 0) {
@@ -475,6 +557,7 @@ PassReport Runner::pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> co
     } catch (const std::exception& e) {
         log_error("after the pass: ", e.what());
     }
+    ca_.reset();  // the CA's connections close; its budget is written
     return report;
 }
 
@@ -740,6 +823,10 @@ int Runner::status(bool json, std::ostream& out) {
         rows.push_back(zone_status(zone, now));
         all_valid = all_valid && rows.back().state == "valid";
     }
+    // Waiting for a rate limit (rate_budget.h) rather than for a renewal.
+    auto deferred = [now](const ZoneStatus& st) {
+        return !st.saved.deferred_by.empty() && st.saved.retry_at && *st.saved.retry_at > now;
+    };
     auto optional_time = [](const std::optional<SysTime>& t) {
         return t ? Json::Value(format_utc(*t)) : Json::Value(Json::nullValue);
     };
@@ -803,6 +890,14 @@ int Runner::status(bool json, std::ostream& out) {
                 st.saved.order ? Json::Value(st.saved.order->order_url) : Json::Value::null;
             z["key_types"] = key_types_json(config_, st.zone);
             z["deploy_hook_error"] = st.saved.deploy_hook_error;
+            if (deferred(st)) {
+                z["deferred_until"] = format_utc(*st.saved.retry_at);
+                z["deferred_by"] = st.saved.deferred_by;
+            }
+            if (!st.saved.ca.empty()) {
+                z["ca"] = st.saved.ca;
+                z["ca_fallback"] = st.saved.ca != config_.directory;
+            }
             list.append(z);
         }
         Json::StreamWriterBuilder w;
@@ -830,6 +925,13 @@ int Runner::status(bool json, std::ostream& out) {
                 << (names.empty() ? "-" : names) << key_types_text(config_, st.zone);
             if (!st.problem.empty()) {
                 out << "  (" << st.problem << ")";
+            }
+            if (deferred(st)) {
+                out << "  deferred until " << format_utc(*st.saved.retry_at) << ": "
+                    << st.saved.deferred_by;
+            }
+            if (!st.saved.ca.empty() && st.saved.ca != config_.directory) {
+                out << "  (issued by the fallback CA " << st.saved.ca << ")";
             }
             if (st.saved.last_result == "failed" || st.saved.last_result == "interrupted") {
                 out << "  last attempt "

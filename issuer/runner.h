@@ -48,14 +48,18 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "common/dns_name.h"
+#include "issuer/ca_session.h"
 #include "issuer/cert_check.h"
 #include "issuer/cert_key.h"
+#include "issuer/issuance.h"
 #include "issuer/issuer_config.h"
 #include "issuer/schedule.h"
 #include "issuer/zone_state.h"
@@ -150,7 +154,15 @@ class Runner {
     void after_certificate_changed(const ZoneStatus& before, const CertInfo& cert);
     void after_pass(const PassReport& report);
 
+    // The rate budget (rate_budget.h) and the CA choice (ca_session.h):
+    // plan the pass's orders, most urgent first, within the budget; record
+    // what the CA was asked and what it answered.
+    void plan_budget(const std::vector<ZoneStatus>& todo);
+    void record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneState& saved);
+
     IssuerConfig config_;
+    std::unique_ptr<CaSession> ca_;                  // the pass's CA, set by pass()
+    std::map<DnsName, BudgetDecision> budget_plan_;  // set by pass(), read by before_order()
 };
 
 }  // namespace acmezone::issuer

@@ -94,9 +94,9 @@ void put_string(Json::Value& doc, const char* key, const std::string& s) {
 }
 
 const char* const kKnown[] = {
-    "last_attempt",      "last_result",  "last_error",     "last_success",      "failures",
-    "retry_at",          "ari",          "order",          "deploy_hook_error", "notified_failed",
-    "notified_expiring", "resume_order", "resume_key_type"};
+    "last_attempt",      "last_result",  "last_error",      "last_success",      "failures",
+    "retry_at",          "ari",          "order",           "deploy_hook_error", "notified_failed",
+    "notified_expiring", "resume_order", "resume_key_type", "deferred_by",       "ca"};
 
 }  // namespace
 
@@ -117,6 +117,8 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     s.last_success = r.time("last_success");
     s.failures = r.count("failures");
     s.retry_at = r.time("retry_at");
+    s.deferred_by = r.string("deferred_by");
+    s.ca = r.string("ca");
     s.deploy_hook_error = r.string("deploy_hook_error");
     s.notified_failed = r.time("notified_failed");
     s.notified_expiring = r.time("notified_expiring");
@@ -178,6 +180,8 @@ Json::Value ZoneState::to_json() const {
     put_time(doc, "last_success", last_success);
     doc["failures"] = failures;
     put_time(doc, "retry_at", retry_at);
+    put_string(doc, "deferred_by", deferred_by);
+    put_string(doc, "ca", ca);
     put_string(doc, "deploy_hook_error", deploy_hook_error);
     put_time(doc, "notified_failed", notified_failed);
     put_time(doc, "notified_expiring", notified_expiring);

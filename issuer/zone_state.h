@@ -7,6 +7,11 @@
 //   last_success            when a certificate was last stored
 //   failures                consecutive failures (0 after a success)
 //   retry_at                backoff: no new attempt before this (see schedule.h)
+//   deferred_by             why the zone waits for retry_at without having
+//                           failed: a rate limit of the budget, or the CA's
+//                           rateLimited answer (rate_budget.h)
+//   ca                      the directory of the CA that issued the current
+//                           certificate (the first or the fallback, ca_session.h)
 //   ari                     the CA's renewal information (RFC 9773), one
 //                           entry per current certificate (one per key
 //                           type): its certID, the CA asked, the suggested
@@ -77,6 +82,8 @@ struct ZoneState {
     std::optional<SysTime> last_success;
     unsigned failures = 0;
     std::optional<SysTime> retry_at;
+    std::string deferred_by;
+    std::string ca;
     std::vector<AriState> ari;  // one per current certificate, by cert_id
     std::optional<InFlightOrder> order;
     // Hooks (hooks.h): the deploy hook's last failure ("" when it succeeded),
