@@ -31,13 +31,23 @@
 //      renewal time, and the renewing order carries "replaces";
 //   3. choose the zones (run: next attempt <= now) and sort them most urgent
 //      first;
-//   4. issue them with up to `parallel` worker threads that share one
+//   4. open the CA (ca_session.h: the first, or the fallback when the first
+//      has been failing for fallback-after; when neither answers, every zone
+//      fails with the reason) and plan the orders within its rate budget
+//      (rate_budget.h): the most urgent zones that fit are admitted, the
+//      others deferred until the limit allows ("ZONE: deferred until T:
+//      LIMIT", and in status: deferred_until, deferred_by); a deferral is
+//      not a failure. A rateLimited answer defers the zone until its
+//      Retry-After (the attempt counts as failed);
+//   5. issue them with up to `parallel` worker threads that share one
 //      AcmeClient (one account, nonce pool and pool of HTTPS connections).
-//      Per zone: before_order() may defer it; the order in flight is recorded
-//      before its values are published; after a certificate is stored,
+//      Per zone: before_order() may fail it (no CA; the checks before
+//      ordering, precheck.h) or defer it (the budget's plan); the order in
+//      flight is recorded before its values are published; after a certificate is stored,
 //      after_certificate_changed(); the zone's state (zone_state.h) is saved
 //      after each step: result, error, consecutive failures and backoff;
-//   5. after_pass() with every zone's outcome.
+//   6. after_pass() with every zone's outcome (and the rate budget's
+//      remaining figures for the metrics file).
 // A failing zone never blocks the others: each has its own backoff.
 //
 // Exit codes: 0 all good, 1 some zone attempted in this pass failed (a zone
