@@ -65,6 +65,8 @@ directory = $AZ_PEBBLE_DIR
 ca-file = $AZ_PEBBLE_TLS_CA
 contact = mailto:bench@bench.test
 state-dir = $C1/acmezone-state
+# Pebble keeps no rate limits (Let's Encrypt's would defer most of the runs)
+rate-limits = none
 [zones]
 zones-file = $2
 [publish]

@@ -6,6 +6,7 @@
 #
 # API
 #   az_issuer_conf FILE ZONE...   write an issuer.conf: Pebble's directory and TLS CA,
+#                                 rate-limits = none (Pebble has none to keep within),
 #                                 state $AZ_TMP/issuer-state, certs $AZ_CERTS
 #                                 ($AZ_TMP/certs), control 127.0.0.1:$AZ_CONTROL_PORT
 #                                 (or $AZ_ISSUER_CONTROL), key acme-key from $AZ_KEY_FILE,
@@ -44,6 +45,8 @@ az_issuer_conf() {
         echo "state-dir = $AZ_TMP/issuer-state"
         echo "retry-deadline = 30"
         echo "validation-timeout = 60"
+        echo "# Pebble keeps no rate limits; tests of the budget set their own"
+        echo "rate-limits = none"
         echo "[zones]"
         for z in "$@"; do echo "zone = $z"; done
         echo "[publish]"
