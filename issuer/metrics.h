@@ -13,7 +13,12 @@
 //   acmezone_last_success_timestamp_seconds{zone}          when the zone last got a certificate
 //   acmezone_consecutive_failures{zone}                    failed attempts since the last success
 //   acmezone_pass_timestamp_seconds                        when this pass ended
-// Other parts (the CA's rate-limit budget) add their own samples to the list
+//   acmezone_rate_budget_remaining{ca,limit,scope}         what the CA's rate limit leaves
+//   acmezone_rate_budget_limit{ca,limit,scope}             that limit (rate_budget.h;
+//       limit: orders-per-3h (scope "account"), certs-per-domain-per-week (the
+//       registered domain), certs-per-nameset-per-week (the names, comma-separated),
+//       failed-authz-per-name-per-hour (the name); limits that are off are left out)
+// Other parts (the runner's rate-budget samples) add their own samples to the list
 // the writer takes. Every sample of one name must share its help text and
 // type; samples are grouped by name in the order each name first appears.
 #pragma once

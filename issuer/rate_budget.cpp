@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <ctime>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -264,37 +265,36 @@ BudgetDecision RateBudget::check_locked(const Ledger& l, const OrderRequest& req
         auto orders = times_of(l.orders, kOrdersWindow, now, [](const Event&) { return true; });
         add(refusals, window_full(orders, limits_.orders_per_3h, kOrdersWindow, now),
             "orders-per-3h" + used(orders.size(), limits_.orders_per_3h, "3 h"));
+    }
 
-        auto same =
-            times_of(l.certs, kCertsWindow, now, [&](const Event& e) { return e.names == set; });
-        add(refusals, window_full(same, limits_.certs_per_nameset_per_week, kCertsWindow, now),
-            "certs-per-nameset-per-week" +
-                used(same.size(), limits_.certs_per_nameset_per_week, "7 days"));
+    auto same =
+        times_of(l.certs, kCertsWindow, now, [&](const Event& e) { return e.names == set; });
+    add(refusals, window_full(same, limits_.certs_per_nameset_per_week, kCertsWindow, now),
+        "certs-per-nameset-per-week" +
+            used(same.size(), limits_.certs_per_nameset_per_week, "7 days"));
 
-        std::vector<std::string> hosts;
-        for (const DnsName& n : request.names) {
-            hosts.push_back(bare(n));
-        }
-        std::sort(hosts.begin(), hosts.end());
-        hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
-        for (const std::string& h : hosts) {
-            auto failed = times_of(l.failed_authz, kFailedAuthzWindow, now,
-                                   [&](const Event& e) { return e.names.at(0) == h; });
-            add(refusals,
-                window_full(failed, limits_.failed_authz_per_name_per_hour, kFailedAuthzWindow,
-                            now),
-                "failed-authz-per-name-per-hour for " + h +
-                    used(failed.size(), limits_.failed_authz_per_name_per_hour, "1 h"));
-        }
+    std::vector<std::string> hosts;
+    for (const DnsName& n : request.names) {
+        hosts.push_back(bare(n));
+    }
+    std::sort(hosts.begin(), hosts.end());
+    hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+    for (const std::string& h : hosts) {
+        auto failed = times_of(l.failed_authz, kFailedAuthzWindow, now,
+                               [&](const Event& e) { return e.names.at(0) == h; });
+        add(refusals,
+            window_full(failed, limits_.failed_authz_per_name_per_hour, kFailedAuthzWindow, now),
+            "failed-authz-per-name-per-hour for " + h +
+                used(failed.size(), limits_.failed_authz_per_name_per_hour, "1 h"));
+    }
 
-        if (request.renewal == Renewal::no && !request.names.empty()) {
-            const std::string domain = registered_domain(request.names.front());
-            auto certs = times_of(l.certs, kCertsWindow, now,
-                                  [&](const Event& e) { return e.domain == domain; });
-            add(refusals, window_full(certs, limits_.certs_per_domain_per_week, kCertsWindow, now),
-                "certs-per-domain-per-week for " + domain +
-                    used(certs.size(), limits_.certs_per_domain_per_week, "7 days"));
-        }
+    if (request.renewal == Renewal::no && !request.names.empty()) {
+        const std::string domain = registered_domain(request.names.front());
+        auto certs = times_of(l.certs, kCertsWindow, now,
+                              [&](const Event& e) { return e.domain == domain; });
+        add(refusals, window_full(certs, limits_.certs_per_domain_per_week, kCertsWindow, now),
+            "certs-per-domain-per-week for " + domain +
+                used(certs.size(), limits_.certs_per_domain_per_week, "7 days"));
     }
     BudgetDecision d;
     if (refusals.empty()) {
@@ -326,9 +326,7 @@ std::vector<BudgetDecision> RateBudget::plan(const std::vector<OrderRequest>& re
         out.push_back(check_locked(sim, r, now));
         if (out.back().allowed) {
             const std::vector<std::string> set = name_set(r.names);
-            if (r.renewal != Renewal::ari) {
-                sim.orders.push_back({now, set, "", Renewal::no, {}, ""});
-            }
+            sim.orders.push_back({now, set, "", Renewal::no, {}, ""});  // as record_order
             const std::string domain = r.names.empty() ? "" : registered_domain(r.names.front());
             sim.certs.push_back({now, set, domain, r.renewal, {}, ""});
         }
@@ -373,6 +371,48 @@ RateBudget::Usage RateBudget::usage(const std::string& domain, Clock::time_point
                                   return e.domain == domain;
                               }).size());
     return u;
+}
+
+std::vector<RateBudget::Remaining> RateBudget::remaining(
+    const std::vector<std::vector<DnsName>>& name_sets, Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    std::vector<Remaining> out;
+    std::set<std::pair<std::string, std::string>> seen;  // limit, scope
+    auto put = [&](const char* limit, const std::string& scope, unsigned max, std::size_t used) {
+        if (max == 0 || !seen.insert({limit, scope}).second) {
+            return;
+        }
+        out.push_back({limit, scope, max, used >= max ? 0 : max - static_cast<unsigned>(used)});
+    };
+    put("orders-per-3h", "account", limits_.orders_per_3h,
+        times_of(ledger_.orders, kOrdersWindow, now, [](const Event&) { return true; }).size());
+    for (const std::vector<DnsName>& names : name_sets) {
+        if (names.empty()) {
+            continue;
+        }
+        const std::string domain = registered_domain(names.front());
+        put("certs-per-domain-per-week", domain, limits_.certs_per_domain_per_week,
+            times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+                return e.domain == domain;
+            }).size());
+        const std::vector<std::string> set = name_set(names);
+        std::string joined;
+        for (const std::string& n : set) {
+            joined += (joined.empty() ? "" : ",") + n;
+        }
+        put("certs-per-nameset-per-week", joined, limits_.certs_per_nameset_per_week,
+            times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+                return e.names == set;
+            }).size());
+        for (const DnsName& n : names) {
+            const std::string h = bare(n);
+            put("failed-authz-per-name-per-hour", h, limits_.failed_authz_per_name_per_hour,
+                times_of(ledger_.failed_authz, kFailedAuthzWindow, now, [&](const Event& e) {
+                    return e.names.at(0) == h;
+                }).size());
+        }
+    }
+    return out;
 }
 
 RateBudget::~RateBudget() {

@@ -15,18 +15,24 @@
 // limit of N, the N+1th request may go at the time the oldest of the last N
 // leaves the window, and that is the time a refusal names.
 //
-// Renewals, as Let's Encrypt counts them (rate-limits page above: "Renewals
-// are treated specially: they don't count against your Certificates per
-// Registered Domain limit, but they are subject to a Duplicate Certificate
-// limit"; its current form adds that renewals which use ARI are exempt from
-// all of the limits):
+// Renewals, as Let's Encrypt counts them (rate-limits page above: renewals,
+// orders for exactly the names of an earlier certificate, are not held back
+// by certificates per registered domain; renewals within the CA's ARI
+// window, RFC 9773 `replaces`, are exempt from new orders per account too):
 //   - Renewal::yes, a certificate for exactly the names of one issued before:
-//     not held back by certs-per-domain-per-week (it still counts towards it
-//     for later new names), held back by every other limit;
+//     not held back by certs-per-domain-per-week, held back by every other
+//     limit;
 //   - Renewal::ari, an order that names the certificate it replaces
-//     (RFC 9773 `replaces`): held back by no limit, only by a CA refusal.
-// Where the CA's own counting is more generous than this, the budget stays
-// on the safe side: orders are counted whether or not the order succeeds.
+//     (`replaces`) while that certificate's ARI window (from this CA) is
+//     open: not held back by orders-per-3h nor certs-per-domain-per-week;
+//     still held back by certs-per-nameset-per-week and
+//     failed-authz-per-name-per-hour (Let's Encrypt's own exemption may be
+//     wider; five renewals of one set of names a week are more than a
+//     schedule ever needs, and a renewal loop must still stop).
+// Every order and certificate is recorded and counts towards the limits of
+// later requests, exempt or not; where the CA's own counting is more
+// generous than this, the budget stays on the safe side: orders are counted
+// whether or not the order succeeds.
 //
 // A rateLimited answer from the CA (Retry-After) is recorded as a block of
 // that set of names until then (record_ca_refusal); it holds back that set
@@ -126,6 +132,22 @@ class RateBudget {
         unsigned certs_domain_week = 0;
     };
     Usage usage(const std::string& domain, Clock::time_point now) const;
+
+    // What is left of each limit at `now` (for the metrics file): the
+    // account's orders-per-3h (scope "account"), and for each of
+    // `name_sets` certs-per-domain-per-week of its registered domain (scope:
+    // the domain), certs-per-nameset-per-week (scope: the names, sorted,
+    // comma-separated) and failed-authz-per-name-per-hour of each name
+    // (scope: the name without "*."); each scope once. Limits that are 0
+    // (no limit) are left out.
+    struct Remaining {
+        std::string limit;  // "orders-per-3h", ...
+        std::string scope;
+        unsigned max = 0;   // the limit
+        unsigned left = 0;  // max minus what counts in the window, at least 0
+    };
+    std::vector<Remaining> remaining(const std::vector<std::vector<DnsName>>& name_sets,
+                                     Clock::time_point now) const;
 
     struct Event {
         Clock::time_point time;

@@ -122,37 +122,121 @@ std::size_t PassReport::failed() const {
 
 namespace {
 
-// As Let's Encrypt counts renewals (rate_budget.h): the same names as the
-// certificate the zone has.
-Renewal renewal_of(const ZoneStatus& st) {
+// The zone's certificate is for exactly its names (so a new one renews it,
+// as Let's Encrypt counts renewals).
+bool has_its_names(const ZoneStatus& st) {
     if (!st.cert) {
-        return Renewal::no;
+        return false;
     }
     std::vector<std::string> want;
     for (const DnsName& n : certificate_names(st.zone)) {
         want.push_back(n.text());
     }
     std::sort(want.begin(), want.end());
-    return st.cert->dns_names == want ? Renewal::yes : Renewal::no;
+    return st.cert->dns_names == want;
 }
 
 }  // namespace
 
 Runner::Runner(IssuerConfig config) : config_(std::move(config)) {}
 
+// How the budget counts each order of `st` (rate_budget.h): an ARI renewal
+// when the order carries "replaces" (ARI on and the pass's CA has
+// renewalInfo) and that key type's certificate is within the window this CA
+// gave for it; else a renewal when the zone's certificate has exactly its
+// names; else new.
+std::vector<std::pair<KeyType, Renewal>> Runner::orders_of(const ZoneStatus& st,
+                                                           SysTime now) const {
+    std::vector<std::pair<KeyType, Renewal>> out;
+    const bool renewal = has_its_names(st);
+    for (KeyType type : config_.key_types) {
+        Renewal r = renewal ? Renewal::yes : Renewal::no;
+        for (const ZoneStatus::Certificate& c : st.certs) {
+            const AriState* a = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
+            if (renewal && ca_ari_ && c.key_type == type && a && ca_ &&
+                a->directory == ca_->directory && a->window_start && *a->window_start <= now) {
+                r = Renewal::ari;
+            }
+        }
+        out.emplace_back(type, r);
+    }
+    return out;
+}
+
 void Runner::plan_budget(const std::vector<ZoneStatus>& todo) {
     budget_plan_.clear();
-    if (!ca_ || !ca_->budget) {
+    ca_ari_ = false;
+    if (!ca_ || !ca_->budget || !ca_->unavailable.empty()) {
         return;
     }
+    if (config_.ari) {
+        try {
+            ca_ari_ = ca_->acme->renewal_info_url().has_value();
+        } catch (const std::exception& e) {
+            log_debug("renewal information: ", e.what());
+        }
+    }
+    const SysTime now = system_clock::now();
     std::vector<OrderRequest> requests;
-    for (const ZoneStatus& st : todo) {
-        requests.push_back({certificate_names(st.zone), renewal_of(st)});
-    }
-    const auto decisions = ca_->budget->plan(requests, system_clock::now());
+    std::vector<std::size_t> zone_of;  // request -> index in todo
     for (std::size_t i = 0; i < todo.size(); ++i) {
-        budget_plan_[todo[i].zone] = decisions[i];
+        ZonePlan& p = budget_plan_[todo[i].zone];
+        p.orders = orders_of(todo[i], now);
+        for (const auto& [type, renewal] : p.orders) {
+            requests.push_back({certificate_names(todo[i].zone), renewal});
+            zone_of.push_back(i);
+        }
     }
+    const auto decisions = ca_->budget->plan(requests, now);
+    for (std::size_t r = 0; r < requests.size(); ++r) {
+        ZonePlan& p = budget_plan_[todo[zone_of[r]].zone];
+        if (p.decision.allowed && !decisions[r].allowed) {
+            p.decision = decisions[r];
+        }
+    }
+}
+
+const Runner::ZonePlan& Runner::plan_of(const ZoneStatus& st) const {
+    static const ZonePlan kNone;
+    auto it = budget_plan_.find(st.zone);
+    return it == budget_plan_.end() ? kNone : it->second;
+}
+
+// acmezone_rate_budget_remaining and _limit{ca,limit,scope}: what is left
+// of each limit of the pass's CA (or, for a pass that opened none, the
+// first CA's) for the configured zones, as rate_budget.h counts it.
+std::vector<MetricSample> Runner::budget_metrics() const {
+    std::vector<MetricSample> out;
+    if (!config_.metrics_file) {
+        return out;
+    }
+    try {
+        std::unique_ptr<RateBudget> own;
+        const RateBudget* budget = ca_ ? ca_->budget.get() : nullptr;
+        if (!budget) {
+            own = std::make_unique<RateBudget>(config_.rate_budget_path(), config_.directory,
+                                               config_.rate_limits);
+            budget = own.get();
+        }
+        std::vector<std::vector<DnsName>> sets;
+        for (const DnsName& zone : config_.zones) {
+            sets.push_back(certificate_names(zone));
+        }
+        for (const RateBudget::Remaining& r : budget->remaining(sets, system_clock::now())) {
+            const std::vector<std::pair<std::string, std::string>> labels = {
+                {"ca", budget->ca_url()}, {"limit", r.limit}, {"scope", r.scope}};
+            out.push_back({"acmezone_rate_budget_remaining",
+                           "requests the CA's rate limit leaves before the issuer defers orders "
+                           "(scope: account, registered domain, set of names or name)",
+                           "gauge", labels, static_cast<double>(r.left)});
+            out.push_back({"acmezone_rate_budget_limit",
+                           "the CA's rate limit the issuer keeps within (rate-limits)", "gauge",
+                           labels, static_cast<double>(r.max)});
+        }
+    } catch (const std::exception& e) {
+        log_warning("metrics: rate budget: ", e.what());
+    }
+    return out;
 }
 
 // A rateLimited answer: the zone waits (in its state and in the budget)
@@ -277,11 +361,17 @@ PreOrderVerdict Runner::before_order(const ZoneStatus& zone) {
     }
     // The rate budget: the pass's plan (plan_budget) admitted the most urgent
     // zones; the others wait until the limit that holds them back allows.
-    // An admitted zone's order is counted now, before it is sent.
-    if (auto it = budget_plan_.find(zone.zone); it != budget_plan_.end() && !it->second.allowed) {
-        return {PreOrderVerdict::Kind::defer, it->second.limit, it->second.not_before};
+    // An admitted zone's orders (one per key type) are counted now, before
+    // they are sent.
+    const ZonePlan& plan = plan_of(zone);
+    if (!plan.decision.allowed) {
+        return {PreOrderVerdict::Kind::defer, plan.decision.limit, plan.decision.not_before};
     }
-    ca_->budget->record_order(certificate_names(zone.zone), system_clock::now());
+    const SysTime now = system_clock::now();
+    const std::size_t orders = plan.orders.empty() ? config_.key_types.size() : plan.orders.size();
+    for (std::size_t i = 0; i < orders; ++i) {
+        ca_->budget->record_order(certificate_names(zone.zone), now);
+    }
     return {};
 }
 
@@ -292,8 +382,14 @@ PreOrderVerdict Runner::before_order(const ZoneStatus& zone) {
 // logged and does not fail the zone.
 void Runner::after_certificate_changed(const ZoneStatus& before, const CertInfo& /*cert*/) {
     if (ca_ && ca_->budget) {  // first: a failing deploy hook must not skip it
-        ca_->budget->record_issued(certificate_names(before.zone), renewal_of(before),
-                                   system_clock::now());
+        // One certificate per key type, each counted as planned (before the
+        // pass: the zone's state no longer has the old certificates' windows).
+        const SysTime now = system_clock::now();
+        const ZonePlan& plan = plan_of(before);
+        for (const auto& [type, renewal] :
+             plan.orders.empty() ? orders_of(before, now) : plan.orders) {
+            ca_->budget->record_issued(certificate_names(before.zone), renewal, now);
+        }
     }
     run_deploy_hook(config_, before.zone);  // pass_outputs.h
 }
@@ -304,7 +400,7 @@ void Runner::after_certificate_changed(const ZoneStatus& before, const CertInfo&
 void Runner::after_pass(const PassReport& report) {
     // Notifications, next keys, the metrics file (pass_outputs.h). Other
     // parts' metric samples (the CA's rate-limit budget) go in the list.
-    after_pass_outputs(config_, report, {});
+    after_pass_outputs(config_, report, budget_metrics());
 }
 
 void Runner::recover_interrupted_orders() {

@@ -71,6 +71,8 @@
 #include "issuer/cert_key.h"
 #include "issuer/issuance.h"
 #include "issuer/issuer_config.h"
+#include "issuer/metrics.h"
+#include "issuer/rate_budget.h"
 #include "issuer/schedule.h"
 #include "issuer/zone_state.h"
 
@@ -167,12 +169,23 @@ class Runner {
     // The rate budget (rate_budget.h) and the CA choice (ca_session.h):
     // plan the pass's orders, most urgent first, within the budget; record
     // what the CA was asked and what it answered.
+    // A zone's part of the plan: one order per key type, each counted as
+    // its own request (two key types: two orders, two certificates).
+    struct ZonePlan {
+        BudgetDecision decision;  // the first of its orders the budget refuses, if any
+        std::vector<std::pair<KeyType, Renewal>> orders;
+    };
     void plan_budget(const std::vector<ZoneStatus>& todo);
+    std::vector<std::pair<KeyType, Renewal>> orders_of(const ZoneStatus& st, SysTime now) const;
+    const ZonePlan& plan_of(const ZoneStatus& st) const;
     void record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneState& saved);
+    // The budget's remaining figures as metric samples (metrics.h).
+    std::vector<MetricSample> budget_metrics() const;
 
     IssuerConfig config_;
-    std::unique_ptr<CaSession> ca_;                  // the pass's CA, set by pass()
-    std::map<DnsName, BudgetDecision> budget_plan_;  // set by pass(), read by before_order()
+    std::unique_ptr<CaSession> ca_;            // the pass's CA, set by pass()
+    bool ca_ari_ = false;                      // the pass's CA answers renewalInfo ([certs] ari on)
+    std::map<DnsName, ZonePlan> budget_plan_;  // set by pass(), read by the hook points
 };
 
 }  // namespace acmezone::issuer

@@ -12,6 +12,10 @@
 #   (4) a rateLimited answer with Retry-After (from acme_fault_proxy.py) past
 #       the retry deadline defers the zone until then, in the state, without
 #       retrying in a loop: one newOrder, and the next run sends none
+#   (5) two key types: each zone's renewal is two orders; with
+#       orders-per-3h = 3 and two zones missing, the first zone's two orders
+#       reach the CA and the second is deferred (its second order would be
+#       the fourth); the metrics file shows 1 order left of 3
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -19,7 +23,8 @@ az_setup
 
 ZONES=(rl1.example.com rl2.example.com rl3.example.com rl4.example.com)
 RL=rl5.example.com # for (4)
-az_plugin_setup "${ZONES[@]}" "$RL"
+TWO=(rl6.example.com rl7.example.com) # for (5)
+az_plugin_setup "${ZONES[@]}" "$RL" "${TWO[@]}"
 az_start_named "$AZ_PLUGIN_FRAGMENT"
 # No nonce rejection: a badNonce retry would be a second POST /order-plz for
 # one order, and the test counts those requests.
@@ -122,4 +127,30 @@ az_assert_eq 1 "$(refused)" "newOrder requests after issue (the CA's refusal is 
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "$RL: deferred until" "issue says it deferred"
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "the CA answered rateLimited" "and why"
 az_log "(4) rateLimited honoured: one request, deferred for its Retry-After"
+
+# (5) Two key types: two orders per zone, each counted.
+CONF3=$AZ_TMP/issuer-two.conf
+az_issuer_conf "$CONF3" "${TWO[@]}"
+sed -i "s|^state-dir = .*|state-dir = $AZ_TMP/issuer-state-two|" "$CONF3"
+sed -i "/^\[acme\]/a orders-per-3h = 3" "$CONF3"
+sed -i 's/^\[certs\]$/[certs]\nkey-type = ecdsa-p256 rsa-2048/' "$CONF3"
+printf '[status]\nmetrics-file = %s\n' "$AZ_TMP/two.prom" >>"$CONF3"
+before=$(orders)
+az_issuer "$CONF3" run
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 0 "$AZ_ISSUER_RC" "run with two key types; stderr: $(tail -n 20 <<<"$err")"
+az_assert_eq 2 "$(($(orders) - before))" "newOrder requests (one zone, two key types)"
+az_verify_cert "${TWO[0]}"
+[[ -f $AZ_CERTS/${TWO[0]}/rsa-2048/cert.pem ]] || az_fail "${TWO[0]}: no RSA certificate"
+[[ ! -e $AZ_CERTS/${TWO[1]}/cert.pem ]] || az_fail "${TWO[1]} issued beyond the budget"
+az_assert_contains "$err" "${TWO[1]}: deferred until" "the second zone is deferred"
+az_assert_contains "$err" "orders-per-3h (3 of 3 used in 3 h)" "by its second order"
+m=$(cat "$AZ_TMP/two.prom")
+az_assert_contains "$m" \
+    "acmezone_rate_budget_remaining{ca=\"$AZ_PEBBLE_DIR\",limit=\"orders-per-3h\",scope=\"account\"} 1" \
+    "metrics: one order left"
+az_assert_contains "$m" \
+    "acmezone_rate_budget_limit{ca=\"$AZ_PEBBLE_DIR\",limit=\"orders-per-3h\",scope=\"account\"} 3" \
+    "metrics: the limit"
+az_log "(5) two key types: 2 orders for one zone, the other deferred; metrics: 1 of 3 left"
 az_log "PASS"

@@ -124,7 +124,7 @@ TEST(RateBudget, FailedAuthorizationsPerName) {
     EXPECT_TRUE(b.check(request("b.example"), kT0 + 6min).allowed);
 }
 
-TEST(RateBudget, AriRenewalsAreHeldBackOnlyByTheCa) {
+TEST(RateBudget, AriRenewalsSkipTheOrderAndDomainLimitsOnly) {
     TempDir tmp;
     RateBudget b(tmp.path() / "rb.json", kCa, only_orders(1));
     b.record_order(zone_names("a.example"), kT0);
@@ -136,6 +136,59 @@ TEST(RateBudget, AriRenewalsAreHeldBackOnlyByTheCa) {
     EXPECT_EQ(kT0 + 30min, d.not_before);
     EXPECT_NE(std::string::npos, d.limit.find("the CA answered rateLimited (too many)"));
     EXPECT_TRUE(b.check(request("a.example", Renewal::ari), kT0 + 30min).allowed);
+
+    // Not the registered domain's limit either; but the set of names' and
+    // the failed authorizations' limits hold an ARI renewal back too.
+    RateLimits lim = RateLimits::none();
+    lim.certs_per_domain_per_week = 1;
+    lim.certs_per_nameset_per_week = 2;
+    lim.failed_authz_per_name_per_hour = 1;
+    RateBudget c(tmp.path() / "rb2.json", kCa, lim);
+    c.record_issued(zone_names("b.example"), Renewal::no, kT0);
+    EXPECT_FALSE(c.check(request("new.b.example"), kT0).allowed);  // the domain's one used
+    EXPECT_TRUE(c.check(request("b.example", Renewal::ari), kT0).allowed);
+    c.record_issued(zone_names("b.example"), Renewal::ari, kT0);
+    d = c.check(request("b.example", Renewal::ari), kT0);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_NE(std::string::npos, d.limit.find("certs-per-nameset-per-week (2 of 2")) << d.limit;
+    c.record_failed_authorization(DnsName::parse("c.example"), kT0);
+    d = c.check(request("c.example", Renewal::ari), kT0);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_NE(std::string::npos, d.limit.find("failed-authz-per-name-per-hour for c.example"))
+        << d.limit;
+}
+
+TEST(RateBudget, RemainingPerLimitAndScopeForTheMetrics) {
+    TempDir tmp;
+    RateLimits lim = RateLimits::letsencrypt();
+    lim.failed_authz_per_name_per_hour = 0;  // no limit: left out
+    RateBudget b(tmp.path() / "rb.json", kCa, lim);
+    b.record_order(zone_names("a.example.com"), kT0);
+    b.record_order(zone_names("a.example.com"), kT0);
+    b.record_issued(zone_names("a.example.com"), Renewal::no, kT0);
+    b.record_issued(zone_names("a.example.com"), Renewal::no, kT0);
+    b.record_issued(zone_names("b.example.com"), Renewal::no, kT0);
+    const auto r =
+        b.remaining({zone_names("a.example.com"), zone_names("b.example.com")}, kT0 + 1min);
+    auto find = [&](const std::string& limit, const std::string& scope) {
+        for (const auto& x : r) {
+            if (x.limit == limit && x.scope == scope) {
+                return std::optional<RateBudget::Remaining>(x);
+            }
+        }
+        return std::optional<RateBudget::Remaining>();
+    };
+    ASSERT_EQ(r.size(), 4u);  // orders; one domain; two name sets
+    ASSERT_TRUE(find("orders-per-3h", "account"));
+    EXPECT_EQ(find("orders-per-3h", "account")->left, 298u);
+    EXPECT_EQ(find("orders-per-3h", "account")->max, 300u);
+    ASSERT_TRUE(find("certs-per-domain-per-week", "example.com"));
+    EXPECT_EQ(find("certs-per-domain-per-week", "example.com")->left, 47u);
+    ASSERT_TRUE(find("certs-per-nameset-per-week", "*.a.example.com,a.example.com"));
+    EXPECT_EQ(find("certs-per-nameset-per-week", "*.a.example.com,a.example.com")->left, 3u);
+    EXPECT_EQ(find("certs-per-nameset-per-week", "*.b.example.com,b.example.com")->left, 4u);
+    // Three hours on, the orders are out of their window.
+    EXPECT_EQ(b.remaining({}, kT0 + 3h)[0].left, 300u);
 }
 
 TEST(RateBudget, NoneLimitsNothing) {
