@@ -11,7 +11,7 @@
 # scripts/bench); BENCH_CASES (default "1 2 3 4"), BENCH_RUNS (default 3),
 # BENCH_CHEAP_RUNS (default 5), BENCH_PEER_MAX_N (largest N run for the peers,
 # default 20: 100 zones one by one with certbot/lego costs minutes a run),
-# BENCH_SERVE_RUNS (default 7), BENCH_SERVE_SECONDS (default 3),
+# BENCH_SERVE_RUNS (default 5), BENCH_SERVE_SECONDS (default 3),
 # BENCH_OUT (default tests/bench/RESULTS.md).
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -16,7 +16,7 @@
 az_log "case 2: serving"
 C2=$B/case2
 mkdir -p "$C2"
-SERVE_RUNS=${BENCH_SERVE_RUNS:-7}
+SERVE_RUNS=${BENCH_SERVE_RUNS:-5}
 VALUE=bench-value-0123456789abcdefghijklmnopqrstuvwxyzABCD
 printf 'server 127.0.0.1 %s\nupdate add _acme-challenge.z1.bench.test. 600 TXT "%s"\nsend\n' \
     "$MAIN_CTL" "$VALUE" | nsupdate -t 5 -y "$BENCH_TSIG"
