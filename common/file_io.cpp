@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <functional>
 #include <string>
 #include <system_error>
 
@@ -101,6 +102,11 @@ std::atomic<unsigned> g_temp_counter{0};
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+    write_file_atomic(path, mode, [data](const ChunkSink& write) { write(data); });
+}
+
+void write_file_atomic(const std::filesystem::path& path, mode_t mode,
+                       const std::function<void(const ChunkSink&)>& produce) {
     const std::string target = path.string();
     if (!path.has_filename()) {
         throw_errno(EISDIR, "write " + target + ": not a file name");
@@ -132,7 +138,24 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
         }
     } remove_temp{temp, committed};
 
-    write_all(fd.get(), data, "write " + target + ": writing " + temp);
+    // Pieces are gathered up to kChunk octets, so that many small ones cost
+    // few system calls and a large content never sits in memory whole.
+    constexpr std::size_t kChunk = 64 * 1024;
+    const std::string writing = "write " + target + ": writing " + temp;
+    std::string pending;
+    pending.reserve(kChunk);
+    produce([&](std::string_view piece) {
+        if (pending.size() + piece.size() > kChunk) {
+            write_all(fd.get(), pending, writing);
+            pending.clear();
+            if (piece.size() >= kChunk) {
+                write_all(fd.get(), piece, writing);
+                return;
+            }
+        }
+        pending.append(piece);
+    });
+    write_all(fd.get(), pending, writing);
     if (int err = fsync_retry(fd.get()); err != 0) {
         throw_errno(err, "write " + target + ": fsync " + temp);
     }

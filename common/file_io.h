@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,13 @@ namespace acmezone {
 // fsync fails: the new content is then in place).
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
                        mode_t mode = 0644);
+// The same, for content produced in pieces: produce(write) calls write(piece)
+// for each piece in order; they go to the file in chunks of 64 KiB, so the
+// whole content is never held in memory. An exception from produce() fails
+// the write like any other error.
+using ChunkSink = std::function<void(std::string_view)>;
+void write_file_atomic(const std::filesystem::path& path, mode_t mode,
+                       const std::function<void(const ChunkSink&)>& produce);
 
 // fsync() of a directory, so that a rename or create in it is durable.
 void fsync_directory(const std::filesystem::path& dir);

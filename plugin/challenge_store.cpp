@@ -31,8 +31,11 @@
 #include <algorithm>
 #include <condition_variable>
 #include <future>
+#include <limits>
+#include <new>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 #include <tuple>
@@ -63,15 +66,7 @@ Clock::time_point expiry_for(Clock::time_point now, std::chrono::seconds lifetim
 }
 
 std::vector<TxtValue> live_values(const Snapshot& s, const DnsName& name, Clock::time_point now) {
-    std::vector<TxtValue> out;
-    if (const auto* values = s.find(name)) {
-        for (const auto& v : *values) {
-            if (v.expires > now) {
-                out.push_back(v);
-            }
-        }
-    }
-    return out;
+    return s.values_at(name, now);
 }
 
 std::set<TxtData> data_set(const std::vector<TxtValue>& values) {
@@ -87,10 +82,6 @@ bool same_values(const std::vector<TxtValue>& a, const std::vector<TxtValue>& b)
                       [](const TxtValue& x, const TxtValue& y) {
                           return x.data == y.data && x.expires == y.expires;
                       });
-}
-
-std::size_t hash_of(const DnsName& name) {
-    return std::hash<DnsName>{}(name);
 }
 
 std::optional<std::string> check_txt(const TxtData& data) {
@@ -122,41 +113,265 @@ UpdateResult failure(std::uint8_t rcode, std::string detail, std::uint32_t seria
 
 // ---- Snapshot ----------------------------------------------------------------
 
-template <class V>
-const V* Snapshot::ShardedMap<V>::find(const DnsName& name, std::size_t hash) const {
-    const Bucket* bucket = bucket_at(hash % kBuckets);
+namespace {
+
+constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+
+// An immutable allocation shared by the tables that hold it; `refs` counts
+// its holders (a Ref each).
+template <class T>
+class Ref {
+  public:
+    Ref() = default;
+    explicit Ref(T* adopted) : p_(adopted) {}
+    Ref(const Ref& other) : p_(other.p_) {
+        if (p_) {
+            p_->refs.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    Ref(Ref&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
+    Ref& operator=(Ref other) noexcept {
+        std::swap(p_, other.p_);
+        return *this;
+    }
+    ~Ref() {
+        if (p_ && p_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            p_->~T();
+            ::operator delete(p_);
+        }
+    }
+    const T* get() const { return p_; }
+    const T* operator->() const { return p_; }
+    const T& operator*() const { return *p_; }
+
+  private:
+    T* p_ = nullptr;
+};
+
+// Allocates a T followed by `extra` octets (returned through *bytes).
+template <class T>
+T* allocate_block(std::size_t extra, char** bytes) {
+    void* memory = ::operator new(sizeof(T) + extra);
+    T* block = new (memory) T();
+    *bytes = reinterpret_cast<char*>(block + 1);
+    return block;
+}
+
+// A name and its values, in the journal's name encoding with expiries as
+// clock ticks: u8 name length, name text, u32 value count, per value i64
+// expiry, u8 string count, per string u8 length and octets (big-endian).
+struct NameBlock {
+    std::int64_t earliest = kNever;  // the earliest expiry, clock ticks
+    std::atomic<std::uint32_t> refs{1};
+    std::uint32_t size = 0;  // octets that follow
+    std::string_view bytes() const { return {reinterpret_cast<const char*>(this + 1), size}; }
+    std::string_view name() const {
+        return bytes().substr(1, static_cast<std::uint8_t>(bytes()[0]));
+    }
+    std::uint32_t count() const;
+    std::string_view values() const { return bytes().substr(1 + name().size() + 4); }
+};
+
+// An ancestor's name text: u8 length, text.
+struct KeyBlock {
+    std::atomic<std::uint32_t> refs{1};
+    std::string_view name() const {
+        const char* p = reinterpret_cast<const char*>(this + 1);
+        return {p + 1, static_cast<std::uint8_t>(p[0])};
+    }
+};
+
+std::uint64_t get_be(std::string_view s, std::size_t pos, std::size_t octets) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < octets; ++i) {
+        v = (v << 8) | static_cast<std::uint8_t>(s[pos + i]);
+    }
+    return v;
+}
+void put_be(char*& out, std::uint64_t v, std::size_t octets) {
+    for (std::size_t i = octets; i-- > 0;) {
+        *out++ = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+}
+
+std::uint32_t NameBlock::count() const {
+    return static_cast<std::uint32_t>(get_be(bytes(), 1 + name().size(), 4));
+}
+
+// Calls f(expiry ticks, string count, the strings' octets) for every value
+// of `values` (NameBlock::values()).
+template <class F>
+void each_encoded_value(std::string_view values, std::uint32_t count, F&& f) {
+    std::size_t pos = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const auto ticks = static_cast<std::int64_t>(get_be(values, pos, 8));
+        const auto strings = static_cast<std::uint8_t>(values[pos + 8]);
+        std::size_t end = pos + 9;
+        for (std::uint8_t k = 0; k < strings; ++k) {
+            end += 1 + static_cast<std::uint8_t>(values[end]);
+        }
+        f(ticks, strings, values.substr(pos + 9, end - pos - 9));
+        pos = end;
+    }
+}
+
+std::vector<TxtValue> decode_values(const NameBlock& block, std::int64_t after = -1,
+                                    bool filter = false) {
+    std::vector<TxtValue> out;
+    each_encoded_value(block.values(), block.count(),
+                       [&](std::int64_t ticks, std::uint8_t strings, std::string_view octets) {
+                           if (filter && ticks <= after) {
+                               return;
+                           }
+                           TxtValue v;
+                           v.expires = Clock::time_point(Clock::duration(ticks));
+                           std::size_t pos = 0;
+                           v.data.reserve(strings);
+                           for (std::uint8_t k = 0; k < strings; ++k) {
+                               const auto len = static_cast<std::uint8_t>(octets[pos]);
+                               v.data.emplace_back(octets.substr(pos + 1, len));
+                               pos += 1 + len;
+                           }
+                           out.push_back(std::move(v));
+                       });
+    return out;
+}
+
+Ref<NameBlock> make_name_block(std::string_view name, const std::vector<TxtValue>& values) {
+    if (name.size() > 255) {
+        throw std::length_error("store: name longer than 255 octets");
+    }
+    std::size_t size = 1 + name.size() + 4;
+    for (const auto& v : values) {
+        if (v.data.size() > 255) {
+            throw std::length_error("store: TXT record with more than 255 strings");
+        }
+        size += 9;
+        for (const auto& s : v.data) {
+            if (s.size() > 255) {
+                throw std::length_error("store: TXT string longer than 255 octets");
+            }
+            size += 1 + s.size();
+        }
+    }
+    if (size > std::numeric_limits<std::uint32_t>::max()) {
+        throw std::length_error("store: values too large");
+    }
+    char* out = nullptr;
+    NameBlock* block = allocate_block<NameBlock>(size, &out);
+    block->size = static_cast<std::uint32_t>(size);
+    put_be(out, name.size(), 1);
+    out = std::copy(name.begin(), name.end(), out);
+    put_be(out, values.size(), 4);
+    for (const auto& v : values) {
+        const std::int64_t ticks = v.expires.time_since_epoch().count();
+        block->earliest = std::min(block->earliest, ticks);
+        put_be(out, static_cast<std::uint64_t>(ticks), 8);
+        put_be(out, v.data.size(), 1);
+        for (const auto& s : v.data) {
+            put_be(out, s.size(), 1);
+            out = std::copy(s.begin(), s.end(), out);
+        }
+    }
+    return Ref<NameBlock>(block);
+}
+
+Ref<KeyBlock> make_key_block(std::string_view name) {
+    char* out = nullptr;
+    KeyBlock* block = allocate_block<KeyBlock>(1 + name.size(), &out);
+    put_be(out, name.size(), 1);
+    std::copy(name.begin(), name.end(), out);
+    return Ref<KeyBlock>(block);
+}
+
+struct NameEntry {
+    std::uint32_t hash;
+    Ref<NameBlock> block;
+    std::string_view key() const { return block->name(); }
+    std::int64_t earliest() const { return block->earliest; }
+};
+
+struct AncestorEntry {
+    std::uint32_t hash;
+    std::uint32_t count;  // names with values below this one
+    Ref<KeyBlock> name;
+    std::string_view key() const { return name->name(); }
+    std::int64_t earliest() const { return kNever; }
+};
+
+template <class E>
+struct BucketOf {
+    std::vector<E> entries;  // sorted by (hash, key)
+    std::int64_t earliest = kNever;
+};
+
+template <class E>
+struct PageOf {
+    using Entry = E;
+    using Bucket = BucketOf<E>;
+    std::array<std::shared_ptr<const Bucket>, Snapshot::kBucketsPerPage> buckets;
+    std::int64_t earliest = kNever;
+};
+
+std::uint32_t hash_of(std::string_view text) {
+    const std::uint64_t h = std::hash<std::string_view>{}(text);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+template <class P>
+const typename P::Bucket* bucket_at(
+    const std::array<std::shared_ptr<const P>, Snapshot::kPages>& pages, std::size_t index) {
+    const auto& page = pages[index / Snapshot::kBucketsPerPage];
+    return page ? page->buckets[index % Snapshot::kBucketsPerPage].get() : nullptr;
+}
+
+template <class E>
+auto position(std::vector<E>& entries, std::string_view key, std::uint32_t hash) {
+    return std::lower_bound(entries.begin(), entries.end(), std::tie(hash, key),
+                            [](const E& e, const auto& k) {
+                                if (e.hash != std::get<0>(k)) {
+                                    return e.hash < std::get<0>(k);
+                                }
+                                return e.key() < std::get<1>(k);
+                            });
+}
+
+template <class P>
+const typename P::Entry* find_entry(
+    const std::array<std::shared_ptr<const P>, Snapshot::kPages>& pages, std::string_view key,
+    std::uint32_t hash) {
+    const auto* bucket = bucket_at(pages, hash % Snapshot::kBuckets);
     if (!bucket) {
         return nullptr;
     }
     auto it = std::lower_bound(bucket->entries.begin(), bucket->entries.end(), hash,
-                               [](const Entry& e, std::size_t h) { return e.hash < h; });
+                               [](const auto& e, std::uint32_t h) { return e.hash < h; });
     for (; it != bucket->entries.end() && it->hash == hash; ++it) {
-        if (it->name == name) {
-            return &it->value;
+        if (it->key() == key) {
+            return &*it;
         }
     }
     return nullptr;
 }
 
-template <class V>
-const void* Snapshot::ShardedMap<V>::bucket_address(const DnsName& name) const {
-    return bucket_at(hash_of(name) % kBuckets);
-}
-
-template <class V>
-typename Snapshot::ShardedMap<V>::Bucket& Snapshot::ShardedMap<V>::own_bucket(std::size_t hash) {
-    // A page or bucket whose only holder is this (unpublished) map is edited
-    // in place; the acquire fence orders the edit after whatever a thread
-    // that dropped the other reference last did with it.
-    auto& page_ptr = pages_[(hash % kBuckets) / kBucketsPerPage];
+// The bucket `hash` falls in, made this table's own: a page or bucket whose
+// only holder is this (unpublished) table is edited in place, a shared one
+// copied first. The acquire fences order the edit after whatever a thread
+// that dropped the other reference last did with it.
+template <class P>
+std::pair<P*, typename P::Bucket*> own_bucket(
+    std::array<std::shared_ptr<const P>, Snapshot::kPages>& pages, std::uint32_t hash) {
+    using Bucket = typename P::Bucket;
+    const std::size_t index = hash % Snapshot::kBuckets;
+    auto& page_ptr = pages[index / Snapshot::kBucketsPerPage];
     if (!page_ptr) {
-        page_ptr = std::make_shared<Page>();
+        page_ptr = std::make_shared<P>();
     } else if (page_ptr.use_count() != 1) {
-        page_ptr = std::make_shared<Page>(*page_ptr);
+        page_ptr = std::make_shared<P>(*page_ptr);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
-    auto& page = const_cast<Page&>(*page_ptr);  // made here non-const, held only here
-    auto& bucket_ptr = page.buckets[hash % kBucketsPerPage];
+    auto& page = const_cast<P&>(*page_ptr);  // made here non-const, held only here
+    auto& bucket_ptr = page.buckets[index % Snapshot::kBucketsPerPage];
     if (!bucket_ptr) {
         bucket_ptr = std::make_shared<Bucket>();
     } else if (bucket_ptr.use_count() != 1) {
@@ -165,89 +380,214 @@ typename Snapshot::ShardedMap<V>::Bucket& Snapshot::ShardedMap<V>::own_bucket(st
         auto copy = std::make_shared<Bucket>();
         copy->entries.reserve(bucket_ptr->entries.size() + 1);
         copy->entries.assign(bucket_ptr->entries.begin(), bucket_ptr->entries.end());
+        copy->earliest = bucket_ptr->earliest;
         bucket_ptr = std::move(copy);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
-    return const_cast<Bucket&>(*bucket_ptr);
+    return {&page, const_cast<Bucket*>(bucket_ptr.get())};
 }
 
-template <class V>
-V& Snapshot::ShardedMap<V>::edit(const DnsName& name, std::size_t hash) {
-    Bucket& bucket = own_bucket(hash);
-    auto it = std::lower_bound(
-        bucket.entries.begin(), bucket.entries.end(), std::tie(hash, name),
-        [](const Entry& e, const auto& key) { return std::tie(e.hash, e.name) < key; });
-    if (it == bucket.entries.end() || it->hash != hash || it->name != name) {
-        it = bucket.entries.insert(it, Entry{hash, name, V{}});
-        ++size_;
+// After an edit of `bucket` in `page`: their earliest expiries again.
+template <class P>
+void refresh_earliest(P& page, typename P::Bucket& bucket) {
+    bucket.earliest = kNever;
+    for (const auto& e : bucket.entries) {
+        bucket.earliest = std::min(bucket.earliest, e.earliest());
     }
-    return it->value;
-}
-
-template <class V>
-void Snapshot::ShardedMap<V>::erase(const DnsName& name, std::size_t hash) {
-    if (!find(name, hash)) {
-        return;
+    page.earliest = kNever;
+    for (const auto& b : page.buckets) {
+        if (b) {
+            page.earliest = std::min(page.earliest, b->earliest);
+        }
     }
-    Bucket& bucket = own_bucket(hash);
-    auto it = std::find_if(bucket.entries.begin(), bucket.entries.end(),
-                           [&](const Entry& e) { return e.hash == hash && e.name == name; });
-    bucket.entries.erase(it);
-    --size_;
-    // An emptied bucket stays allocated: it costs a few words, and the next
-    // name hashed there reuses it.
 }
 
-template class Snapshot::ShardedMap<std::vector<TxtValue>>;
-template class Snapshot::ShardedMap<std::uint32_t>;
-
-const std::vector<TxtValue>* Snapshot::find(const DnsName& owner) const {
-    return names_.find(owner, hash_of(owner));
+DnsName name_of(std::string_view stored) {
+    return DnsName::parse(stored);  // valid: it was a DnsName's text
 }
 
-std::vector<const TxtValue*> Snapshot::values_at(const DnsName& owner,
-                                                 Clock::time_point now) const {
-    std::vector<const TxtValue*> out;
-    if (const auto* values = find(owner)) {
-        for (const auto& v : *values) {
-            if (v.expires > now) {
-                out.push_back(&v);
+}  // namespace
+
+struct Snapshot::NamePage : PageOf<NameEntry> {};
+struct Snapshot::AncestorPage : PageOf<AncestorEntry> {};
+
+std::unique_ptr<const std::vector<TxtValue>> Snapshot::find(const DnsName& owner) const {
+    const NameEntry* e = find_entry(names_, owner.text(), hash_of(owner.text()));
+    if (!e) {
+        return nullptr;
+    }
+    return std::make_unique<const std::vector<TxtValue>>(decode_values(*e->block));
+}
+
+std::vector<TxtValue> Snapshot::values_at(const DnsName& owner, Clock::time_point now) const {
+    const NameEntry* e = find_entry(names_, owner.text(), hash_of(owner.text()));
+    if (!e) {
+        return {};
+    }
+    return decode_values(*e->block, now.time_since_epoch().count(), true);
+}
+
+bool Snapshot::has_descendants(const DnsName& name) const {
+    return find_entry(ancestors_, name.text(), hash_of(name.text())) != nullptr;
+}
+
+Clock::time_point Snapshot::earliest_expiry() const {
+    std::int64_t earliest = kNever;
+    for (const auto& page : names_) {
+        if (page) {
+            earliest = std::min(earliest, page->earliest);
+        }
+    }
+    return Clock::time_point(Clock::duration(earliest));
+}
+
+const void* Snapshot::bucket_address(const DnsName& name) const {
+    return bucket_at(names_, hash_of(name.text()) % kBuckets);
+}
+
+void Snapshot::for_each(
+    const std::function<void(const DnsName&, const std::vector<TxtValue>&)>& f) const {
+    for (const auto& page : names_) {
+        if (!page) {
+            continue;
+        }
+        for (const auto& bucket : page->buckets) {
+            if (bucket) {
+                for (const NameEntry& e : bucket->entries) {
+                    f(name_of(e.key()), decode_values(*e.block));
+                }
+            }
+        }
+    }
+}
+
+void Snapshot::for_each_encoded(
+    const std::function<void(std::string_view, std::uint32_t, std::string_view)>& f) const {
+    for (const auto& page : names_) {
+        if (!page) {
+            continue;
+        }
+        for (const auto& bucket : page->buckets) {
+            if (bucket) {
+                for (const NameEntry& e : bucket->entries) {
+                    f(e.key(), e.block->count(), e.block->values());
+                }
+            }
+        }
+    }
+}
+
+std::vector<DnsName> Snapshot::expired_names(Clock::time_point now,
+                                             std::size_t* buckets_read) const {
+    const std::int64_t t = now.time_since_epoch().count();
+    std::vector<DnsName> out;
+    for (const auto& page : names_) {
+        if (!page || page->earliest > t) {
+            continue;
+        }
+        for (const auto& bucket : page->buckets) {
+            if (!bucket || bucket->earliest > t) {
+                continue;
+            }
+            if (buckets_read) {
+                ++*buckets_read;
+            }
+            for (const NameEntry& e : bucket->entries) {
+                if (e.block->earliest <= t) {
+                    out.push_back(name_of(e.key()));
+                }
             }
         }
     }
     return out;
 }
 
-bool Snapshot::has_descendants(const DnsName& name) const {
-    return descendants_.find(name, hash_of(name)) != nullptr;
-}
-
-void Snapshot::set(const DnsName& name, std::vector<TxtValue> values) {
-    const std::size_t hash = hash_of(name);
-    const std::vector<TxtValue>* old = names_.find(name, hash);
-    if (old) {
-        value_count_ -= old->size();
-    }
-    value_count_ += values.size();
-    if (values.empty()) {
-        if (old) {
-            names_.erase(name, hash);
-            for (auto p = name.parent(); p; p = p->parent()) {
-                const std::size_t h = hash_of(*p);
-                const std::uint32_t* count = descendants_.find(*p, h);
-                if (count && *count == 1) {
-                    descendants_.erase(*p, h);
-                } else if (count) {
-                    --descendants_.edit(*p, h);
+void Snapshot::for_each_difference(const Snapshot& before, const Snapshot& after,
+                                   const std::function<void(const DnsName&)>& f) {
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+        const auto* a = bucket_at(before.names_, i);
+        const auto* b = bucket_at(after.names_, i);
+        if (a == b) {
+            continue;
+        }
+        auto differs = [&](const auto* from, const auto* to, bool both_ways) {
+            if (!from) {
+                return;
+            }
+            for (const NameEntry& e : from->entries) {
+                const NameEntry* other = nullptr;
+                if (to) {
+                    auto it = std::find_if(to->entries.begin(), to->entries.end(),
+                                           [&](const NameEntry& x) { return x.key() == e.key(); });
+                    other = it == to->entries.end() ? nullptr : &*it;
+                }
+                // The encoding holds every value's strings and expiry.
+                if (!other || (both_ways && other->block.get() != e.block.get() &&
+                               other->block->bytes() != e.block->bytes())) {
+                    f(name_of(e.key()));
                 }
             }
-        }
+        };
+        differs(a, b, true);   // gone or changed
+        differs(b, a, false);  // new
+    }
+}
+
+void Snapshot::set(const DnsName& name, const std::vector<TxtValue>& values) {
+    const std::string_view key = name.text();
+    const std::uint32_t hash = hash_of(key);
+    const NameEntry* old = find_entry(names_, key, hash);
+    const std::size_t old_count = old ? old->block->count() : 0;
+    if (values.empty() && !old) {
         return;
     }
-    names_.edit(name, hash) = std::move(values);
-    if (!old) {
-        for (auto p = name.parent(); p; p = p->parent()) {
-            ++descendants_.edit(*p, hash_of(*p));
+    Ref<NameBlock> block;
+    if (!values.empty()) {
+        block = make_name_block(key, values);  // first: a throw leaves the table as it was
+    }
+    auto [page, bucket] = own_bucket(names_, hash);
+    auto it = position(bucket->entries, key, hash);
+    const bool found = it != bucket->entries.end() && it->hash == hash && it->key() == key;
+    if (values.empty()) {
+        bucket->entries.erase(it);
+        --name_count_;
+    } else if (found) {
+        it->block = std::move(block);
+    } else {
+        bucket->entries.insert(it, NameEntry{hash, std::move(block)});
+        ++name_count_;
+    }
+    refresh_earliest(*page, *bucket);
+    value_count_ = value_count_ - old_count + values.size();
+    if (found == !values.empty()) {
+        return;  // the name was there and stays: its ancestors keep their counts
+    }
+    const bool adding = !values.empty();
+    for (auto p = name.parent(); p; p = p->parent()) {
+        const std::string_view pk = p->text();
+        const std::uint32_t h = hash_of(pk);
+        if (!adding) {
+            const AncestorEntry* e = find_entry(ancestors_, pk, h);
+            if (!e) {
+                continue;  // cannot happen: every ancestor of a name is counted
+            }
+            auto [apage, abucket] = own_bucket(ancestors_, h);
+            auto at = position(abucket->entries, pk, h);
+            if (at->count == 1) {
+                abucket->entries.erase(at);
+                --ancestor_count_;
+            } else {
+                --at->count;
+            }
+            continue;
+        }
+        auto [apage, abucket] = own_bucket(ancestors_, h);
+        auto at = position(abucket->entries, pk, h);
+        if (at != abucket->entries.end() && at->hash == h && at->key() == pk) {
+            ++at->count;
+        } else {
+            abucket->entries.insert(at, AncestorEntry{h, 1, make_key_block(pk)});
+            ++ancestor_count_;
         }
     }
 }
@@ -295,23 +635,21 @@ ChallengeStore::ChallengeStore(StoreOptions options)
         ensure_directory(dir, 0700);
         auto snap_path = dir / "snapshot";
         if (std::filesystem::exists(snap_path)) {
-            state->serial = sj::decode_snapshot_each(
-                read_file(snap_path), snap_path.string(),
-                [&state](sj::NameState&& ns) { state->set(ns.name, std::move(ns.values)); });
+            state->serial = sj::load_snapshot_file(
+                snap_path, [&state](sj::NameState&& ns) { state->set(ns.name, ns.values); });
         }
         std::string existing;
         w.journal = std::make_unique<sj::JournalFile>(dir / "journal", &existing);
-        sj::Decoded d = sj::decode_frames(existing);
-        for (auto& r : d.records) {
+        sj::Decoded d = sj::decode_frames_each(existing, [&state](sj::Record&& r) {
             if (r.serial <= state->serial) {
-                continue;  // already in the snapshot (compaction cut short)
+                return;  // already in the snapshot (compaction cut short)
             }
-            for (auto& ns : r.names) {
-                state->set(ns.name, std::move(ns.values));
+            for (const auto& ns : r.names) {
+                state->set(ns.name, ns.values);
             }
             state->serial = r.serial;
-        }
-        w.journal_records = d.records.size();
+        });
+        w.journal_records = d.record_count;
         if (!d.torn.empty()) {
             log_warning("acmezone: ", w.journal->path().string(), ": dropping ",
                         existing.size() - d.good_bytes, " octets after offset ", d.good_bytes, " (",
@@ -324,15 +662,7 @@ ChallengeStore::ChallengeStore(StoreOptions options)
     }
     // Expired values are dropped without a record: their times say so.
     Clock::time_point now = Clock::now();
-    std::vector<DnsName> expired;
-    state->for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
-        for (const auto& v : values) {
-            if (v.expires <= now) {
-                expired.push_back(name);
-                break;
-            }
-        }
-    });
+    const std::vector<DnsName> expired = state->expired_names(now);
     for (const auto& name : expired) {
         state->set(name, live_values(*state, name, now));
     }
@@ -377,7 +707,7 @@ void ChallengeStore::compact() {
     auto snap = current_.load();
     auto path = options_.state_dir / "snapshot";
     try {
-        write_file_atomic(path, sj::encode_snapshot(*snap), 0600);
+        sj::write_snapshot_file(path, *snap);
     } catch (const std::exception& e) {
         log_warning("acmezone: cannot write ", path.string(), " (", e.what(),
                     "); the journal keeps growing until it can");
@@ -413,7 +743,7 @@ std::optional<UpdateResult> ChallengeStore::commit(std::unique_lock<std::mutex>&
     sj::Record record;
     record.serial = next->serial;
     for (const auto& name : touched) {
-        const auto* values = next->find(name);
+        auto values = next->find(name);
         record.names.push_back({name, values ? *values : std::vector<TxtValue>{}});
     }
     const std::string frame = sj::encode_frame(record);
@@ -599,7 +929,7 @@ std::optional<UpdateResult> ChallengeStore::apply_async(
     for (const auto& name : touched) {
         const auto& values = work.at(name);
         const std::vector<TxtValue> none;
-        const auto* old = base.find(name);
+        const auto old = base.find(name);
         const auto& before = old ? *old : none;
         std::size_t live_before = live_values(base, name, now).size();
         if (values.size() > live_before && values.size() > options_.max_values_per_name) {
@@ -644,8 +974,9 @@ void ChallengeStore::purge_expired(Clock::time_point now) {
         return std::any_of(values.begin(), values.end(),
                            [now](const TxtValue& v) { return v.expires <= now; });
     };
-    // The whole-table scan runs without the writers' mutex, on a table that
-    // cannot change; only the names it found are looked at again, under the
+    // The search runs without the writers' mutex, on a table that cannot
+    // change, and reads only the pages and buckets whose earliest expiry has
+    // passed (usually none); only the names it found are looked at again, under the
     // mutex, in the newest table (a writer may have renewed or removed them
     // meanwhile; what expired in between waits for the next pass).
     std::shared_ptr<const Snapshot> scanned;
@@ -653,12 +984,7 @@ void ChallengeStore::purge_expired(Clock::time_point now) {
         std::lock_guard lock(w.mu);
         scanned = w.tentative;
     }
-    std::vector<DnsName> candidates;
-    scanned->for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
-        if (has_expired(values)) {
-            candidates.push_back(name);
-        }
-    });
+    std::vector<DnsName> candidates = scanned->expired_names(now);
     scanned.reset();
     if (candidates.empty()) {
         return;
@@ -668,7 +994,7 @@ void ChallengeStore::purge_expired(Clock::time_point now) {
     const Snapshot& base = *base_owner;
     std::vector<DnsName> touched;
     for (auto& name : candidates) {
-        const auto* values = base.find(name);
+        const auto values = base.find(name);
         if (values && has_expired(*values)) {
             touched.push_back(std::move(name));
         }

@@ -289,9 +289,9 @@ ACMEZONE_EXPORT isc_result_t dlz_lookup(const char* zone, const char* name, void
         }
         auto snap = core.store().snapshot();
         auto values = snap->values_at(*owner, Clock::now());
-        for (const TxtValue* v : values) {
+        for (const TxtValue& v : values) {
             isc_result_t r =
-                inst->putrr(lookup, "TXT", core.config().ttl, txt_rdata(v->data).c_str());
+                inst->putrr(lookup, "TXT", core.config().ttl, txt_rdata(v.data).c_str());
             if (r != dlz::kSuccess) {
                 return r;
             }

@@ -2,6 +2,7 @@
 #include "plugin/store_journal.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 
 #include "common/file_io.h"
@@ -185,9 +187,9 @@ std::string errno_text(const std::filesystem::path& path, const char* what) {
 
 }  // namespace
 
-std::uint32_t crc32(std::string_view data) {
+std::uint32_t crc32(std::string_view data, std::uint32_t previous) {
     static const auto table = make_crc_table();
-    std::uint32_t c = 0xFFFFFFFFu;
+    std::uint32_t c = previous ^ 0xFFFFFFFFu;
     for (char ch : data) {
         c = table[(c ^ static_cast<std::uint8_t>(ch)) & 0xff] ^ (c >> 8);
     }
@@ -207,7 +209,7 @@ std::string encode_frame(const Record& record) {
     return out;
 }
 
-Decoded decode_frames(std::string_view data) {
+Decoded decode_frames_each(std::string_view data, const std::function<void(Record&&)>& each) {
     Decoded d;
     std::size_t pos = 0;
     while (pos < data.size()) {  // bounded: each pass consumes at least 8 octets
@@ -231,30 +233,128 @@ Decoded decode_frames(std::string_view data) {
             d.torn = "checksum mismatch";
             break;
         }
+        Record record;
         try {
-            d.records.push_back(decode_payload(payload));
+            record = decode_payload(payload);
         } catch (const std::exception& e) {
             d.torn = std::string("undecodable record: ") + e.what();
             break;
         }
+        each(std::move(record));
+        ++d.record_count;
         pos += 8 + length;
         d.good_bytes = pos;
     }
     return d;
 }
 
-std::string encode_snapshot(const Snapshot& snapshot) {
-    // Straight from the table: a Record would copy every value first.
-    std::string out(kSnapshotMagic);
-    std::size_t head = begin_frame(out);
-    put_u8(out, kVersion);
-    put_u32(out, snapshot.serial);
-    put_u32(out, static_cast<std::uint32_t>(snapshot.size()));
-    snapshot.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
-        put_name_state(out, name, values);
+Decoded decode_frames(std::string_view data) {
+    std::vector<Record> records;
+    Decoded d =
+        decode_frames_each(data, [&records](Record&& r) { records.push_back(std::move(r)); });
+    d.records = std::move(records);
+    return d;
+}
+
+namespace {
+
+// Calls emit(piece) for the snapshot record's payload, in order, one name at
+// a time: straight from the table, whose encoding of a name is the
+// journal's but for expiries in clock ticks (turned into µs here).
+template <class Emit>
+void emit_snapshot_payload(const Snapshot& snapshot, Emit&& emit) {
+    std::string piece;
+    put_u8(piece, kVersion);
+    put_u32(piece, snapshot.serial);
+    put_u32(piece, static_cast<std::uint32_t>(snapshot.size()));
+    emit(std::string_view(piece));
+    snapshot.for_each_encoded([&](std::string_view name, std::uint32_t count,
+                                  std::string_view values) {
+        piece.clear();
+        put_str8(piece, name);
+        put_u32(piece, count);
+        Reader in(values);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const Clock::duration ticks(static_cast<Clock::rep>(in.i64()));
+            put_i64(piece, std::chrono::duration_cast<std::chrono::microseconds>(ticks).count());
+            const std::uint8_t strings = in.u8();
+            put_u8(piece, strings);
+            for (std::uint8_t k = 0; k < strings; ++k) {
+                put_str8(piece, in.str8());
+            }
+        }
+        emit(std::string_view(piece));
     });
-    end_frame(out, head);
+}
+
+}  // namespace
+
+void write_snapshot(const Snapshot& snapshot, const std::function<void(std::string_view)>& write) {
+    // Two passes over the (immutable) table: the frame's length and
+    // checksum come before the payload, and the payload is never held whole.
+    std::size_t length = 0;
+    std::uint32_t sum = 0;
+    emit_snapshot_payload(snapshot, [&](std::string_view piece) {
+        length += piece.size();
+        sum = crc32(piece, sum);
+    });
+    if (length > kMaxFrame) {
+        throw std::length_error("snapshot larger than a frame may be (" + std::to_string(length) +
+                                " octets)");
+    }
+    std::string head(kSnapshotMagic);
+    put_u32(head, static_cast<std::uint32_t>(length));
+    put_u32(head, sum);
+    write(head);
+    emit_snapshot_payload(snapshot, write);
+}
+
+std::string encode_snapshot(const Snapshot& snapshot) {
+    std::string out;
+    write_snapshot(snapshot, [&out](std::string_view piece) { out.append(piece); });
     return out;
+}
+
+void write_snapshot_file(const std::filesystem::path& path, const Snapshot& snapshot) {
+    write_file_atomic(path, 0600,
+                      [&snapshot](const ChunkSink& write) { write_snapshot(snapshot, write); });
+}
+
+std::uint32_t load_snapshot_file(const std::filesystem::path& path,
+                                 const std::function<void(NameState&&)>& each) {
+    // Mapped, not read into the heap: the file's pages are the page cache's
+    // and leave named's resident memory when unmapped.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw errno_error(path, "open");
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        throw errno_error(path, "fstat");
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size == 0) {
+        ::close(fd);
+        return decode_snapshot_each({}, path.string(), each);  // throws: bad magic
+    }
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int saved = errno;
+    ::close(fd);
+    if (map == MAP_FAILED) {
+        errno = saved;
+        throw errno_error(path, "mmap");
+    }
+    struct Unmap {
+        void* p;
+        std::size_t n;
+        ~Unmap() { ::munmap(p, n); }
+    } unmap{map, size};
+    ::madvise(map, size, MADV_SEQUENTIAL);
+    return decode_snapshot_each(std::string_view(static_cast<const char*>(map), size),
+                                path.string(), each);
 }
 
 std::uint32_t decode_snapshot_each(std::string_view data, const std::string& origin,

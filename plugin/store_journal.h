@@ -18,7 +18,8 @@
 // match): the loader keeps everything before it and truncates the rest.
 //
 // <state-dir>/snapshot holds "ACMEZS1\n" and one frame whose record carries
-// every name; it is written atomically (write_file_atomic) when the journal
+// every name; it is written atomically (write_file_atomic), in pieces
+// straight from the table (never whole in memory), when the journal
 // grows past StoreOptions::compact_after records, and the journal is then
 // truncated. Journal records whose serial is not above the snapshot's are
 // skipped on load (a crash between the two steps leaves them behind).
@@ -47,20 +48,28 @@ struct Record {
     std::vector<NameState> names;
 };
 
-std::uint32_t crc32(std::string_view data);
+// CRC-32 (IEEE, as zlib's crc32()); crc32(b, crc32(a)) == crc32(a + b).
+std::uint32_t crc32(std::string_view data, std::uint32_t previous = 0);
 
 // One framed record, ready to append.
 std::string encode_frame(const Record& record);
 
 struct Decoded {
-    std::vector<Record> records;
-    std::size_t good_bytes = 0;  // frames before the first bad one
-    std::string torn;            // why decoding stopped early ("" when all was good)
+    std::vector<Record> records;   // decode_frames only
+    std::size_t record_count = 0;  // good records
+    std::size_t good_bytes = 0;    // frames before the first bad one
+    std::string torn;              // why decoding stopped early ("" when all was good)
 };
 Decoded decode_frames(std::string_view data);
+// The same, handing each good record to each() in order instead of keeping
+// them (a journal's records are never all in memory at once).
+Decoded decode_frames_each(std::string_view data, const std::function<void(Record&&)>& each);
 
 // The snapshot file's content for `snapshot`, and back; decode throws
-// std::runtime_error naming `origin` on anything malformed.
+// std::runtime_error naming `origin` on anything malformed. write_snapshot
+// hands the content to `write` in pieces (about one per name), never
+// holding it whole; encode_snapshot gathers them (for tests).
+void write_snapshot(const Snapshot& snapshot, const std::function<void(std::string_view)>& write);
 std::string encode_snapshot(const Snapshot& snapshot);
 Record decode_snapshot(std::string_view data, const std::string& origin);
 // The same, one name at a time (no Record holding every value at once):
@@ -68,6 +77,13 @@ Record decode_snapshot(std::string_view data, const std::string& origin);
 // it throws, possibly after some calls.
 std::uint32_t decode_snapshot_each(std::string_view data, const std::string& origin,
                                    const std::function<void(NameState&&)>& each);
+
+// The snapshot file: written atomically (write_file_atomic, mode 0600) in
+// pieces; read through a private mapping, one name at a time. Both throw
+// naming the path.
+void write_snapshot_file(const std::filesystem::path& path, const Snapshot& snapshot);
+std::uint32_t load_snapshot_file(const std::filesystem::path& path,
+                                 const std::function<void(NameState&&)>& each);
 
 // The journal file, opened for appending at its end.
 class JournalFile {

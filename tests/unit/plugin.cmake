@@ -4,6 +4,7 @@
 acmezone_unit_test(test_plugin_serving
     ${CMAKE_CURRENT_LIST_DIR}/test_zone_claims.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_challenge_store.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_challenge_store_layout.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_plugin_config.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_core.cpp
     LIBS acmezone_plugin_core)

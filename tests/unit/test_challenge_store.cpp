@@ -40,9 +40,9 @@ Change del(const char* name, std::string value) {
 std::set<std::string> values(const ChallengeStore& s, const char* name,
                              Clock::time_point now = Clock::now()) {
     std::set<std::string> out;
-    for (const TxtValue* v : s.snapshot()->values_at(N(name), now)) {
+    for (const TxtValue& v : s.snapshot()->values_at(N(name), now)) {
         std::string joined;
-        for (const auto& part : v->data) {
+        for (const auto& part : v.data) {
             joined += part;
         }
         out.insert(joined);
@@ -115,7 +115,7 @@ TEST(ChallengeStoreModel, MultiStringValuesAreKeptWhole) {
     ASSERT_EQ(s.apply({}, {{Change::Op::add, N(kName), data}}).rcode, 0);
     auto got = s.snapshot()->values_at(N(kName), Clock::now());
     ASSERT_EQ(got.size(), 1u);
-    EXPECT_EQ(got[0]->data, data);
+    EXPECT_EQ(got[0].data, data);
 }
 
 TEST(ChallengeStoreModel, BadTxtDataIsFormerrAndChangesNothing) {
@@ -149,7 +149,7 @@ TEST(ChallengeStoreModel, AddingAnExistingValueRenewsIt) {
     EXPECT_TRUE(r.changed.empty());  // same content, later expiry
     auto got = s.snapshot()->values_at(N(kName), t0 + 500s);
     ASSERT_EQ(got.size(), 1u);
-    EXPECT_GE(got[0]->expires, t0 + 1099s);
+    EXPECT_GE(got[0].expires, t0 + 1099s);
     EXPECT_EQ(values(s, kName, t0 + 700s), std::set<std::string>{"v"});  // would have expired
     EXPECT_TRUE(values(s, kName, t0 + 1101s).empty());
 }
@@ -385,7 +385,7 @@ TEST(ChallengeStoreSharing, AReaderHoldingAnOldSnapshotSeesItIntact) {
     for (int i = 0; i < kNames; ++i) {
         const auto got = old->values_at(N(zone_name(i).c_str()), Clock::now());
         ASSERT_EQ(got.size(), 1u) << zone_name(i);
-        EXPECT_EQ(got[0]->data, TxtData{"v" + std::to_string(i)}) << zone_name(i);
+        EXPECT_EQ(got[0].data, TxtData{"v" + std::to_string(i)}) << zone_name(i);
     }
     EXPECT_TRUE(old->has_descendants(N("z0.example.com")));
     EXPECT_EQ(old->find(N(zone_name(kNames).c_str())), nullptr);
@@ -490,13 +490,13 @@ TEST(ChallengeStoreDurability, ExpiryTimesSurviveAndExpiredValuesAreDroppedOnLoa
         ChallengeStore s(disk_options(tmp.path()));
         ASSERT_EQ(s.apply({}, {add(kName, "long")}, t0).rcode, 0);
         ASSERT_EQ(s.apply({}, {add(kName, "gone")}, t0 - 599s).rcode, 0);  // expires in 1 s
-        expires = s.snapshot()->values_at(N(kName), t0).front()->expires;
+        expires = s.snapshot()->values_at(N(kName), t0).front().expires;
     }
     std::this_thread::sleep_for(1100ms);
     ChallengeStore s(disk_options(tmp.path()));
     auto got = s.snapshot()->values_at(N(kName), Clock::now());
     ASSERT_EQ(got.size(), 1u);
-    EXPECT_EQ(got[0]->expires, expires);
+    EXPECT_EQ(got[0].expires, expires);
     EXPECT_EQ(s.snapshot()->find(N(kName))->size(), 1u);
 }
 

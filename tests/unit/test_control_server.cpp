@@ -310,7 +310,7 @@ TEST_F(ControlServerTest, LegoStyleRemoveRrsetThenInsertInOneUpdate) {
     ASSERT_EQ(rcode_of(udp_exchange(ep, signed_wire(pkt.get(), acme_key))), kRcodeNoError);
     const auto values = store.snapshot()->values_at(n("_acme-challenge.example.com"), Clock::now());
     ASSERT_EQ(values.size(), 1u);
-    EXPECT_EQ(values[0]->data, (TxtData{"new"}));
+    EXPECT_EQ(values[0].data, (TxtData{"new"}));
 }
 
 TEST_F(ControlServerTest, ConcurrentUpdatesAreAllAppliedBeforeTheirAnswers) {
@@ -335,10 +335,10 @@ TEST_F(ControlServerTest, ConcurrentUpdatesAreAllAppliedBeforeTheirAnswers) {
                     // Read-your-writes for every acknowledged value.
                     const auto snap = store.snapshot();
                     bool seen = false;
-                    for (const TxtValue* v : snap->values_at(
+                    for (const TxtValue& v : snap->values_at(
                              DnsName::parse("c" + std::to_string(t) + ".acme.example.net"),
                              Clock::now())) {
-                        seen = seen || v->data == TxtData{value};
+                        seen = seen || v.data == TxtData{value};
                     }
                     if (!seen) {
                         ++missing;
@@ -452,7 +452,7 @@ TEST_F(ControlServerTest, UdpRetransmissionGetsTheSameAnswerAndIsAppliedOnce) {
     EXPECT_EQ(store.snapshot()->serial, serial0 + 1);
     const auto values = store.snapshot()->values_at(n("_acme-challenge.example.com"), Clock::now());
     ASSERT_EQ(values.size(), 1u);
-    EXPECT_EQ(values[0]->data, (TxtData{"once"}));
+    EXPECT_EQ(values[0].data, (TxtData{"once"}));
 }
 
 TEST_F(ControlServerTest, TcpRetransmissionOnANewConnectionGetsTheSameAnswer) {
