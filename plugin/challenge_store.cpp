@@ -172,15 +172,6 @@ struct NameBlock {
     std::string_view values() const { return bytes().substr(1 + name().size() + 4); }
 };
 
-// An ancestor's name text: u8 length, text.
-struct KeyBlock {
-    std::atomic<std::uint32_t> refs{1};
-    std::string_view name() const {
-        const char* p = reinterpret_cast<const char*>(this + 1);
-        return {p + 1, static_cast<std::uint8_t>(p[0])};
-    }
-};
-
 std::uint64_t get_be(std::string_view s, std::size_t pos, std::size_t octets) {
     std::uint64_t v = 0;
     for (std::size_t i = 0; i < octets; ++i) {
@@ -276,14 +267,6 @@ Ref<NameBlock> make_name_block(std::string_view name, const std::vector<TxtValue
     return Ref<NameBlock>(block);
 }
 
-Ref<KeyBlock> make_key_block(std::string_view name) {
-    char* out = nullptr;
-    KeyBlock* block = allocate_block<KeyBlock>(1 + name.size(), &out);
-    put_be(out, name.size(), 1);
-    std::copy(name.begin(), name.end(), out);
-    return Ref<KeyBlock>(block);
-}
-
 struct NameEntry {
     std::uint32_t hash;
     Ref<NameBlock> block;
@@ -291,11 +274,15 @@ struct NameEntry {
     std::int64_t earliest() const { return block->earliest; }
 };
 
+// An ancestor's text is the tail of a name below it: the entry holds that
+// name's block (or, once no name below still has the block, a block of its
+// own holding just the ancestor's text) and where in it the ancestor starts.
 struct AncestorEntry {
     std::uint32_t hash;
-    std::uint32_t count;  // names with values below this one
-    Ref<KeyBlock> name;
-    std::string_view key() const { return name->name(); }
+    std::uint32_t count;    // names with values below this one
+    Ref<NameBlock> holder;  // a block whose name ends in this one
+    std::uint8_t offset;    // where this name starts in the holder's
+    std::string_view key() const { return holder->name().substr(offset); }
     std::int64_t earliest() const { return kNever; }
 };
 
@@ -545,6 +532,8 @@ void Snapshot::set(const DnsName& name, const std::vector<TxtValue>& values) {
     if (!values.empty()) {
         block = make_name_block(key, values);  // first: a throw leaves the table as it was
     }
+    const Ref<NameBlock> old_block = old ? old->block : Ref<NameBlock>();  // alive to the end
+    const Ref<NameBlock> new_block = block;
     auto [page, bucket] = own_bucket(names_, hash);
     auto it = position(bucket->entries, key, hash);
     const bool found = it != bucket->entries.end() && it->hash == hash && it->key() == key;
@@ -559,35 +548,46 @@ void Snapshot::set(const DnsName& name, const std::vector<TxtValue>& values) {
     }
     refresh_earliest(*page, *bucket);
     value_count_ = value_count_ - old_count + values.size();
-    if (found == !values.empty()) {
-        return;  // the name was there and stays: its ancestors keep their counts
-    }
-    const bool adding = !values.empty();
+
+    // The ancestors: counted when a name comes or goes; an entry whose text
+    // lives in the old block moves to the new one, or (the name gone) to a
+    // block of its own, so no table keeps a replaced block alive.
     for (auto p = name.parent(); p; p = p->parent()) {
         const std::string_view pk = p->text();
         const std::uint32_t h = hash_of(pk);
-        if (!adding) {
-            const AncestorEntry* e = find_entry(ancestors_, pk, h);
-            if (!e) {
-                continue;  // cannot happen: every ancestor of a name is counted
-            }
+        if (!found) {  // a new name
             auto [apage, abucket] = own_bucket(ancestors_, h);
             auto at = position(abucket->entries, pk, h);
-            if (at->count == 1) {
-                abucket->entries.erase(at);
-                --ancestor_count_;
+            if (at != abucket->entries.end() && at->hash == h && at->key() == pk) {
+                ++at->count;
             } else {
-                --at->count;
+                const auto offset = static_cast<std::uint8_t>(key.size() - pk.size());
+                abucket->entries.insert(at, AncestorEntry{h, 1, new_block, offset});
+                ++ancestor_count_;
             }
             continue;
         }
+        const AncestorEntry* e = find_entry(ancestors_, pk, h);
+        if (!e) {
+            continue;  // cannot happen: every ancestor of a name is counted
+        }
+        const bool holds_old = e->holder.get() == old_block.get();
+        if (!values.empty() && !holds_old) {
+            continue;  // values replaced, this entry not in their block: unchanged
+        }
         auto [apage, abucket] = own_bucket(ancestors_, h);
         auto at = position(abucket->entries, pk, h);
-        if (at != abucket->entries.end() && at->hash == h && at->key() == pk) {
-            ++at->count;
+        if (!values.empty()) {
+            at->holder = new_block;  // the same name: the same offset
+        } else if (at->count == 1) {
+            abucket->entries.erase(at);
+            --ancestor_count_;
         } else {
-            abucket->entries.insert(at, AncestorEntry{h, 1, make_key_block(pk)});
-            ++ancestor_count_;
+            --at->count;
+            if (holds_old) {
+                at->holder = make_name_block(pk, {});
+                at->offset = 0;
+            }
         }
     }
 }

@@ -93,10 +93,11 @@ struct TxtValue {
 // octets per name plus 16 for the entry.
 //
 // Empty non-terminals: for every proper ancestor of a name with values, a
-// second table of the same layout counts the names with values below it
-// (the ancestor's text in a small allocation of its own, the count in the
-// bucket entry). Keys are compared in full: no hash collision can turn an
-// NXDOMAIN into NODATA.
+// second table of the same layout counts the names with values below it.
+// An entry takes no allocation of its own: its text is the tail of the
+// block of a name below it (a small block of its own only once that name
+// is gone and others below remain). Keys are compared in full: no hash
+// collision can turn an NXDOMAIN into NODATA.
 //
 // Expiry: each name block, bucket and page carries its earliest expiry, so
 // finding what expired reads kPages times and descends only where
