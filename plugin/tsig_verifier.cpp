@@ -14,7 +14,9 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 namespace acmezone::plugin {
 namespace {
@@ -302,6 +304,12 @@ bool TsigOutcome::answer_has_tsig() const {
 TsigVerifier::TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge)
     : keyring_(keyring), allow_hmac_md5_(allow_hmac_md5), fudge_(fudge) {}
 
+std::size_t TsigVerifier::MemoryKeyHash::operator()(const MemoryKey& k) const noexcept {
+    std::size_t h = 0;  // the key is a SHA-256: any of its octets are spread evenly
+    std::memcpy(&h, k.data(), sizeof h);
+    return h;
+}
+
 struct TsigVerifier::RequestPrint {
     std::string text;  // SHA-256 of the request's octets, then 'u' or 't'
 };
@@ -327,8 +335,13 @@ void TsigVerifier::cache_answer(const TsigOutcome& outcome, std::span<const std:
         return;
     }
     using State = Remembered::State;
+    MemoryKey id{};
+    if (outcome.memory_id.size() != id.size()) {
+        return;
+    }
+    std::memcpy(id.data(), outcome.memory_id.data(), id.size());
     auto memory = replay_.lock();
-    const auto it = memory->entries.find(outcome.memory_id);
+    const auto it = memory->entries.find(id);
     if (it == memory->entries.end() || it->second.state != State::pending) {
         return;
     }
@@ -338,7 +351,7 @@ void TsigVerifier::cache_answer(const TsigOutcome& outcome, std::span<const std:
     }
     it->second.answer.assign(answer.begin(), answer.end());
     it->second.state = State::answered;
-    memory->answered.push_back(outcome.memory_id);
+    memory->answered.push_back(id);
     // Keep the newest kMaxCachedAnswers (ids already forgotten just leave the queue).
     while (memory->answered.size() > kMaxCachedAnswers) {
         const auto old = memory->entries.find(memory->answered.front());
@@ -437,29 +450,38 @@ TsigOutcome TsigVerifier::check(std::span<const std::uint8_t> wire, std::uint64_
 
     // Replay memory and, with a print, the answer cache (see the header).
     using State = Remembered::State;
-    std::string id = t.key_name.text();
-    id.push_back('\0');
-    id.append(t.mac.begin(), t.mac.end());
+    MemoryKey id{};
+    {
+        std::string pair = t.key_name.text();
+        pair.push_back('\0');
+        pair.append(t.mac.begin(), t.mac.end());
+        if (EVP_Digest(pair.data(), pair.size(), id.data(), nullptr, EVP_sha256(), nullptr) != 1) {
+            throw std::runtime_error("TSIG: SHA-256 computation failed in OpenSSL");
+        }
+    }
     auto memory = replay_.lock();
     // Forget what the time check refuses anyway; each entry is removed once.
     while (!memory->order.empty() &&
            (memory->order.front().forget_after < now || memory->order.size() >= kMaxRemembered)) {
-        memory->entries.erase(memory->order.front().id);
+        const MemoryKey gone = *memory->order.front().id;  // a copy: erase frees the node
+        memory->entries.erase(gone);
         memory->order.pop_front();
     }
     const auto [it, inserted] = memory->entries.try_emplace(id);
     if (inserted) {
         if (print != nullptr) {
             it->second.state = State::pending;
-            it->second.request_print = print->text;
-            out.memory_id = id;
+            it->second.has_print = true;
+            std::memcpy(it->second.print.data(), print->text.data(), it->second.print.size());
+            out.memory_id.assign(reinterpret_cast<const char*>(id.data()), id.size());
         }
-        memory->order.push_back(Seen{std::move(id), t.time_signed + fudge});
+        memory->order.push_back(Seen{&it->first, t.time_signed + fudge});
         out.status = Status::ok;
         return out;
     }
     const Remembered& seen = it->second;
-    if (print != nullptr && !seen.request_print.empty() && seen.request_print == print->text) {
+    if (print != nullptr && seen.has_print &&
+        std::string_view(seen.print.data(), seen.print.size()) == print->text) {
         if (seen.state == State::answered) {
             out.status = Status::retransmission;
             out.cached_answer = seen.answer;

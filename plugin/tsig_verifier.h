@@ -61,6 +61,7 @@
 // outlive the verifier. Secrets never reach a log line or a detail string.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -164,20 +165,30 @@ class TsigVerifier {
     bool allow_hmac_md5_;
     std::uint16_t fudge_;
 
+    // The memory holds every request accepted in the fudge window (up to
+    // kMaxRemembered), so each costs little: (key, MAC) as a SHA-256 of key
+    // name, 0 and MAC (two different pairs never share one: that would be a
+    // SHA-256 collision), the print inline, an answer only for the newest
+    // kMaxCachedAnswers; the order queue points at the map's own keys.
+    using MemoryKey = std::array<std::uint8_t, 32>;
+    struct MemoryKeyHash {
+        std::size_t operator()(const MemoryKey& k) const noexcept;
+    };
     struct Seen {
-        std::string id;  // key name + '\0' + MAC
+        const MemoryKey* id;  // the key of its entry in `entries` (stable: a node map)
         std::uint64_t forget_after;
     };
     struct Remembered {
-        enum class State { pending, answered, no_answer };
+        enum class State : std::uint8_t { pending, answered, no_answer };
         State state = State::no_answer;
-        std::string request_print;  // SHA-256 of the request octets + transport; empty: none
+        bool has_print = false;
+        std::array<char, 33> print{};  // SHA-256 of the request octets, then 'u' or 't'
         std::vector<std::uint8_t> answer;
     };
     struct ReplayMemory {
         std::deque<Seen> order;  // in insertion order
-        std::unordered_map<std::string, Remembered> entries;
-        std::deque<std::string> answered;  // ids whose answer was cached, oldest first
+        std::unordered_map<MemoryKey, Remembered, MemoryKeyHash> entries;
+        std::deque<MemoryKey> answered;  // ids whose answer was cached, oldest first
     };
     LockGuarded<ReplayMemory> replay_;
 };
