@@ -16,6 +16,7 @@
 #include "common/file_io.h"
 #include "plugin/challenge_store.h"
 #include "plugin/store_journal.h"
+#include "temp_dir.h"
 
 namespace acmezone::plugin {
 namespace {
@@ -31,25 +32,7 @@ std::vector<TxtValue> one(const std::string& data, Clock::time_point expires) {
     return {TxtValue{{data}, expires}};
 }
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "acmezone-layout-XXXXXX").string();
-        char* made = ::mkdtemp(templ.data());
-        if (made == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = made;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using test_support::TempDir;
 
 // ---- empty non-terminals ----------------------------------------------------
 
@@ -236,7 +219,7 @@ TEST(StoreLayout, TheSnapshotFileKeepsItsFormat) {
     const std::string expected = "ACMEZS1\n" + store_journal::encode_frame(want);
     EXPECT_EQ(store_journal::encode_snapshot(s), expected);
 
-    TempDir tmp;
+    TempDir tmp("layout");
     store_journal::write_snapshot_file(tmp.path() / "snapshot", s);
     EXPECT_EQ(read_file(tmp.path() / "snapshot"), expected);
     EXPECT_EQ(fs::status(tmp.path() / "snapshot").permissions() & fs::perms::all,
@@ -259,7 +242,7 @@ TEST(StoreLayout, TheSnapshotFileKeepsItsFormat) {
 TEST(StoreLayout, AStateDirectoryOfTheEarlierLayoutIsReadBack) {
     // A snapshot file and journal as the store wrote them before its table
     // changed (built here with the journal's own encoder).
-    TempDir tmp;
+    TempDir tmp("layout");
     const auto later = Clock::time_point(
         std::chrono::floor<std::chrono::microseconds>((Clock::now() + 1h).time_since_epoch()));
     store_journal::Record snap;
