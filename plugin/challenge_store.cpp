@@ -157,12 +157,17 @@ T* allocate_block(std::size_t extra, char** bytes) {
     return block;
 }
 
+std::uint32_t hash_of(std::string_view text) {
+    const std::uint64_t h = std::hash<std::string_view>{}(text);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
 // A name and its values, in the journal's name encoding with expiries as
 // clock ticks: u8 name length, name text, u32 value count, per value i64
 // expiry, u8 string count, per string u8 length and octets (big-endian).
 struct NameBlock {
-    std::int64_t earliest = kNever;  // the earliest expiry, clock ticks
     std::atomic<std::uint32_t> refs{1};
+    std::uint32_t hash = 0;  // of the name (hash_of)
     std::uint32_t size = 0;  // octets that follow
     std::string_view bytes() const { return {reinterpret_cast<const char*>(this + 1), size}; }
     std::string_view name() const {
@@ -170,6 +175,7 @@ struct NameBlock {
     }
     std::uint32_t count() const;
     std::string_view values() const { return bytes().substr(1 + name().size() + 4); }
+    std::int64_t earliest() const;  // the earliest expiry, clock ticks (kNever: none)
 };
 
 std::uint64_t get_be(std::string_view s, std::size_t pos, std::size_t octets) {
@@ -251,12 +257,12 @@ Ref<NameBlock> make_name_block(std::string_view name, const std::vector<TxtValue
     char* out = nullptr;
     NameBlock* block = allocate_block<NameBlock>(size, &out);
     block->size = static_cast<std::uint32_t>(size);
+    block->hash = hash_of(name);
     put_be(out, name.size(), 1);
     out = std::copy(name.begin(), name.end(), out);
     put_be(out, values.size(), 4);
     for (const auto& v : values) {
         const std::int64_t ticks = v.expires.time_since_epoch().count();
-        block->earliest = std::min(block->earliest, ticks);
         put_be(out, static_cast<std::uint64_t>(ticks), 8);
         put_be(out, v.data.size(), 1);
         for (const auto& s : v.data) {
@@ -267,21 +273,31 @@ Ref<NameBlock> make_name_block(std::string_view name, const std::vector<TxtValue
     return Ref<NameBlock>(block);
 }
 
+std::int64_t NameBlock::earliest() const {
+    std::int64_t earliest = kNever;
+    each_encoded_value(values(), count(), [&](std::int64_t ticks, std::uint8_t, std::string_view) {
+        earliest = std::min(earliest, ticks);
+    });
+    return earliest;
+}
+
+// A bucket entry: one pointer (the hash is in the block).
 struct NameEntry {
-    std::uint32_t hash;
     Ref<NameBlock> block;
+    std::uint32_t hash() const { return block->hash; }
     std::string_view key() const { return block->name(); }
-    std::int64_t earliest() const { return block->earliest; }
+    std::int64_t earliest() const { return block->earliest(); }
 };
 
 // An ancestor's text is the tail of a name below it: the entry holds that
 // name's block (or, once no name below still has the block, a block of its
 // own holding just the ancestor's text) and where in it the ancestor starts.
 struct AncestorEntry {
-    std::uint32_t hash;
+    std::uint32_t hash_of_key;
     std::uint32_t count;    // names with values below this one
     Ref<NameBlock> holder;  // a block whose name ends in this one
     std::uint8_t offset;    // where this name starts in the holder's
+    std::uint32_t hash() const { return hash_of_key; }
     std::string_view key() const { return holder->name().substr(offset); }
     std::int64_t earliest() const { return kNever; }
 };
@@ -300,11 +316,6 @@ struct PageOf {
     std::int64_t earliest = kNever;
 };
 
-std::uint32_t hash_of(std::string_view text) {
-    const std::uint64_t h = std::hash<std::string_view>{}(text);
-    return static_cast<std::uint32_t>(h ^ (h >> 32));
-}
-
 template <class P>
 const typename P::Bucket* bucket_at(
     const std::array<std::shared_ptr<const P>, Snapshot::kPages>& pages, std::size_t index) {
@@ -316,8 +327,8 @@ template <class E>
 auto position(std::vector<E>& entries, std::string_view key, std::uint32_t hash) {
     return std::lower_bound(entries.begin(), entries.end(), std::tie(hash, key),
                             [](const E& e, const auto& k) {
-                                if (e.hash != std::get<0>(k)) {
-                                    return e.hash < std::get<0>(k);
+                                if (e.hash() != std::get<0>(k)) {
+                                    return e.hash() < std::get<0>(k);
                                 }
                                 return e.key() < std::get<1>(k);
                             });
@@ -332,8 +343,8 @@ const typename P::Entry* find_entry(
         return nullptr;
     }
     auto it = std::lower_bound(bucket->entries.begin(), bucket->entries.end(), hash,
-                               [](const auto& e, std::uint32_t h) { return e.hash < h; });
-    for (; it != bucket->entries.end() && it->hash == hash; ++it) {
+                               [](const auto& e, std::uint32_t h) { return e.hash() < h; });
+    for (; it != bucket->entries.end() && it->hash() == hash; ++it) {
         if (it->key() == key) {
             return &*it;
         }
@@ -480,7 +491,7 @@ std::vector<DnsName> Snapshot::expired_names(Clock::time_point now,
                 ++*buckets_read;
             }
             for (const NameEntry& e : bucket->entries) {
-                if (e.block->earliest <= t) {
+                if (e.earliest() <= t) {
                     out.push_back(name_of(e.key()));
                 }
             }
@@ -536,14 +547,14 @@ void Snapshot::set(const DnsName& name, const std::vector<TxtValue>& values) {
     const Ref<NameBlock> new_block = block;
     auto [page, bucket] = own_bucket(names_, hash);
     auto it = position(bucket->entries, key, hash);
-    const bool found = it != bucket->entries.end() && it->hash == hash && it->key() == key;
+    const bool found = it != bucket->entries.end() && it->hash() == hash && it->key() == key;
     if (values.empty()) {
         bucket->entries.erase(it);
         --name_count_;
     } else if (found) {
         it->block = std::move(block);
     } else {
-        bucket->entries.insert(it, NameEntry{hash, std::move(block)});
+        bucket->entries.insert(it, NameEntry{std::move(block)});
         ++name_count_;
     }
     refresh_earliest(*page, *bucket);
@@ -558,7 +569,7 @@ void Snapshot::set(const DnsName& name, const std::vector<TxtValue>& values) {
         if (!found) {  // a new name
             auto [apage, abucket] = own_bucket(ancestors_, h);
             auto at = position(abucket->entries, pk, h);
-            if (at != abucket->entries.end() && at->hash == h && at->key() == pk) {
+            if (at != abucket->entries.end() && at->hash() == h && at->key() == pk) {
                 ++at->count;
             } else {
                 const auto offset = static_cast<std::uint8_t>(key.size() - pk.size());

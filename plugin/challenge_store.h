@@ -87,24 +87,26 @@ struct TxtValue {
 //
 // A name and its values are one immutable, reference-counted allocation in
 // the journal's encoding of a name (store_journal.h: name text, value count,
-// per value its expiry and TXT strings), expiries in clock ticks; a bucket
-// entry is its hash and a pointer, so copying a bucket copies pointers, not
-// values. At 100,000 names of one 43-octet value each that is about 112
-// octets per name plus 16 for the entry.
+// per value its expiry and TXT strings), expiries in clock ticks, after a
+// header with the name's hash; a bucket entry is a pointer to it, so
+// copying a bucket copies pointers, not values. A name of 37 octets with
+// one 43-octet value takes 107 octets, plus 8 for the entry and 24 for its
+// parent's entry in the non-terminal table.
 //
 // Empty non-terminals: for every proper ancestor of a name with values, a
 // second table of the same layout counts the names with values below it.
-// An entry takes no allocation of its own: its text is the tail of the
-// block of a name below it (a small block of its own only once that name
-// is gone and others below remain). Keys are compared in full: no hash
-// collision can turn an NXDOMAIN into NODATA.
+// An entry (hash, count, pointer, offset) takes no allocation of its own:
+// its text is the tail of the block of a name below it (a small block of
+// its own only once that name is gone and others below remain). Keys are
+// compared in full: no hash collision can turn an NXDOMAIN into NODATA.
 //
-// Expiry: each name block, bucket and page carries its earliest expiry, so
-// finding what expired reads kPages times and descends only where
-// something did.
+// Expiry: each bucket and page carries the earliest expiry of what it
+// holds, so finding what expired reads kPages times and descends only
+// where something did.
 //
 // A bucket is a vector of entries sorted by (hash, name): a look-up is one
-// hash, two pointer loads and a binary search of a few entries.
+// hash, two pointer loads and a binary search of a few entries (one more
+// load each).
 //
 // Threads: the const members from any thread. set() only on a table that
 // no other thread can see yet (the store's writers build one under their
