@@ -403,8 +403,11 @@ p("| named | RSS |")
 p("|---|---|")
 p(f"| native zones only, no plugin | {fmt(rp, ' MiB')} |")
 p(f"| + plugin, 0 values | {fmt(r0, ' MiB')} |")
-p(f"| + plugin, {int(float(loaded)):,} live values | {fmt(rl, ' MiB')} |")
-p(f"| the same after a restart (state read back) | {fmt(mib('mem.rss.restart_kib'), ' MiB')} |")
+rs = mib("mem.rss.loaded_settled_kib")
+p(f"| + plugin, {int(float(loaded)):,} live values (1 s after the load) | {fmt(rl, ' MiB')} |")
+p(f"| the same, 15 s later (past jemalloc's decay time) | {fmt(rs, ' MiB')} |")
+p(f"| the same after a restart (state read back; 1 s, 16 s) | {fmt(mib('mem.rss.restart_kib'), ' MiB')}, "
+  f"{fmt(mib('mem.rss.restart_settled_kib'), ' MiB')} |")
 p(f"| + plugin, 10,000 configured zones, 0 values | {fmt(mib('scale.rss.z10k_kib'), ' MiB')} |")
 p("")
 curve = [(int(k.split("@")[1]), k) for k in rows if k.startswith("mem.rss_kib@")]
@@ -442,9 +445,13 @@ if rl is not None and r0 is not None:
         verdict = f"NOT MEASURED at 100,000 (only {lv:,} loaded in the time budget)"
     p(f"Target ≤ 64 MiB for 100,000 values, read as what the values cost: with {lv:,} values "
       f"named's RSS is {rl:.1f} MiB, {rl - r0:.1f} MiB over the plugin with no value → {verdict}")
-    whole = "met" if rl <= 64 and lv >= 100000 else "MISSED" if rl > 64 else "NOT MEASURED"
-    p(f"Read as named's whole RSS (the stricter reading): {rl:.1f} MiB "
-      f"(after a restart {fmt(mib('mem.rss.restart_kib'), ' MiB')}) → {whole}")
+    readings = [x for x in (rl, rs, mib("mem.rss.restart_kib"), mib("mem.rss.restart_settled_kib"))
+                if x is not None]
+    worst = max(readings)
+    whole = "met" if worst <= 64 and lv >= 100000 else "MISSED" if worst > 64 else "NOT MEASURED"
+    p(f"Read as named's whole RSS (the stricter reading, every reading above): {rl:.1f} MiB "
+      f"1 s after the load, {fmt(rs, ' MiB')} 15 s later, after a restart "
+      f"{fmt(mib('mem.rss.restart_kib'), ' MiB')} → {whole} (largest {worst:.1f} MiB)")
 p("")
 findings = os.path.join(os.path.dirname(os.path.abspath(__file__)), "findings.md")
 if os.path.exists(findings):
