@@ -5,20 +5,12 @@
 
 #include "common/log.h"
 #include "issuer/ca_failover.h"
+#include "issuer/utc_time.h"
 
 namespace acmezone::issuer {
 namespace {
 
 using Clock = std::chrono::system_clock;
-
-std::string iso8601(Clock::time_point t) {
-    std::time_t tt = Clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::unique_ptr<CaSession> connect(const IssuerConfig& c, bool fallback, bool ensure = true) {
     auto s = std::make_unique<CaSession>();
@@ -26,20 +18,8 @@ std::unique_ptr<CaSession> connect(const IssuerConfig& c, bool fallback, bool en
     s->directory = fallback ? c.fallback->directory : c.directory;
     s->key = std::make_unique<AccountKey>(AccountKey::load_or_create(
         fallback ? c.fallback_account_key_path() : c.account_key_path()));
-    HttpSettings hs;
-    const auto& ca_file = fallback ? c.fallback->ca_file : c.ca_file;
-    if (ca_file) {
-        hs.ca_file = ca_file->string();
-    }
-    hs.timeout = c.http_timeout;
-    s->http = std::make_unique<HttpClient>(hs);
-    AcmeSettings as;
-    as.directory_url = s->directory;
-    as.contact = c.contact;
-    as.retry_deadline = c.retry_deadline;
-    if (fallback && c.fallback->eab_key_file) {
-        as.eab = EabKey::load(c.fallback->eab_kid, *c.fallback->eab_key_file);
-    }
+    s->http = std::make_unique<HttpClient>(http_settings(c, fallback));
+    AcmeSettings as = acme_settings(c, fallback);
     s->acme = std::make_unique<AcmeClient>(*s->http, *s->key, std::move(as));
     if (ensure) {
         s->acme->ensure_account();
@@ -50,6 +30,27 @@ std::unique_ptr<CaSession> connect(const IssuerConfig& c, bool fallback, bool en
 }
 
 }  // namespace
+
+HttpSettings http_settings(const IssuerConfig& c, bool fallback) {
+    HttpSettings hs;
+    const auto& ca_file = fallback ? c.fallback->ca_file : c.ca_file;
+    if (ca_file) {
+        hs.ca_file = ca_file->string();
+    }
+    hs.timeout = c.http_timeout;
+    return hs;
+}
+
+AcmeSettings acme_settings(const IssuerConfig& c, bool fallback) {
+    AcmeSettings as;
+    as.directory_url = fallback ? c.fallback->directory : c.directory;
+    as.contact = c.contact;
+    as.retry_deadline = c.retry_deadline;
+    if (fallback && c.fallback->eab_key_file) {
+        as.eab = EabKey::load(c.fallback->eab_kid, *c.fallback->eab_key_file);
+    }
+    return as;
+}
 
 std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config) {
     CaFailover failover(config.state_dir / "ca-failover.json", config.directory);
@@ -72,13 +73,13 @@ std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config) {
         return unavailable("CA " + config.directory + ": " + error);
     }
     const std::string failing_since =
-        "CA " + config.directory + " failing since " + iso8601(since) + ": " + error;
+        "CA " + config.directory + " failing since " + format_utc(since) + ": " + error;
     const auto failing = std::chrono::duration_cast<std::chrono::seconds>(now - since);
     if (failing < config.fallback->after) {
         return unavailable(failing_since + " (the fallback CA " + config.fallback->directory +
-                           " is used from " + iso8601(since + config.fallback->after) + ")");
+                           " is used from " + format_utc(since + config.fallback->after) + ")");
     }
-    log_warning("CA ", config.directory, " failing since ", iso8601(since), " (", error,
+    log_warning("CA ", config.directory, " failing since ", format_utc(since), " (", error,
                 "); using the fallback CA ", config.fallback->directory);
     try {
         auto s = connect(config, true);

@@ -37,6 +37,13 @@ struct CaSession {
     std::string unavailable;  // non-empty: no CA can be used, and why
 };
 
+// The HTTPS and ACME settings [acme] gives for the first CA (or, with
+// `fallback`, the second: its directory, ca-file and EAB key), the one place
+// every command that talks to a CA takes them from (the runner, check).
+// acme_settings throws what loading the EAB key file throws.
+HttpSettings http_settings(const IssuerConfig& config, bool fallback = false);
+AcmeSettings acme_settings(const IssuerConfig& config, bool fallback = false);
+
 // Never null. Throws only what creating the first CA's account key throws.
 std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config);
 

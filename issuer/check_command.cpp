@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "issuer/ca_session.h"
 #include "issuer/challenge_dns.h"
 #include "issuer/precheck.h"
 
@@ -75,12 +76,7 @@ int check_command(const IssuerConfig& config, const std::vector<std::string>& na
         zones = config.zones;
     }
 
-    HttpSettings hs;
-    if (config.ca_file) {
-        hs.ca_file = config.ca_file->string();
-    }
-    hs.timeout = config.http_timeout;
-    HttpClient http(hs);
+    HttpClient http(http_settings(config));
     const std::vector<std::string> identities = ca_caa_identities(config, http);
     const ChallengeDns dns(config.dns);
 
@@ -152,12 +148,7 @@ std::optional<std::string> precheck_before_order(const IssuerConfig& config, con
         std::lock_guard lock(mutex);
         auto it = identities_by_directory.find(config.directory);
         if (it == identities_by_directory.end()) {
-            HttpSettings hs;
-            if (config.ca_file) {
-                hs.ca_file = config.ca_file->string();
-            }
-            hs.timeout = config.http_timeout;
-            HttpClient http(hs);
+            HttpClient http(http_settings(config));
             it = identities_by_directory.emplace(config.directory, ca_caa_identities(config, http))
                      .first;
         }

@@ -15,6 +15,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "issuer/utc_time.h"
 
 namespace acmezone::issuer {
 namespace fs = std::filesystem;
@@ -45,15 +46,6 @@ std::vector<std::string> name_set(const std::vector<DnsName>& names) {
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
-}
-
-std::string iso8601(Clock::time_point t) {
-    std::time_t tt = Clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 std::int64_t to_seconds(Clock::time_point t) {
@@ -447,7 +439,7 @@ void RateBudget::save_locked(Clock::time_point now) {
     section["certificates"] = events_to_json(ledger_.certs, true, false);
     section["failed-authorizations"] = events_to_json(ledger_.failed_authz, false, false);
     section["ca-refusals"] = events_to_json(ledger_.ca_refusals, false, true);
-    section["written"] = iso8601(now);
+    section["written"] = format_utc(now);
     std::lock_guard file_lock(g_file_mutex);
     Json::Value doc;
     try {

@@ -70,28 +70,13 @@ void save_state(const ZoneStateStore& states, const DnsName& zone, const ZoneSta
     }
 }
 
-// One account, one HTTPS client and one ACME client, for one pass.
+// One account, one HTTPS client and one ACME client of the first CA, which
+// refresh_renewal_info asks for renewal windows.
 struct AcmeSession {
     explicit AcmeSession(const IssuerConfig& c)
         : account(AccountKey::load_or_create(c.account_key_path())),
           http(http_settings(c)),
           acme(http, account, acme_settings(c)) {}
-
-    static HttpSettings http_settings(const IssuerConfig& c) {
-        HttpSettings hs;
-        if (c.ca_file) {
-            hs.ca_file = c.ca_file->string();
-        }
-        hs.timeout = c.http_timeout;
-        return hs;
-    }
-    static AcmeSettings acme_settings(const IssuerConfig& c) {
-        AcmeSettings as;
-        as.directory_url = c.directory;
-        as.contact = c.contact;
-        as.retry_deadline = c.retry_deadline;
-        return as;
-    }
 
     const AccountKey account;
     HttpClient http;
@@ -759,8 +744,10 @@ void Runner::refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now) {
     }
 }
 
-void Runner::select_due(SysTime now, std::vector<ZoneStatus>& all, std::vector<ZoneStatus>& todo,
-                        bool quiet) {
+Runner::DueZones Runner::due_zones(SysTime now, bool quiet) {
+    DueZones z;
+    std::vector<ZoneStatus>& all = z.all;
+    std::vector<ZoneStatus>& todo = z.due;
     for (const DnsName& zone : config_.zones) {
         all.push_back(zone_status(zone, now));
     }
@@ -780,6 +767,7 @@ void Runner::select_due(SysTime now, std::vector<ZoneStatus>& all, std::vector<Z
                      ")");
         }
     }
+    return z;
 }
 
 int Runner::run() {
@@ -788,10 +776,8 @@ int Runner::run() {
         return kExitBusy;
     }
     recover_interrupted_orders();
-    std::vector<ZoneStatus> all;
-    std::vector<ZoneStatus> todo;
-    select_due(system_clock::now(), all, todo, /*quiet=*/false);
-    return exit_code(pass(std::move(todo), std::move(all)));
+    DueZones z = due_zones(system_clock::now(), /*quiet=*/false);
+    return exit_code(pass(std::move(z.due), std::move(z.all)));
 }
 
 int Runner::issue(const std::vector<std::string>& names, bool force) {
@@ -865,10 +851,8 @@ int Runner::daemon() {
             } else {
                 try {
                     recover_interrupted_orders();
-                    std::vector<ZoneStatus> all;
-                    std::vector<ZoneStatus> todo;
-                    select_due(system_clock::now(), all, todo, /*quiet=*/true);
-                    pass(std::move(todo), std::move(all));
+                    DueZones z = due_zones(system_clock::now(), /*quiet=*/true);
+                    pass(std::move(z.due), std::move(z.all));
                 } catch (const std::exception& e) {
                     log_error("daemon: pass failed: ", e.what());
                     sleep = std::min(sleep, config_.schedule.retry_min);

@@ -155,9 +155,13 @@ class Runner {
     // updates the zones' state and status.
     void refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now);
     // run's and the daemon's choice: every zone's status (after refreshing
-    // ARI), and those whose next attempt is due.
-    void select_due(SysTime now, std::vector<ZoneStatus>& all, std::vector<ZoneStatus>& todo,
-                    bool quiet);
+    // ARI), and those whose next attempt is due; `quiet` (the daemon) does
+    // not log why the others wait.
+    struct DueZones {
+        std::vector<ZoneStatus> all;
+        std::vector<ZoneStatus> due;
+    };
+    DueZones due_zones(SysTime now, bool quiet);
     int exit_code(const PassReport& report) const;
 
     // Hook points for the features around a pass; each is called in the
