@@ -26,38 +26,14 @@
 #include <string>
 #include <system_error>
 
+#include "common/unique_fd.h"
+
 namespace acmezone {
 namespace {
 
 [[noreturn]] void throw_errno(int err, const std::string& what) {
     throw std::system_error(err, std::generic_category(), what);
 }
-
-// Owns a file descriptor.
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int get() const { return fd_; }
-    // Closes now and reports close()'s errno (0 on success).
-    int close() {
-        int fd = fd_;
-        fd_ = -1;
-        if (fd >= 0 && ::close(fd) != 0) {
-            return errno;  // the descriptor is released even on error (Linux)
-        }
-        return 0;
-    }
-
-  private:
-    int fd_;
-};
 
 std::filesystem::path directory_of(const std::filesystem::path& path) {
     std::filesystem::path dir = path.parent_path();
@@ -126,7 +102,7 @@ void write_file_atomic(const std::filesystem::path& path, mode_t mode,
     if (fd_raw < 0) {
         throw_errno(EEXIST, "write " + target + ": no free temporary file name in " + dir.string());
     }
-    Fd fd(fd_raw);
+    UniqueFd fd(fd_raw);
     bool committed = false;
     struct RemoveTemp {
         const std::string& name;
@@ -170,7 +146,7 @@ void write_file_atomic(const std::filesystem::path& path, mode_t mode,
 }
 
 void fsync_directory(const std::filesystem::path& dir) {
-    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) {
         throw_errno(errno, "fsync directory " + dir.string() + ": open");
     }
@@ -180,7 +156,7 @@ void fsync_directory(const std::filesystem::path& dir) {
 }
 
 std::string read_file(const std::filesystem::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         throw_errno(errno, "read " + path.string());
     }

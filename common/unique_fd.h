@@ -1,11 +1,12 @@
 // UniqueFd: sole owner of a file descriptor, closed when the owner goes
-// (RAII, movable, not copyable). -1 means none. close(2) errors are not
-// reported: callers that must know whether written data reached the disk
-// fsync before letting go.
+// (RAII, movable, not copyable). -1 means none. The destructor and reset()
+// do not report close(2) errors; close() does, for callers that must know
+// whether written data reached the disk.
 #pragma once
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace acmezone {
@@ -33,6 +34,15 @@ class UniqueFd {
             ::close(fd_);
         }
         fd_ = -1;
+    }
+    // Closes now; close(2)'s errno, or 0. The descriptor is released even on
+    // an error (Linux), so it is never closed twice.
+    int close() {
+        const int fd = std::exchange(fd_, -1);
+        if (fd >= 0 && ::close(fd) != 0) {
+            return errno;
+        }
+        return 0;
     }
 
   private:

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <iomanip>
 #include <map>
 #include <mutex>
@@ -141,18 +142,31 @@ int check_command(const IssuerConfig& config, const std::vector<std::string>& na
 }
 
 std::optional<std::string> precheck_before_order(const IssuerConfig& config, const DnsName& zone) {
+    // The CA's CAA identities, asked once per directory and configured list
+    // (a SIGHUP that changes caa-identity takes effect), and again after an
+    // hour, so a daemon running for months follows a CA that changes them.
+    struct Known {
+        std::vector<std::string> identities;
+        std::chrono::steady_clock::time_point fetched;
+    };
+    constexpr auto kRefresh = std::chrono::hours(1);
     static std::mutex mutex;
-    static std::map<std::string, std::vector<std::string>> identities_by_directory;
+    static std::map<std::string, Known> known;
+    std::string key = config.directory;
+    for (const std::string& id : config.caa_identities) {
+        key += "\n" + id;
+    }
     std::vector<std::string> identities;
     {
         std::lock_guard lock(mutex);
-        auto it = identities_by_directory.find(config.directory);
-        if (it == identities_by_directory.end()) {
+        const auto now = std::chrono::steady_clock::now();
+        auto it = known.find(key);
+        if (it == known.end() || now - it->second.fetched >= kRefresh) {
             HttpClient http(http_settings(config));
-            it = identities_by_directory.emplace(config.directory, ca_caa_identities(config, http))
-                     .first;
+            Known fresh{ca_caa_identities(config, http), now};  // throws: nothing kept
+            it = known.insert_or_assign(key, std::move(fresh)).first;
         }
-        identities = it->second;
+        identities = it->second.identities;
     }
     const ChallengeDns dns(config.dns);
     const PrecheckReport report = precheck_zone(zone, dns, identities);

@@ -16,28 +16,12 @@
 #include <cstring>
 #include <system_error>
 
+#include "common/unique_fd.h"
+
 namespace acmezone::issuer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-class UniqueFd {
-  public:
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    ~UniqueFd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    UniqueFd& operator=(UniqueFd&&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
 
 std::string errno_text(int err) {
     return std::generic_category().message(err);

@@ -18,6 +18,9 @@
 #include <ctime>
 #include <map>
 
+#include "common/unique_fd.h"
+#include "issuer/utc_time.h"
+
 extern char** environ;
 
 namespace acmezone::issuer {
@@ -26,31 +29,6 @@ namespace {
 using std::chrono::system_clock;
 
 constexpr std::size_t kMaxOutput = 64 * 1024;
-
-std::string iso8601(system_clock::time_point t) {
-    std::time_t tt = system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-// Closes an fd on scope exit unless released.
-struct Fd {
-    int fd = -1;
-    Fd() = default;
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    void reset() {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-        fd = -1;
-    }
-};
 
 }  // namespace
 
@@ -102,18 +80,18 @@ HookResult run_hook(const std::string& command, const HookEnv& env, const std::s
         result.output = std::strerror(errno);
         return result;
     }
-    Fd in_read(in_pipe[0]), in_write(in_pipe[1]);
+    UniqueFd in_read(in_pipe[0]), in_write(in_pipe[1]);
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
         result.output = std::strerror(errno);
         return result;
     }
-    Fd out_read(out_pipe[0]), out_write(out_pipe[1]);
+    UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_read.fd, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_write.fd, 1);
-    posix_spawn_file_actions_adddup2(&actions, out_write.fd, 2);
+    posix_spawn_file_actions_adddup2(&actions, in_read.get(), 0);
+    posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
+    posix_spawn_file_actions_adddup2(&actions, out_write.get(), 2);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none, defaults;
@@ -137,7 +115,7 @@ HookResult run_hook(const std::string& command, const HookEnv& env, const std::s
     }
     in_read.reset();
     out_write.reset();
-    ::shutdown(in_write.fd, SHUT_RD);
+    ::shutdown(in_write.get(), SHUT_RD);
 
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::size_t written = 0;
@@ -147,7 +125,7 @@ HookResult run_hook(const std::string& command, const HookEnv& env, const std::s
     bool killed = false;
     // Until the output pipe closes (every process of the group that holds it
     // exited) or the deadline passes.
-    while (out_read.fd >= 0) {
+    while (out_read.get() >= 0) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
@@ -155,8 +133,8 @@ HookResult run_hook(const std::string& command, const HookEnv& env, const std::s
             killed = true;
             break;
         }
-        pollfd fds[2] = {{out_read.fd, POLLIN, 0}, {in_write.fd, POLLOUT, 0}};
-        const nfds_t n = in_write.fd >= 0 ? 2 : 1;
+        pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {in_write.get(), POLLOUT, 0}};
+        const nfds_t n = in_write.get() >= 0 ? 2 : 1;
         int pr = ::poll(fds, n, static_cast<int>(std::min<long>(left.count(), 1000)));
         if (pr < 0 && errno != EINTR) {
             ::kill(-pid, SIGKILL);
@@ -167,7 +145,7 @@ HookResult run_hook(const std::string& command, const HookEnv& env, const std::s
             continue;
         }
         if (n == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t w = ::send(in_write.fd, stdin_data.data() + written,
+            ssize_t w = ::send(in_write.get(), stdin_data.data() + written,
                                stdin_data.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (w > 0) {
                 written += static_cast<std::size_t>(w);
@@ -178,7 +156,7 @@ HookResult run_hook(const std::string& command, const HookEnv& env, const std::s
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             char buf[4096];
-            ssize_t r = ::read(out_read.fd, buf, sizeof buf);
+            ssize_t r = ::read(out_read.get(), buf, sizeof buf);
             if (r > 0) {
                 const std::size_t room = kMaxOutput - std::min(kMaxOutput, result.output.size());
                 result.output.append(buf, std::min<std::size_t>(room, static_cast<std::size_t>(r)));
@@ -261,7 +239,7 @@ std::string NotifyEvent::to_json() const {
     doc["zone"] = zone.text();
     doc["error"] = error;
     if (not_after) {
-        doc["not_after"] = iso8601(*not_after);
+        doc["not_after"] = format_utc(*not_after);
         doc["days_left"] =
             std::floor(std::chrono::duration<double>(*not_after - time).count() / 86400.0 * 10) /
             10;
@@ -269,7 +247,7 @@ std::string NotifyEvent::to_json() const {
         doc["not_after"] = Json::Value::null;
         doc["days_left"] = Json::Value::null;
     }
-    doc["time"] = iso8601(time);
+    doc["time"] = format_utc(time);
     Json::StreamWriterBuilder w;
     w["indentation"] = "";
     w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004

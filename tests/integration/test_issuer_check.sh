@@ -12,6 +12,9 @@
 #   (5) no test value is left published after any check (dig)
 #   (6) `run` places no order for the zones failing their checks (Pebble's
 #       log counts the orders it adds) while the good zones are issued
+#   (7) daemon: the CA's CAA identities are not kept past a SIGHUP that
+#       changes caa-identity: the CAA zone fails its checks, then after the
+#       SIGHUP naming the identity its CAA allows, it is issued
 #   and: `check` of an unconfigured zone exits 2.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
@@ -135,4 +138,31 @@ az_assert_contains "$(grep "^$CAA: FAILED" <<<"$err")" "CAA: " "CAA"
 orders=$(($(grep -c 'Added order' "$AZ_PEBBLE_LOG" || true) - orders_before))
 az_assert_eq 2 "$orders" "orders Pebble added (only $GOOD and $CNAMED)"
 assert_no_test_values
+
+# (7) daemon + SIGHUP with another caa-identity. A state dir of its own, so
+# that (6)'s backoff of $CAA does not apply; retries within 2 s. (Pebble
+# itself checks no CAA: the checks before ordering are all that stop it.)
+DCONF=$AZ_TMP/daemon.conf
+write_daemon_conf() { # CAA-IDENTITY
+    az_issuer_conf "$DCONF" "$CAA"
+    sed -i -e "s/^\[zones\]\$/caa-identity = $1\n[zones]/" \
+        -e "s|^state-dir = .*|state-dir = $AZ_TMP/daemon-state|" \
+        -e 's/^\[certs\]$/[certs]\nretry-min = 1\nretry-max = 2/' "$DCONF"
+}
+write_daemon_conf pebble.test
+DLOG=$AZ_TMP/daemon.err
+"$ACMEZONE_ISSUER" --config "$DCONF" daemon >"$AZ_TMP/daemon.out" 2>"$DLOG" &
+daemon_pid=$!
+az_track_pid "$daemon_pid"
+az_wait_for 60 grep -q "checks before ordering failed" "$DLOG" ||
+    az_fail "daemon: $CAA did not fail its checks: $(cat "$DLOG")"
+[[ ! -e $AZ_CERTS/$CAA/cert.pem ]] || az_fail "$CAA has a certificate before the SIGHUP"
+write_daemon_conf other-ca.example
+kill -HUP "$daemon_pid"
+az_wait_for 60 grep -q "$CAA: issued" "$DLOG" ||
+    az_fail "daemon: $CAA not issued after the SIGHUP that names other-ca.example: $(tail -n 20 "$DLOG")"
+az_verify_cert "$CAA"
+kill -TERM "$daemon_pid"
+az_wait_for 30 bash -c "! kill -0 $daemon_pid 2>/dev/null" || az_fail "daemon still running 30 s after SIGTERM"
+az_log "(7) daemon: a SIGHUP's caa-identity is used at once"
 az_log "PASS"
