@@ -29,6 +29,7 @@
 
 #include "common/base64.h"
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace acmezone {
 namespace {
@@ -379,15 +380,12 @@ TsigKeyring TsigKeyring::parse(std::string_view text, const std::string& origin)
 }
 
 TsigKeyring TsigKeyring::load_file(const std::string& path, Permissions perms) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    const int fd = file.get();
     if (fd < 0) {
         throw ConfigError("cannot open key file " + path + ": " +
                           std::generic_category().message(errno));
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         throw ConfigError("cannot stat key file " + path + ": " +

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "common/base64.h"
+#include "common/unique_fd.h"
 #include "issuer/jws.h"
 #include "issuer/openssl_ptr.h"
 
@@ -20,15 +21,12 @@ namespace acmezone::issuer {
 namespace {
 
 std::string read_secret_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    const int fd = file.get();
     if (fd < 0) {
         throw std::runtime_error("cannot open EAB key file " + path.string() + ": " +
                                  std::generic_category().message(errno));
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         throw std::runtime_error("EAB key file " + path.string() + " is not a regular file");

@@ -14,26 +14,13 @@
 #include "common/base64.h"
 #include "common/file_io.h"
 #include "issuer/account_key.h"
+#include "tests/unit/temp_dir.h"
 
 namespace acmezone::issuer {
 namespace {
 namespace fs = std::filesystem;
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "acmezone-eab-XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = templ;
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using acmezone::test_support::TempDir;
 
 Json::Value decode_json(const std::string& b64u) {
     auto raw = base64url_decode(b64u);
@@ -51,7 +38,7 @@ Json::Value decode_json(const std::string& b64u) {
 const std::string kMacB64u = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
 
 TEST(Eab, BindingIsAnHs256JwsOverTheAccountKey) {
-    TempDir tmp;
+    TempDir tmp("eab");
     const fs::path file = tmp.path() / "eab.key";
     write_file_atomic(file, kMacB64u + "\n", 0600);
     const EabKey eab = EabKey::load("kid-1", file);
@@ -91,7 +78,7 @@ TEST(Eab, AnotherKeyGivesAnotherSignature) {
 }
 
 TEST(Eab, KeyFileReadableByOthersIsRefused) {
-    TempDir tmp;
+    TempDir tmp("eab");
     const fs::path file = tmp.path() / "eab.key";
     write_file_atomic(file, kMacB64u, 0644);
     try {
@@ -106,7 +93,7 @@ TEST(Eab, KeyFileReadableByOthersIsRefused) {
 }
 
 TEST(Eab, KeyFileThatIsNotBase64urlIsRefused) {
-    TempDir tmp;
+    TempDir tmp("eab");
     const fs::path file = tmp.path() / "eab.key";
     for (const std::string text : {"", "\n", "not base64!", "abc def"}) {
         write_file_atomic(file, text, 0600);

@@ -11,6 +11,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "tests/unit/temp_dir.h"
 
 namespace acmezone::issuer {
 namespace {
@@ -18,21 +19,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "acmezone-budget-XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = templ;
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using acmezone::test_support::TempDir;
 
 std::vector<DnsName> zone_names(const std::string& zone) {
     return {DnsName::parse(zone), DnsName::parse("*." + zone)};
@@ -62,7 +49,7 @@ TEST(RegisteredDomain, FollowsThePublicSuffixList) {
 }
 
 TEST(RateBudget, OrdersWindowSlidesAndNamesTheEarliestTime) {
-    TempDir tmp;
+    TempDir tmp("budget");
     RateBudget b(tmp.path() / "rate-budget.json", kCa, only_orders(2));
     EXPECT_TRUE(b.check(request("a.example"), kT0).allowed);
     b.record_order(zone_names("a.example"), kT0);
@@ -82,7 +69,7 @@ TEST(RateBudget, OrdersWindowSlidesAndNamesTheEarliestTime) {
 }
 
 TEST(RateBudget, CertificatesPerNameSetAndPerRegisteredDomain) {
-    TempDir tmp;
+    TempDir tmp("budget");
     RateLimits l = RateLimits::none();
     l.certs_per_nameset_per_week = 2;
     l.certs_per_domain_per_week = 3;
@@ -110,7 +97,7 @@ TEST(RateBudget, CertificatesPerNameSetAndPerRegisteredDomain) {
 }
 
 TEST(RateBudget, FailedAuthorizationsPerName) {
-    TempDir tmp;
+    TempDir tmp("budget");
     RateLimits l = RateLimits::none();
     l.failed_authz_per_name_per_hour = 2;
     RateBudget b(tmp.path() / "rb.json", kCa, l);
@@ -125,7 +112,7 @@ TEST(RateBudget, FailedAuthorizationsPerName) {
 }
 
 TEST(RateBudget, AriRenewalsSkipTheOrderAndDomainLimitsOnly) {
-    TempDir tmp;
+    TempDir tmp("budget");
     RateBudget b(tmp.path() / "rb.json", kCa, only_orders(1));
     b.record_order(zone_names("a.example"), kT0);
     EXPECT_FALSE(b.check(request("a.example", Renewal::yes), kT0).allowed);
@@ -159,7 +146,7 @@ TEST(RateBudget, AriRenewalsSkipTheOrderAndDomainLimitsOnly) {
 }
 
 TEST(RateBudget, RemainingPerLimitAndScopeForTheMetrics) {
-    TempDir tmp;
+    TempDir tmp("budget");
     RateLimits lim = RateLimits::letsencrypt();
     lim.failed_authz_per_name_per_hour = 0;  // no limit: left out
     RateBudget b(tmp.path() / "rb.json", kCa, lim);
@@ -192,7 +179,7 @@ TEST(RateBudget, RemainingPerLimitAndScopeForTheMetrics) {
 }
 
 TEST(RateBudget, NoneLimitsNothing) {
-    TempDir tmp;
+    TempDir tmp("budget");
     RateBudget b(tmp.path() / "rb.json", kCa, RateLimits::none());
     for (int i = 0; i < 400; ++i) {
         b.record_order(zone_names("a.example"), kT0);
@@ -205,7 +192,7 @@ TEST(RateBudget, NoneLimitsNothing) {
 }
 
 TEST(RateBudget, PlanAdmitsInTheOrderGivenAndDefersTheRest) {
-    TempDir tmp;
+    TempDir tmp("budget");
     RateBudget b(tmp.path() / "rb.json", kCa, only_orders(3));
     b.record_order(zone_names("old.example"), kT0 - 1h);
     const auto decisions = b.plan({request("urgent.example"), request("next.example"),
@@ -222,7 +209,7 @@ TEST(RateBudget, PlanAdmitsInTheOrderGivenAndDefersTheRest) {
 }
 
 TEST(RateBudget, PersistsPerCaAndPrunesOldEvents) {
-    TempDir tmp;
+    TempDir tmp("budget");
     const fs::path file = tmp.path() / "rate-budget.json";
     {
         RateBudget b(file, kCa, only_orders(1));
@@ -244,7 +231,7 @@ TEST(RateBudget, PersistsPerCaAndPrunesOldEvents) {
 }
 
 TEST(RateBudget, CorruptFileIsReportedAndReplaced) {
-    TempDir tmp;
+    TempDir tmp("budget");
     const fs::path file = tmp.path() / "rate-budget.json";
     write_file_atomic(file, "{ this is not json", 0644);
     std::vector<std::string> lines;
