@@ -79,10 +79,10 @@
 #include <system_error>
 #include <thread>
 
+#include "common/lock_guarded.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
 #include "plugin/grant_table.h"
-#include "plugin/lock_guarded.h"
 #include "plugin/notifier.h"
 #include "plugin/soa.h"
 #include "plugin/tsig_verifier.h"

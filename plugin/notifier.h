@@ -22,7 +22,7 @@
 
 #include "common/dns_name.h"
 #include "common/endpoint.h"
-#include "plugin/lock_guarded.h"
+#include "common/lock_guarded.h"
 
 namespace acmezone::plugin {
 

@@ -72,8 +72,8 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/lock_guarded.h"
 #include "common/tsig_keyring.h"
-#include "plugin/lock_guarded.h"
 
 namespace acmezone::plugin {
 

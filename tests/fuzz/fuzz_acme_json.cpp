@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "issuer/acme_client.h"
-#include "issuer/http_client.h"
+#include "issuer/acme/acme_client.h"
+#include "issuer/acme/http_client.h"
 
 namespace {
 

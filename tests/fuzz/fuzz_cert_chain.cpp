@@ -37,9 +37,9 @@
 
 #include "common/base64.h"
 #include "common/dns_name.h"
-#include "issuer/cert_check.h"
-#include "issuer/cert_key.h"
-#include "issuer/openssl_ptr.h"
+#include "issuer/certs/cert_check.h"
+#include "issuer/certs/cert_key.h"
+#include "issuer/certs/openssl_ptr.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The checks before ordering (issuer/precheck.h), against real named with the
+# The checks before ordering (issuer/dns/precheck.h), against real named with the
 # plugin and real Pebble:
 #   (1) `check` passes (exit 0) on a plugin zone and on a zone whose
 #       _acme-challenge is a CNAME into the plugin's challenge zone

@@ -10,7 +10,7 @@
 #   (3) the next failing attempt (`issue --force`) and a `run` (the
 #       certificate is not due yet: the zone is not attempted) notify nothing
 #       more: "failed" is sent once and "expiring" at most once a day
-#       (issuer/hooks.h). And run's exit status as README documents it: a zone
+#       (issuer/outputs/hooks.h). And run's exit status as README documents it: a zone
 #       with no certificate whose attempt failed makes `run` exit 1, and the
 #       next `run`, which skips it in its backoff, exits 0 (status exits 1)
 #   (4) Pebble back: the renewal succeeds and "recovered" follows, naming the

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "issuer/cert_key.h"
-#include "issuer/openssl_ptr.h"
+#include "issuer/certs/cert_key.h"
+#include "issuer/certs/openssl_ptr.h"
 
 namespace acmezone::issuer::testing {
 

@@ -1,0 +1,461 @@
+// See rate_budget.h.
+#include "issuer/ca/rate_budget.h"
+
+#include <json/reader.h>
+#include <json/value.h>
+#include <json/writer.h>
+#include <libpsl.h>
+
+#include <algorithm>
+#include <ctime>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "common/utc_time.h"
+
+namespace acmezone::issuer {
+namespace fs = std::filesystem;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+constexpr std::chrono::hours kOrdersWindow{3};
+constexpr std::chrono::hours kCertsWindow{24 * 7};
+constexpr std::chrono::hours kFailedAuthzWindow{1};
+constexpr std::chrono::hours kLongestWindow = kCertsWindow;
+
+// Two budgets (the first CA's and the fallback's) may write one file from one
+// process: each rewrite re-reads the file under this lock and replaces only
+// its own section.
+std::mutex g_file_mutex;
+
+std::string bare(const DnsName& n) {
+    const std::string& t = n.text();
+    return t.rfind("*.", 0) == 0 ? t.substr(2) : t;
+}
+
+std::vector<std::string> name_set(const std::vector<DnsName>& names) {
+    std::vector<std::string> out;
+    for (const DnsName& n : names) {
+        out.push_back(n.text());
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+std::int64_t to_seconds(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+Clock::time_point from_seconds(std::int64_t s) {
+    return Clock::time_point(std::chrono::seconds(s));
+}
+
+const char* renewal_name(Renewal r) {
+    switch (r) {
+        case Renewal::yes:
+            return "yes";
+        case Renewal::ari:
+            return "ari";
+        case Renewal::no:
+            break;
+    }
+    return "no";
+}
+
+Renewal renewal_from(const std::string& s) {
+    return s == "yes" ? Renewal::yes : s == "ari" ? Renewal::ari : Renewal::no;
+}
+
+// A sliding-window limit: `times` are the events that count (any order).
+// Returns the time when one more event is allowed, or nullopt when it is now.
+std::optional<Clock::time_point> window_full(std::vector<Clock::time_point> times, unsigned limit,
+                                             Clock::duration window, Clock::time_point now) {
+    if (limit == 0) {
+        return std::nullopt;
+    }
+    times.erase(std::remove_if(times.begin(), times.end(),
+                               [&](Clock::time_point t) { return t + window <= now; }),
+                times.end());
+    if (times.size() < limit) {
+        return std::nullopt;
+    }
+    std::sort(times.begin(), times.end());
+    // With `limit` - 1 events left in the window, one more may go.
+    return times[times.size() - limit] + window;
+}
+
+struct Refusal {
+    Clock::time_point until;
+    std::string why;
+};
+
+void add(std::vector<Refusal>& out, std::optional<Clock::time_point> until, std::string why) {
+    if (until) {
+        out.push_back({*until, std::move(why)});
+    }
+}
+
+std::string used(std::size_t count, unsigned limit, const char* window) {
+    return " (" + std::to_string(count) + " of " + std::to_string(limit) + " used in " + window +
+           ")";
+}
+
+template <typename Pred>
+std::vector<Clock::time_point> times_of(const std::vector<RateBudget::Event>& events,
+                                        Clock::duration window, Clock::time_point now, Pred pred) {
+    std::vector<Clock::time_point> out;
+    for (const RateBudget::Event& e : events) {
+        if (e.time + window > now && pred(e)) {
+            out.push_back(e.time);
+        }
+    }
+    return out;
+}
+
+Json::Value events_to_json(const std::vector<RateBudget::Event>& events, bool cert, bool refusal) {
+    Json::Value list(Json::arrayValue);
+    for (const RateBudget::Event& e : events) {
+        Json::Value v(Json::objectValue);
+        v["time"] = Json::Int64(to_seconds(e.time));
+        Json::Value names(Json::arrayValue);
+        for (const std::string& n : e.names) {
+            names.append(n);
+        }
+        v["names"] = names;
+        if (cert) {
+            v["domain"] = e.domain;
+            v["renewal"] = renewal_name(e.renewal);
+        }
+        if (refusal) {
+            v["until"] = Json::Int64(to_seconds(e.until));
+            v["detail"] = e.detail;
+        }
+        list.append(v);
+    }
+    return list;
+}
+
+std::vector<RateBudget::Event> events_from_json(const Json::Value& list) {
+    std::vector<RateBudget::Event> out;
+    if (!list.isArray()) {
+        return out;
+    }
+    for (const Json::Value& v : list) {
+        if (!v.isObject() || !v["time"].isInt64() || !v["names"].isArray()) {
+            throw std::runtime_error("an event without \"time\" or \"names\"");
+        }
+        RateBudget::Event e;
+        e.time = from_seconds(v["time"].asInt64());
+        for (const Json::Value& n : v["names"]) {
+            if (!n.isString()) {
+                throw std::runtime_error("a name that is not a string");
+            }
+            e.names.push_back(n.asString());
+        }
+        if (v["domain"].isString()) {
+            e.domain = v["domain"].asString();
+        }
+        if (v["renewal"].isString()) {
+            e.renewal = renewal_from(v["renewal"].asString());
+        }
+        if (v["until"].isInt64()) {
+            e.until = from_seconds(v["until"].asInt64());
+        }
+        if (v["detail"].isString()) {
+            e.detail = v["detail"].asString();
+        }
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+// The whole file, or an empty object when it is missing; throws when it is
+// unreadable or not a JSON object.
+Json::Value read_document(const fs::path& file) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+        return Json::Value(Json::objectValue);
+    }
+    Json::CharReaderBuilder builder;
+    Json::Value doc;
+    std::string errors;
+    std::istringstream in(read_file(file));
+    if (!Json::parseFromStream(builder, in, &doc, &errors)) {
+        throw std::runtime_error("not JSON: " + errors);
+    }
+    if (!doc.isObject() || (doc.isMember("cas") && !doc["cas"].isObject())) {
+        throw std::runtime_error("not a rate budget (no \"cas\" object)");
+    }
+    return doc;
+}
+
+void prune(RateBudget::Ledger& l, Clock::time_point now) {
+    auto old = [&](Clock::duration window) {
+        return [&, window](const RateBudget::Event& e) { return e.time + window <= now; };
+    };
+    std::erase_if(l.orders, old(kOrdersWindow));
+    std::erase_if(l.certs, old(kLongestWindow));
+    std::erase_if(l.failed_authz, old(kFailedAuthzWindow));
+    std::erase_if(l.ca_refusals, [&](const RateBudget::Event& e) { return e.until <= now; });
+}
+
+struct PslDeleter {
+    void operator()(psl_ctx_t* p) const { psl_free(p); }
+};
+
+const psl_ctx_t* psl() {
+    // The newer of libpsl's built-in list and Debian's publicsuffix package.
+    static const std::unique_ptr<psl_ctx_t, PslDeleter> ctx(psl_latest(nullptr));
+    return ctx ? ctx.get() : psl_builtin();
+}
+
+}  // namespace
+
+std::string registered_domain(const DnsName& name) {
+    const std::string host = bare(name);
+    const psl_ctx_t* ctx = psl();
+    const char* reg = ctx ? psl_registrable_domain(ctx, host.c_str()) : nullptr;
+    return reg ? std::string(reg) : host;
+}
+
+RateBudget::RateBudget(fs::path file, std::string ca_url, RateLimits limits)
+    : file_(std::move(file)), ca_url_(std::move(ca_url)), limits_(limits) {
+    try {
+        std::lock_guard file_lock(g_file_mutex);
+        const Json::Value doc = read_document(file_);
+        const Json::Value& section = doc["cas"][ca_url_];
+        if (section.isObject()) {
+            ledger_.orders = events_from_json(section["orders"]);
+            ledger_.certs = events_from_json(section["certificates"]);
+            ledger_.failed_authz = events_from_json(section["failed-authorizations"]);
+            ledger_.ca_refusals = events_from_json(section["ca-refusals"]);
+        }
+    } catch (const std::exception& e) {
+        log_warning(file_.string(), ": rate budget unreadable, starting an empty one (", e.what(),
+                    ")");
+        ledger_ = Ledger{};
+    }
+}
+
+BudgetDecision RateBudget::check_locked(const Ledger& l, const OrderRequest& request,
+                                        Clock::time_point now) const {
+    const std::vector<std::string> set = name_set(request.names);
+    std::vector<Refusal> refusals;
+    for (const Event& e : l.ca_refusals) {
+        if (e.until > now && e.names == set) {
+            refusals.push_back({e.until, "the CA answered rateLimited" +
+                                             (e.detail.empty() ? "" : " (" + e.detail + ")")});
+        }
+    }
+    if (request.renewal != Renewal::ari) {
+        auto orders = times_of(l.orders, kOrdersWindow, now, [](const Event&) { return true; });
+        add(refusals, window_full(orders, limits_.orders_per_3h, kOrdersWindow, now),
+            "orders-per-3h" + used(orders.size(), limits_.orders_per_3h, "3 h"));
+    }
+
+    auto same =
+        times_of(l.certs, kCertsWindow, now, [&](const Event& e) { return e.names == set; });
+    add(refusals, window_full(same, limits_.certs_per_nameset_per_week, kCertsWindow, now),
+        "certs-per-nameset-per-week" +
+            used(same.size(), limits_.certs_per_nameset_per_week, "7 days"));
+
+    std::vector<std::string> hosts;
+    for (const DnsName& n : request.names) {
+        hosts.push_back(bare(n));
+    }
+    std::sort(hosts.begin(), hosts.end());
+    hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+    for (const std::string& h : hosts) {
+        auto failed = times_of(l.failed_authz, kFailedAuthzWindow, now,
+                               [&](const Event& e) { return e.names.at(0) == h; });
+        add(refusals,
+            window_full(failed, limits_.failed_authz_per_name_per_hour, kFailedAuthzWindow, now),
+            "failed-authz-per-name-per-hour for " + h +
+                used(failed.size(), limits_.failed_authz_per_name_per_hour, "1 h"));
+    }
+
+    if (request.renewal == Renewal::no && !request.names.empty()) {
+        const std::string domain = registered_domain(request.names.front());
+        auto certs = times_of(l.certs, kCertsWindow, now,
+                              [&](const Event& e) { return e.domain == domain; });
+        add(refusals, window_full(certs, limits_.certs_per_domain_per_week, kCertsWindow, now),
+            "certs-per-domain-per-week for " + domain +
+                used(certs.size(), limits_.certs_per_domain_per_week, "7 days"));
+    }
+    BudgetDecision d;
+    if (refusals.empty()) {
+        return d;
+    }
+    d.allowed = false;
+    d.not_before = now;
+    for (const Refusal& r : refusals) {
+        d.not_before = std::max(d.not_before, r.until);
+        d.limit += (d.limit.empty() ? "" : "; ") + r.why;
+    }
+    return d;
+}
+
+BudgetDecision RateBudget::check(const OrderRequest& request, Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    return check_locked(ledger_, request, now);
+}
+
+std::vector<BudgetDecision> RateBudget::plan(const std::vector<OrderRequest>& requests,
+                                             Clock::time_point now) const {
+    Ledger sim;
+    {
+        std::lock_guard lock(mutex_);
+        sim = ledger_;
+    }
+    std::vector<BudgetDecision> out;
+    for (const OrderRequest& r : requests) {
+        out.push_back(check_locked(sim, r, now));
+        if (out.back().allowed) {
+            const std::vector<std::string> set = name_set(r.names);
+            sim.orders.push_back({now, set, "", Renewal::no, {}, ""});  // as record_order
+            const std::string domain = r.names.empty() ? "" : registered_domain(r.names.front());
+            sim.certs.push_back({now, set, domain, r.renewal, {}, ""});
+        }
+    }
+    return out;
+}
+
+void RateBudget::record_order(const std::vector<DnsName>& names, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    ledger_.orders.push_back({now, name_set(names), "", Renewal::no, {}, ""});
+    recorded_locked(now);
+}
+
+void RateBudget::record_issued(const std::vector<DnsName>& names, Renewal renewal,
+                               Clock::time_point now) {
+    const std::string domain = names.empty() ? "" : registered_domain(names.front());
+    std::lock_guard lock(mutex_);
+    ledger_.certs.push_back({now, name_set(names), domain, renewal, {}, ""});
+    recorded_locked(now);
+}
+
+void RateBudget::record_failed_authorization(const DnsName& name, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    ledger_.failed_authz.push_back({now, {bare(name)}, "", Renewal::no, {}, ""});
+    recorded_locked(now);
+}
+
+void RateBudget::record_ca_refusal(const std::vector<DnsName>& names, Clock::time_point until,
+                                   const std::string& detail, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    ledger_.ca_refusals.push_back({now, name_set(names), "", Renewal::no, until, detail});
+    recorded_locked(now);
+}
+
+RateBudget::Usage RateBudget::usage(const std::string& domain, Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    Usage u;
+    u.orders_3h = static_cast<unsigned>(
+        times_of(ledger_.orders, kOrdersWindow, now, [](const Event&) { return true; }).size());
+    u.certs_domain_week =
+        static_cast<unsigned>(times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+                                  return e.domain == domain;
+                              }).size());
+    return u;
+}
+
+std::vector<RateBudget::Remaining> RateBudget::remaining(
+    const std::vector<std::vector<DnsName>>& name_sets, Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    std::vector<Remaining> out;
+    std::set<std::pair<std::string, std::string>> seen;  // limit, scope
+    auto put = [&](const char* limit, const std::string& scope, unsigned max, std::size_t used) {
+        if (max == 0 || !seen.insert({limit, scope}).second) {
+            return;
+        }
+        out.push_back({limit, scope, max, used >= max ? 0 : max - static_cast<unsigned>(used)});
+    };
+    put("orders-per-3h", "account", limits_.orders_per_3h,
+        times_of(ledger_.orders, kOrdersWindow, now, [](const Event&) { return true; }).size());
+    for (const std::vector<DnsName>& names : name_sets) {
+        if (names.empty()) {
+            continue;
+        }
+        const std::string domain = registered_domain(names.front());
+        put("certs-per-domain-per-week", domain, limits_.certs_per_domain_per_week,
+            times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+                return e.domain == domain;
+            }).size());
+        const std::vector<std::string> set = name_set(names);
+        std::string joined;
+        for (const std::string& n : set) {
+            joined += (joined.empty() ? "" : ",") + n;
+        }
+        put("certs-per-nameset-per-week", joined, limits_.certs_per_nameset_per_week,
+            times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+                return e.names == set;
+            }).size());
+        for (const DnsName& n : names) {
+            const std::string h = bare(n);
+            put("failed-authz-per-name-per-hour", h, limits_.failed_authz_per_name_per_hour,
+                times_of(ledger_.failed_authz, kFailedAuthzWindow, now, [&](const Event& e) {
+                    return e.names.at(0) == h;
+                }).size());
+        }
+    }
+    return out;
+}
+
+RateBudget::~RateBudget() {
+    try {
+        flush();
+    } catch (const std::exception& e) {
+        log_warning(file_.string(), ": ", e.what());
+    }
+}
+
+void RateBudget::flush(Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    if (dirty_) {
+        save_locked(now);
+    }
+}
+
+void RateBudget::recorded_locked(Clock::time_point now) {
+    prune(ledger_, now);
+    dirty_ = true;
+    if (std::chrono::steady_clock::now() - last_write_ >= std::chrono::seconds(1)) {
+        save_locked(now);
+    }
+}
+
+void RateBudget::save_locked(Clock::time_point now) {
+    dirty_ = false;
+    last_write_ = std::chrono::steady_clock::now();
+    prune(ledger_, now);
+    Json::Value section(Json::objectValue);
+    section["orders"] = events_to_json(ledger_.orders, false, false);
+    section["certificates"] = events_to_json(ledger_.certs, true, false);
+    section["failed-authorizations"] = events_to_json(ledger_.failed_authz, false, false);
+    section["ca-refusals"] = events_to_json(ledger_.ca_refusals, false, true);
+    section["written"] = format_utc(now);
+    std::lock_guard file_lock(g_file_mutex);
+    Json::Value doc;
+    try {
+        doc = read_document(file_);
+    } catch (const std::exception&) {
+        doc = Json::Value(Json::objectValue);  // reported when loaded; replaced now
+    }
+    doc["version"] = 1;
+    doc["cas"][ca_url_] = section;
+    Json::StreamWriterBuilder w;
+    w["indentation"] = " ";
+    try {
+        write_file_atomic(file_, Json::writeString(w, doc) + "\n", 0644);
+    } catch (const std::exception& e) {
+        log_warning(file_.string(), ": could not write the rate budget: ", e.what());
+    }
+}
+
+}  // namespace acmezone::issuer

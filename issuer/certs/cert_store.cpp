@@ -1,0 +1,294 @@
+// See cert_store.h.
+#include "issuer/certs/cert_store.h"
+
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <random>
+#include <set>
+#include <system_error>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "issuer/certs/openssl_ptr.h"
+
+namespace acmezone::issuer {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::array<const char*, 4> kFiles{"privkey.pem", "cert.pem", "chain.pem",
+                                            "fullchain.pem"};
+constexpr int kMaxVersionTries = 100;
+
+[[noreturn]] void fail_errno(const std::string& what, const fs::path& path) {
+    throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+class FileLock {
+  public:
+    explicit FileLock(const fs::path& path) {
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd_ < 0) {
+            fail_errno("opening lock file", path);
+        }
+        if (::flock(fd_, LOCK_EX) != 0) {
+            int saved = errno;
+            ::close(fd_);
+            errno = saved;
+            fail_errno("locking", path);
+        }
+    }
+    ~FileLock() { ::close(fd_); }  // closing releases the flock
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+
+  private:
+    int fd_ = -1;
+};
+
+// Versions present, by number.
+std::set<unsigned long> versions(const fs::path& zone_dir) {
+    std::set<unsigned long> out;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(zone_dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(".v-", 0) == 0 && name.size() > 3 &&
+            name.find_first_not_of("0123456789", 3) == std::string::npos && name.size() < 15) {
+            out.insert(std::stoul(name.substr(3)));
+        }
+    }
+    return out;
+}
+
+// Atomically makes `link` a symlink to `target` (symlink to a temporary name, rename over).
+void replace_symlink(const fs::path& link, const std::string& target) {
+    std::random_device rd;
+    const fs::path tmp =
+        link.parent_path() / (".tmp-" + link.filename().string() + "-" + std::to_string(rd()));
+    if (::symlink(target.c_str(), tmp.c_str()) != 0) {
+        fail_errno("creating symlink", tmp);
+    }
+    if (::rename(tmp.c_str(), link.c_str()) != 0) {
+        int saved = errno;
+        ::unlink(tmp.c_str());
+        errno = saved;
+        fail_errno("renaming symlink onto", link);
+    }
+}
+
+// The leaf and the rest of a PEM chain.
+std::pair<std::string, std::string> split_leaf(const std::string& fullchain) {
+    auto blocks = split_pem_chain(fullchain);
+    std::string rest;
+    for (std::size_t i = 1; i < blocks.size(); ++i) {
+        rest += blocks[i];
+    }
+    return {blocks.front(), rest};
+}
+
+}  // namespace
+
+CertStore::CertStore(fs::path dir) : dir_(std::move(dir)) {}
+
+fs::path CertStore::zone_dir(const DnsName& zone) const {
+    return dir_ / zone.text();
+}
+
+void CertStore::store(const DnsName& zone, const std::string& privkey_pem,
+                      const std::string& fullchain_pem) {
+    store_version(zone, privkey_pem, fullchain_pem, {});
+}
+
+void CertStore::store(const DnsName& zone, const std::vector<TypedCert>& certs) {
+    if (certs.empty()) {
+        throw std::invalid_argument("no certificate to store for " + zone.text());
+    }
+    for (std::size_t i = 0; i < certs.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (certs[i].type == certs[j].type) {
+                throw std::invalid_argument("two " + std::string(to_string(certs[i].type)) +
+                                            " certificates for " + zone.text());
+            }
+        }
+    }
+    store_version(zone, certs.front().privkey_pem, certs.front().fullchain_pem, certs);
+}
+
+void CertStore::store_version(const DnsName& zone, const std::string& privkey_pem,
+                              const std::string& fullchain_pem,
+                              const std::vector<TypedCert>& typed) {
+    if (zone.is_root()) {
+        throw std::invalid_argument("cannot store a certificate for the root zone");
+    }
+    const auto [leaf, chain] = split_leaf(fullchain_pem);
+    std::vector<std::pair<std::string, std::string>> typed_split;
+    for (const TypedCert& t : typed) {
+        typed_split.push_back(split_leaf(t.fullchain_pem));
+    }
+    const fs::path zdir = zone_dir(zone);
+    ensure_directory(zdir, 0755);
+    FileLock lock(zdir / ".lock");
+
+    // A new, empty version directory.
+    auto present = versions(zdir);
+    unsigned long n = present.empty() ? 1 : *present.rbegin() + 1;
+    fs::path vdir;
+    for (int i = 0;; ++i, ++n) {
+        vdir = zdir / (".v-" + std::to_string(n));
+        if (::mkdir(vdir.c_str(), 0755) == 0) {
+            break;
+        }
+        if (errno != EEXIST || i >= kMaxVersionTries) {
+            fail_errno("creating", vdir);
+        }
+    }
+    const std::string vname = vdir.filename().string();
+
+    auto write_set = [](const fs::path& d, const std::string& key, const std::string& leaf_pem,
+                        const std::string& chain_pem, const std::string& full) {
+        write_file_atomic(d / "privkey.pem", key, 0600);
+        write_file_atomic(d / "cert.pem", leaf_pem, 0644);
+        write_file_atomic(d / "chain.pem", chain_pem, 0644);
+        write_file_atomic(d / "fullchain.pem", full, 0644);
+        fsync_directory(d);
+    };
+    try {
+        write_set(vdir, privkey_pem, leaf, chain, fullchain_pem);
+        for (std::size_t i = 0; i < typed.size(); ++i) {
+            const fs::path tdir = vdir / std::string(to_string(typed[i].type));
+            if (::mkdir(tdir.c_str(), 0755) != 0) {
+                fail_errno("creating", tdir);
+            }
+            write_set(tdir, typed[i].privkey_pem, typed_split[i].first, typed_split[i].second,
+                      typed[i].fullchain_pem);
+        }
+        fsync_directory(vdir);
+        // The switch: from here on readers see the new version.
+        replace_symlink(zdir / "current", vname);
+    } catch (...) {
+        std::error_code ec;
+        fs::remove_all(vdir, ec);
+        throw;
+    }
+    fsync_directory(zdir);
+
+    // The stable names (created once; they point through `current`).
+    std::vector<std::string> names(kFiles.begin(), kFiles.end());
+    for (const TypedCert& t : typed) {
+        names.emplace_back(to_string(t.type));
+    }
+    for (const std::string& f : names) {
+        const fs::path link = zdir / f;
+        std::error_code ec;
+        const std::string want = "current/" + f;
+        if (fs::is_symlink(fs::symlink_status(link, ec)) && fs::read_symlink(link, ec) == want) {
+            continue;
+        }
+        replace_symlink(link, want);
+    }
+    fsync_directory(zdir);
+
+    // Keep the new version and the one before it.
+    present = versions(zdir);
+    std::size_t kept = 0;
+    for (auto it = present.rbegin(); it != present.rend(); ++it) {
+        if (++kept <= 2) {
+            continue;
+        }
+        std::error_code ec;
+        fs::remove_all(zdir / (".v-" + std::to_string(*it)), ec);
+        if (ec) {
+            log_warning(zdir.string(), ": could not remove old version .v-", *it, ": ",
+                        ec.message());
+        }
+    }
+}
+
+std::optional<CertInfo> CertStore::current(const DnsName& zone) const {
+    const fs::path cert = zone_dir(zone) / "cert.pem";
+    std::error_code ec;
+    if (!fs::exists(cert, ec)) {
+        return std::nullopt;
+    }
+    return read_certificate(read_file(cert));
+}
+
+// The file of `name` (cert.pem, privkey.pem, ...) of key type `type` in the
+// current version: its subdirectory, or the top level of a version without
+// one whose key is of that type; nullopt when there is none.
+std::optional<fs::path> CertStore::current_file(const DnsName& zone, KeyType type,
+                                                const std::string& name) const {
+    const fs::path zdir = zone_dir(zone);
+    std::error_code ec;
+    const fs::path typed = zdir / "current" / std::string(to_string(type)) / name;
+    if (fs::exists(typed, ec)) {
+        return typed;
+    }
+    if (fs::exists(zdir / "current" / std::string(to_string(type)), ec)) {
+        return std::nullopt;
+    }
+    // A version without subdirectories: its one certificate, if of that type.
+    const fs::path cert = zdir / "cert.pem";
+    if (!fs::exists(cert, ec)) {
+        return std::nullopt;
+    }
+    bool has_subdirs = false;
+    for (const auto& e : fs::directory_iterator(zdir / "current", ec)) {
+        if (e.is_directory(ec)) {
+            has_subdirs = true;
+        }
+    }
+    if (has_subdirs) {
+        return std::nullopt;  // a typed version without this type
+    }
+    const std::string pem = read_file(cert);
+    BioPtr bio = memory_bio(pem);
+    X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!x) {
+        throw CertCheckError(cert.string() + ": not a PEM certificate");
+    }
+    if (key_type_of(X509_get0_pubkey(x.get())) != type) {
+        return std::nullopt;
+    }
+    return zdir / name;
+}
+
+std::optional<CertInfo> CertStore::current(const DnsName& zone, KeyType type) const {
+    auto file = current_file(zone, type, "cert.pem");
+    if (!file) {
+        return std::nullopt;
+    }
+    return read_certificate(read_file(*file));
+}
+
+std::string CertStore::current_chain(const DnsName& zone, KeyType type) const {
+    auto file = current_file(zone, type, "fullchain.pem");
+    return file ? read_file(*file) : std::string();
+}
+
+fs::path CertStore::next_key_path(const DnsName& zone, KeyType type) const {
+    return zone_dir(zone) / "next" / (std::string(to_string(type)) + ".pem");
+}
+
+std::optional<CertKey> CertStore::next_key(const DnsName& zone, KeyType type) const {
+    const fs::path path = next_key_path(zone, type);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        return std::nullopt;
+    }
+    return CertKey::from_pem(read_file(path), path.string());
+}
+
+void CertStore::write_next_key(const DnsName& zone, KeyType type, const CertKey& key) {
+    const fs::path dir = zone_dir(zone) / "next";
+    ensure_directory(dir, 0700);
+    write_file_atomic(next_key_path(zone, type), key.private_pem(), 0600);
+}
+
+}  // namespace acmezone::issuer

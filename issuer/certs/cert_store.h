@@ -1,0 +1,97 @@
+// Where certificates live, and how a new one replaces the old atomically.
+//
+//     <dir>/<zone>/
+//         .v-1/  .v-2/           versions; never modified once complete. Each holds:
+//             privkey.pem (0600), cert.pem, chain.pem, fullchain.pem
+//                                the first key type's certificate (as with one type)
+//             ecdsa-p256/{privkey,cert,chain,fullchain}.pem
+//             rsa-2048/{privkey,cert,chain,fullchain}.pem
+//                                each configured key type's certificate, the first one
+//                                included (a copy of the four files above)
+//         current -> .v-2        the one switch: a symlink replaced by rename()
+//         privkey.pem -> current/privkey.pem     the four names servers read
+//         cert.pem -> current/cert.pem
+//         chain.pem -> current/chain.pem
+//         fullchain.pem -> current/fullchain.pem
+//         ecdsa-p256 -> current/ecdsa-p256       one per key type stored
+//         rsa-2048 -> current/rsa-2048
+//         next/<key type>.pem    the next key of that type (0600, directory 0700),
+//                                with `next-key = yes`: the next issuance uses it
+//         .lock                  flock()ed while a version is written
+//
+// With two key types both certificates are in one version directory, so the
+// one rename of `current` switches the pair: a reader never sees the new
+// ECDSA certificate beside the old RSA one. A version without key-type
+// subdirectories (written before they existed, or by store() with one PEM)
+// is still read: its top-level files are the certificate of whatever type
+// its key is (current(zone, type) looks at the key).
+//
+// A new version is written completely (each file fsync'd, keys 0600 from
+// their first byte) into a new .v-<n> directory before `current` is switched,
+// so a reader that resolves `current` once sees one consistent set; the
+// previous version is kept (a reader holding its paths still finds it), older
+// ones are removed. Any failure before the switch removes only the new
+// directory: what was there stays as it was, byte for byte.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "issuer/certs/cert_check.h"
+#include "issuer/certs/cert_key.h"
+
+namespace acmezone::issuer {
+
+// One key type's certificate for store().
+struct TypedCert {
+    KeyType type;
+    std::string privkey_pem;
+    std::string fullchain_pem;  // leaf first
+};
+
+class CertStore {
+  public:
+    explicit CertStore(std::filesystem::path dir);
+
+    const std::filesystem::path& dir() const { return dir_; }
+    std::filesystem::path zone_dir(const DnsName& zone) const;
+
+    // Stores a new version: `fullchain_pem` is leaf first; cert.pem gets the
+    // leaf, chain.pem the rest, fullchain.pem all. Throws std::runtime_error /
+    // std::system_error naming the path; then nothing existing has changed.
+    // Writes the top-level files only (no key-type subdirectory).
+    void store(const DnsName& zone, const std::string& privkey_pem,
+               const std::string& fullchain_pem);
+    // Stores one certificate per key type in one version (the first also at
+    // the top level); each type at most once. Same guarantees.
+    void store(const DnsName& zone, const std::vector<TypedCert>& certs);
+
+    // The current certificate's info, nullopt when the zone has none yet.
+    // Throws CertCheckError when cert.pem exists but does not parse.
+    std::optional<CertInfo> current(const DnsName& zone) const;
+    // The current certificate of key type `type` (see above for versions
+    // without subdirectories), nullopt when there is none of that type.
+    std::optional<CertInfo> current(const DnsName& zone, KeyType type) const;
+    // The PEM of that certificate (leaf first), "" when none.
+    std::string current_chain(const DnsName& zone, KeyType type) const;
+
+    // The next key of `type` for `zone`, nullopt when none is kept. Throws
+    // std::runtime_error naming the file when it exists but does not parse.
+    std::optional<CertKey> next_key(const DnsName& zone, KeyType type) const;
+    std::filesystem::path next_key_path(const DnsName& zone, KeyType type) const;
+    // Replaces the next key of `type` (atomically, 0600 from the first byte).
+    void write_next_key(const DnsName& zone, KeyType type, const CertKey& key);
+
+  private:
+    void store_version(const DnsName& zone, const std::string& privkey_pem,
+                       const std::string& fullchain_pem, const std::vector<TypedCert>& typed);
+    std::optional<std::filesystem::path> current_file(const DnsName& zone, KeyType type,
+                                                      const std::string& name) const;
+
+    std::filesystem::path dir_;
+};
+
+}  // namespace acmezone::issuer

@@ -1,0 +1,42 @@
+// What a pass leaves for the operator besides certificates: the deploy hook
+// after a certificate changed, notify-hook events, next keys made ready, and
+// the metrics file. Called from runner.cpp's hook points
+// (after_certificate_changed, after_pass); see hooks.h and metrics.h for
+// the hooks' environment and JSON, and the metrics written.
+//
+// None of these fails a zone or a pass: a hook that fails, a next key or
+// metrics file that cannot be written is logged (and a deploy hook's failure
+// kept in the zone's state, shown by status).
+#pragma once
+
+#include <json/value.h>
+
+#include <string>
+#include <vector>
+
+#include "issuer/cli/issuer_config.h"
+#include "issuer/outputs/metrics.h"
+#include "issuer/pass/runner.h"
+
+namespace acmezone::issuer {
+
+// Runs the deploy hook for `zone` (if one is configured) and records its
+// outcome in the zone's state (deploy_hook_error, "" when it succeeded).
+void run_deploy_hook(const IssuerConfig& config, const DnsName& zone);
+
+// After a pass: notify-hook events for every configured zone (the state's
+// notify fields updated), next keys made where missing (next-key = yes), and
+// the metrics file, with `extra` samples added (the CA's rate-limit budget).
+void after_pass_outputs(const IssuerConfig& config, const PassReport& report,
+                        const std::vector<MetricSample>& extra = {});
+
+// For status: each configured key type's certificate of `zone`, as
+// [{"key_type": "ecdsa-p256", "not_after": "..." or null}, ...], and as text
+// for the table (" [ecdsa-p256 rsa-2048]"; "" with one key type).
+Json::Value key_types_json(const IssuerConfig& config, const DnsName& zone);
+std::string key_types_text(const IssuerConfig& config, const DnsName& zone);
+
+// The runner's samples for one pass (see metrics.h), for the metrics file.
+std::vector<MetricSample> pass_metrics(const IssuerConfig& config, const PassReport& report);
+
+}  // namespace acmezone::issuer

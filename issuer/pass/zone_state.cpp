@@ -1,0 +1,278 @@
+// See zone_state.h.
+#include "issuer/pass/zone_state.h"
+
+#include <json/reader.h>
+#include <json/writer.h>
+
+#include <memory>
+#include <utility>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "common/utc_time.h"
+
+namespace acmezone::issuer {
+namespace fs = std::filesystem;
+namespace {
+
+// Readers that ignore (with a warning) a field of the wrong type.
+struct FieldReader {
+    const Json::Value& doc;
+    const std::string& origin;
+
+    void warn(const char* key, const char* want) const {
+        log_warning(origin, ": field \"", key, "\" is not ", want, "; ignored");
+    }
+    std::string string(const char* key) const {
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return {};
+        }
+        if (!v.isString()) {
+            warn(key, "a string");
+            return {};
+        }
+        return v.asString();
+    }
+    std::optional<SysTime> time(const char* key) const {
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return std::nullopt;
+        }
+        auto t = v.isString() ? parse_utc(v.asString()) : std::nullopt;
+        if (!t) {
+            warn(key, "a time (YYYY-MM-DDTHH:MM:SSZ)");
+        }
+        return t;
+    }
+    unsigned count(const char* key) const {
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return 0;
+        }
+        if (!v.isUInt()) {
+            warn(key, "a count");
+            return 0;
+        }
+        return v.asUInt();
+    }
+    std::vector<std::string> strings(const char* key) const {
+        std::vector<std::string> out;
+        const Json::Value& v = doc[key];
+        if (v.isNull()) {
+            return out;
+        }
+        if (!v.isArray()) {
+            warn(key, "a list of strings");
+            return out;
+        }
+        for (const Json::Value& s : v) {
+            if (!s.isString()) {
+                warn(key, "a list of strings");
+                return {};
+            }
+            out.push_back(s.asString());
+        }
+        return out;
+    }
+};
+
+void put_time(Json::Value& doc, const char* key, const std::optional<SysTime>& t) {
+    if (t) {
+        doc[key] = format_utc(*t);
+    } else {
+        doc.removeMember(key);
+    }
+}
+
+void put_string(Json::Value& doc, const char* key, const std::string& s) {
+    if (s.empty()) {
+        doc.removeMember(key);
+    } else {
+        doc[key] = s;
+    }
+}
+
+const char* const kKnown[] = {
+    "last_attempt",      "last_result",  "last_error",      "last_success",      "failures",
+    "retry_at",          "ari",          "order",           "deploy_hook_error", "notified_failed",
+    "notified_expiring", "resume_order", "resume_key_type", "deferred_by",       "ca"};
+
+}  // namespace
+
+ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin) {
+    ZoneState s;
+    if (!doc.isObject()) {
+        log_warning(origin, ": not a JSON object; read as an empty state");
+        return s;
+    }
+    s.extra = doc;
+    for (const char* key : kKnown) {
+        s.extra.removeMember(key);
+    }
+    const FieldReader r{doc, origin};
+    s.last_attempt = r.time("last_attempt");
+    s.last_result = r.string("last_result");
+    s.last_error = r.string("last_error");
+    s.last_success = r.time("last_success");
+    s.failures = r.count("failures");
+    s.retry_at = r.time("retry_at");
+    s.deferred_by = r.string("deferred_by");
+    s.ca = r.string("ca");
+    s.deploy_hook_error = r.string("deploy_hook_error");
+    s.notified_failed = r.time("notified_failed");
+    s.notified_expiring = r.time("notified_expiring");
+    const Json::Value& ari = doc["ari"];
+    if (ari.isObject() || ari.isArray()) {
+        const std::string where = origin + ": ari";
+        auto read = [&](const Json::Value& v) {
+            if (!v.isObject()) {
+                r.warn("ari", "a list of objects");
+                return;
+            }
+            const FieldReader a{v, where};
+            AriState e;
+            e.cert_id = a.string("cert_id");
+            e.directory = a.string("directory");
+            e.window_start = a.time("window_start");
+            e.window_end = a.time("window_end");
+            e.renew_at = a.time("renew_at");
+            e.next_poll = a.time("next_poll");
+            e.explanation_url = a.string("explanation_url");
+            if (!e.cert_id.empty()) {
+                s.ari.push_back(std::move(e));
+            }
+        };
+        if (ari.isObject()) {
+            read(ari);  // one certificate's entry, as written before two key types
+        } else {
+            for (const Json::Value& v : ari) {
+                read(v);
+            }
+        }
+    } else if (!ari.isNull()) {
+        r.warn("ari", "a list of objects");
+    }
+    if (doc["order"].isObject()) {
+        const std::string where = origin + ": order";
+        const FieldReader o{doc["order"], where};
+        InFlightOrder f;
+        f.order_url = o.string("url");
+        f.key_type = o.string("key_type");
+        f.owner = o.string("owner");
+        f.values = o.strings("values");
+        f.controls = o.strings("controls");
+        f.started = o.time("started");
+        s.order = std::move(f);
+    } else if (!doc["order"].isNull()) {
+        r.warn("order", "an object");
+    }
+    s.resume_order = r.string("resume_order");
+    s.resume_key_type = r.string("resume_key_type");
+    return s;
+}
+
+Json::Value ZoneState::to_json() const {
+    Json::Value doc = extra.isObject() ? extra : Json::Value(Json::objectValue);
+    put_time(doc, "last_attempt", last_attempt);
+    put_string(doc, "last_result", last_result);
+    put_string(doc, "last_error", last_error);
+    put_time(doc, "last_success", last_success);
+    doc["failures"] = failures;
+    put_time(doc, "retry_at", retry_at);
+    put_string(doc, "deferred_by", deferred_by);
+    put_string(doc, "ca", ca);
+    put_string(doc, "deploy_hook_error", deploy_hook_error);
+    put_time(doc, "notified_failed", notified_failed);
+    put_time(doc, "notified_expiring", notified_expiring);
+    Json::Value list(Json::arrayValue);
+    for (const AriState& e : ari) {
+        Json::Value a(Json::objectValue);
+        put_string(a, "cert_id", e.cert_id);
+        put_string(a, "directory", e.directory);
+        put_time(a, "window_start", e.window_start);
+        put_time(a, "window_end", e.window_end);
+        put_time(a, "renew_at", e.renew_at);
+        put_time(a, "next_poll", e.next_poll);
+        put_string(a, "explanation_url", e.explanation_url);
+        list.append(a);
+    }
+    if (list.empty()) {
+        doc.removeMember("ari");
+    } else {
+        doc["ari"] = list;
+    }
+    if (order) {
+        Json::Value o(Json::objectValue);
+        o["url"] = order->order_url;
+        put_string(o, "key_type", order->key_type);
+        o["owner"] = order->owner;
+        o["values"] = Json::Value(Json::arrayValue);
+        for (const std::string& v : order->values) {
+            o["values"].append(v);
+        }
+        o["controls"] = Json::Value(Json::arrayValue);
+        for (const std::string& c : order->controls) {
+            o["controls"].append(c);
+        }
+        put_time(o, "started", order->started);
+        doc["order"] = o;
+    } else {
+        doc.removeMember("order");
+    }
+    put_string(doc, "resume_order", resume_order);
+    put_string(doc, "resume_key_type", resume_key_type);
+    return doc;
+}
+
+const AriState* ZoneState::ari_for(const std::string& cert_id) const {
+    for (const AriState& e : ari) {
+        if (e.cert_id == cert_id) {
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
+AriState* ZoneState::ari_for(const std::string& cert_id) {
+    return const_cast<AriState*>(std::as_const(*this).ari_for(cert_id));
+}
+
+ZoneStateStore::ZoneStateStore(fs::path state_dir) : dir_(std::move(state_dir) / "zones") {}
+
+fs::path ZoneStateStore::file(const DnsName& zone) const {
+    return dir_ / (zone.text() + ".json");
+}
+
+ZoneState ZoneStateStore::load(const DnsName& zone) const {
+    const fs::path path = file(zone);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        return {};
+    }
+    try {
+        const std::string text = read_file(path);
+        Json::CharReaderBuilder b;
+        std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+        Json::Value doc;
+        std::string errors;
+        if (!reader->parse(text.data(), text.data() + text.size(), &doc, &errors)) {
+            log_warning(path.string(), ": not valid JSON (", errors,
+                        "); read as an empty state, rewritten after the next attempt");
+            return {};
+        }
+        return ZoneState::from_json(doc, path.string());
+    } catch (const std::exception& e) {
+        log_warning(path.string(), ": ", e.what(), "; read as an empty state");
+        return {};
+    }
+}
+
+void ZoneStateStore::save(const DnsName& zone, const ZoneState& state) const {
+    ensure_directory(dir_, 0700);
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "  ";
+    write_file_atomic(file(zone), Json::writeString(w, state.to_json()) + "\n", 0600);
+}
+
+}  // namespace acmezone::issuer

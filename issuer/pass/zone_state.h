@@ -1,0 +1,125 @@
+// What the issuer remembers about each zone between runs:
+// <state-dir>/zones/<zone>.json, one JSON object, written atomically
+// (common/file_io) after every change, so it survives a crash at any point.
+//
+//   last_attempt, last_result, last_error   the last attempt: when, "ok",
+//                           "failed" or "interrupted", and why it failed
+//   last_success            when a certificate was last stored
+//   failures                consecutive failures (0 after a success)
+//   retry_at                backoff: no new attempt before this (see schedule.h)
+//   deferred_by             why the zone waits for retry_at without having
+//                           failed: a rate limit of the budget, or the CA's
+//                           rateLimited answer (rate_budget.h)
+//   ca                      the directory of the CA that issued the current
+//                           certificate (the first or the fallback, ca_session.h)
+//   ari                     the CA's renewal information (RFC 9773), one
+//                           entry per current certificate (one per key
+//                           type): its certID, the CA asked, the suggested
+//                           window, the time picked in it, when to ask again
+//                           (an object, as one certificate's entry was kept
+//                           before there were two, is read as a list of one)
+//   order                   an order in flight, recorded BEFORE its values are
+//                           published: its URL, its key type, the owner name,
+//                           the values and the control sockets written;
+//                           cleared once the
+//                           values are removed. Found on the next run, it
+//                           means the last one died in between: that run
+//                           removes exactly those values first, and moves
+//                           the order's URL and key type to
+//   resume_order, resume_key_type
+//                           the order to resume or abandon on the zone's
+//                           next attempt, and the key type it was for
+//                           (issuance.h IssuanceOptions)
+//   deploy_hook_error       the deploy hook's last failure (hooks.h)
+//   notified_failed, notified_expiring   what the notify hook was told, when
+//
+// Reading is tolerant: a missing file is an empty state; a file that does not
+// parse is reported (file and reason) and read as empty, never fatal for this
+// zone or any other; fields of the wrong type are ignored one by one. Fields
+// this version does not know are kept as they were (`extra`) and written back,
+// so a newer state file survives an older issuer and other features can add
+// fields: give each a member here and a line in from_json() and to_json().
+//
+// Each zone's file is written only by the thread working on that zone, and
+// the pass lock (state_lock.h) keeps other processes out.
+#pragma once
+
+#include <json/value.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "issuer/pass/schedule.h"
+
+namespace acmezone::issuer {
+
+struct AriState {
+    std::string cert_id;    // the certificate the window is for
+    std::string directory;  // the CA asked (its directory URL)
+    std::optional<SysTime> window_start;
+    std::optional<SysTime> window_end;
+    std::optional<SysTime> renew_at;   // picked once within the window
+    std::optional<SysTime> next_poll;  // Retry-After: ask again not before this
+    std::string explanation_url;
+};
+
+struct InFlightOrder {
+    std::string order_url;
+    std::string owner;                  // DNS name the values are published at
+    std::vector<std::string> values;    // the TXT values
+    std::vector<std::string> controls;  // control sockets written, "IP:PORT"
+    std::optional<SysTime> started;
+    std::string key_type;  // cert_key.h to_string(); "" if not recorded
+};
+
+struct ZoneState {
+    std::optional<SysTime> last_attempt;
+    std::string last_result;  // "ok", "failed", "interrupted", "" (never attempted)
+    std::string last_error;
+    std::optional<SysTime> last_success;
+    unsigned failures = 0;
+    std::optional<SysTime> retry_at;
+    std::string deferred_by;
+    std::string ca;
+    std::vector<AriState> ari;  // one per current certificate, by cert_id
+    std::optional<InFlightOrder> order;
+    // Hooks (hooks.h): the deploy hook's last failure ("" when it succeeded),
+    // when "failed" was notified (unset once "recovered" is), when
+    // "expiring" last was.
+    std::string deploy_hook_error;
+    std::optional<SysTime> notified_failed;
+    std::optional<SysTime> notified_expiring;
+    std::string resume_order;     // an order a crash left (see above)
+    std::string resume_key_type;  // its key type; "" if not recorded
+
+    // The entry for `cert_id`, nullptr when there is none.
+    const AriState* ari_for(const std::string& cert_id) const;
+    AriState* ari_for(const std::string& cert_id);
+
+    Json::Value extra{Json::objectValue};  // unknown fields, kept as read
+
+    // `origin` names the file in warnings about ignored fields.
+    static ZoneState from_json(const Json::Value& doc, const std::string& origin);
+    Json::Value to_json() const;
+};
+
+class ZoneStateStore {
+  public:
+    explicit ZoneStateStore(std::filesystem::path state_dir);
+
+    std::filesystem::path file(const DnsName& zone) const;
+    // Never throws: missing file -> empty state; unreadable or corrupt ->
+    // a warning naming the file and the cause, and an empty state.
+    ZoneState load(const DnsName& zone) const;
+    // Atomic (write_file_atomic, mode 0600); throws std::system_error naming
+    // the file.
+    void save(const DnsName& zone, const ZoneState& state) const;
+
+  private:
+    std::filesystem::path dir_;
+};
+
+}  // namespace acmezone::issuer

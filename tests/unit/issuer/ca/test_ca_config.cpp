@@ -1,0 +1,168 @@
+// The [acme] options for rate limits and the fallback CA (issuer_config),
+// and CaFailover's memory of when the first CA began failing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "issuer/ca/ca_failover.h"
+#include "issuer/cli/issuer_config.h"
+
+namespace acmezone::issuer {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const char* kKeys = R"(key "acme-key" {
+    algorithm hmac-sha256;
+    secret "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=";
+};
+)";
+
+const std::string kBase = R"([acme]
+directory = https://127.0.0.1:14000/dir
+state-dir = state
+)";
+const std::string kRest = R"([zones]
+zone = example.com
+[publish]
+control = 127.0.0.1:5353
+key = acme-key
+keys = keys.conf
+[certs]
+dir = certs
+)";
+
+class CaConfigTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/acmezone-cacfg-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+        write_file_atomic(dir / "keys.conf", kKeys, 0600);
+        write_file_atomic(dir / "eab.key", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG4\n", 0600);
+    }
+    void TearDown() override { fs::remove_all(dir); }
+
+    IssuerConfig parse(const std::string& acme_lines) {
+        return IssuerConfig::parse(kBase + acme_lines + kRest, "issuer.conf", dir);
+    }
+    std::string error(const std::string& acme_lines) {
+        try {
+            parse(acme_lines);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        return "";
+    }
+    fs::path dir;
+};
+
+TEST_F(CaConfigTest, DefaultsAreLetsEncryptsLimitsAndNoFallback) {
+    const IssuerConfig c = parse("");
+    EXPECT_EQ(300u, c.rate_limits.orders_per_3h);
+    EXPECT_EQ(50u, c.rate_limits.certs_per_domain_per_week);
+    EXPECT_EQ(5u, c.rate_limits.certs_per_nameset_per_week);
+    EXPECT_EQ(5u, c.rate_limits.failed_authz_per_name_per_hour);
+    EXPECT_FALSE(c.fallback.has_value());
+    EXPECT_EQ(dir / "state" / "rate-budget.json", c.rate_budget_path());
+}
+
+TEST_F(CaConfigTest, PresetsAndOverrides) {
+    IssuerConfig c = parse("rate-limits = none\norders-per-3h = 2\n");
+    EXPECT_EQ(2u, c.rate_limits.orders_per_3h);
+    EXPECT_EQ(0u, c.rate_limits.certs_per_domain_per_week);
+    c = parse("certs-per-nameset-per-week = 0\nfailed-authz-per-name-per-hour = 9\n");
+    EXPECT_EQ(300u, c.rate_limits.orders_per_3h);
+    EXPECT_EQ(0u, c.rate_limits.certs_per_nameset_per_week);
+    EXPECT_EQ(9u, c.rate_limits.failed_authz_per_name_per_hour);
+    EXPECT_EQ(
+        "issuer.conf:4: acme.rate-limits: unknown rate limits \"zerossl\" (expected "
+        "letsencrypt or none)",
+        error("rate-limits = zerossl\n"));
+    EXPECT_NE(std::string::npos,
+              error("orders-per-3h = 2000000\n").find("issuer.conf:4: acme.orders-per-3h: value"));
+}
+
+TEST_F(CaConfigTest, FallbackWithEab) {
+    const IssuerConfig c = parse(
+        "fallback-directory = https://127.0.0.1:15000/dir\nfallback-ca-file = ca2.pem\n"
+        "fallback-eab-kid = kid-1\nfallback-eab-key-file = eab.key\nfallback-after = 30m\n"
+        "fallback-rate-limits = none\n");
+    ASSERT_TRUE(c.fallback.has_value());
+    EXPECT_EQ("https://127.0.0.1:15000/dir", c.fallback->directory);
+    EXPECT_EQ(dir / "ca2.pem", c.fallback->ca_file);
+    EXPECT_EQ("kid-1", c.fallback->eab_kid);
+    EXPECT_EQ(dir / "eab.key", c.fallback->eab_key_file);
+    EXPECT_EQ(1800s, c.fallback->after);
+    EXPECT_TRUE(c.fallback->rate_limits.unlimited());
+    EXPECT_EQ(dir / "state" / "account-fallback.key", c.fallback_account_key_path());
+    EXPECT_EQ(3600s, parse("fallback-directory = https://b.example/dir\n").fallback->after);
+    EXPECT_EQ(
+        0s,
+        parse("fallback-directory = https://b.example/dir\nfallback-after = 0\n").fallback->after);
+    EXPECT_EQ(
+        172800s,
+        parse("fallback-directory = https://b.example/dir\nfallback-after = 2d\n").fallback->after);
+}
+
+TEST_F(CaConfigTest, FallbackMistakesNameFileLineAndKey) {
+    const std::string fb = "fallback-directory = https://b.example/dir\n";
+    EXPECT_EQ(
+        "issuer.conf:4: acme.fallback-directory: \"http://b.example/dir\" is not an "
+        "https:// URL",
+        error("fallback-directory = http://b.example/dir\n"));
+    EXPECT_EQ("issuer.conf:4: acme.fallback-eab-kid: needs acme.fallback-directory",
+              error("fallback-eab-kid = k\n"));
+    EXPECT_EQ(
+        "issuer.conf:5: acme.fallback-eab-kid: External Account Binding needs both "
+        "fallback-eab-kid and fallback-eab-key-file",
+        error(fb + "fallback-eab-kid = k\n"));
+    EXPECT_EQ(
+        "issuer.conf:5: acme.fallback-after: \"1w\" is not a duration (seconds, or a "
+        "number with s, m, h or d)",
+        error(fb + "fallback-after = 1w\n"));
+    EXPECT_NE(std::string::npos,
+              error(fb + "fallback-after = 31d\n").find("is longer than 30 days"));
+    fs::permissions(dir / "eab.key", fs::perms(0644));
+    const std::string e = error(fb + "fallback-eab-kid = k\nfallback-eab-key-file = eab.key\n");
+    EXPECT_NE(std::string::npos, e.find("issuer.conf:6: acme.fallback-eab-key-file: EAB key file " +
+                                        (dir / "eab.key").string() + " has mode 0644"))
+        << e;
+    EXPECT_NE(std::string::npos, e.find("chmod 600")) << e;
+}
+
+TEST(CaFailover, RemembersTheFirstFailureUntilASuccess) {
+    char tmpl[] = "/tmp/acmezone-fo-XXXXXX";
+    const fs::path dir = ::mkdtemp(tmpl);
+    const fs::path file = dir / "ca-failover.json";
+    const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+    {
+        CaFailover f(file, "https://a/dir");
+        EXPECT_FALSE(f.state().failing_since.has_value());
+        EXPECT_EQ(t0, f.primary_failed("connection refused", t0));
+        EXPECT_EQ(t0, f.primary_failed("connection refused again", t0 + 10min));
+        f.fallback_used("https://b/dir", t0 + 10min);
+    }
+    CaFailoverState s = CaFailover::read(file, "https://a/dir");
+    EXPECT_EQ(t0, s.failing_since);
+    EXPECT_EQ("connection refused again", s.last_error);
+    EXPECT_TRUE(s.used_fallback);
+    EXPECT_EQ("https://b/dir", s.used);
+    // About another first CA: not this one's failure.
+    EXPECT_FALSE(CaFailover::read(file, "https://c/dir").failing_since.has_value());
+    {
+        CaFailover f(file, "https://a/dir");
+        EXPECT_EQ(t0, f.primary_failed("still", t0 + 20min));
+        f.primary_ok(t0 + 30min);
+    }
+    s = CaFailover::read(file, "https://a/dir");
+    EXPECT_FALSE(s.failing_since.has_value());
+    EXPECT_FALSE(s.used_fallback);
+    write_file_atomic(file, "garbage", 0644);
+    EXPECT_FALSE(CaFailover::read(file, "https://a/dir").failing_since.has_value());
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace acmezone::issuer

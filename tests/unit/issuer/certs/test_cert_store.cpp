@@ -1,0 +1,222 @@
+// cert_store: the layout, the modes, the atomic switch, pruning, and that a
+// failure part-way leaves the existing certificate byte for byte.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <filesystem>
+
+#include "common/file_io.h"
+#include "issuer/certs/cert_store.h"
+#include "tests/unit/issuer_test_pki.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace acmezone;
+using namespace acmezone::issuer;
+using namespace acmezone::issuer::testing;
+using acmezone::test_support::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const DnsName kZone = DnsName::parse("example.com");
+const std::vector<std::string> kSans{"DNS:example.com", "DNS:*.example.com"};
+
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        const std::string rel = fs::relative(e.path(), dir).string();
+        if (e.is_symlink()) {
+            out[rel] = "-> " + fs::read_symlink(e.path()).string();
+        } else if (e.is_regular_file()) {
+            out[rel] = read_file(e.path());
+        } else {
+            out[rel] = "<dir>";
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+class CertStoreTest : public ::testing::Test {
+  protected:
+    TempDir tmp{"store"};
+    fs::path dir = tmp.path();
+    TestPki pki;
+};
+
+TEST_F(CertStoreTest, LayoutModesAndContent) {
+    CertStore store(dir);
+    EXPECT_FALSE(store.current(kZone).has_value());
+    CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+    const std::string chain = pki.chain_for(key, kSans);
+    store.store(kZone, key.private_pem(), chain);
+
+    const fs::path z = dir / "example.com";
+    EXPECT_EQ(fs::read_symlink(z / "current"), ".v-1");
+    for (const char* f : {"privkey.pem", "cert.pem", "chain.pem", "fullchain.pem"}) {
+        EXPECT_EQ(fs::read_symlink(z / f), fs::path("current") / f) << f;
+    }
+    struct stat st {};
+    ASSERT_EQ(::stat((z / ".v-1/privkey.pem").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat((z / ".v-1/cert.pem").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0644u);
+
+    EXPECT_EQ(read_file(z / "privkey.pem"), key.private_pem());
+    EXPECT_EQ(read_file(z / "fullchain.pem"), chain);
+    EXPECT_EQ(read_file(z / "cert.pem"), split_pem_chain(chain)[0]);
+    EXPECT_EQ(read_file(z / "chain.pem"), pki.inter_pem());
+    EXPECT_EQ(read_file(z / "cert.pem") + read_file(z / "chain.pem"), chain);
+
+    auto info = store.current(kZone);
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->dns_names, (std::vector<std::string>{"*.example.com", "example.com"}));
+}
+
+TEST_F(CertStoreTest, RenewalSwitchesAndKeepsOnlyTheLastTwoVersions) {
+    CertStore store(dir);
+    std::string last_key;
+    for (int i = 1; i <= 4; ++i) {
+        CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+        store.store(kZone, key.private_pem(), pki.chain_for(key, kSans, -3600, 86400 * 90, i));
+        last_key = key.private_pem();
+        EXPECT_EQ(fs::read_symlink(dir / "example.com/current"), ".v-" + std::to_string(i));
+    }
+    EXPECT_EQ(read_file(dir / "example.com/privkey.pem"), last_key);
+    EXPECT_EQ(store.current(kZone)->serial_hex, "04");
+    EXPECT_FALSE(fs::exists(dir / "example.com/.v-1"));
+    EXPECT_FALSE(fs::exists(dir / "example.com/.v-2"));
+    EXPECT_TRUE(fs::exists(dir / "example.com/.v-3/privkey.pem"));
+    EXPECT_TRUE(fs::exists(dir / "example.com/.v-4/privkey.pem"));
+}
+
+TEST_F(CertStoreTest, BadChainChangesNothing) {
+    CertStore store(dir);
+    CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, key.private_pem(), pki.chain_for(key, kSans));
+    auto before = snapshot(dir);
+    CertKey key2 = CertKey::generate(KeyType::ecdsa_p256);
+    EXPECT_THROW(store.store(kZone, key2.private_pem(), "not a chain"), CertCheckError);
+    EXPECT_EQ(snapshot(dir), before);
+}
+
+TEST_F(CertStoreTest, AWriteFailingHalfWayChangesNothing) {
+    CertStore store(dir);
+    CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, key.private_pem(), pki.chain_for(key, kSans));
+    auto before = snapshot(dir);
+
+    // Files above 400 bytes cannot be written: the key (about 240) is written
+    // into the new version, cert.pem (larger) fails with EFBIG.
+    CertKey key2 = CertKey::generate(KeyType::ecdsa_p256);
+    const std::string pem2 = key2.private_pem();
+    const std::string chain2 = pki.chain_for(key2, kSans);
+    ASSERT_LT(pem2.size(), 400u);
+    ASSERT_GT(split_pem_chain(chain2)[0].size(), 400u);
+    struct rlimit old {};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = old;
+    small.rlim_cur = 400;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    bool threw = false;
+    try {
+        store.store(kZone, pem2, chain2);
+    } catch (const std::exception&) {
+        threw = true;
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    EXPECT_TRUE(threw);
+    EXPECT_EQ(snapshot(dir), before);
+    // And the store still works afterwards.
+    store.store(kZone, pem2, chain2);
+    EXPECT_EQ(read_file(dir / "example.com/privkey.pem"), pem2);
+}
+
+TEST_F(CertStoreTest, ZonesAreSeparate) {
+    CertStore store(dir);
+    CertKey a = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, a.private_pem(), pki.chain_for(a, kSans));
+    EXPECT_FALSE(store.current(DnsName::parse("example.org")).has_value());
+    EXPECT_EQ(store.zone_dir(DnsName::parse("Example.ORG")), dir / "example.org");
+}
+
+TEST_F(CertStoreTest, TwoKeyTypesInOneVersion) {
+    CertStore store(dir);
+    CertKey ec = CertKey::generate(KeyType::ecdsa_p256);
+    CertKey rsa = CertKey::generate(KeyType::rsa_2048);
+    const std::string ec_chain = pki.chain_for(ec, kSans);
+    const std::string rsa_chain = pki.chain_for(rsa, kSans);
+    store.store(kZone, {{KeyType::ecdsa_p256, ec.private_pem(), ec_chain},
+                        {KeyType::rsa_2048, rsa.private_pem(), rsa_chain}});
+    const fs::path z = dir / "example.com";
+    EXPECT_EQ(fs::read_symlink(z / "current"), ".v-1");
+    EXPECT_EQ(fs::read_symlink(z / "ecdsa-p256"), "current/ecdsa-p256");
+    EXPECT_EQ(fs::read_symlink(z / "rsa-2048"), "current/rsa-2048");
+    // The first type at the top level too.
+    EXPECT_EQ(read_file(z / "privkey.pem"), ec.private_pem());
+    EXPECT_EQ(read_file(z / "fullchain.pem"), ec_chain);
+    EXPECT_EQ(read_file(z / "ecdsa-p256/privkey.pem"), ec.private_pem());
+    EXPECT_EQ(read_file(z / "rsa-2048/privkey.pem"), rsa.private_pem());
+    EXPECT_EQ(read_file(z / "rsa-2048/fullchain.pem"), rsa_chain);
+    EXPECT_EQ(read_file(z / "rsa-2048/cert.pem") + read_file(z / "rsa-2048/chain.pem"), rsa_chain);
+    struct stat st {};
+    ASSERT_EQ(::stat((z / ".v-1/rsa-2048/privkey.pem").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(store.current_chain(kZone, KeyType::rsa_2048), rsa_chain);
+    EXPECT_EQ(store.current_chain(kZone, KeyType::ecdsa_p256), ec_chain);
+    EXPECT_TRUE(store.current(kZone, KeyType::rsa_2048).has_value());
+    EXPECT_FALSE(store.current(kZone, KeyType::ecdsa_p384).has_value());
+
+    // The pair changes together: a second store switches both at once.
+    CertKey ec2 = CertKey::generate(KeyType::ecdsa_p256);
+    CertKey rsa2 = CertKey::generate(KeyType::rsa_2048);
+    store.store(kZone, {{KeyType::ecdsa_p256, ec2.private_pem(), pki.chain_for(ec2, kSans)},
+                        {KeyType::rsa_2048, rsa2.private_pem(), pki.chain_for(rsa2, kSans)}});
+    EXPECT_EQ(fs::read_symlink(z / "current"), ".v-2");
+    EXPECT_EQ(read_file(z / "ecdsa-p256/privkey.pem"), ec2.private_pem());
+    EXPECT_EQ(read_file(z / "rsa-2048/privkey.pem"), rsa2.private_pem());
+    EXPECT_THROW(store.store(kZone, {{KeyType::rsa_2048, rsa.private_pem(), rsa_chain},
+                                     {KeyType::rsa_2048, rsa.private_pem(), rsa_chain}}),
+                 std::invalid_argument);
+}
+
+TEST_F(CertStoreTest, AVersionWithoutKeyTypeDirectoriesIsStillRead) {
+    CertStore store(dir);
+    CertKey rsa = CertKey::generate(KeyType::rsa_2048);
+    const std::string chain = pki.chain_for(rsa, kSans);
+    store.store(kZone, rsa.private_pem(), chain);  // today's layout
+    EXPECT_FALSE(fs::exists(dir / "example.com/rsa-2048"));
+    EXPECT_TRUE(store.current(kZone).has_value());
+    EXPECT_TRUE(store.current(kZone, KeyType::rsa_2048).has_value());
+    EXPECT_EQ(store.current_chain(kZone, KeyType::rsa_2048), chain);
+    EXPECT_FALSE(store.current(kZone, KeyType::ecdsa_p256).has_value());
+}
+
+TEST_F(CertStoreTest, NextKeysAre0600AndReadBack) {
+    CertStore store(dir);
+    EXPECT_FALSE(store.next_key(kZone, KeyType::ecdsa_p256).has_value());
+    CertKey next = CertKey::generate(KeyType::ecdsa_p256);
+    store.write_next_key(kZone, KeyType::ecdsa_p256, next);
+    const fs::path p = dir / "example.com/next/ecdsa-p256.pem";
+    EXPECT_EQ(store.next_key_path(kZone, KeyType::ecdsa_p256), p);
+    struct stat st {};
+    ASSERT_EQ(::stat(p.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat(p.parent_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    auto back = store.next_key(kZone, KeyType::ecdsa_p256);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->public_der(), next.public_der());
+    write_file_atomic(p, "garbage", 0600);
+    try {
+        (void)store.next_key(kZone, KeyType::ecdsa_p256);
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
+    }
+}

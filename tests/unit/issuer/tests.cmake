@@ -1,0 +1,57 @@
+# Issuer unit tests, one executable per folder of issuer/.
+
+# acme/: account key and JWS, ACME messages, ARI (certID from real
+# certificates, renewalInfo answers), External Account Binding (HMAC checked
+# independently with OpenSSL); hermetic (an in-memory test PKI).
+acmezone_unit_test(test_issuer_acme
+    ${CMAKE_CURRENT_LIST_DIR}/acme/test_jws.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/acme/test_acme_messages.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/acme/test_ari.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/acme/test_eab.cpp
+    LIBS acmezone_issuer_lib)
+
+# dns/: ChallengeDns, dns_exchange, tsig_signer, authoritative_servers,
+# against a real named started by tests/unit/named_fixture.h (needs named,
+# tsig-keygen and dig on PATH); test_update_answers fakes only the control
+# socket, for answers named cannot be made to give (BADTIME, unsigned
+# NOERROR); the checks before ordering (CAA decisions, refusal advice, the
+# test value) and the gdnsdctl publisher (a stand-in script records its argv).
+acmezone_unit_test(test_issuer_dns
+    ${CMAKE_CURRENT_LIST_DIR}/dns/test_challenge_dns.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/dns/test_update_answers.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/dns/test_precheck.cpp
+    LIBS acmezone_issuer_lib GTest::gmock)
+
+# certs/: CSR, certificate checks, the certificate store, SPKI pins (against
+# openssl's command line); hermetic.
+acmezone_unit_test(test_issuer_certs
+    ${CMAKE_CURRENT_LIST_DIR}/certs/test_csr.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/certs/test_cert_check.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/certs/test_cert_store.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/certs/test_pins.cpp
+    LIBS acmezone_issuer_lib)
+
+# ca/: the rate-limit budget (injected clock, libpsl, persistence), the
+# [acme] options for EAB and the fallback CA, the fallback's failure memory.
+acmezone_unit_test(test_issuer_ca
+    ${CMAKE_CURRENT_LIST_DIR}/ca/test_rate_budget.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ca/test_ca_config.cpp
+    LIBS acmezone_issuer_lib)
+
+# pass/: renewal times, spread and backoff with injected clocks, the zone
+# state file, the state lock, signals (stop grace, SIGHUP wake-up).
+acmezone_unit_test(test_issuer_pass
+    ${CMAKE_CURRENT_LIST_DIR}/pass/test_schedule.cpp
+    LIBS acmezone_issuer_lib)
+
+# cli/: issuer.conf and the zones file.
+acmezone_unit_test(test_issuer_cli
+    ${CMAKE_CURRENT_LIST_DIR}/cli/test_issuer_config.cpp
+    LIBS acmezone_issuer_lib)
+
+# outputs/: the metrics text format, hooks (environment, stdin, exit codes,
+# timeouts) and notifications.
+acmezone_unit_test(test_issuer_outputs
+    ${CMAKE_CURRENT_LIST_DIR}/outputs/test_metrics.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/outputs/test_hooks.cpp
+    LIBS acmezone_issuer_lib)
