@@ -19,7 +19,15 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
-az_setup
+# named runs as bind and the issuer as acmezone, and both read files in
+# $AZ_TMP: it is made under /tmp (mode 1777 everywhere), not under $TMPDIR,
+# which may be a directory only root can enter (libpam-tmpdir's /tmp/user/0
+# is 0700), and opened to others (0711: they may pass, not list). Nothing
+# they read comes from the checkout, which may lie under a 0700 directory
+# (mktemp -d, a Debian 12 home): it is copied here with the modes it needs.
+TMPDIR=/tmp az_setup
+chmod 0711 "$AZ_TMP"
+umask 022 # what named.conf and the other files written here get, whatever the caller's umask
 
 packages=(acmezone-bind-plugin acmezone-issuer)
 installed_by_us=0
@@ -97,6 +105,16 @@ expect_path() {
     got=$(stat -c '%F %a %U:%G' "$path")
     az_assert_eq "$type $mode $owner" "$got" "$path"
 }
+# readable_by USER FILE...: fail, naming the directory in the way, unless
+# USER can read each FILE (as named and the issuer will have to).
+readable_by() {
+    local user=$1 f
+    shift
+    for f in "$@"; do
+        runuser -u "$user" -- test -r "$f" ||
+            az_fail "user $user cannot read $f; modes along the path: $(namei -mo "$f" | tail -n +2 | tr -s ' ' | tr '\n' ';')"
+    done
+}
 expect_path /usr/lib/bind/acmezone_dlz.so "regular file" 644 root:root
 expect_path /usr/sbin/acmezone-issuer "regular file" 755 root:root
 expect_path /etc/acmezone/plugin.conf "regular file" 644 root:root
@@ -154,10 +172,14 @@ fi
 # -- named with the installed module and the shipped plugin.conf ----------
 # named runs as bind, as Debian runs it (-u bind: named changes user before
 # it loads its configuration, so the plugin's files are opened as bind).
-# Its directory, rndc key, plugin.conf and TSIG key are readable by bind as
-# they would be in /etc/bind and /etc/acmezone.
-chmod 0711 "$AZ_TMP"
+# Its directory, rndc key, plugin.conf, TSIG key and zone file (a copy, not
+# the checkout's) are readable by bind as they would be in /etc/bind and
+# /etc/acmezone; readable_by checks that before named starts.
 install -d -o bind -g bind -m 0750 "$AZ_TMP/named-main"
+bind_etc=$AZ_TMP/etc-bind
+install -d -o root -g bind -m 0750 "$bind_etc"
+install -o root -g bind -m 0640 "$ACMEZONE_SOURCE_DIR/zones-example/zones/example.com.zone" \
+    "$bind_etc/example.com.zone"
 az_keygen rndc-key "$AZ_TMP/named-main/rndc.key"
 chown bind:bind "$AZ_TMP/named-main/rndc.key"
 AZ_NAMED_ARGS="-u bind"
@@ -180,8 +202,11 @@ cat >"$AZ_TMP/named.fragment" <<EOF
 dlz "acmezone" {
     database "dlopen /usr/lib/bind/acmezone_dlz.so $AZ_TMP/plugin.conf";
 };
-zone "example.com" { type primary; file "$ACMEZONE_SOURCE_DIR/zones-example/zones/example.com.zone"; };
+zone "example.com" { type primary; file "$bind_etc/example.com.zone"; };
 EOF
+chmod 0644 "$AZ_TMP/named.fragment"
+readable_by bind "$AZ_TMP/named.fragment" "$AZ_TMP/plugin.conf" "$AZ_KEY_FILE" \
+    "$AZ_TMP/named-main/rndc.key" "$bind_etc/example.com.zone"
 az_start_named "$AZ_TMP/named.fragment"
 az_nsupdate "update add _acme-challenge.example.com 60 TXT installed" ||
     az_fail "nsupdate to the installed plugin failed"
@@ -205,9 +230,11 @@ for k in "ca-file = " "check-server = " "state-dir = /var/lib/acmezone" "dir = /
     grep -q "^$k" "$conf_dir/issuer.conf" || az_fail "derived issuer.conf lacks \"$k\": shipped file changed?"
 done
 chmod 0644 "$conf_dir/issuer.conf"
+readable_by acmezone "$conf_dir/issuer.conf" "$conf_dir/issuer-keys.conf" "$conf_dir/pebble-ca.pem"
+# From /, not the test's working directory (the build tree, in the checkout).
 cat >"$AZ_TMP/issuer-as-acmezone" <<'EOF'
 #!/bin/sh
-exec runuser -u acmezone -- /usr/sbin/acmezone-issuer "$@"
+cd / && exec runuser -u acmezone -- /usr/sbin/acmezone-issuer "$@"
 EOF
 chmod 0755 "$AZ_TMP/issuer-as-acmezone"
 ACMEZONE_ISSUER=$AZ_TMP/issuer-as-acmezone
