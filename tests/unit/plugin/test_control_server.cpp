@@ -93,6 +93,13 @@ std::vector<std::uint8_t> tcp_read_message(int fd) {
     return read_exactly(fd, static_cast<std::size_t>(len[0] << 8 | len[1]));
 }
 
+// An SOA query over the TCP connection `fd`: answered NOERROR.
+void expect_soa_answer(int fd) {
+    LdnsPkt q = make_query("_acme-challenge.example.com.", LDNS_RR_TYPE_SOA);
+    send_all(fd, framed(to_wire(q.get())));
+    EXPECT_EQ(rcode_of(tcp_read_message(fd)), kRcodeNoError);
+}
+
 // True when the server closed the connection within `timeout`.
 bool closed_by_server(int fd, std::chrono::milliseconds timeout) {
     if (!readable(fd, timeout)) {
@@ -518,9 +525,16 @@ TEST_F(ControlServerTest, FailedPrerequisiteChangesNothing) {
 TEST_F(ControlServerTest, TooManyTcpConnectionsAreClosed) {
     start();
     Socket a(tcp_connect(ep)), b(tcp_connect(ep)), c(tcp_connect(ep));
-    std::this_thread::sleep_for(200ms);  // let the server accept them
+    for (const Socket* s : {&a, &b, &c}) {  // answered: accepted and counted, however slow
+        expect_soa_answer(s->fd());
+    }
+    // Over the limit: closed without an answer to its query (an idle close
+    // after 2 s cannot pass for it: an answer would come first).
     Socket d(tcp_connect(ep));
-    EXPECT_TRUE(closed_by_server(d.fd(), 1500ms));
+    LdnsPkt q = make_query("_acme-challenge.example.com.", LDNS_RR_TYPE_SOA);
+    const auto m = framed(to_wire(q.get()));
+    (void)::send(d.fd(), m.data(), m.size(), MSG_NOSIGNAL);  // may meet the close
+    EXPECT_TRUE(closed_by_server(d.fd(), 5000ms));
     EXPECT_FALSE(closed_by_server(a.fd(), 100ms));
     EXPECT_TRUE(logged("max-tcp-connections"));
 }
@@ -643,8 +657,8 @@ TEST_F(ControlServerTest, StopsPromptlyWithClientsConnected) {
     start();
     Socket c(tcp_connect(ep));
     const auto m = framed(add(acme_key, "example.com", "_acme-challenge.example.com", "x"));
+    expect_soa_answer(c.fd());  // accepted (answered), then left mid-message
     send_all(c.fd(), {m.begin(), m.begin() + 7});
-    std::this_thread::sleep_for(200ms);  // accepted and mid-message
     const auto t0 = std::chrono::steady_clock::now();
     server.reset();
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
