@@ -39,16 +39,17 @@ chmod 0644 "$AZ_KEY_FILE"
 expect_refused "a world-readable key file" "$AZ_KEY_FILE"
 chmod 0600 "$AZ_KEY_FILE"
 
-# The control port taken by another socket (held open by python for the test).
+# The control port taken by another socket (held open by python until the
+# test kills it, not for a fixed time the check below must fit in).
 python3 -c "
-import socket, sys, time
+import signal, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('127.0.0.1', $AZ_CONTROL_PORT))
 t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 t.bind(('127.0.0.1', $AZ_CONTROL_PORT))
 t.listen(1)
 print('bound', flush=True)
-time.sleep(60)
+signal.pause()
 " >"$AZ_TMP/holder.out" 2>&1 &
 holder=$!
 az_track_pid $holder
