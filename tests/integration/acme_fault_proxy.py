@@ -23,7 +23,9 @@ back, keeping its status and headers (Replay-Nonce included):
   truncated  Content-Length of the whole body, half of it sent, then the
              connection closed
   slow       Content-Length of the whole body, then one octet every 0.5 s
-             for at most --slow-seconds (default 20), then the rest
+             for at most --slow-seconds (default 20), then the rest; with
+             --slow-release FILE, the rest as soon as FILE exists (a test
+             holds the answer until it has done what must happen meanwhile)
 
 ACME Renewal Information (RFC 9773), which Pebble 2.4 lacks, with --ari: the
 directory gains "renewalInfo": https://HOST/renewalInfo, and GET
@@ -40,6 +42,7 @@ import base64
 import http.client
 import http.server
 import json
+import os
 import ssl
 import sys
 import threading
@@ -95,10 +98,14 @@ class Fault(Rule):
             handler.wfile.write(data[: len(data) // 2])
             handler.wfile.flush()
             handler.close_connection = True
-        else:  # slow; bounded by --slow-seconds
+        else:  # slow; bounded by --slow-seconds, ended by --slow-release FILE
             try:
                 sent, start = 0, time.monotonic()
-                while sent < len(data) and time.monotonic() - start < args.slow_seconds:
+                while (
+                    sent < len(data)
+                    and time.monotonic() - start < args.slow_seconds
+                    and not (args.slow_release and os.path.exists(args.slow_release))
+                ):
                     handler.wfile.write(data[sent : sent + 1])
                     handler.wfile.flush()
                     sent += 1
@@ -231,6 +238,7 @@ def main():
     p.add_argument("--rule", action="append", default=[])
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--slow-seconds", type=float, default=20)
+    p.add_argument("--slow-release")
     p.add_argument("--ari", action="store_true")
     p.add_argument("--ari-window", action="append", default=[])
     p.add_argument("--ari-default", default="2592000:2678400")

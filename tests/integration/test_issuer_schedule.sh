@@ -234,10 +234,13 @@ az_assert_eq 1 "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["failu
 az_log "(4) the failed zone waits for its retry time"
 
 # ---- (5) daemon -------------------------------------------------------------
-# Through a proxy that answers one challenge response slowly (5 s), after
-# letting through the two of the first pass's zone: the SIGTERM below lands
-# while the zone added later is in flight.
-az_start_fault_proxy --fault "POST:/chalZ/:1:slow:2" --slow-seconds 5
+# Through a proxy that holds one challenge response (one octet per 0.5 s)
+# until the file $RELEASE appears (15 s at most; the issuer's HTTP timeout is
+# 20 s), after letting through the two of the first pass's zone: the SIGTERM
+# below lands while the zone added later is in flight, however fast the
+# machine, and the answer is released only after it.
+RELEASE=$AZ_TMP/release-slow-answer
+az_start_fault_proxy --fault "POST:/chalZ/:1:slow:2" --slow-seconds 15 --slow-release "$RELEASE"
 DAEMON=$AZ_TMP/daemon.conf
 write_daemon_conf() {
     conf_via_proxy "$DAEMON" "$@"
@@ -272,8 +275,11 @@ az_wait_for 30 grep -q "${LATE[1]}: validating" "$DLOG" ||
     az_fail "daemon: the added zone was not started: $(cat "$DLOG")"
 az_wait_for 20 grep -q "POST /chalZ/.* -> slow" "$AZ_FAULTS_LOG" || az_fail "no slow response"
 kill -TERM "$daemon_pid"
+kill -0 "$daemon_pid" || az_fail "daemon exited on SIGTERM with a zone in flight: $(tail -n 5 "$DLOG")"
+az_assert_not_contains "$(cat "$DLOG")" "${LATE[1]}: issued" "the zone in flight before its answer is released"
+touch "$RELEASE"
 stopped=0
-for ((i = 0; i < 300; i++)); do  # 30 s: the 5 s slow answer plus the issuance
+for ((i = 0; i < 300; i++)); do  # 30 s: the issuance after the released answer
     if ! kill -0 "$daemon_pid" 2>/dev/null; then
         stopped=1
         break
