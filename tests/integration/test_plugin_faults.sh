@@ -31,16 +31,16 @@ served() { az_dig +short "$1" TXT | tr -d '"' | LC_ALL=C sort; }
 # Every value in the files acked-* must be served at its name
 # (_acme-challenge.<file suffix>.example.com). Echoes the number checked.
 check_acked() {
-    local f n v total=0 have
+    local f n missing total=0
     for f in "$AZ_TMP"/acked-*; do
         n=${f##*/acked-}
-        have=$(served "_acme-challenge.$n.example.com")
-        while read -r v _; do
-            [[ -z $v ]] && continue
-            grep -qx "$v" <<<"$have" ||
-                az_fail "acknowledged value $v at _acme-challenge.$n.example.com is lost ($1)"
-            total=$((total + 1))
-        done <"$f"
+        # Acknowledged values (first word of each line) not among those served.
+        missing=$(LC_ALL=C comm -23 <(awk 'NF { print $1 }' "$f" | LC_ALL=C sort -u) \
+            <(served "_acme-challenge.$n.example.com" | LC_ALL=C sort -u))
+        [[ -z $missing ]] ||
+            az_fail "acknowledged value(s) $(head -n 3 <<<"$missing" | tr '\n' ' ')at" \
+                "_acme-challenge.$n.example.com lost ($1)"
+        total=$((total + $(awk 'NF' "$f" | wc -l)))
     done
     echo "$total"
 }
