@@ -6,7 +6,9 @@ a missed target, with the evidence) are kept by hand in findings.md next to
 this file and copied in as they are.
 
     report.py results.tsv > RESULTS.md      (and the time against the budget on stderr)
-    report.py --readme results.tsv          the README's figures block, to paste
+    report.py --readme results.tsv          the README's figures block (between its
+                                            <!-- figures --> markers; tests/check_readme_figures.sh
+                                            fails when the README differs)
 """
 import os
 import statistics
@@ -491,9 +493,13 @@ if readme:
         q(f"| native zone queries with the plugin loaded | {pct(statistics.median(r_a))} of named "
           f"without it (runs {pct(min(r_a))}–{pct(max(r_a))}{cpu_note(r_a_c)}) | |")
     b32 = med("update.bind.c32")
-    q(f"| TSIG UPDATEs acknowledged, 32 clients, durable | {cell('update.acmezone.c32')}/s | "
-      f"BIND's own dynamic update {cell('update.bind.c32')}/s"
-      + (f" ({a32 / b32:.1f}×)" if a32 and b32 else "") + " |")
+    def rate_runs(k):
+        xs = nums(k)
+        return (f" (runs {fmt(min(xs))}–{fmt(max(xs))}/s)" if len(xs) > 1 else "")
+    q(f"| TSIG UPDATEs acknowledged, 32 clients, durable | {cell('update.acmezone.c32')}/s"
+      f"{rate_runs('update.acmezone.c32')} | BIND's own dynamic update {cell('update.bind.c32')}/s"
+      f"{rate_runs('update.bind.c32')}"
+      + (f" ({a32 / b32:.1f}× the median)" if a32 and b32 else "") + " |")
     q(f"| named's RSS with {int(float(loaded)):,} live values | {fmt(rl, ' MiB')} "
       f"({fmt(r0, ' MiB')} with none) | |")
     print("\n".join(r))
