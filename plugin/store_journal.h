@@ -34,7 +34,7 @@
 #include <string_view>
 #include <vector>
 
-#include "plugin/challenge_store.h"
+#include "plugin/challenge_table.h"
 
 namespace acmezone::plugin::store_journal {
 
