@@ -58,14 +58,17 @@ std::vector<DnsName> changed_apexes(const Snapshot& before, const Snapshot& afte
 }  // namespace
 
 struct Core::Runtime {
+    // NOTIFY to the secondaries, for the control server's UPDATEs and for
+    // the purge: secondaries hold copies, so when values expire they must
+    // hear of it too. Built first, destroyed last.
+    Notifier notifier;
     std::unique_ptr<ControlServer> control;
-    // Secondaries hold copies: when values expire, they must hear of it too
-    // (the control server notifies only for its own UPDATEs).
-    std::unique_ptr<Notifier> purge_notifier;
     std::mutex mu;
     std::condition_variable cv;
     bool stopping = false;
     std::thread purger;
+
+    explicit Runtime(std::vector<Endpoint> notify) : notifier(std::move(notify)) {}
 
     void purge_loop(ChallengeStore& store, const ZoneClaims& claims) {
         std::unique_lock lock(mu);
@@ -79,8 +82,8 @@ struct Core::Runtime {
                 auto before = store.snapshot();
                 store.purge_expired();
                 auto after = store.snapshot();
-                if (after != before && purge_notifier) {
-                    purge_notifier->notify(changed_apexes(*before, *after, claims));
+                if (after != before) {
+                    notifier.notify(changed_apexes(*before, *after, claims));
                 }
             } catch (const std::exception& e) {
                 log_error("acmezone: purging expired values failed: ", e.what());
@@ -107,17 +110,14 @@ Core::Core(std::string path, std::string config_text, PluginConfig config)
       config_(std::move(config)),
       claims_(config_.zones, config_.challenge_zones),
       store_(store_options(config_)),
-      runtime_(std::make_unique<Runtime>()) {
-    runtime_->control = std::make_unique<ControlServer>(config_, claims_, store_);
-    if (!config_.control.notify.empty()) {
-        runtime_->purge_notifier = std::make_unique<Notifier>(config_.control.notify);
-    }
+      runtime_(std::make_unique<Runtime>(config_.control.notify)) {
+    runtime_->control =
+        std::make_unique<ControlServer>(config_, claims_, store_, runtime_->notifier);
     runtime_->purger = std::thread([this] { runtime_->purge_loop(store_, claims_); });
 }
 
 Core::~Core() {
     runtime_->stop();
-    runtime_->purge_notifier.reset();
     runtime_->control.reset();
 }
 

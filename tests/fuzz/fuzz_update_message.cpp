@@ -1,6 +1,6 @@
 // libFuzzer target: one datagram through the control socket's decoding
-// path, without sockets (ControlServer::Impl::handle() is private, so this
-// target calls the same public pieces in the same order).
+// path, without sockets (ControlHandler::handle() reads the clock, so this
+// target calls the same public pieces in the same order, at a fixed "now").
 //
 //   TsigVerifier::verify  → ldns_wire2pkt → decode_update → GrantTable →
 //   ChallengeStore::apply (memory only) → make_answer → to_wire →

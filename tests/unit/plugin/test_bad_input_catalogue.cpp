@@ -396,7 +396,8 @@ class Fixture {
             throw std::runtime_error("test: cannot seed the store: " + seeded.detail);
         }
         claims = std::make_unique<ZoneClaims>(config.zones, config.challenge_zones);
-        server = std::make_unique<ControlServer>(config, *claims, store);
+        notifier = std::make_unique<Notifier>(config.control.notify);
+        server = std::make_unique<ControlServer>(config, *claims, store, *notifier);
         ep = server->local_endpoints().at(0);
     }
     ~Fixture() {
@@ -437,6 +438,7 @@ class Fixture {
     PluginConfig config;
     ChallengeStore store{small_limits()};
     std::unique_ptr<ZoneClaims> claims;
+    std::unique_ptr<Notifier> notifier;  // outlives the server
     std::unique_ptr<ControlServer> server;
     Endpoint ep;
     Bytes primed;

@@ -146,7 +146,8 @@ class ControlServerTest : public ::testing::Test {
     }
     void start() {
         claims = std::make_unique<ZoneClaims>(config.zones, config.challenge_zones);
-        server = std::make_unique<ControlServer>(config, *claims, store);
+        notifier = std::make_unique<Notifier>(config.control.notify);
+        server = std::make_unique<ControlServer>(config, *claims, store, *notifier);
         ASSERT_EQ(server->local_endpoints().size(), 1u);
         ep = server->local_endpoints()[0];
         ASSERT_NE(ep.port(), 0);
@@ -186,6 +187,7 @@ class ControlServerTest : public ::testing::Test {
     PluginConfig config;
     ChallengeStore store{StoreOptions{}};
     std::unique_ptr<ZoneClaims> claims;
+    std::unique_ptr<Notifier> notifier;  // outlives the server
     std::unique_ptr<ControlServer> server;
     Endpoint ep;
     int secondary_fd = -1;
@@ -628,8 +630,9 @@ TEST_F(ControlServerTest, BindFailureNamesTheAddress) {
     const Endpoint taken = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
     config.control.listen = {taken};
     ZoneClaims z(config.zones, config.challenge_zones);
+    Notifier no_secondaries({});
     try {
-        ControlServer s(config, z, store);
+        ControlServer s(config, z, store, no_secondaries);
         FAIL() << "bound a port that is in use";
     } catch (const std::system_error& e) {
         EXPECT_NE(std::string(e.what()).find(taken.to_string()), std::string::npos) << e.what();
