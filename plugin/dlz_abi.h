@@ -1,10 +1,16 @@
 // The parts of BIND 9's dlopen DLZ ABI (version 3) that acmezone uses,
-// declared here so that the module needs no BIND headers (like BIND's own
-// contrib/dlz/modules/include/dlz_minimal.h). The authority is
-// /usr/include/dns/dlz_dlopen.h and dns/sdlz.h of BIND 9.18; check this
-// file against them when BIND's ABI version changes.
+// declared here so that the module needs no BIND headers, as BIND's own
+// example modules do with contrib/dlz/modules/include/dlz_minimal.h in
+// BIND's source tree. The authority is BIND 9.18's installed headers, as
+// Debian 12's bind9-dev (1:9.18) ships them: /usr/include/dns/dlz_dlopen.h
+// (DLZ_DLOPEN_VERSION, the dlz_* prototypes), dns/sdlz.h (the putrr and
+// putnamedrr callbacks, DNS_SDLZFLAG_THREADSAFE), isc/result.h and
+// isc/log.h (the values below). tests/unit/plugin/test_dlz_abi.cpp holds
+// this file to those headers; check it again when BIND's ABI version
+// changes.
 //
-// Calling rules that matter (see shared/FACTS.md):
+// Calling rules that matter (from bin/named/dlz_dlopen_driver.c and
+// lib/dns/sdlz.c of BIND 9.18):
 //  - names arrive lower-case, without the trailing dot; the apex is "@";
 //  - putrr/putnamedrr take master-file text; relative names are relative to
 //    the zone origin;
