@@ -11,3 +11,16 @@ target_link_libraries(send_update PRIVATE acmezone_plugin_core)
 acmezone_integration_test(plugin_control test_plugin_control.sh TIMEOUT 300)
 set_property(TEST plugin_control APPEND PROPERTY ENVIRONMENT
     "ACMEZONE_SEND_UPDATE=$<TARGET_FILE:send_update>")
+
+# The RFC 2136 clients the README names (knsupdate, certbot-dns-rfc2136,
+# lego), each writing to the control socket; certbot and lego get
+# certificates from Pebble. journal_dump prints the plugin's journal (every
+# value a client held) with the plugin's own decoder.
+add_executable(journal_dump ${CMAKE_CURRENT_LIST_DIR}/journal_dump.cpp)
+target_link_libraries(journal_dump PRIVATE acmezone_plugin_core)
+foreach(client knsupdate certbot lego)
+    acmezone_integration_test(plugin_clients_${client} test_plugin_clients.sh TIMEOUT 600
+        ARGS ${client})
+    set_property(TEST plugin_clients_${client} APPEND PROPERTY ENVIRONMENT
+        "ACMEZONE_JOURNAL_DUMP=$<TARGET_FILE:journal_dump>")
+endforeach()
