@@ -187,11 +187,16 @@ AcmeOrder parse_order(const Json::Value& doc, const std::string& url) {
 AcmeClient::AcmeClient(HttpClient& http, const AccountKey& key, AcmeSettings settings)
     : http_(http), key_(key), settings_(std::move(settings)) {}
 
-void AcmeClient::load_directory() {
-    std::lock_guard lock(directory_mutex_);
-    if (!directory_.isNull()) {
-        return;
+Json::Value AcmeClient::directory_member(const std::string& name) {
+    auto directory = directory_.lock();
+    if (directory->isNull()) {
+        *directory = fetch_directory();
     }
+    const Json::Value& d = *directory;
+    return d[name];
+}
+
+Json::Value AcmeClient::fetch_directory() {
     const auto deadline = Clock::now() + settings_.retry_deadline;
     auto backoff = settings_.retry_initial;
     std::string last;
@@ -202,8 +207,7 @@ void AcmeClient::load_directory() {
             keep_nonce(r);
             auto doc = parse_json(r.body);
             if (r.status == 200 && doc && doc->isObject() && (*doc)["newNonce"].isString()) {
-                directory_ = *doc;
-                return;
+                return *doc;
             }
             last = "HTTP " + std::to_string(r.status) +
                    (doc ? std::string(" (not an ACME directory)") : std::string(" (not JSON)"));
@@ -226,9 +230,7 @@ void AcmeClient::load_directory() {
 }
 
 std::string AcmeClient::directory_entry(const std::string& name) {
-    load_directory();
-    std::lock_guard lock(directory_mutex_);
-    const Json::Value& v = directory_[name];
+    const Json::Value v = directory_member(name);
     if (!v.isString()) {
         throw AcmeError("ACME directory " + settings_.directory_url + " has no \"" + name + "\"");
     }
@@ -239,19 +241,19 @@ void AcmeClient::keep_nonce(const HttpResponse& response) {
     if (response.replay_nonce.empty()) {
         return;
     }
-    std::lock_guard lock(nonce_mutex_);
-    nonces_.push_back(response.replay_nonce);
-    while (nonces_.size() > 64) {  // old nonces are the likeliest to have expired
-        nonces_.pop_front();
+    auto nonces = nonces_.lock();
+    nonces->push_back(response.replay_nonce);
+    while (nonces->size() > 64) {  // old nonces are the likeliest to have expired
+        nonces->pop_front();
     }
 }
 
 std::string AcmeClient::take_nonce() {
     {
-        std::lock_guard lock(nonce_mutex_);
-        if (!nonces_.empty()) {
-            std::string n = std::move(nonces_.back());
-            nonces_.pop_back();
+        auto nonces = nonces_.lock();
+        if (!nonces->empty()) {
+            std::string n = std::move(nonces->back());
+            nonces->pop_back();
             return n;
         }
     }
@@ -343,10 +345,10 @@ void AcmeClient::ensure_account() {
     (void)account_url();
 }
 
-const std::string& AcmeClient::account_url() {
-    std::lock_guard lock(account_mutex_);
-    if (!account_url_.empty()) {
-        return account_url_;
+std::string AcmeClient::account_url() {
+    auto account_url = account_url_.lock();
+    if (!account_url->empty()) {
+        return *account_url;
     }
     Json::Value payload(Json::objectValue);
     payload["termsOfServiceAgreed"] = true;
@@ -365,9 +367,9 @@ const std::string& AcmeClient::account_url() {
     if (r.http.location.empty()) {
         throw AcmeError("newAccount " + url + ": the CA answered without a Location header");
     }
-    account_url_ = r.http.location;
-    log_info("ACME account ", account_url_, r.http.status == 201 ? " (created)" : " (existing)");
-    return account_url_;
+    *account_url = r.http.location;
+    log_info("ACME account ", *account_url, r.http.status == 201 ? " (created)" : " (existing)");
+    return *account_url;
 }
 
 AcmeOrder AcmeClient::new_order(const std::vector<DnsName>& names, const std::string& replaces) {
@@ -504,9 +506,7 @@ std::string AcmeClient::dns01_value(const std::string& token) const {
 }
 
 std::optional<std::string> AcmeClient::renewal_info_url() {
-    load_directory();
-    std::lock_guard lock(directory_mutex_);
-    const Json::Value& v = directory_["renewalInfo"];
+    const Json::Value v = directory_member("renewalInfo");
     if (!v.isString() || v.asString().empty()) {
         return std::nullopt;
     }

@@ -23,7 +23,6 @@
 
 #include <chrono>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <stdexcept>
@@ -31,6 +30,7 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/lock_guarded.h"
 #include "issuer/acme/account_key.h"
 #include "issuer/acme/eab.h"
 #include "issuer/acme/http_client.h"
@@ -115,7 +115,7 @@ class AcmeClient {
 
     // Fetches the directory and creates (or finds) the account. Idempotent.
     void ensure_account();
-    const std::string& account_url();
+    std::string account_url();
 
     // `replaces`, when not empty: the certID (RFC 9773) of the certificate
     // this order renews.
@@ -162,7 +162,10 @@ class AcmeClient {
         HttpResponse http;
         Json::Value json;  // null unless the body is JSON
     };
-    void load_directory();
+    // The directory's member `name` (null when it has none), the directory
+    // fetched first when this is the first call.
+    Json::Value directory_member(const std::string& name);
+    Json::Value fetch_directory();  // with retries, until the retry deadline
     std::string directory_entry(const std::string& name);
     std::string take_nonce();
     void keep_nonce(const HttpResponse& response);
@@ -174,19 +177,19 @@ class AcmeClient {
     const AccountKey& key_;
     AcmeSettings settings_;
 
-    std::mutex directory_mutex_;
-    Json::Value directory_;
-    std::mutex account_mutex_;
-    std::string account_url_;
-    std::mutex nonce_mutex_;
-    std::deque<std::string> nonces_;
+    // Shared by every zone in flight, each reachable only with its lock held.
+    // The directory and the account are fetched once, by the first caller,
+    // while later callers wait on the lock.
+    LockGuarded<Json::Value> directory_;    // null until fetched
+    LockGuarded<std::string> account_url_;  // empty until created or found
+    LockGuarded<std::deque<std::string>> nonces_;
     // newOrder never overlaps a request to an authorization URL: Pebble 2.4
     // (Debian 12's) takes its store's read lock and then each authorization's
     // in newOrder, but an authorization's write lock and then the store's in
     // its authorization handler; with a third request waiting to write, the
     // two deadlock and Pebble answers nothing more. Orders take this
     // exclusively, authorization requests shared; a newOrder is one round
-    // trip, so the cost is small.
+    // trip, so the cost is small. A gate, not a guard: it protects no data.
     std::shared_mutex order_gate_;
 };
 

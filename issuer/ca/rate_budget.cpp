@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "common/file_io.h"
+#include "common/lock_guarded.h"
 #include "common/log.h"
 #include "common/utc_time.h"
 
@@ -27,11 +28,6 @@ constexpr std::chrono::hours kOrdersWindow{3};
 constexpr std::chrono::hours kCertsWindow{24 * 7};
 constexpr std::chrono::hours kFailedAuthzWindow{1};
 constexpr std::chrono::hours kLongestWindow = kCertsWindow;
-
-// Two budgets (the first CA's and the fallback's) may write one file from one
-// process: each rewrite re-reads the file under this lock and replaces only
-// its own section.
-std::mutex g_file_mutex;
 
 std::string bare(const DnsName& n) {
     const std::string& t = n.text();
@@ -175,24 +171,41 @@ std::vector<RateBudget::Event> events_from_json(const Json::Value& list) {
     return out;
 }
 
-// The whole file, or an empty object when it is missing; throws when it is
-// unreadable or not a JSON object.
-Json::Value read_document(const fs::path& file) {
-    std::error_code ec;
-    if (!fs::exists(file, ec)) {
-        return Json::Value(Json::objectValue);
+// The rate budget files of this process. Two budgets (the first CA's and
+// the fallback's) may write one file: each rewrite re-reads the file and
+// replaces only its own section, so reads and writes go through one lock
+// (budget_files().lock()->read(...)).
+class BudgetFiles {
+  public:
+    // The whole file, or an empty object when it is missing; throws when it
+    // is unreadable or not a JSON object.
+    Json::Value read(const fs::path& file) const {
+        std::error_code ec;
+        if (!fs::exists(file, ec)) {
+            return Json::Value(Json::objectValue);
+        }
+        Json::CharReaderBuilder builder;
+        Json::Value doc;
+        std::string errors;
+        std::istringstream in(read_file(file));
+        if (!Json::parseFromStream(builder, in, &doc, &errors)) {
+            throw std::runtime_error("not JSON: " + errors);
+        }
+        if (!doc.isObject() || (doc.isMember("cas") && !doc["cas"].isObject())) {
+            throw std::runtime_error("not a rate budget (no \"cas\" object)");
+        }
+        return doc;
     }
-    Json::CharReaderBuilder builder;
-    Json::Value doc;
-    std::string errors;
-    std::istringstream in(read_file(file));
-    if (!Json::parseFromStream(builder, in, &doc, &errors)) {
-        throw std::runtime_error("not JSON: " + errors);
+    void write(const fs::path& file, const Json::Value& doc) const {
+        Json::StreamWriterBuilder w;
+        w["indentation"] = " ";
+        write_file_atomic(file, Json::writeString(w, doc) + "\n", 0644);
     }
-    if (!doc.isObject() || (doc.isMember("cas") && !doc["cas"].isObject())) {
-        throw std::runtime_error("not a rate budget (no \"cas\" object)");
-    }
-    return doc;
+};
+
+LockGuarded<BudgetFiles>& budget_files() {
+    static LockGuarded<BudgetFiles> files;
+    return files;
 }
 
 void prune(RateBudget::Ledger& l, Clock::time_point now) {
@@ -226,25 +239,29 @@ std::string registered_domain(const DnsName& name) {
 
 RateBudget::RateBudget(fs::path file, std::string ca_url, RateLimits limits)
     : file_(std::move(file)), ca_url_(std::move(ca_url)), limits_(limits) {
+    auto state = state_.lock();
     try {
-        std::lock_guard file_lock(g_file_mutex);
-        const Json::Value doc = read_document(file_);
+        const Json::Value doc = budget_files().lock()->read(file_);
         const Json::Value& section = doc["cas"][ca_url_];
         if (section.isObject()) {
-            ledger_.orders = events_from_json(section["orders"]);
-            ledger_.certs = events_from_json(section["certificates"]);
-            ledger_.failed_authz = events_from_json(section["failed-authorizations"]);
-            ledger_.ca_refusals = events_from_json(section["ca-refusals"]);
+            state->ledger.orders = events_from_json(section["orders"]);
+            state->ledger.certs = events_from_json(section["certificates"]);
+            state->ledger.failed_authz = events_from_json(section["failed-authorizations"]);
+            state->ledger.ca_refusals = events_from_json(section["ca-refusals"]);
         }
     } catch (const std::exception& e) {
         log_warning(file_.string(), ": rate budget unreadable, starting an empty one (", e.what(),
                     ")");
-        ledger_ = Ledger{};
+        state->ledger = Ledger{};
     }
 }
 
-BudgetDecision RateBudget::check_locked(const Ledger& l, const OrderRequest& request,
-                                        Clock::time_point now) const {
+namespace {
+
+// May `request` be ordered at `now`, given what `l` holds?
+BudgetDecision decide(const RateBudget::Ledger& l, const RateLimits& limits,
+                      const OrderRequest& request, Clock::time_point now) {
+    using Event = RateBudget::Event;
     const std::vector<std::string> set = name_set(request.names);
     std::vector<Refusal> refusals;
     for (const Event& e : l.ca_refusals) {
@@ -255,15 +272,15 @@ BudgetDecision RateBudget::check_locked(const Ledger& l, const OrderRequest& req
     }
     if (request.renewal != Renewal::ari) {
         auto orders = times_of(l.orders, kOrdersWindow, now, [](const Event&) { return true; });
-        add(refusals, window_full(orders, limits_.orders_per_3h, kOrdersWindow, now),
-            "orders-per-3h" + used(orders.size(), limits_.orders_per_3h, "3 h"));
+        add(refusals, window_full(orders, limits.orders_per_3h, kOrdersWindow, now),
+            "orders-per-3h" + used(orders.size(), limits.orders_per_3h, "3 h"));
     }
 
     auto same =
         times_of(l.certs, kCertsWindow, now, [&](const Event& e) { return e.names == set; });
-    add(refusals, window_full(same, limits_.certs_per_nameset_per_week, kCertsWindow, now),
+    add(refusals, window_full(same, limits.certs_per_nameset_per_week, kCertsWindow, now),
         "certs-per-nameset-per-week" +
-            used(same.size(), limits_.certs_per_nameset_per_week, "7 days"));
+            used(same.size(), limits.certs_per_nameset_per_week, "7 days"));
 
     std::vector<std::string> hosts;
     for (const DnsName& n : request.names) {
@@ -275,18 +292,18 @@ BudgetDecision RateBudget::check_locked(const Ledger& l, const OrderRequest& req
         auto failed = times_of(l.failed_authz, kFailedAuthzWindow, now,
                                [&](const Event& e) { return e.names.at(0) == h; });
         add(refusals,
-            window_full(failed, limits_.failed_authz_per_name_per_hour, kFailedAuthzWindow, now),
+            window_full(failed, limits.failed_authz_per_name_per_hour, kFailedAuthzWindow, now),
             "failed-authz-per-name-per-hour for " + h +
-                used(failed.size(), limits_.failed_authz_per_name_per_hour, "1 h"));
+                used(failed.size(), limits.failed_authz_per_name_per_hour, "1 h"));
     }
 
     if (request.renewal == Renewal::no && !request.names.empty()) {
         const std::string domain = registered_domain(request.names.front());
         auto certs = times_of(l.certs, kCertsWindow, now,
                               [&](const Event& e) { return e.domain == domain; });
-        add(refusals, window_full(certs, limits_.certs_per_domain_per_week, kCertsWindow, now),
+        add(refusals, window_full(certs, limits.certs_per_domain_per_week, kCertsWindow, now),
             "certs-per-domain-per-week for " + domain +
-                used(certs.size(), limits_.certs_per_domain_per_week, "7 days"));
+                used(certs.size(), limits.certs_per_domain_per_week, "7 days"));
     }
     BudgetDecision d;
     if (refusals.empty()) {
@@ -301,21 +318,18 @@ BudgetDecision RateBudget::check_locked(const Ledger& l, const OrderRequest& req
     return d;
 }
 
+}  // namespace
+
 BudgetDecision RateBudget::check(const OrderRequest& request, Clock::time_point now) const {
-    std::lock_guard lock(mutex_);
-    return check_locked(ledger_, request, now);
+    return decide(state_.lock()->ledger, limits_, request, now);
 }
 
 std::vector<BudgetDecision> RateBudget::plan(const std::vector<OrderRequest>& requests,
                                              Clock::time_point now) const {
-    Ledger sim;
-    {
-        std::lock_guard lock(mutex_);
-        sim = ledger_;
-    }
+    Ledger sim = state_.lock()->ledger;
     std::vector<BudgetDecision> out;
     for (const OrderRequest& r : requests) {
-        out.push_back(check_locked(sim, r, now));
+        out.push_back(decide(sim, limits_, r, now));
         if (out.back().allowed) {
             const std::vector<std::string> set = name_set(r.names);
             sim.orders.push_back({now, set, "", Renewal::no, {}, ""});  // as record_order
@@ -327,39 +341,40 @@ std::vector<BudgetDecision> RateBudget::plan(const std::vector<OrderRequest>& re
 }
 
 void RateBudget::record_order(const std::vector<DnsName>& names, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    ledger_.orders.push_back({now, name_set(names), "", Renewal::no, {}, ""});
-    recorded_locked(now);
+    auto state = state_.lock();
+    state->ledger.orders.push_back({now, name_set(names), "", Renewal::no, {}, ""});
+    recorded(*state, now);
 }
 
 void RateBudget::record_issued(const std::vector<DnsName>& names, Renewal renewal,
                                Clock::time_point now) {
     const std::string domain = names.empty() ? "" : registered_domain(names.front());
-    std::lock_guard lock(mutex_);
-    ledger_.certs.push_back({now, name_set(names), domain, renewal, {}, ""});
-    recorded_locked(now);
+    auto state = state_.lock();
+    state->ledger.certs.push_back({now, name_set(names), domain, renewal, {}, ""});
+    recorded(*state, now);
 }
 
 void RateBudget::record_failed_authorization(const DnsName& name, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    ledger_.failed_authz.push_back({now, {bare(name)}, "", Renewal::no, {}, ""});
-    recorded_locked(now);
+    auto state = state_.lock();
+    state->ledger.failed_authz.push_back({now, {bare(name)}, "", Renewal::no, {}, ""});
+    recorded(*state, now);
 }
 
 void RateBudget::record_ca_refusal(const std::vector<DnsName>& names, Clock::time_point until,
                                    const std::string& detail, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    ledger_.ca_refusals.push_back({now, name_set(names), "", Renewal::no, until, detail});
-    recorded_locked(now);
+    auto state = state_.lock();
+    state->ledger.ca_refusals.push_back({now, name_set(names), "", Renewal::no, until, detail});
+    recorded(*state, now);
 }
 
 RateBudget::Usage RateBudget::usage(const std::string& domain, Clock::time_point now) const {
-    std::lock_guard lock(mutex_);
+    auto state = state_.lock();
+    const Ledger& ledger = state->ledger;
     Usage u;
     u.orders_3h = static_cast<unsigned>(
-        times_of(ledger_.orders, kOrdersWindow, now, [](const Event&) { return true; }).size());
+        times_of(ledger.orders, kOrdersWindow, now, [](const Event&) { return true; }).size());
     u.certs_domain_week =
-        static_cast<unsigned>(times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+        static_cast<unsigned>(times_of(ledger.certs, kCertsWindow, now, [&](const Event& e) {
                                   return e.domain == domain;
                               }).size());
     return u;
@@ -367,7 +382,8 @@ RateBudget::Usage RateBudget::usage(const std::string& domain, Clock::time_point
 
 std::vector<RateBudget::Remaining> RateBudget::remaining(
     const std::vector<std::vector<DnsName>>& name_sets, Clock::time_point now) const {
-    std::lock_guard lock(mutex_);
+    auto state = state_.lock();
+    const Ledger& ledger = state->ledger;
     std::vector<Remaining> out;
     std::set<std::pair<std::string, std::string>> seen;  // limit, scope
     auto put = [&](const char* limit, const std::string& scope, unsigned max, std::size_t used) {
@@ -377,14 +393,14 @@ std::vector<RateBudget::Remaining> RateBudget::remaining(
         out.push_back({limit, scope, max, used >= max ? 0 : max - static_cast<unsigned>(used)});
     };
     put("orders-per-3h", "account", limits_.orders_per_3h,
-        times_of(ledger_.orders, kOrdersWindow, now, [](const Event&) { return true; }).size());
+        times_of(ledger.orders, kOrdersWindow, now, [](const Event&) { return true; }).size());
     for (const std::vector<DnsName>& names : name_sets) {
         if (names.empty()) {
             continue;
         }
         const std::string domain = registered_domain(names.front());
         put("certs-per-domain-per-week", domain, limits_.certs_per_domain_per_week,
-            times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+            times_of(ledger.certs, kCertsWindow, now, [&](const Event& e) {
                 return e.domain == domain;
             }).size());
         const std::vector<std::string> set = name_set(names);
@@ -393,13 +409,13 @@ std::vector<RateBudget::Remaining> RateBudget::remaining(
             joined += (joined.empty() ? "" : ",") + n;
         }
         put("certs-per-nameset-per-week", joined, limits_.certs_per_nameset_per_week,
-            times_of(ledger_.certs, kCertsWindow, now, [&](const Event& e) {
+            times_of(ledger.certs, kCertsWindow, now, [&](const Event& e) {
                 return e.names == set;
             }).size());
         for (const DnsName& n : names) {
             const std::string h = bare(n);
             put("failed-authz-per-name-per-hour", h, limits_.failed_authz_per_name_per_hour,
-                times_of(ledger_.failed_authz, kFailedAuthzWindow, now, [&](const Event& e) {
+                times_of(ledger.failed_authz, kFailedAuthzWindow, now, [&](const Event& e) {
                     return e.names.at(0) == h;
                 }).size());
         }
@@ -416,43 +432,42 @@ RateBudget::~RateBudget() {
 }
 
 void RateBudget::flush(Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    if (dirty_) {
-        save_locked(now);
+    auto state = state_.lock();
+    if (state->dirty) {
+        save(*state, now);
     }
 }
 
-void RateBudget::recorded_locked(Clock::time_point now) {
-    prune(ledger_, now);
-    dirty_ = true;
-    if (std::chrono::steady_clock::now() - last_write_ >= std::chrono::seconds(1)) {
-        save_locked(now);
+void RateBudget::recorded(State& state, Clock::time_point now) {
+    prune(state.ledger, now);
+    state.dirty = true;
+    if (std::chrono::steady_clock::now() - state.last_write >= std::chrono::seconds(1)) {
+        save(state, now);
     }
 }
 
-void RateBudget::save_locked(Clock::time_point now) {
-    dirty_ = false;
-    last_write_ = std::chrono::steady_clock::now();
-    prune(ledger_, now);
+void RateBudget::save(State& state, Clock::time_point now) {
+    state.dirty = false;
+    state.last_write = std::chrono::steady_clock::now();
+    prune(state.ledger, now);
+    const Ledger& l = state.ledger;
     Json::Value section(Json::objectValue);
-    section["orders"] = events_to_json(ledger_.orders, false, false);
-    section["certificates"] = events_to_json(ledger_.certs, true, false);
-    section["failed-authorizations"] = events_to_json(ledger_.failed_authz, false, false);
-    section["ca-refusals"] = events_to_json(ledger_.ca_refusals, false, true);
+    section["orders"] = events_to_json(l.orders, false, false);
+    section["certificates"] = events_to_json(l.certs, true, false);
+    section["failed-authorizations"] = events_to_json(l.failed_authz, false, false);
+    section["ca-refusals"] = events_to_json(l.ca_refusals, false, true);
     section["written"] = format_utc(now);
-    std::lock_guard file_lock(g_file_mutex);
+    auto files = budget_files().lock();
     Json::Value doc;
     try {
-        doc = read_document(file_);
+        doc = files->read(file_);
     } catch (const std::exception&) {
         doc = Json::Value(Json::objectValue);  // reported when loaded; replaced now
     }
     doc["version"] = 1;
     doc["cas"][ca_url_] = section;
-    Json::StreamWriterBuilder w;
-    w["indentation"] = " ";
     try {
-        write_file_atomic(file_, Json::writeString(w, doc) + "\n", 0644);
+        files->write(file_, doc);
     } catch (const std::exception& e) {
         log_warning(file_.string(), ": could not write the rate budget: ", e.what());
     }

@@ -52,12 +52,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/lock_guarded.h"
 
 namespace acmezone::issuer {
 
@@ -162,18 +162,19 @@ class RateBudget {
     };
 
   private:
-    BudgetDecision check_locked(const Ledger& ledger, const OrderRequest& request,
-                                Clock::time_point now) const;
-    void save_locked(Clock::time_point now);
-    void recorded_locked(Clock::time_point now);
+    // What changes as zones record: reachable only through state_'s lock.
+    struct State {
+        Ledger ledger;  // this CA's section
+        bool dirty = false;
+        std::chrono::steady_clock::time_point last_write{};
+    };
+    void recorded(State& state, Clock::time_point now);
+    void save(State& state, Clock::time_point now);
 
     std::filesystem::path file_;
     std::string ca_url_;
     RateLimits limits_;
-    mutable std::mutex mutex_;
-    Ledger ledger_;  // this CA's section; guarded by mutex_
-    bool dirty_ = false;
-    std::chrono::steady_clock::time_point last_write_{};
+    mutable LockGuarded<State> state_;
 };
 
 }  // namespace acmezone::issuer

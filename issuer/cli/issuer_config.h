@@ -1,6 +1,7 @@
 // acmezone-issuer's configuration file (INI; every option declared once, in
-// issuer_config.cpp, with its type, default and help: that declaration drives
-// parsing, error messages and `acmezone-issuer --help-config`).
+// issuer_config.cpp, as a table row with its type, range, default and help:
+// that row drives parsing, error messages and `acmezone-issuer --help-config`,
+// which gives the ranges left out below).
 //
 //     [acme]
 //     directory = https://acme-v02.api.letsencrypt.org/directory   (required)
@@ -51,7 +52,7 @@
 //     key-type = ecdsa-p256               ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096;
 //                                         or two (ecdsa-p256 rsa-2048): a certificate of
 //                                         each, stored and switched together
-//     parallel = 16                       zones in flight at once (1..256)
+//     parallel = 16                       zones in flight at once
 //     trust-file = /path/roots.pem        verify issued chains up to these roots
 //     next-key = no                       yes: keep each certificate's next key ready, so
 //                                         its pin (status --pins) can be published first
@@ -74,8 +75,8 @@
 //                                         ACMEZONE_* environment (hooks.h); failure reported
 //     notify-hook = /usr/local/bin/page   /bin/sh command, a JSON event on stdin (hooks.h):
 //                                         failed, expiring, recovered
-//     notify-expiring-days = 14           `expiring` at this many days left (0: never; 0..3650)
-//     timeout = 300                       seconds a hook may run, then killed (1..86400)
+//     notify-expiring-days = 14           `expiring` at this many days left (0: never)
+//     timeout = 300                       seconds a hook may run, then killed
 //     [status]
 //     metrics-file = /var/lib/prometheus/node-exporter/acmezone.prom
 //                                         written after each pass (metrics.h), mode 0644

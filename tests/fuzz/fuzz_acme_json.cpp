@@ -63,7 +63,7 @@ void read_order(const Json::Value& doc) {
     }
 }
 
-// What load_directory() and account_url() read of those answers.
+// What fetch_directory() and account_url() read of those answers.
 void read_directory(const Json::Value& doc) {
     if (!doc.isObject()) {
         return;

@@ -2,7 +2,8 @@
 # The man pages say what the programs do, no more and no less:
 #   acmezone-issuer(8): every command in `acmezone-issuer --help`'s usage
 #     lines is in COMMANDS, every long option of --help in OPTIONS, every key
-#     of --help-config in CONFIGURATION (as [section] + key); and nothing is
+#     of --help-config in CONFIGURATION (as [section] + key), with the range
+#     and default --help-config gives a number option; and nothing is
 #     documented there that the binary does not know.
 #   acmezone_dlz(8): every option the plugin declares (list_plugin_options,
 #     from plugin/plugin_config.cpp) is in CONFIGURATION, and the other way
@@ -74,6 +75,44 @@ compare "acmezone-issuer options" "$t/options.bin" "$t/options.man"
 sed -nE 's/^  --([a-z0-9.-]+).*/\1/p' <<<"$help_config" | LC_ALL=C sort -u >"$t/config.bin"
 man_tags "$issuer_man" CONFIGURATION | tag_word | LC_ALL=C sort -u >"$t/config.man"
 compare "acmezone-issuer configuration" "$t/config.bin" "$t/config.man"
+
+# Ranges and defaults: what --help-config says of each number option (from
+# the issuer's option table: "(=30)" and "(1..600)", or "(0: no limit;
+# 0..1000000)") the option's CONFIGURATION entry says too ("1..600",
+# "default 30"). Keys tagged together (.TQ) share their entry's text.
+man_entries() {
+    awk -v want="$2" '
+        function flush(  i) { for (i = 1; i <= n; i++) print keys[i] "\t" text; n = 0; text = "" }
+        /^\.SH / { flush(); sh = $0; sub(/^\.SH +"?/, "", sh); sub(/"$/, "", sh); prefix = ""; next }
+        sh != want { next }
+        /^\.SS / { flush(); s = $0; sub(/^\.SS +"?\[?/, "", s); sub(/\]?"?$/, "", s); prefix = s "."; next }
+        /^\.TP/ { flush(); tag = 1; next }
+        /^\.TQ/ { tag = 1; next }
+        tag { tag = 0; w = $0; sub(/^\.[A-Z]+ +/, "", w); gsub(/"/, "", w); gsub(/\\-/, "-", w)
+              split(w, a, /[ =]/); keys[++n] = prefix a[1]; next }
+        n > 0 { l = $0; gsub(/\\-/, "-", l); text = text " " l }
+        END { flush() }
+    ' "$1"
+}
+# "key default range" ("-" for no default) of every option whose help ends in a range.
+awk '
+    /^  --/ { if (key != "") print key "\t" text; key = $1; sub(/^--/, "", key); text = $0; next }
+    /^ +[^ -]/ { sub(/^ +/, " "); text = text $0; next }
+    END { if (key != "") print key "\t" text }
+' <<<"$help_config" |
+    sed -nE 's/^([a-z0-9.-]+)\t.*\(=([^)]*)\).* \(([^()]*; *)?([a-z0-9-]+\.\.[0-9]+)\)$/\1 \2 \4/p
+              t
+              s/^([a-z0-9.-]+)\t[^(]*\(([^()]*; *)?([a-z0-9-]+\.\.[0-9]+)\)$/\1 - \3/p' >"$t/ranges.bin"
+[[ -s $t/ranges.bin ]] || az_fail "no ranges extracted from --help-config (parser out of date?)"
+man_entries "$issuer_man" CONFIGURATION >"$t/entries.man"
+while read -r key default range; do
+    entry=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$t/entries.man")
+    [[ $entry =~ (^|[^0-9a-z-])${range//./\\.}([^0-9]|$) ]] ||
+        az_fail "acmezone-issuer(8) $key: the range $range (--help-config) is not in its entry: $entry"
+    [[ $default == - || $entry =~ default\ ${default}([^0-9]|$) ]] ||
+        az_fail "acmezone-issuer(8) $key: \"default $default\" (--help-config) is not in its entry: $entry"
+done <"$t/ranges.bin"
+az_log "acmezone-issuer ranges and defaults: $(wc -l <"$t/ranges.bin") match"
 
 # The plugin's configuration keys.
 "$ACMEZONE_LIST_PLUGIN_OPTIONS" | LC_ALL=C sort -u >"$t/plugin.bin" ||

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "common/file_io.h"
 #include "common/log.h"
@@ -228,6 +230,44 @@ TEST(RateBudget, PersistsPerCaAndPrunesOldEvents) {
     EXPECT_FALSE(other.check(request("d.example"), kT0 + 1min).allowed);
     RateBudget fresh(file, "https://third.example/dir", only_orders(1));
     EXPECT_TRUE(fresh.check(request("d.example"), kT0 + 1min).allowed);
+}
+
+// Every zone in flight records through one budget, and the first CA's and
+// the fallback's budgets share one file: recordings from many threads at once
+// are all kept, in memory and, after the last write, in the file.
+TEST(RateBudget, ConcurrentRecordingsIntoTwoBudgetsOfOneFileAreAllKept) {
+    TempDir tmp("budget");
+    const fs::path file = tmp.path() / "rate-budget.json";
+    const std::string fallback = "https://fallback.example/dir";
+    constexpr int kThreads = 4;
+    constexpr int kEach = 1000;
+    const std::string domain = registered_domain(DnsName::parse("z.shared.example"));
+    {
+        RateBudget first(file, kCa, RateLimits::none());
+        RateBudget second(file, fallback, RateLimits::none());
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kEach; ++i) {
+                    const std::string zone =
+                        "z" + std::to_string(t) + "-" + std::to_string(i) + ".shared.example";
+                    first.record_order(zone_names(zone), kT0);
+                    second.record_issued(zone_names(zone), Renewal::no, kT0);
+                    (void)first.check(request(zone), kT0);
+                    (void)second.remaining({zone_names(zone)}, kT0);
+                }
+            });
+        }
+        for (std::thread& t : threads) {
+            t.join();
+        }
+        EXPECT_EQ(kThreads * kEach, static_cast<int>(first.usage(domain, kT0).orders_3h));
+        EXPECT_EQ(kThreads * kEach, static_cast<int>(second.usage(domain, kT0).certs_domain_week));
+    }
+    RateBudget first(file, kCa, RateLimits::none());
+    RateBudget second(file, fallback, RateLimits::none());
+    EXPECT_EQ(kThreads * kEach, static_cast<int>(first.usage(domain, kT0).orders_3h));
+    EXPECT_EQ(kThreads * kEach, static_cast<int>(second.usage(domain, kT0).certs_domain_week));
 }
 
 TEST(RateBudget, CorruptFileIsReportedAndReplaced) {

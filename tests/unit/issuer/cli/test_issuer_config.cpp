@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -248,8 +249,9 @@ TEST_F(IssuerConfigTest, KeysChainsHooksAndStatus) {
               std::string::npos)
         << e;
     e = error(replaced("parallel = 4", "parallel = 4\nnext-key = maybe"));
-    EXPECT_NE(e.find("issuer.conf:25"), std::string::npos) << e;
-    EXPECT_NE(e.find("certs.next-key"), std::string::npos) << e;
+    EXPECT_NE(e.find("issuer.conf:25: certs.next-key: \"maybe\": expected yes or no"),
+              std::string::npos)
+        << e;
     e = error(replaced("parallel = 4", "parallel = 4\n[hooks]\ntimeout = 0"));
     EXPECT_NE(e.find("issuer.conf:26: hooks.timeout"), std::string::npos) << e;
 }
@@ -286,10 +288,26 @@ TEST_F(IssuerConfigTest, ScheduleOptions) {
     e = error(replaced("parallel = 4\n", "parallel = 4\nrenew-spread = soon\n"));
     EXPECT_NE(e.find("issuer.conf:25: certs.renew-spread"), std::string::npos) << e;
     e = error(replaced("parallel = 4\n", "parallel = 4\nari = maybe\n"));
-    EXPECT_NE(e.find("issuer.conf:25: certs.ari"), std::string::npos) << e;
+    EXPECT_NE(e.find("issuer.conf:25: certs.ari: \"maybe\": expected yes or no"), std::string::npos)
+        << e;
     e = error(replaced("parallel = 4\n", "parallel = 4\nretry-min = 600\nretry-max = 60\n"));
     EXPECT_NE(e.find("issuer.conf:26: certs.retry-max"), std::string::npos) << e;
     EXPECT_NE(e.find("600..604800"), std::string::npos) << e;
     e = error(replaced("parallel = 4\n", "parallel = 4\n[daemon]\nmax-sleep = 1\n"));
     EXPECT_NE(e.find("issuer.conf:26: daemon.max-sleep"), std::string::npos) << e;
+}
+
+// Every yes/no option reads the same words: what next-key took as a boolean
+// (true, on, 1) and what ari took (yes, no).
+TEST_F(IssuerConfigTest, YesNoOptionsReadTheSameWords) {
+    const std::pair<const char*, bool> words[] = {{"yes", true},  {"true", true}, {"On", true},
+                                                  {"1", true},    {"no", false},  {"false", false},
+                                                  {"off", false}, {"0", false}};
+    for (const char* key : {"ari", "next-key"}) {
+        for (const auto& [word, value] : words) {
+            IssuerConfig c = parse(replaced(
+                "parallel = 4\n", "parallel = 4\n" + std::string(key) + " = " + word + "\n"));
+            EXPECT_EQ(std::string(key) == "ari" ? c.ari : c.next_key, value) << key << " " << word;
+        }
+    }
 }
