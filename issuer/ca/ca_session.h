@@ -1,6 +1,9 @@
 // The CA one pass talks to: the first ([acme] directory) or, as
 // ca_failover.h decides, the fallback; with its own account key, HTTPS
-// client, AcmeClient (account ready) and rate budget (rate_budget.h).
+// client, AcmeClient (account ready) and rate budget (rate_budget.h). It is
+// the one place a pass asks anything of "the CA": orders (acme()), the
+// budget, the CAA identities its pre-order checks match (caa_identities()),
+// and the renewal information (ARI) of the certificates it issued.
 //
 //   first CA answers (directory + account)      -> the first CA
 //   first CA fails, no fallback configured      -> unavailable (the first's error)
@@ -9,15 +12,20 @@
 //   first CA fails, failing >= fallback-after   -> the fallback, logged as a warning:
 //     "CA <first> failing since <T> (<error>); using the fallback CA <second>"
 //   the fallback fails too                      -> unavailable, naming both
-// ("unavailable": the session's `unavailable` says why, and its AcmeClient,
-// for the first CA, must not be used; the runner fails each zone with it.)
+// ("unavailable": unavailable() says why, and acme() must not be used; the
+// runner fails each zone with it.)
 //
 // Each CA has its own account key: account.key for the first,
 // account-fallback.key for the fallback (created 0600 on first use).
+//
+// `check` opens a session only to look (open_ca_session_to_look): the CA the
+// last pass used (the fallback while the first is failing), its directory
+// read for the CAA identities; no account is made and nothing recorded.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "issuer/acme/account_key.h"
 #include "issuer/acme/acme_client.h"
@@ -27,24 +35,47 @@
 
 namespace acmezone::issuer {
 
-struct CaSession {
-    std::string directory;
-    bool fallback = false;
-    std::unique_ptr<AccountKey> key;
-    std::unique_ptr<HttpClient> http;
-    std::unique_ptr<AcmeClient> acme;
-    std::unique_ptr<RateBudget> budget;
-    std::string unavailable;  // non-empty: no CA can be used, and why
+// An interface, so that a unit test can drive a pass against a fake CA.
+// Thread-safe: a pass's worker threads share one session.
+class CaSession {
+  public:
+    virtual ~CaSession() = default;
+
+    // The CA's directory URL (when unavailable: the first CA's).
+    virtual const std::string& directory() const = 0;
+    virtual bool fallback() const = 0;
+    // Non-empty: no CA can be used, and why.
+    virtual const std::string& unavailable() const = 0;
+    bool available() const { return unavailable().empty(); }
+
+    // The ACME client, account ready; only while available(), and not for a
+    // session opened to look (std::logic_error).
+    virtual AcmeClient& acme() = 0;
+    // The CA's rate budget; nullptr when the session is only looking.
+    virtual RateBudget* budget() = 0;
+    // The identities its CAA records must allow: for the first CA, [acme]
+    // caa-identity when given; else the CA's directory's meta.caaIdentities,
+    // read once per session (empty, with a warning logged, when the directory
+    // cannot be read or lists none).
+    virtual std::vector<std::string> caa_identities() = 0;
+    // Whether the CA's directory has "renewalInfo" (ARI, ari.h); throws when
+    // the directory cannot be read.
+    virtual bool offers_renewal_info() = 0;
+    virtual AcmeClient::RenewalInfoReply renewal_info(const std::string& cert_id) = 0;
+    virtual HttpStats http_stats() const = 0;
 };
 
 // The HTTPS and ACME settings [acme] gives for the first CA (or, with
 // `fallback`, the second: its directory, ca-file and EAB key), the one place
-// every command that talks to a CA takes them from (the runner, check).
+// every command that talks to a CA takes them from.
 // acme_settings throws what loading the EAB key file throws.
 HttpSettings http_settings(const IssuerConfig& config, bool fallback = false);
 AcmeSettings acme_settings(const IssuerConfig& config, bool fallback = false);
 
-// Never null. Throws only what creating the first CA's account key throws.
+// For a pass. Never null. Throws only what creating the first CA's account
+// key throws.
 std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config);
+// For check: never null, never throws; no account key is made.
+std::unique_ptr<CaSession> open_ca_session_to_look(const IssuerConfig& config);
 
 }  // namespace acmezone::issuer

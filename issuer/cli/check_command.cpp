@@ -1,17 +1,12 @@
 // See check_command.h.
 #include "issuer/cli/check_command.h"
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <iomanip>
-#include <map>
-#include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "common/error.h"
@@ -22,41 +17,11 @@
 
 namespace acmezone::issuer {
 
-std::vector<std::string> ca_caa_identities(const IssuerConfig& config, HttpClient& http) {
-    if (!config.caa_identities.empty()) {
-        return config.caa_identities;
-    }
-    std::vector<std::string> out;
-    try {
-        HttpResponse r = http.get(config.directory);
-        Json::CharReaderBuilder b;
-        Json::Value doc;
-        std::string errs;
-        std::istringstream in(r.body);
-        if (r.status != 200 || !Json::parseFromStream(b, in, &doc, &errs) || !doc.isObject()) {
-            log_warning("ACME directory ", config.directory, ": HTTP ", r.status,
-                        ", not a directory: CAA records cannot be matched to the CA");
-            return out;
-        }
-        const Json::Value& ids = doc["meta"]["caaIdentities"];
-        for (const Json::Value& id : ids.isArray() ? ids : Json::Value(Json::arrayValue)) {
-            if (id.isString()) {
-                out.push_back(id.asString());
-            }
-        }
-        if (out.empty()) {
-            log_debug("ACME directory ", config.directory,
-                      " lists no meta.caaIdentities; [acme] caa-identity can supply them");
-        }
-    } catch (const std::exception& e) {
-        log_warning("ACME directory ", config.directory, ": ", e.what(),
-                    ": CAA records cannot be matched to the CA");
-    }
-    return out;
-}
+namespace {
 
-int check_command(const IssuerConfig& config, const std::vector<std::string>& names, bool json,
-                  std::ostream& out) {
+// The configured zones `names` names (all of them when none), each once.
+std::vector<DnsName> checked_zones(const IssuerConfig& config,
+                                   const std::vector<std::string>& names) {
     std::vector<DnsName> zones;
     for (const std::string& text : names) {
         std::string error;
@@ -76,11 +41,14 @@ int check_command(const IssuerConfig& config, const std::vector<std::string>& na
     if (zones.empty()) {
         zones = config.zones;
     }
+    return zones;
+}
 
-    HttpClient http(http_settings(config));
-    const std::vector<std::string> identities = ca_caa_identities(config, http);
+// precheck_zone for each zone, up to `parallel` at once, in the order given.
+std::vector<PrecheckReport> run_checks(const IssuerConfig& config,
+                                       const std::vector<DnsName>& zones) {
+    const std::vector<std::string> identities = open_ca_session_to_look(config)->caa_identities();
     const ChallengeDns dns(config.dns);
-
     std::vector<PrecheckReport> reports(zones.size());
     std::atomic<std::size_t> next{0};
     auto worker = [&] {
@@ -101,36 +69,51 @@ int check_command(const IssuerConfig& config, const std::vector<std::string>& na
             threads.emplace_back(worker);
         }
     }  // joined: every report is complete
+    return reports;
+}
 
+Json::Value report_json(const PrecheckReport& r) {
+    Json::Value z(Json::objectValue);
+    z["zone"] = r.zone.text();
+    z["ok"] = !r.failed();
+    Json::Value findings(Json::arrayValue);
+    for (const Finding& f : r.findings) {
+        Json::Value jf(Json::objectValue);
+        jf["check"] = f.check;
+        jf["result"] =
+            f.result == Finding::Result::failed ? "failed" : Finding::result_name(f.result);
+        jf["what"] = f.what;
+        jf["fix"] = f.fix;
+        findings.append(jf);
+    }
+    z["findings"] = findings;
+    return z;
+}
+
+void print_report(const PrecheckReport& r, std::ostream& out) {
+    out << r.zone.text() << ": " << (r.failed() ? "FAILED" : "ok") << "\n";
+    for (const Finding& f : r.findings) {
+        out << "  " << std::left << std::setw(9) << Finding::result_name(f.result) << std::setw(16)
+            << f.check << f.what << "\n";
+        if (!f.fix.empty()) {
+            out << std::string(2 + 9, ' ') << "fix: " << f.fix << "\n";
+        }
+    }
+}
+
+}  // namespace
+
+int check_command(const IssuerConfig& config, const std::vector<std::string>& names, bool json,
+                  std::ostream& out) {
+    const std::vector<PrecheckReport> reports = run_checks(config, checked_zones(config, names));
     bool any_failed = false;
     Json::Value list(Json::arrayValue);
     for (const PrecheckReport& r : reports) {
         any_failed = any_failed || r.failed();
         if (json) {
-            Json::Value z(Json::objectValue);
-            z["zone"] = r.zone.text();
-            z["ok"] = !r.failed();
-            Json::Value findings(Json::arrayValue);
-            for (const Finding& f : r.findings) {
-                Json::Value jf(Json::objectValue);
-                jf["check"] = f.check;
-                jf["result"] =
-                    f.result == Finding::Result::failed ? "failed" : Finding::result_name(f.result);
-                jf["what"] = f.what;
-                jf["fix"] = f.fix;
-                findings.append(jf);
-            }
-            z["findings"] = findings;
-            list.append(z);
-            continue;
-        }
-        out << r.zone.text() << ": " << (r.failed() ? "FAILED" : "ok") << "\n";
-        for (const Finding& f : r.findings) {
-            out << "  " << std::left << std::setw(9) << Finding::result_name(f.result)
-                << std::setw(16) << f.check << f.what << "\n";
-            if (!f.fix.empty()) {
-                out << std::string(2 + 9, ' ') << "fix: " << f.fix << "\n";
-            }
+            list.append(report_json(r));
+        } else {
+            print_report(r, out);
         }
     }
     if (json) {
@@ -139,48 +122,6 @@ int check_command(const IssuerConfig& config, const std::vector<std::string>& na
         out << Json::writeString(w, list) << "\n";
     }
     return any_failed ? 1 : 0;
-}
-
-std::optional<std::string> precheck_before_order(const IssuerConfig& config, const DnsName& zone) {
-    // The CA's CAA identities, asked once per directory and configured list
-    // (a SIGHUP that changes caa-identity takes effect), and again after an
-    // hour, so a daemon running for months follows a CA that changes them.
-    struct Known {
-        std::vector<std::string> identities;
-        std::chrono::steady_clock::time_point fetched;
-    };
-    constexpr auto kRefresh = std::chrono::hours(1);
-    static std::mutex mutex;
-    static std::map<std::string, Known> known;
-    std::string key = config.directory;
-    for (const std::string& id : config.caa_identities) {
-        key += "\n" + id;
-    }
-    std::vector<std::string> identities;
-    {
-        std::lock_guard lock(mutex);
-        const auto now = std::chrono::steady_clock::now();
-        auto it = known.find(key);
-        if (it == known.end() || now - it->second.fetched >= kRefresh) {
-            HttpClient http(http_settings(config));
-            Known fresh{ca_caa_identities(config, http), now};  // throws: nothing kept
-            it = known.insert_or_assign(key, std::move(fresh)).first;
-        }
-        identities = it->second.identities;
-    }
-    const ChallengeDns dns(config.dns);
-    const PrecheckReport report = precheck_zone(zone, dns, identities);
-    for (const Finding& f : report.findings) {
-        if (f.result == Finding::Result::warning) {
-            log_info(zone.text(), ": check before ordering: ", f.check, ": ", f.what,
-                     f.fix.empty() ? "" : " (" + f.fix + ")");
-        }
-    }
-    if (!report.failed()) {
-        log_debug(zone.text(), ": checks before ordering passed");
-        return std::nullopt;
-    }
-    return "checks before ordering failed: " + report.failure_text();
 }
 
 }  // namespace acmezone::issuer

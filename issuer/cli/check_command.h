@@ -18,29 +18,17 @@
 // 2 bad configuration or a zone that is not configured.
 #pragma once
 
-#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include "issuer/acme/http_client.h"
 #include "issuer/cli/issuer_config.h"
 
 namespace acmezone::issuer {
 
-// The CA's CAA identities: [acme] caa-identity when given, else the
-// directory's meta.caaIdentities (fetched with `http`); empty, with a
-// warning logged, when the directory cannot be read or lists none.
-std::vector<std::string> ca_caa_identities(const IssuerConfig& config, HttpClient& http);
-
+// The CAA identities are those of the CA a pass would use now (the fallback
+// while the first is failing, ca_session.h open_ca_session_to_look).
 int check_command(const IssuerConfig& config, const std::vector<std::string>& zones, bool json,
                   std::ostream& out);
-
-// The runner's checks before ordering `zone`: nullopt when they pass, else
-// "checks before ordering failed: " and the failed findings
-// (PrecheckReport::failure_text). Warnings are logged at info level (a
-// resolver refusing CAA queries would otherwise warn on every zone of every
-// run). The CA's CAA identities are fetched once per process. Thread-safe.
-std::optional<std::string> precheck_before_order(const IssuerConfig& config, const DnsName& zone);
 
 }  // namespace acmezone::issuer

@@ -23,6 +23,7 @@
 #include "issuer/cli/check_command.h"
 #include "issuer/cli/issuer_config.h"
 #include "issuer/cli/pins_command.h"
+#include "issuer/cli/status_command.h"
 #include "issuer/pass/runner.h"
 
 namespace po = boost::program_options;
@@ -132,7 +133,7 @@ int main_checked(int argc, char** argv) {
         if (pins) {
             return print_pins(runner.config(), json, std::cout);
         }
-        return runner.status(json, std::cout);
+        return status_command(runner.config(), json, std::cout);
     } catch (const ConfigError& e) {
         log_error(e.what());
         return kExitConfig;

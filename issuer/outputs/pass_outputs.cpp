@@ -178,7 +178,7 @@ void after_pass_outputs(const IssuerConfig& config, const PassReport& report,
             // an unreadable certificate: no expiry to report
         }
         ZoneState s = states.load(zone);
-        if (!outcome.attempted && s.last_result == "failed") {
+        if (!outcome.attempted && s.last_result == LastResult::failed) {
             outcome.error = s.last_error;
         }
         NotifyState ns{s.notified_failed.has_value(), s.notified_expiring};

@@ -16,7 +16,7 @@
 
 #include "issuer/cli/issuer_config.h"
 #include "issuer/outputs/metrics.h"
-#include "issuer/pass/runner.h"
+#include "issuer/pass/pass_report.h"
 
 namespace acmezone::issuer {
 

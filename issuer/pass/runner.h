@@ -5,7 +5,8 @@
 //                   due (schedule.h), most urgent first; then exits
 //   issue ZONE...   these (configured) zones if missing or due, whatever the
 //                   backoff says; with force, always
-//   status [--json] per zone: certificate, state, next action and when,
+//   status [--json] (cli/status_command.h) per zone: certificate, state,
+//                   next action and when,
 //                   last attempt and error
 //   daemon          passes in a loop: sleeps until the earliest next attempt
 //                   or renewal-information poll of any zone, at most
@@ -20,15 +21,17 @@
 //                   within stop-grace plus the few seconds unpublishing takes.
 //
 // A pass (run, issue, each of the daemon's) holds the state lock
-// (state_lock.h) and goes:
+// (state_lock.h) and goes (steps 2-6 in pass.h, with one CA session,
+// ca_session.h, opened at the first step that needs the CA):
 //   1. recover: for every zone whose state records an order in flight (the
 //      last process died while its values were published), remove exactly
 //      those values from the control sockets it wrote; the zone's next
 //      attempt, due at once, resumes or abandons that order (issuance.h);
 //   2. renewal information (ARI, ari.h; run and daemon): for zones with a
 //      certificate whose answer is stale (Retry-After passed, or a new
-//      certificate), ask the CA when to renew; a window it offers sets the
-//      renewal time, and the renewing order carries "replaces";
+//      certificate), ask the CA that issued it (when it is the pass's CA)
+//      when to renew; a window it offers sets the renewal time, and the
+//      renewing order carries "replaces";
 //   3. choose the zones (run: next attempt <= now) and sort them most urgent
 //      first;
 //   4. open the CA (ca_session.h: the first, or the fallback when the first
@@ -42,10 +45,10 @@
 //   5. issue them with up to `parallel` worker threads that share one
 //      AcmeClient (one account, nonce pool and pool of HTTPS connections).
 //      Per zone: before_order() may fail it (no CA; the checks before
-//      ordering, precheck.h) or defer it (the budget's plan); the order in
-//      flight is recorded before its values are published; after a certificate is stored,
-//      after_certificate_changed(); the zone's state (zone_state.h) is saved
-//      after each step: result, error, consecutive failures and backoff;
+//      ordering, precheck.h, against the pass's CA's CAA identities) or defer it (the budget's
+//      plan); the order in flight is recorded before its values are published; after a certificate
+//      is stored, after_certificate_changed(); the zone's state (zone_state.h) is saved after each
+//      step: result, error, consecutive failures and backoff;
 //   6. after_pass() with every zone's outcome (and the rate budget's
 //      remaining figures for the metrics file).
 // A failing zone never blocks the others: each has its own backoff.
@@ -57,24 +60,14 @@
 // lock (nothing was done; run again later).
 #pragma once
 
-#include <chrono>
-#include <map>
-#include <memory>
-#include <optional>
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "common/dns_name.h"
-#include "issuer/ca/ca_session.h"
-#include "issuer/ca/rate_budget.h"
-#include "issuer/certs/cert_check.h"
-#include "issuer/certs/cert_key.h"
 #include "issuer/cli/issuer_config.h"
-#include "issuer/outputs/metrics.h"
-#include "issuer/pass/issuance.h"
-#include "issuer/pass/schedule.h"
-#include "issuer/pass/zone_state.h"
+#include "issuer/pass/pass.h"
+#include "issuer/pass/pass_report.h"
+#include "issuer/pass/zone_status.h"
 
 namespace acmezone::issuer {
 
@@ -83,113 +76,38 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitConfig = 2;
 inline constexpr int kExitBusy = 3;
 
-// One zone as status shows it and a pass decides on it.
-struct ZoneStatus {
-    DnsName zone;
-    std::optional<CertInfo> cert;
-    std::string state;    // valid, due, expired, missing, invalid
-    std::string problem;  // why "invalid"
-    ZoneState saved;      // <state-dir>/zones/<zone>.json
-    // Each current certificate (one per key type): its renewal time is the
-    // ARI window's pick when the CA offered one for it, else renew-before;
-    // the zone's renew_at is the earliest of them (most urgent wins).
-    struct Certificate {
-        KeyType key_type = KeyType::ecdsa_p256;
-        std::string cert_id;  // ARI certID (ari.h); "" when it cannot be made
-        std::optional<SysTime> renew_at;
-        std::string renew_basis;  // "renew-before" or "ARI window"
-    };
-    std::vector<Certificate> certs;
-    std::optional<SysTime> renew_at;  // the certificate's renewal time (ARI or renew-before)
-    std::string renew_basis;          // "renew-before" or "ARI window"
-    SysTime next_attempt;             // when a pass next does something for the zone
-    std::string next_action;          // "issue", "renew", "resume" or "retry"
-
-    bool needs_issuing() const { return state != "valid"; }
-};
-
-// How one zone's part of a pass ended.
-struct ZoneOutcome {
-    enum class Result { issued, failed, deferred, interrupted, not_started };
-    DnsName zone;
-    Result result = Result::not_started;
-    std::string message;           // the error, the deferral's reason
-    std::optional<CertInfo> cert;  // the new certificate, when issued
-};
-
-struct PassReport {
-    SysTime started;
-    SysTime finished;
-    std::vector<ZoneStatus> considered;  // every configured zone, before the pass
-    std::vector<ZoneOutcome> outcomes;   // the zones attempted, in order
-    std::size_t failed() const;
-};
-
-// What before_order() decides for a zone about to be ordered.
-struct PreOrderVerdict {
-    enum class Kind { go, defer, fail };
-    Kind kind = Kind::go;
-    std::string reason;
-    std::optional<SysTime> until;  // defer: not before this (default: retry-min from now)
-};
-
 class Runner {
   public:
     explicit Runner(IssuerConfig config);
 
     int run();
     int issue(const std::vector<std::string>& zones, bool force);
-    int status(bool json, std::ostream& out);
     int daemon();
 
-    ZoneStatus zone_status(const DnsName& zone, SysTime now) const;
     const IssuerConfig& config() const { return config_; }
 
   private:
-    // Steps 1-4 of a pass over `todo` (chosen by the caller); the caller
-    // holds the state lock.
-    PassReport pass(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> considered);
+    // Step 1, with the state lock held.
     void recover_interrupted_orders();
-    // Asks the CA for the renewal window (ARI) of every zone whose answer is
-    // stale, when [certs] ari is on and the directory has renewalInfo;
-    // updates the zones' state and status.
-    void refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now);
     // run's and the daemon's choice: every zone's status (after refreshing
-    // ARI), and those whose next attempt is due; `quiet` (the daemon) does
-    // not log why the others wait.
+    // ARI with `pass`), and those whose next attempt is due; `quiet` (the
+    // daemon) does not log why the others wait.
     struct DueZones {
         std::vector<ZoneStatus> all;
         std::vector<ZoneStatus> due;
     };
-    DueZones due_zones(SysTime now, bool quiet);
+    DueZones due_zones(Pass& pass, SysTime now, bool quiet);
+    // run and each of the daemon's passes: steps 1-6; the caller holds the lock.
+    PassReport run_pass(bool quiet);
+    // The daemon: re-reads the configuration (on SIGHUP, says so); a
+    // configuration that does not load is reported and the old one kept.
+    void reload_config(bool hup);
+    // The daemon's sleep after a pass: until the earliest next attempt or
+    // renewal-information poll, at least 1 s, at most `sleep`; logged.
+    std::chrono::seconds next_sleep(std::chrono::seconds sleep);
     int exit_code(const PassReport& report) const;
 
-    // Hook points for the features around a pass; each is called in the
-    // pass, as its comment in runner.cpp says.
-    PreOrderVerdict before_order(const ZoneStatus& zone);
-    void after_certificate_changed(const ZoneStatus& before, const CertInfo& cert);
-    void after_pass(const PassReport& report);
-
-    // The rate budget (rate_budget.h) and the CA choice (ca_session.h):
-    // plan the pass's orders, most urgent first, within the budget; record
-    // what the CA was asked and what it answered.
-    // A zone's part of the plan: one order per key type, each counted as
-    // its own request (two key types: two orders, two certificates).
-    struct ZonePlan {
-        BudgetDecision decision;  // the first of its orders the budget refuses, if any
-        std::vector<std::pair<KeyType, Renewal>> orders;
-    };
-    void plan_budget(const std::vector<ZoneStatus>& todo);
-    std::vector<std::pair<KeyType, Renewal>> orders_of(const ZoneStatus& st, SysTime now) const;
-    const ZonePlan& plan_of(const ZoneStatus& st) const;
-    void record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneState& saved);
-    // The budget's remaining figures as metric samples (metrics.h).
-    std::vector<MetricSample> budget_metrics() const;
-
     IssuerConfig config_;
-    std::unique_ptr<CaSession> ca_;            // the pass's CA, set by pass()
-    bool ca_ari_ = false;                      // the pass's CA answers renewalInfo ([certs] ari on)
-    std::map<DnsName, ZonePlan> budget_plan_;  // set by pass(), read by the hook points
 };
 
 }  // namespace acmezone::issuer

@@ -112,7 +112,7 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     }
     const FieldReader r{doc, origin};
     s.last_attempt = r.time("last_attempt");
-    s.last_result = r.string("last_result");
+    s.last_result = last_result_from_string(r.string("last_result"));
     s.last_error = r.string("last_error");
     s.last_success = r.time("last_success");
     s.failures = r.count("failures");
@@ -175,7 +175,7 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
 Json::Value ZoneState::to_json() const {
     Json::Value doc = extra.isObject() ? extra : Json::Value(Json::objectValue);
     put_time(doc, "last_attempt", last_attempt);
-    put_string(doc, "last_result", last_result);
+    put_string(doc, "last_result", std::string(to_string(last_result)));
     put_string(doc, "last_error", last_error);
     put_time(doc, "last_success", last_success);
     doc["failures"] = failures;
@@ -273,6 +273,93 @@ void ZoneStateStore::save(const DnsName& zone, const ZoneState& state) const {
     Json::StreamWriterBuilder w;
     w["indentation"] = "  ";
     write_file_atomic(file(zone), Json::writeString(w, state.to_json()) + "\n", 0600);
+}
+
+std::string_view to_string(LastResult r) {
+    switch (r) {
+        case LastResult::ok:
+            return "ok";
+        case LastResult::failed:
+            return "failed";
+        case LastResult::interrupted:
+            return "interrupted";
+        case LastResult::none:
+            break;
+    }
+    return "";
+}
+
+LastResult last_result_from_string(std::string_view text) {
+    for (LastResult r : {LastResult::ok, LastResult::failed, LastResult::interrupted}) {
+        if (text == to_string(r)) {
+            return r;
+        }
+    }
+    return LastResult::none;
+}
+
+// Touches retry_at and deferred_by only: a deferral is not an attempt.
+void ZoneState::record_deferral(const std::string& reason, SysTime until) {
+    retry_at = until;
+    deferred_by = reason;
+}
+
+void ZoneState::record_attempt(SysTime now) {
+    last_attempt = now;
+}
+
+bool ZoneState::record_ordered(const std::string& key_type) {
+    if (resume_order.empty() || resume_key_type != key_type) {
+        return false;
+    }
+    resume_order.clear();  // resumed or abandoned: done with it
+    resume_key_type.clear();
+    return true;
+}
+
+void ZoneState::record_in_flight(InFlightOrder o) {
+    order = std::move(o);
+}
+
+void ZoneState::record_unpublished() {
+    order.reset();
+}
+
+// The failure count, backoff and deferral end; the old certificates' ARI
+// windows are moot; a crash's order is done with, whatever its key type.
+void ZoneState::record_success(const std::string& issuing_ca, SysTime now) {
+    last_result = LastResult::ok;
+    last_error.clear();
+    last_success = now;
+    failures = 0;
+    retry_at.reset();
+    deferred_by.clear();
+    ca = issuing_ca;
+    ari.clear();
+    resume_order.clear();
+    resume_key_type.clear();
+}
+
+void ZoneState::record_failure(const std::string& error, SysTime now,
+                               const ScheduleSettings& schedule, double jitter) {
+    last_error = error;
+    last_result = LastResult::failed;
+    ++failures;
+    retry_at = now + retry_delay(failures, jitter, schedule);
+    deferred_by.clear();
+}
+
+void ZoneState::record_interruption(const std::string& error) {
+    last_error = error;
+    last_result = LastResult::interrupted;
+}
+
+// Never earlier than the backoff record_failure set.
+void ZoneState::record_ca_refusal(const std::string& reason, SysTime until) {
+    if (!retry_at || *retry_at < until) {
+        retry_at = until;
+    }
+    deferred_by = reason;
 }
 
 }  // namespace acmezone::issuer

@@ -49,6 +49,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/dns_name.h"
@@ -75,9 +76,16 @@ struct InFlightOrder {
     std::string key_type;  // cert_key.h to_string(); "" if not recorded
 };
 
+// How the zone's last attempt ended; in the file "ok", "failed",
+// "interrupted", or no field (never attempted).
+enum class LastResult { none, ok, failed, interrupted };
+std::string_view to_string(LastResult r);  // "" for none
+// "" and any text this version does not know: none.
+LastResult last_result_from_string(std::string_view text);
+
 struct ZoneState {
     std::optional<SysTime> last_attempt;
-    std::string last_result;  // "ok", "failed", "interrupted", "" (never attempted)
+    LastResult last_result = LastResult::none;
     std::string last_error;
     std::optional<SysTime> last_success;
     unsigned failures = 0;
@@ -100,6 +108,31 @@ struct ZoneState {
     AriState* ari_for(const std::string& cert_id);
 
     Json::Value extra{Json::objectValue};  // unknown fields, kept as read
+
+    // The zone's state changes during a pass, each the one place that
+    // decides which fields it touches (zone_state.cpp says which).
+    // The rate budget or the CA's Retry-After holds the zone back until
+    // `until` without counting a failure.
+    void record_deferral(const std::string& reason, SysTime until);
+    // An attempt starts now.
+    void record_attempt(SysTime now);
+    // The order for `key_type` is placed or resumed: a crash's order of that
+    // type is done with. True when the state changed (save it).
+    bool record_ordered(const std::string& key_type);
+    // Values of `order` about to be published (saved BEFORE publishing).
+    void record_in_flight(InFlightOrder order);
+    // Those values are removed again.
+    void record_unpublished();
+    // A certificate issued by the CA `ca` was stored.
+    void record_success(const std::string& ca, SysTime now);
+    // The attempt failed with `error`: one more consecutive failure, backoff
+    // until now + retry_delay(failures, jitter, schedule) (schedule.h).
+    void record_failure(const std::string& error, SysTime now, const ScheduleSettings& schedule,
+                        double jitter);
+    // The attempt was stopped by a signal: not the zone's fault, no backoff.
+    void record_interruption(const std::string& error);
+    // The CA answered rateLimited: wait at least until `until`.
+    void record_ca_refusal(const std::string& reason, SysTime until);
 
     // `origin` names the file in warnings about ignored fields.
     static ZoneState from_json(const Json::Value& doc, const std::string& origin);

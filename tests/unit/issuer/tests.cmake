@@ -39,9 +39,12 @@ acmezone_unit_test(test_issuer_ca
     LIBS acmezone_issuer_lib)
 
 # pass/: renewal times, spread and backoff with injected clocks, the zone
-# state file, the state lock, signals (stop grace, SIGHUP wake-up).
+# state file and its state changes (record_*), one pass driven against a
+# fake CA session and publisher (pass_env.h).
 acmezone_unit_test(test_issuer_pass
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_schedule.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/pass/test_zone_state_changes.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/pass/test_pass.cpp
     LIBS acmezone_issuer_lib)
 
 # cli/: issuer.conf and the zones file.

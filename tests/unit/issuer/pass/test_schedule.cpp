@@ -169,7 +169,7 @@ TEST(ZoneStateFile, RoundTripKeepsUnknownFields) {
     EXPECT_EQ(store.load(z).failures, 0u);  // missing: empty
     ZoneState s;
     s.last_attempt = kT0;
-    s.last_result = "failed";
+    s.last_result = LastResult::failed;
     s.last_error = "example.com: ordering: rateLimited";
     s.failures = 3;
     s.retry_at = kT0 + 20min;
@@ -198,7 +198,7 @@ TEST(ZoneStateFile, RoundTripKeepsUnknownFields) {
 
     const ZoneState r = store.load(z);
     EXPECT_EQ(r.last_attempt, kT0);
-    EXPECT_EQ(r.last_result, "failed");
+    EXPECT_EQ(r.last_result, LastResult::failed);
     EXPECT_EQ(r.last_error, s.last_error);
     EXPECT_EQ(r.failures, 3u);
     EXPECT_EQ(r.retry_at, kT0 + 20min);

@@ -1,0 +1,194 @@
+// See status_command.h.
+#include "issuer/cli/status_command.h"
+
+#include <json/value.h>
+#include <json/writer.h>
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+#include <vector>
+
+#include "common/utc_time.h"
+#include "issuer/outputs/pass_outputs.h"
+#include "issuer/pass/runner.h"
+#include "issuer/pass/zone_status.h"
+
+namespace acmezone::issuer {
+namespace {
+
+double days_between(SysTime from, SysTime to) {
+    return std::chrono::duration<double>(to - from).count() / 86400.0;
+}
+
+// Waiting for a rate limit (rate_budget.h) rather than for a renewal.
+bool deferred(const ZoneStatus& st, SysTime now) {
+    return !st.saved.deferred_by.empty() && st.saved.retry_at && *st.saved.retry_at > now;
+}
+
+Json::Value optional_time(const std::optional<SysTime>& t) {
+    return t ? Json::Value(format_utc(*t)) : Json::Value(Json::nullValue);
+}
+
+// "certificates": each certificate's ARI window; the one whose renewal time
+// decides also as the zone's "ari_cert_id" and "ari_window".
+void put_certificates(const ZoneStatus& st, Json::Value& z) {
+    Json::Value certs(Json::arrayValue);
+    for (const ZoneStatus::Certificate& c : st.certs) {
+        Json::Value j(Json::objectValue);
+        j["key_type"] = std::string(to_string(c.key_type));
+        j["ari_cert_id"] = c.cert_id;
+        j["renew_at"] = optional_time(c.renew_at);
+        j["renew_basis"] = c.renew_basis;
+        const AriState* a = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
+        if (a && a->window_start) {
+            Json::Value w(Json::objectValue);
+            w["start"] = format_utc(*a->window_start);
+            w["end"] = optional_time(a->window_end);
+            j["ari_window"] = w;
+            if (c.renew_at == st.renew_at && !z.isMember("ari_window")) {
+                z["ari_cert_id"] = c.cert_id;
+                z["ari_window"] = w;
+            }
+        }
+        certs.append(j);
+    }
+    z["certificates"] = certs;
+}
+
+// The certificate's part of a zone's object.
+void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
+    Json::Value names(Json::arrayValue);
+    if (st.cert) {
+        for (const std::string& n : st.cert->dns_names) {
+            names.append(n);
+        }
+        z["not_before"] = format_utc(st.cert->not_before);
+        z["not_after"] = format_utc(st.cert->not_after);
+        z["days_left"] = std::floor(days_between(now, st.cert->not_after) * 10) / 10;
+        z["serial"] = st.cert->serial_hex;
+        z["issuer"] = st.cert->issuer;
+    } else {
+        z["not_after"] = Json::Value::null;
+        z["days_left"] = Json::Value::null;
+    }
+    z["names"] = names;
+}
+
+Json::Value zone_json(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+    Json::Value z(Json::objectValue);
+    z["zone"] = st.zone.text();
+    z["state"] = std::string(to_string(st.state));
+    put_cert(st, now, z);
+    if (!st.problem.empty()) {
+        z["problem"] = st.problem;
+    }
+    z["renew_at"] = optional_time(st.renew_at);
+    z["renew_basis"] = st.renew_basis;
+    z["next_action"] = st.next_action;
+    z["next_attempt"] = format_utc(st.next_attempt);
+    z["last_result"] = std::string(to_string(st.saved.last_result));
+    z["last_attempt"] = st.saved.last_attempt ? format_utc(*st.saved.last_attempt) : "";
+    z["last_error"] = st.saved.last_error;
+    z["failures"] = st.saved.failures;
+    z["retry_at"] = optional_time(st.saved.retry_at);
+    put_certificates(st, z);
+    z["resume_order"] = st.saved.resume_order;
+    z["order_in_flight"] =
+        st.saved.order ? Json::Value(st.saved.order->order_url) : Json::Value::null;
+    z["key_types"] = key_types_json(config, st.zone);
+    z["deploy_hook_error"] = st.saved.deploy_hook_error;
+    if (deferred(st, now)) {
+        z["deferred_until"] = format_utc(*st.saved.retry_at);
+        z["deferred_by"] = st.saved.deferred_by;
+    }
+    if (!st.saved.ca.empty()) {
+        z["ca"] = st.saved.ca;
+        z["ca_fallback"] = st.saved.ca != config.directory;
+    }
+    return z;
+}
+
+void print_status_json(const IssuerConfig& config, const std::vector<ZoneStatus>& rows, SysTime now,
+                       std::ostream& out) {
+    Json::Value list(Json::arrayValue);
+    for (const ZoneStatus& st : rows) {
+        list.append(zone_json(config, st, now));
+    }
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "  ";
+    w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
+    out << Json::writeString(w, list) << "\n";
+}
+
+// What follows a zone's names in the table: problem, deferral, fallback CA,
+// the last attempt's failure, the deploy hook's.
+void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now,
+                   std::ostream& out) {
+    if (!st.problem.empty()) {
+        out << "  (" << st.problem << ")";
+    }
+    if (deferred(st, now)) {
+        out << "  deferred until " << format_utc(*st.saved.retry_at) << ": "
+            << st.saved.deferred_by;
+    }
+    if (!st.saved.ca.empty() && st.saved.ca != config.directory) {
+        out << "  (issued by the fallback CA " << st.saved.ca << ")";
+    }
+    if (st.saved.last_result == LastResult::failed ||
+        st.saved.last_result == LastResult::interrupted) {
+        out << "  last attempt "
+            << (st.saved.last_attempt ? format_utc(*st.saved.last_attempt) : "?") << " "
+            << to_string(st.saved.last_result) << " (" << st.saved.failures
+            << " in a row): " << st.saved.last_error;
+    }
+    if (!st.saved.deploy_hook_error.empty()) {
+        out << "  " << st.saved.deploy_hook_error;
+    }
+}
+
+void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus>& rows,
+                        SysTime now, std::ostream& out) {
+    out << std::left << std::setw(32) << "ZONE" << std::setw(9) << "STATE" << std::setw(22)
+        << "NOT AFTER" << std::setw(10) << "DAYS LEFT" << std::setw(30) << "NEXT"
+        << "NAMES / LAST ERROR\n";
+    for (const ZoneStatus& st : rows) {
+        std::string names;
+        for (const std::string& n : st.cert ? st.cert->dns_names : std::vector<std::string>{}) {
+            names += (names.empty() ? "" : ", ") + n;
+        }
+        std::ostringstream days;
+        if (st.cert) {
+            days << std::fixed << std::setprecision(1) << days_between(now, st.cert->not_after);
+        }
+        const std::string next =
+            st.next_action + " " + (st.next_attempt <= now ? "now" : format_utc(st.next_attempt));
+        out << std::left << std::setw(32) << st.zone.text() << std::setw(9) << to_string(st.state)
+            << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-") << std::setw(10)
+            << (st.cert ? days.str() : "-") << std::setw(30) << next
+            << (names.empty() ? "-" : names) << key_types_text(config, st.zone);
+        print_remarks(config, st, now, out);
+        out << "\n";
+    }
+}
+
+}  // namespace
+
+int status_command(const IssuerConfig& config, bool json, std::ostream& out) {
+    const auto now = std::chrono::system_clock::now();
+    bool all_valid = true;
+    std::vector<ZoneStatus> rows;
+    for (const DnsName& zone : config.zones) {
+        rows.push_back(zone_status(config, zone, now));
+        all_valid = all_valid && rows.back().state == CertState::valid;
+    }
+    if (json) {
+        print_status_json(config, rows, now, out);
+    } else {
+        print_status_table(config, rows, now, out);
+    }
+    return all_valid ? kExitOk : kExitFailed;
+}
+
+}  // namespace acmezone::issuer

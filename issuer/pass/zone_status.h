@@ -1,0 +1,59 @@
+// One zone as status shows it and a pass decides on it: its current
+// certificate(s), their state and renewal time (ARI window or
+// renew-before), and the zone's next attempt, computed from the certificate
+// store, the zone's state file (zone_state.h) and the configuration.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "issuer/certs/cert_check.h"
+#include "issuer/certs/cert_key.h"
+#include "issuer/cli/issuer_config.h"
+#include "issuer/pass/schedule.h"
+#include "issuer/pass/zone_state.h"
+
+namespace acmezone::issuer {
+
+// The zone's certificate: valid, due for renewal, expired, missing, or
+// invalid (names that do not match, a store that cannot be read).
+enum class CertState { valid, due, expired, missing, invalid };
+std::string_view to_string(CertState s);  // "valid", "due", ...
+
+struct ZoneStatus {
+    DnsName zone;
+    std::optional<CertInfo> cert;
+    CertState state = CertState::missing;
+    std::string problem;  // why "invalid"
+    ZoneState saved;      // <state-dir>/zones/<zone>.json
+    // Each current certificate (one per key type): its renewal time is the
+    // ARI window's pick when the CA offered one for it, else renew-before;
+    // the zone's renew_at is the earliest of them (most urgent wins).
+    struct Certificate {
+        KeyType key_type = KeyType::ecdsa_p256;
+        std::string cert_id;  // ARI certID (ari.h); "" when it cannot be made
+        std::optional<SysTime> renew_at;
+        std::string renew_basis;  // "renew-before" or "ARI window"
+    };
+    std::vector<Certificate> certs;
+    std::optional<SysTime> renew_at;  // the certificate's renewal time (ARI or renew-before)
+    std::string renew_basis;          // "renew-before" or "ARI window"
+    SysTime next_attempt;             // when a pass next does something for the zone
+    std::string next_action;          // "issue", "renew", "resume" or "retry"
+
+    bool needs_issuing() const { return state != CertState::valid; }
+    // The directory of the CA that issued the current certificate: the
+    // state's `ca`, or the first CA when none is recorded. Its ARI windows
+    // are the ones that count (asked of that CA).
+    const std::string& issuing_ca(const IssuerConfig& config) const {
+        return saved.ca.empty() ? config.directory : saved.ca;
+    }
+};
+
+// `zone` as it stands at `now`.
+ZoneStatus zone_status(const IssuerConfig& config, const DnsName& zone, SysTime now);
+
+}  // namespace acmezone::issuer
