@@ -36,6 +36,9 @@ directory gains "renewalInfo": https://HOST/renewalInfo, and GET
 "GET /renewalInfo/CERTID -> window START END" in --log, and each newOrder
 a line "newOrder replaces=CERTID" ("replaces=-" without one), read from the
 JWS payload.
+
+CAA identities, which Pebble 2.4's directory does not list, with
+--caa-identity NAME (repeatable): the directory's meta.caaIdentities.
 """
 import argparse
 import base64
@@ -155,12 +158,16 @@ def ari_answer(handler, method):
     return True
 
 
-def ari_directory(handler, method, data):
-    """The directory with "renewalInfo" added (with --ari)."""
-    if not args.ari or method != "GET" or handler.path != "/dir":
+def edit_directory(handler, method, data):
+    """The directory with "renewalInfo" (--ari) and meta.caaIdentities
+    (--caa-identity) added."""
+    if not (args.ari or args.caa_identity) or method != "GET" or handler.path != "/dir":
         return data
     doc = json.loads(data)
-    doc["renewalInfo"] = f"https://{handler.headers['Host']}/renewalInfo"
+    if args.ari:
+        doc["renewalInfo"] = f"https://{handler.headers['Host']}/renewalInfo"
+    if args.caa_identity:
+        doc.setdefault("meta", {})["caaIdentities"] = args.caa_identity
     return json.dumps(doc).encode()
 
 
@@ -205,7 +212,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         conn.request(method, self.path, body=body if method == "POST" else None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
-        data = ari_directory(self, method, data)
+        data = edit_directory(self, method, data)
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):
@@ -243,6 +250,7 @@ def main():
     p.add_argument("--ari-window", action="append", default=[])
     p.add_argument("--ari-default", default="2592000:2678400")
     p.add_argument("--ari-retry-after", type=int, default=21600)
+    p.add_argument("--caa-identity", action="append", default=[])
     args = p.parse_args()
     args.ari_default_window = tuple(int(x) for x in args.ari_default.split(":"))
     rules.extend(Rule(r) for r in args.rule)
