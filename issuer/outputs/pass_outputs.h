@@ -1,6 +1,6 @@
 // What a pass leaves for the operator besides certificates: the deploy hook
 // after a certificate changed, notify-hook events, next keys made ready, and
-// the metrics file. Called from runner.cpp's hook points
+// the metrics file. Called from pass.cpp's hook points (through pass_env.h)
 // (after_certificate_changed, after_pass); see hooks.h and metrics.h for
 // the hooks' environment and JSON, and the metrics written.
 //

@@ -69,7 +69,7 @@ struct IssuanceServices {
 
 // What one zone's issuance tells its caller on the way, so that a crash
 // between the two leaves a record of exactly what may still be published
-// (runner.cpp keeps it in the zone's state, zone_state.h).
+// (pass.cpp keeps it in the zone's state, zone_state.h).
 struct IssuanceEvents {
     // Once the order for key type `type` is placed or resumed (before any
     // value is published); with two key types, once per type.
