@@ -45,11 +45,15 @@ struct ZoneStatus {
     std::string next_action;          // "issue", "renew", "resume" or "retry"
 
     bool needs_issuing() const { return state != CertState::valid; }
-    // The directory of the CA that issued the current certificate: the
-    // state's `ca`, or the first CA when none is recorded. Its ARI windows
-    // are the ones that count (asked of that CA).
+    // The CA whose renewal windows (ARI) count for the current certificate,
+    // and which is asked for them: the fallback CA when the state records it
+    // issued the certificate, else the first CA (also for a certificate from
+    // a directory no longer configured: the first CA is asked, as it always
+    // was).
     const std::string& issuing_ca(const IssuerConfig& config) const {
-        return saved.ca.empty() ? config.directory : saved.ca;
+        return config.fallback && !saved.ca.empty() && saved.ca == config.fallback->directory
+                   ? config.fallback->directory
+                   : config.directory;
     }
 };
 
