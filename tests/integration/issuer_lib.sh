@@ -22,6 +22,8 @@
 #                                 NODATA, or a CNAME only)
 #   az_tree_digest DIR            one line per entry: path, type, link target, mode and
 #                                 the SHA-256 of regular files (to compare byte for byte)
+#   az_native_zone ZONE [RECORDS]  a native zone in named (SOA, NS, ns1 A 127.0.0.1 and
+#                                 RECORDS) added to $AZ_PLUGIN_FRAGMENT (before az_start_named)
 #   az_start_fault_proxy ARG...   start acme_fault_proxy.py in front of Pebble (its TLS
 #                                 certificate, a free port) with ARG... (--rule R, --fault F,
 #                                 --slow-seconds N); wait (bounded, 10 s) until its /dir
@@ -115,6 +117,18 @@ az_tree_digest() {
         find . -printf '%p %y %l %m\n' | LC_ALL=C sort
         find . -type f -exec sha256sum {} + | LC_ALL=C sort
     )
+}
+
+az_native_zone() {
+    local zone=$1 records=${2:-}
+    cat >"$AZ_TMP/$zone.zone" <<EOF
+\$TTL 60
+@ IN SOA ns1.$zone. hostmaster.$zone. 1 3600 600 86400 60
+@ IN NS ns1.$zone.
+ns1 IN A 127.0.0.1
+$records
+EOF
+    echo "zone \"$zone\" { type primary; file \"$AZ_TMP/$zone.zone\"; };" >>"$AZ_PLUGIN_FRAGMENT"
 }
 
 az_start_fault_proxy() {

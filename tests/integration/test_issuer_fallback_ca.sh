@@ -17,14 +17,7 @@ az_setup
 
 ZONE=fbca.example.com
 az_plugin_setup "$ZONE"
-cat >"$AZ_TMP/$ZONE.zone" <<ZONEFILE
-\$TTL 60
-@ IN SOA ns1.$ZONE. hostmaster.$ZONE. 1 3600 600 86400 60
-@ IN NS ns1.$ZONE.
-ns1 IN A 127.0.0.1
-@ IN CAA 0 issue "fallback-ca.test"
-ZONEFILE
-echo "zone \"$ZONE\" { type primary; file \"$AZ_TMP/$ZONE.zone\"; };" >>"$AZ_PLUGIN_FRAGMENT"
+az_native_zone "$ZONE" '@ IN CAA 0 issue "fallback-ca.test"'
 az_start_named "$AZ_PLUGIN_FRAGMENT"
 az_start_pebble "$AZ_NAMED_PORT"
 az_start_fault_proxy --ari --ari-default 2592000:2678400 --ari-retry-after 3600 \
