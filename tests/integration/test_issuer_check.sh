@@ -34,20 +34,9 @@ az_plugin_setup "$GOOD" "$NOGRANT" "$CAA"
 sed -i "/^grant = acme-key zonesub $NOGRANT\$/d" "$AZ_PLUGIN_CONF"
 grep -q "zonesub $NOGRANT" "$AZ_PLUGIN_CONF" && az_fail "the grant for $NOGRANT is still there"
 
-native_zone() {
-    local zone=$1 extra=$2
-    cat >"$AZ_TMP/$zone.zone" <<EOF
-\$TTL 60
-@ IN SOA ns1.$zone. hostmaster.$zone. 1 3600 600 86400 60
-@ IN NS ns1.$zone.
-ns1 IN A 127.0.0.1
-$extra
-EOF
-    echo "zone \"$zone\" { type primary; file \"$AZ_TMP/$zone.zone\"; };" >>"$AZ_PLUGIN_FRAGMENT"
-}
-native_zone "$CNAMED" "_acme-challenge IN CNAME _acme-challenge.$CNAMED.$CHAL."
-native_zone "$NOCNAME" ""
-native_zone "$CAA" "@ IN CAA 0 issue \"other-ca.example\""
+az_native_zone "$CNAMED" "_acme-challenge IN CNAME _acme-challenge.$CNAMED.$CHAL."
+az_native_zone "$NOCNAME" ""
+az_native_zone "$CAA" "@ IN CAA 0 issue \"other-ca.example\""
 az_start_named "$AZ_PLUGIN_FRAGMENT"
 az_start_pebble "$AZ_NAMED_PORT"
 
