@@ -1,10 +1,19 @@
 // See utc_time.h.
 #include "common/utc_time.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
 namespace acmezone {
+
+SysTime from_unix_seconds(std::int64_t seconds) {
+    return SysTime(std::chrono::seconds(std::clamp<std::int64_t>(seconds, 0, kLatestUnixSeconds)));
+}
+
+std::int64_t to_unix_seconds(SysTime t) {
+    return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+}
 
 std::string format_utc(std::chrono::system_clock::time_point t) {
     std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -60,7 +69,7 @@ std::optional<std::chrono::system_clock::time_point> parse_utc(std::string_view 
     }
     tm.tm_year = year - 1900;
     tm.tm_mon = month - 1;
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    return from_unix_seconds(timegm(&tm));
 }
 
 std::string format_duration(std::chrono::seconds d) {

@@ -10,6 +10,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "common/utc_time.h"
 
 namespace acmezone::issuer {
 namespace {
@@ -20,11 +21,7 @@ std::optional<Clock::time_point> time_field(const Json::Value& doc, const char* 
     if (!doc[key].isInt64()) {
         return std::nullopt;
     }
-    return Clock::time_point(std::chrono::seconds(doc[key].asInt64()));
-}
-
-Json::Int64 seconds(Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+    return from_unix_seconds(doc[key].asInt64());
 }
 
 CaFailoverState load(const std::filesystem::path& file, const std::string& primary, bool warn) {
@@ -99,13 +96,13 @@ void CaFailover::save() const {
     Json::Value doc(Json::objectValue);
     doc["directory"] = state_.directory;
     if (state_.failing_since) {
-        doc["failing_since"] = seconds(*state_.failing_since);
+        doc["failing_since"] = Json::Int64(to_unix_seconds(*state_.failing_since));
     }
     doc["last_error"] = state_.last_error;
     doc["used"] = state_.used;
     doc["used_fallback"] = state_.used_fallback;
     if (state_.used_at) {
-        doc["used_at"] = seconds(*state_.used_at);
+        doc["used_at"] = Json::Int64(to_unix_seconds(*state_.used_at));
     }
     Json::StreamWriterBuilder w;
     try {

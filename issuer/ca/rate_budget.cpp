@@ -44,14 +44,6 @@ std::vector<std::string> name_set(const std::vector<DnsName>& names) {
     return out;
 }
 
-std::int64_t to_seconds(Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-Clock::time_point from_seconds(std::int64_t s) {
-    return Clock::time_point(std::chrono::seconds(s));
-}
-
 const char* renewal_name(Renewal r) {
     switch (r) {
         case Renewal::yes:
@@ -118,7 +110,7 @@ Json::Value events_to_json(const std::vector<RateBudget::Event>& events, bool ce
     Json::Value list(Json::arrayValue);
     for (const RateBudget::Event& e : events) {
         Json::Value v(Json::objectValue);
-        v["time"] = Json::Int64(to_seconds(e.time));
+        v["time"] = Json::Int64(to_unix_seconds(e.time));
         Json::Value names(Json::arrayValue);
         for (const std::string& n : e.names) {
             names.append(n);
@@ -129,7 +121,7 @@ Json::Value events_to_json(const std::vector<RateBudget::Event>& events, bool ce
             v["renewal"] = renewal_name(e.renewal);
         }
         if (refusal) {
-            v["until"] = Json::Int64(to_seconds(e.until));
+            v["until"] = Json::Int64(to_unix_seconds(e.until));
             v["detail"] = e.detail;
         }
         list.append(v);
@@ -147,7 +139,7 @@ std::vector<RateBudget::Event> events_from_json(const Json::Value& list) {
             throw std::runtime_error("an event without \"time\" or \"names\"");
         }
         RateBudget::Event e;
-        e.time = from_seconds(v["time"].asInt64());
+        e.time = from_unix_seconds(v["time"].asInt64());
         for (const Json::Value& n : v["names"]) {
             if (!n.isString()) {
                 throw std::runtime_error("a name that is not a string");
@@ -161,7 +153,7 @@ std::vector<RateBudget::Event> events_from_json(const Json::Value& list) {
             e.renewal = renewal_from(v["renewal"].asString());
         }
         if (v["until"].isInt64()) {
-            e.until = from_seconds(v["until"].asInt64());
+            e.until = from_unix_seconds(v["until"].asInt64());
         }
         if (v["detail"].isString()) {
             e.detail = v["detail"].asString();

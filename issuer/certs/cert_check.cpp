@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/utc_time.h"
 #include "issuer/certs/cert_key.h"
 #include "issuer/certs/openssl_ptr.h"
 
@@ -33,12 +34,8 @@ std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* t) {
     if (ASN1_TIME_to_tm(t, &tm) != 1) {
         throw CertCheckError(openssl_error("a certificate has an invalid validity time"));
     }
-    // system_clock counts nanoseconds in 64 bits (years 1677..2262), and
-    // RFC 5280 itself uses 99991231235959Z for "no expiry": clamp to
-    // 1970..2200, which also keeps not_after - not_before representable.
-    constexpr std::time_t kLatest = 7258118400;  // 2200-01-01T00:00:00Z
-    const std::time_t seconds = std::clamp<std::time_t>(timegm(&tm), 0, kLatest);
-    return std::chrono::system_clock::from_time_t(seconds);
+    // RFC 5280 itself uses 99991231235959Z for "no expiry": clamped (utc_time.h).
+    return from_unix_seconds(timegm(&tm));
 }
 
 std::string name_text(const X509_NAME* name) {

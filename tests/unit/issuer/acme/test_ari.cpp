@@ -84,6 +84,20 @@ TEST(AriRenewalInfo, ParsesTheSuggestedWindow) {
     EXPECT_EQ(info.explanation_url, "https://acme.example.com/docs/ari");
 }
 
+TEST(AriRenewalInfo, AFarFutureWindowIsClampedNotOverflowed) {
+    // Years up to 9999 parse; in system_clock's nanoseconds they would
+    // overflow. The window clamps to 2200 (utc_time.h), and stays ordered.
+    const RenewalInfo info = parse_renewal_info(json(R"({
+        "suggestedWindow": {"start": "9998-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z"}})"));
+    EXPECT_EQ(format_utc(info.window_start), "2200-01-01T00:00:00Z");
+    EXPECT_EQ(format_utc(info.window_end), "2200-01-01T00:00:00Z");
+    EXPECT_EQ(info.window_end - info.window_start, std::chrono::seconds(0));
+    const RenewalInfo open_ended = parse_renewal_info(json(R"({
+        "suggestedWindow": {"start": "2025-01-02T04:00:00Z", "end": "9999-12-31T23:59:59Z"}})"));
+    EXPECT_EQ(format_utc(open_ended.window_end), "2200-01-01T00:00:00Z");
+    EXPECT_GT(open_ended.window_end - open_ended.window_start, std::chrono::hours(24 * 365 * 170));
+}
+
 TEST(AriRenewalInfo, RefusesMalformedAnswers) {
     for (
         const char* bad : {

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/utc_time.h"
 #include "issuer/ca/ca_failover.h"
 #include "issuer/cli/issuer_config.h"
 
@@ -161,6 +162,23 @@ TEST(CaFailover, RemembersTheFirstFailureUntilASuccess) {
     EXPECT_FALSE(s.used_fallback);
     write_file_atomic(file, "garbage", 0644);
     EXPECT_FALSE(CaFailover::read(file, "https://a/dir").failing_since.has_value());
+    fs::remove_all(dir);
+}
+
+TEST(CaFailover, FarFutureTimesInTheFileAreClampedNotOverflowed) {
+    char tmpl[] = "/tmp/acmezone-fo-XXXXXX";
+    const fs::path dir = ::mkdtemp(tmpl);
+    const fs::path file = dir / "ca-failover.json";
+    write_file_atomic(file,
+                      R"({"directory": "https://a/dir", "failing_since": 9223372036854775807,
+                          "used_at": -9223372036854775807, "used": "https://b/dir",
+                          "used_fallback": true})",
+                      0644);
+    const CaFailoverState s = CaFailover::read(file, "https://a/dir");
+    ASSERT_TRUE(s.failing_since.has_value());
+    EXPECT_EQ(format_utc(*s.failing_since), "2200-01-01T00:00:00Z");
+    ASSERT_TRUE(s.used_at.has_value());
+    EXPECT_EQ(format_utc(*s.used_at), "1970-01-01T00:00:00Z");
     fs::remove_all(dir);
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "common/utc_time.h"
 #include "tests/unit/temp_dir.h"
 
 namespace acmezone::issuer {
@@ -268,6 +269,22 @@ TEST(RateBudget, ConcurrentRecordingsIntoTwoBudgetsOfOneFileAreAllKept) {
     RateBudget second(file, fallback, RateLimits::none());
     EXPECT_EQ(kThreads * kEach, static_cast<int>(first.usage(domain, kT0).orders_3h));
     EXPECT_EQ(kThreads * kEach, static_cast<int>(second.usage(domain, kT0).certs_domain_week));
+}
+
+TEST(RateBudget, FarFutureTimesInTheFileAreClampedNotOverflowed) {
+    // Any int64 may be in the file; in system_clock's nanoseconds most
+    // overflow. They clamp to 2200 (utc_time.h): an order "in the future"
+    // still counts, and nothing wraps round into the past.
+    TempDir tmp("budget");
+    const fs::path file = tmp.path() / "rate-budget.json";
+    write_file_atomic(file, R"({"cas": {")" + kCa + R"(": {"orders": [
+        {"time": 9223372036854775807, "names": ["a.example", "*.a.example"]},
+        {"time": 253402300799, "names": ["b.example", "*.b.example"]}]}}})",
+                      0644);
+    RateBudget b(file, kCa, only_orders(2));
+    const BudgetDecision d = b.check(request("c.example"), kT0);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(Clock::time_point(std::chrono::seconds(kLatestUnixSeconds)) + 3h, d.not_before);
 }
 
 TEST(RateBudget, CorruptFileIsReportedAndReplaced) {
