@@ -41,7 +41,8 @@
 #                              127.0.0.1 and ::1 at the instance's port, recursion no, plus
 #                              $AZ_NAMED_OPTIONS lines), an rndc controls{} on a free port,
 #                              then `include "FRAGMENT";`. Starts `named -g -n 1` (plus
-#                              $AZ_NAMED_ARGS), waits (bounded, 30 s) until it answers, prints
+#                              $AZ_NAMED_ARGS; NAME=VALUE words in $AZ_NAMED_ENV go to its
+#                              environment), waits (bounded, 30 s) until it answers, prints
 #                              the log tail and fails if it does not. Sets AZ_NAMED_PORT,
 #                              AZ_NAMED_PID, AZ_NAMED_DIR, AZ_NAMED_LOG for that instance.
 #                              The log is $AZ_TMP/named.log for "main", else
@@ -316,7 +317,7 @@ az_start_named() {
     log=$(_az_named_log "$inst")
     echo "==== named start $(date -u +%T) ====" >>"$log"
     # shellcheck disable=SC2086
-    named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
+    env ${AZ_NAMED_ENV:-} named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
     AZ_INST_PID[$inst]=$!
     az_track_pid "${AZ_INST_PID[$inst]}"
     for ((i = 0; i < 300; i++)); do
@@ -350,7 +351,7 @@ az_start_named_fails() {
     log=$(_az_named_log "$inst")
     echo "==== named start (expected to fail) $(date -u +%T) ====" >>"$log"
     # shellcheck disable=SC2086
-    named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
+    env ${AZ_NAMED_ENV:-} named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
     pid=$!
     az_track_pid "$pid"
     AZ_NAMED_LOG=$log

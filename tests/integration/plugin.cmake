@@ -24,3 +24,17 @@ foreach(client knsupdate certbot lego)
     set_property(TEST plugin_clients_${client} APPEND PROPERTY ENVIRONMENT
         "ACMEZONE_JOURNAL_DUMP=$<TARGET_FILE:journal_dump>")
 endforeach()
+
+# Durability before the answer: sync_order_shim.so (preloaded into named)
+# records the state-dir's writes and syncs and the control socket's messages
+# in order; check_sync_order.py holds every acknowledged UPDATE to "synced
+# before answered". Built without sanitizers (it goes after their runtimes).
+add_library(sync_order_shim MODULE ${CMAKE_CURRENT_LIST_DIR}/sync_order/sync_order_shim.c)
+set_target_properties(sync_order_shim PROPERTIES PREFIX "" C_STANDARD 11 C_EXTENSIONS ON)
+# -Wno-pedantic: dlsym's object pointer becomes a function pointer.
+target_compile_options(sync_order_shim PRIVATE -Wno-pedantic -fno-sanitize=all)
+target_link_options(sync_order_shim PRIVATE -fno-sanitize=all)
+target_link_libraries(sync_order_shim PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
+acmezone_integration_test(plugin_sync_order test_plugin_sync_order.sh TIMEOUT 300)
+set_property(TEST plugin_sync_order APPEND PROPERTY ENVIRONMENT
+    "ACMEZONE_SYNC_SHIM=$<TARGET_FILE:sync_order_shim>")
