@@ -157,13 +157,14 @@ grep -qxF "ExecStart=/usr/sbin/acmezone-issuer --config /etc/acmezone/issuer.con
 grep -qxF 'ExecReload=/bin/kill -HUP $MAINPID' "$daemon_unit" || az_fail "$daemon_unit: no ExecReload by SIGHUP"
 grep -qxF "Conflicts=acmezone-issuer.service acmezone-issuer.timer" "$daemon_unit" ||
     az_fail "$daemon_unit does not conflict with the timer and its service"
-if systemd-analyze --help >/dev/null 2>&1; then
-    out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" /lib/systemd/system/acmezone-issuer.timer \
-        "$daemon_unit" 2>&1) ||
-        az_fail "systemd-analyze verify: $out"
-    [[ -z $out ]] || az_fail "systemd-analyze verify warns: $out"
-    az_log "systemd-analyze verify: units clean"
-fi
+# systemd-analyze comes with the package systemd (scripts/bootstrap installs it).
+command -v systemd-analyze >/dev/null ||
+    az_fail "systemd-analyze not found: scripts/bootstrap installs the package systemd"
+out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" /lib/systemd/system/acmezone-issuer.timer \
+    "$daemon_unit" 2>&1) ||
+    az_fail "systemd-analyze verify: $out"
+[[ -z $out ]] || az_fail "systemd-analyze verify warns: $out"
+az_log "systemd-analyze verify: units clean"
 [[ ! -e /etc/systemd/system/timers.target.wants/acmezone-issuer.timer ]] ||
     az_fail "the timer was enabled on installation (the operator enables it after configuring)"
 [[ ! -e /etc/systemd/system/multi-user.target.wants/acmezone-issuer-daemon.service ]] ||
@@ -249,6 +250,35 @@ az_assert_eq acmezone "$owner" "privkey.pem owner"
 az_assert_eq "600 acmezone" "$(stat -c '%a %U' /var/lib/acmezone/account.key)" \
     "ACME account key mode and owner"
 fingerprint=$(openssl x509 -in "$AZ_CERTS/example.com/cert.pem" -noout -fingerprint -sha256)
+
+# -- SuccessExitStatus=3: a run that finds the state lock held -------------
+# The unit counts exit 3 as success (another pass holds the lock: nothing to
+# do). systemd is not PID 1 in the test environment (no systemctl start), so
+# this reads the installed unit as systemd would, with systemd-analyze, and
+# runs its own ExecStart as its own User= while a pass holds the lock: the
+# status that command gives must be one the unit accepts.
+unit_value() { # KEY: the values of KEY= in the installed unit, one per line
+    systemd-analyze cat-config "$unit" 2>/dev/null | sed -n "s/^$1=//p"
+}
+exec_start=$(unit_value ExecStart)
+unit_user=$(unit_value User)
+read -r -a success <<<"0 $(unit_value SuccessExitStatus)"
+[[ -n $exec_start && -n $unit_user ]] || az_fail "$unit: no ExecStart= or User= read"
+lock=/var/lib/acmezone/lock
+[[ -e $lock ]] || az_fail "no state lock $lock after a run"
+runuser -u acmezone -- flock "$lock" sleep 300 &
+holder=$!
+az_track_pid "$holder"
+az_wait_for 10 bash -c "! flock -n '$lock' true" || az_fail "could not take the state lock $lock"
+status=0
+# shellcheck disable=SC2086 # ExecStart's words, as systemd splits them (no quotes in it)
+(cd / && runuser -u "$unit_user" -- $exec_start) >"$AZ_TMP/locked.out" 2>&1 || status=$?
+kill "$holder" 2>/dev/null || true
+az_wait_for 10 flock -n "$lock" true || az_fail "the state lock $lock stays held after its holder ended"
+az_assert_eq 3 "$status" "the unit's ExecStart with the lock held: $(cat "$AZ_TMP/locked.out")"
+[[ " ${success[*]} " == *" $status "* ]] ||
+    az_fail "$unit: exit $status (lock held) is not in SuccessExitStatus (${success[*]})"
+az_log "ExecStart with the state lock held exits $status, which $unit counts as success"
 
 # -- upgrade: the same packages with a higher version -----------------------
 echo "# kept across upgrades" >>/etc/acmezone/issuer.conf
