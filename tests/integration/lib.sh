@@ -15,6 +15,14 @@
 #   ACMEZONE_BUILD_DIR   the build tree
 #   AZ_KEEP=1            keep $AZ_TMP after the run (for debugging)
 #
+# Sanitizers: az_setup points every sanitizer runtime of every process the
+# test starts (named with the sanitized plugin, a sanitized issuer, test
+# tools) at $AZ_SANITIZER_DIR (log_path in ASAN_, UBSAN_, LSAN_ and
+# TSAN_OPTIONS), and the teardown fails the test when any report is there or
+# in a log of $AZ_TMP (AddressSanitizer, LeakSanitizer, ThreadSanitizer,
+# "runtime error:"), or when named exits other than 0 on SIGTERM: a report at
+# shutdown (dlz_destroy, thread joins, the last journal flush) fails the test.
+#
 # API
 #   az_setup                   make $AZ_TMP (mktemp -d), install the EXIT trap, set -euo pipefail
 #   az_log MESSAGE...          print "[test] MESSAGE" to stderr
@@ -122,22 +130,69 @@ az_assert_not_contains() {
     fi
 }
 
+# True when PID is a named instance that is still to be stopped.
+_az_is_named_pid() {
+    local inst
+    for inst in "${!AZ_INST_PID[@]}"; do
+        [[ ${AZ_INST_PID[$inst]} == "$1" ]] && return 0
+    done
+    return 1
+}
+
+# Every sanitizer report any process of the test made, and named's exit
+# statuses (AZ_BAD_EXITS): prints them and returns 1 when there is one.
+_az_sanitizer_findings() {
+    local found=0 f
+    if [[ -n $AZ_SANITIZER_DIR && -d $AZ_SANITIZER_DIR ]]; then
+        for f in "$AZ_SANITIZER_DIR"/*; do
+            [[ -f $f ]] || continue
+            found=1
+            echo "FAIL: sanitizer report $(basename "$f"):" >&2
+            head -n 60 "$f" >&2
+        done
+    fi
+    # Reports a runtime wrote to stderr instead (a process that reset its
+    # options), in the logs the test keeps.
+    while IFS= read -r f; do
+        found=1
+        echo "FAIL: sanitizer report in $f:" >&2
+        grep -m 5 -E "$_AZ_SANITIZER_PATTERN" "$f" >&2
+    done < <(grep -lE "$_AZ_SANITIZER_PATTERN" "$AZ_TMP"/*.log 2>/dev/null)
+    for f in "${AZ_BAD_EXITS[@]}"; do
+        found=1
+        echo "FAIL: $f" >&2
+    done
+    return $found
+}
+
 _az_cleanup() {
-    local rc=$? pid i
-    # Stop everything we started: TERM first, then KILL after a bounded wait.
+    local rc=$? pid i status
+    # Stop everything we started: TERM first, then KILL after a bounded wait
+    # (longer for named, whose shutdown under a sanitizer is checked).
     for pid in "${AZ_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${AZ_PIDS[@]}"; do
-        for ((i = 0; i < 100; i++)); do
+        local tries=100
+        _az_is_named_pid "$pid" && tries=300
+        for ((i = 0; i < tries; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null; then
             kill -KILL "$pid" 2>/dev/null || true
+            _az_is_named_pid "$pid" &&
+                AZ_BAD_EXITS+=("named (pid $pid) did not exit within 30 s of SIGTERM")
         fi
-        wait "$pid" 2>/dev/null || true
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        if _az_is_named_pid "$pid" && ((status != 0 && status != 137)); then
+            AZ_BAD_EXITS+=("named (pid $pid) exited with status $status on SIGTERM")
+        fi
     done
+    if [[ -n $AZ_TMP ]] && ! _az_sanitizer_findings && ((rc == 0)); then
+        rc=1
+    fi
     for i in "${AZ_AT_EXIT[@]}"; do
         eval "$i" || echo "[test] on exit: '$i' failed" >&2
     done
@@ -151,12 +206,26 @@ _az_cleanup() {
     exit "$rc"
 }
 
+_AZ_SANITIZER_PATTERN='ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|: runtime error: '
+AZ_SANITIZER_DIR=""
+declare -a AZ_BAD_EXITS=()
+
 az_setup() {
     set -euo pipefail
     AZ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/acmezone-it.XXXXXX")
     trap _az_cleanup EXIT
     trap 'exit 130' INT TERM
     export AZ_TMP
+    # Every report goes to a file here (report.PID), whichever user the
+    # process runs as; unsanitized programs ignore these variables.
+    AZ_SANITIZER_DIR=$AZ_TMP/sanitizer
+    mkdir -p "$AZ_SANITIZER_DIR"
+    chmod 1777 "$AZ_SANITIZER_DIR"
+    local v
+    for v in ASAN UBSAN LSAN TSAN; do
+        local opts=${v}_OPTIONS
+        export "$opts=${!opts:+${!opts}:}log_path=$AZ_SANITIZER_DIR/report"
+    done
 }
 
 az_track_pid() { AZ_PIDS+=("$1"); }
@@ -368,11 +437,13 @@ az_start_named_fails() {
     az_fail "named ($inst) neither answered nor exited within 30 s"
 }
 
+# Waits (bounded, 15 s) for PID to exit; sets AZ_EXIT_STATUS to its status.
 _az_wait_exit() {
     local pid=$1 i
     for ((i = 0; i < 150; i++)); do
         kill -0 "$pid" 2>/dev/null || {
-            wait "$pid" 2>/dev/null || true
+            AZ_EXIT_STATUS=0
+            wait "$pid" 2>/dev/null || AZ_EXIT_STATUS=$?
             return 0
         }
         sleep 0.1
@@ -390,6 +461,9 @@ az_stop_named() {
         az_fail "named ($inst) did not stop within 15 s of SIGTERM"
     }
     AZ_INST_PID[$inst]=""
+    # A sanitizer report at shutdown aborts named (tests/integration/sanitized/named).
+    ((AZ_EXIT_STATUS == 0)) ||
+        az_fail "named ($inst) exited with status $AZ_EXIT_STATUS on SIGTERM (a sanitizer report?)"
 }
 
 az_kill9_named() {
