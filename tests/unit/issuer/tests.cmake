@@ -36,7 +36,7 @@ acmezone_unit_test(test_issuer_certs
 acmezone_unit_test(test_issuer_ca
     ${CMAKE_CURRENT_LIST_DIR}/ca/test_rate_budget.cpp
     ${CMAKE_CURRENT_LIST_DIR}/ca/test_ca_config.cpp
-    LIBS acmezone_issuer_lib)
+    LIBS acmezone_issuer_lib TSAN)
 
 # pass/: renewal times, spread and backoff with injected clocks, the zone
 # state file and its state changes (record_*), one pass driven against a
@@ -45,7 +45,7 @@ acmezone_unit_test(test_issuer_pass
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_schedule.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_zone_state_changes.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_pass.cpp
-    LIBS acmezone_issuer_lib)
+    LIBS acmezone_issuer_lib TSAN)
 
 # cli/: issuer.conf and the zones file.
 acmezone_unit_test(test_issuer_cli

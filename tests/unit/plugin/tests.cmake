@@ -7,17 +7,21 @@ acmezone_unit_test(test_plugin_serving
     ${CMAKE_CURRENT_LIST_DIR}/test_challenge_store_layout.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_plugin_config.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_core.cpp
-    LIBS acmezone_plugin_core)
+    LIBS acmezone_plugin_core TSAN)
 target_compile_definitions(test_plugin_serving PRIVATE
     ACMEZONE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # Control side (TSIG, UPDATE decoding, grants, NOTIFY, the control socket's
 # transport and its message handler each on its own, the whole control
 # socket, the catalogue of bad input): one executable per file.
-foreach(name test_tsig_verifier test_update_message test_grant_table test_notifier
-             test_control_transport test_control_handler
-             test_control_server test_soa test_bad_input_catalogue)
+foreach(name test_tsig_verifier test_update_message test_grant_table test_control_handler
+             test_soa test_bad_input_catalogue)
     acmezone_unit_test(${name} ${CMAKE_CURRENT_LIST_DIR}/${name}.cpp LIBS acmezone_plugin_core)
+endforeach()
+# Threads: the notifier's, the control socket's (also under TSan).
+foreach(name test_notifier test_control_transport test_control_server)
+    acmezone_unit_test(${name} ${CMAKE_CURRENT_LIST_DIR}/${name}.cpp LIBS acmezone_plugin_core
+        TSAN)
 endforeach()
 
 # The DLZ ABI as plugin/dlz_abi.h declares it, held to BIND's own headers,
