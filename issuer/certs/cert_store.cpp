@@ -16,6 +16,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "common/name_path.h"
 #include "issuer/certs/openssl_ptr.h"
 
 namespace acmezone::issuer {
@@ -97,7 +98,7 @@ std::pair<std::string, std::string> split_leaf(const std::string& fullchain) {
 CertStore::CertStore(fs::path dir) : dir_(std::move(dir)) {}
 
 fs::path CertStore::zone_dir(const DnsName& zone) const {
-    return dir_ / zone.text();
+    return dir_ / path_component(zone);  // one component (name_path.h)
 }
 
 void CertStore::store(const DnsName& zone, const std::string& privkey_pem,

@@ -220,3 +220,33 @@ TEST_F(CertStoreTest, NextKeysAre0600AndReadBack) {
         EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
     }
 }
+
+// Issue 20 item 1: a zone name is exactly one path component below the store,
+// whatever '/' it holds (RFC 2317 names are valid DNS); '/' is encoded.
+TEST_F(CertStoreTest, ZoneNamesWithSlashesStayOneComponentBelowTheStore) {
+    CertStore store(dir);
+    for (const char* text : {"0/25.2.0.192.in-addr.arpa", "/var/lib/acmezone/ca-failover",
+                             "/etc/cron.d/x", "example.com/next", "a/./b.example", "x/y"}) {
+        const DnsName zone = DnsName::parse(text);
+        const fs::path z = store.zone_dir(zone);
+        EXPECT_EQ(z.parent_path(), dir) << text << " -> " << z;
+        EXPECT_EQ(z.filename().string().find('/'), std::string::npos) << text;
+    }
+    EXPECT_EQ(store.zone_dir(DnsName::parse("0/25.2.0.192.in-addr.arpa")),
+              dir / "0%2f25.2.0.192.in-addr.arpa");
+    EXPECT_NE(store.zone_dir(DnsName::parse("example.com/next")),
+              store.zone_dir(DnsName::parse("example.com")) / "next");
+
+    // Written and read back under the encoded directory, nothing elsewhere.
+    // (A relative name, so that the unfixed code, which split it at '/',
+    // wrote below the test's own directory and nowhere else.)
+    const DnsName zone = DnsName::parse("escape/.b/x");
+    CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+    store.write_next_key(zone, KeyType::ecdsa_p256, key);
+    EXPECT_TRUE(fs::exists(dir / "escape%2f.b%2fx/next/ecdsa-p256.pem"));
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+    EXPECT_FALSE(fs::exists(dir / "escape"));
+    auto back = store.next_key(zone, KeyType::ecdsa_p256);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->public_der(), key.public_der());
+}
