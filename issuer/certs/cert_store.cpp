@@ -283,7 +283,7 @@ std::optional<CertKey> CertStore::next_key(const DnsName& zone, KeyType type) co
     if (!fs::exists(path, ec)) {
         return std::nullopt;
     }
-    return CertKey::from_pem(read_file(path), path.string());
+    return CertKey::from_pem(read_private_file(path, "next key"), path.string());
 }
 
 void CertStore::write_next_key(const DnsName& zone, KeyType type, const CertKey& key) {

@@ -250,3 +250,31 @@ TEST_F(CertStoreTest, ZoneNamesWithSlashesStayOneComponentBelowTheStore) {
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->public_der(), key.public_der());
 }
+
+// Issue 20 item 6: a next key the issuer reads back is mode-checked like
+// every other key file: group or others may not read it.
+TEST_F(CertStoreTest, NextKeyReadableByOthersIsRefused) {
+    CertStore store(dir);
+    CertKey next = CertKey::generate(KeyType::ecdsa_p256);
+    store.write_next_key(kZone, KeyType::ecdsa_p256, next);
+    const fs::path p = store.next_key_path(kZone, KeyType::ecdsa_p256);
+    for (mode_t mode : {0640, 0604, 0644}) {
+        ASSERT_EQ(::chmod(p.c_str(), mode), 0);
+        try {
+            (void)store.next_key(kZone, KeyType::ecdsa_p256);
+            ADD_FAILURE() << "mode " << std::oct << mode << " accepted";
+        } catch (const std::runtime_error& e) {
+            const std::string msg = e.what();
+            EXPECT_NE(msg.find(p.string()), std::string::npos) << msg;
+            EXPECT_NE(msg.find("chmod 600 " + p.string()), std::string::npos) << msg;
+        }
+    }
+    ASSERT_EQ(::chmod(p.c_str(), 0600), 0);
+    EXPECT_TRUE(store.next_key(kZone, KeyType::ecdsa_p256).has_value());
+    // A symlink in its place is not followed.
+    const fs::path elsewhere = dir / "elsewhere.pem";
+    write_file_atomic(elsewhere, next.private_pem(), 0600);
+    fs::remove(p);
+    fs::create_symlink(elsewhere, p);
+    EXPECT_THROW((void)store.next_key(kZone, KeyType::ecdsa_p256), std::runtime_error);
+}
