@@ -22,7 +22,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -155,11 +157,9 @@ void fsync_directory(const std::filesystem::path& dir) {
     }
 }
 
-std::string read_file(const std::filesystem::path& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
-        throw_errno(errno, "read " + path.string());
-    }
+namespace {
+
+std::string read_all(const UniqueFd& fd, const std::filesystem::path& path) {
     std::string out;
     char buf[65536];
     int interrupts = 0;
@@ -177,6 +177,39 @@ std::string read_file(const std::filesystem::path& path) {
         out.append(buf, static_cast<std::size_t>(n));
     }
     return out;
+}
+
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        throw_errno(errno, "read " + path.string());
+    }
+    return read_all(fd, path);
+}
+
+std::string read_private_file(const std::filesystem::path& path, const std::string& what) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+    if (fd.get() < 0) {
+        throw_errno(errno, "read " + what + " " + path.string());
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        throw_errno(errno, "stat " + what + " " + path.string());
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw std::runtime_error(what + " " + path.string() + " is not a regular file");
+    }
+    if ((st.st_mode & 077) != 0) {
+        char octal[8];
+        std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw std::runtime_error(what + " " + path.string() + " has mode " + octal +
+                                 ": group or others may read or write this private key; fix "
+                                 "with: chmod 600 " +
+                                 path.string());
+    }
+    return read_all(fd, path);
 }
 
 void ensure_directory(const std::filesystem::path& dir, mode_t mode) {

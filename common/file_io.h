@@ -33,6 +33,12 @@ void fsync_directory(const std::filesystem::path& dir);
 // Whole file as a string; throws std::system_error naming the path.
 std::string read_file(const std::filesystem::path& path);
 
+// A private key file read back: opened without following a symlink, it must
+// be a regular file that neither group nor others may read or write (keys are
+// created 0600 from their first byte); otherwise std::runtime_error naming the
+// path, its mode and the fix ("chmod 600 PATH"). `what` names it ("next key").
+std::string read_private_file(const std::filesystem::path& path, const std::string& what);
+
 // Creates `dir` (and parents) with `mode` if missing; throws std::system_error.
 void ensure_directory(const std::filesystem::path& dir, mode_t mode = 0755);
 

@@ -18,6 +18,8 @@
 #include "common/tsig_keyring.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 #include <cstdio>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 #include "common/base64.h"
 #include "common/error.h"
@@ -363,6 +366,15 @@ TsigKeyring TsigKeyring::parse(std::string_view text, const std::string& origin)
                                              "hmac-sha256 " +
                                              name->text() + ")");
                 }
+                if (secret->size() < kMinTsigSecretOctets) {
+                    const std::size_t n = secret->size();
+                    lex.fail(value.line, what + "secret is " + std::to_string(n) +
+                                             (n == 1 ? " octet" : " octets") + " long; at least " +
+                                             std::to_string(kMinTsigSecretOctets) +
+                                             " are needed (RFC 8945 section 6); generate one "
+                                             "with: tsig-keygen -a hmac-sha256 " +
+                                             name->text());
+                }
                 key.secret = std::move(*secret);
                 secret_line = value.line;
             }
@@ -379,7 +391,87 @@ TsigKeyring TsigKeyring::parse(std::string_view text, const std::string& origin)
     return ring;
 }
 
-TsigKeyring TsigKeyring::load_file(const std::string& path, Permissions perms) {
+namespace {
+
+std::optional<uid_t> uid_of(std::string_view user) {
+    if (user.empty()) {
+        return std::nullopt;
+    }
+    const std::string name(user);
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+        return std::nullopt;
+    }
+    return pw.pw_uid;
+}
+
+std::optional<gid_t> gid_of(std::string_view group) {
+    if (group.empty()) {
+        return std::nullopt;
+    }
+    const std::string name(group);
+    struct group gr {};
+    struct group* found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+        return std::nullopt;
+    }
+    return gr.gr_gid;
+}
+
+std::string user_name(uid_t uid) {
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+        return " (" + std::string(pw.pw_name) + ")";
+    }
+    return {};
+}
+
+std::string group_name(gid_t gid) {
+    struct group gr {};
+    struct group* found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+        return " (" + std::string(gr.gr_name) + ")";
+    }
+    return {};
+}
+
+// allow_group_read lets a group in: the file must be owned by root, the
+// reader or `account`, and a group-readable file belong to the reader's group
+// or `account`'s, so that no other user may change it or read it.
+void check_owner_and_group(const std::string& path, const struct stat& st,
+                           std::string_view account) {
+    const uid_t owner = st.st_uid;
+    if (owner != 0 && owner != ::geteuid() && uid_of(account) != owner) {
+        throw ConfigError("key file " + path + " is owned by uid " + std::to_string(owner) +
+                          user_name(owner) + ", not by root" +
+                          (account.empty() ? std::string() : ", " + std::string(account)) +
+                          " or the reading user (uid " + std::to_string(::geteuid()) +
+                          "): its owner can change the keys; fix with: chown root " + path);
+    }
+    const gid_t group = st.st_gid;
+    if ((st.st_mode & S_IRGRP) != 0 && group != ::getegid() && gid_of(account) != group) {
+        const std::string want =
+            account.empty() ? std::string("the reader's group") : std::string(account);
+        throw ConfigError("key file " + path + " is readable by its group gid " +
+                          std::to_string(group) + group_name(group) + ", not " + want +
+                          ": every member of that group can read its secrets; fix with: " +
+                          (account.empty()
+                               ? std::string()
+                               : "chgrp " + std::string(account) + " " + path + " (or ") +
+                          "chmod 600 " + path + (account.empty() ? "" : ")"));
+    }
+}
+
+}  // namespace
+
+TsigKeyring TsigKeyring::load_file(const std::string& path, Permissions perms,
+                                   std::string_view account) {
     const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     const int fd = file.get();
     if (fd < 0) {
@@ -408,6 +500,9 @@ TsigKeyring TsigKeyring::load_file(const std::string& path, Permissions perms) {
                           ": others may read or write it (or group write it), and it holds "
                           "secrets; fix with: chmod 600 " +
                           path + " (or chmod 640 " + path + " to let its group read it)");
+    }
+    if (perms == Permissions::allow_group_read) {
+        check_owner_and_group(path, st, account);
     }
     std::string text;
     char buf[16384];

@@ -11,11 +11,16 @@
 // algorithms are hmac-md5 (also spelled hmac-md5.sig-alg.reg.int), hmac-sha1,
 // hmac-sha224, hmac-sha256, hmac-sha384 and hmac-sha512. Anything else, a
 // duplicate key, a missing algorithm or secret, bad base64 or an empty secret
-// is a ConfigError naming file and line. A file that group or others may read
-// or write is refused (a secret readable by others is no secret), unless the
-// caller passes Permissions::allow_group_read (named's key files are often
-// root:bind 0640), which accepts group read but still refuses group write and
-// any access by others. The message says what to run ("chmod 600 FILE").
+// is a ConfigError naming file and line, and so is a secret shorter than
+// kMinTsigSecretOctets (RFC 8945 section 6), naming the key. A file that group
+// or others may read or write is refused (a secret readable by others is no
+// secret), unless the caller passes Permissions::allow_group_read (named's key
+// files are often root:bind 0640), which accepts group read but still refuses
+// group write and any access by others, and checks who else that lets in: the
+// file must be owned by root, the reading user or `account`, and a
+// group-readable file's group must be the reader's own group or `account`'s
+// ("bind" for the plugin, "acmezone" for the issuer: the documented ones).
+// The message says what to run ("chmod 600 FILE", "chown root FILE").
 #pragma once
 
 #include <cstdint>
@@ -28,6 +33,9 @@
 #include "dns_name.h"
 
 namespace acmezone {
+
+// The shortest secret accepted, in octets.
+inline constexpr std::size_t kMinTsigSecretOctets = 16;
 
 enum class TsigAlgorithm {
     hmac_md5,
@@ -57,9 +65,12 @@ class TsigKeyring {
     enum class Permissions { owner_only, allow_group_read };
 
     // Throws ConfigError ("<file>:<line>: ...") on anything malformed, and
-    // for an unreadable file or one with too open a mode.
+    // for an unreadable file or one with too open a mode, owner or group.
+    // `account`: with allow_group_read, the documented user and group besides
+    // root and the reader's own ("bind", "acmezone"); may be empty.
     static TsigKeyring load_file(const std::string& path,
-                                 Permissions perms = Permissions::owner_only);
+                                 Permissions perms = Permissions::owner_only,
+                                 std::string_view account = {});
     // Parses text; `origin` names the source in error messages.
     static TsigKeyring parse(std::string_view text, const std::string& origin);
 

@@ -29,7 +29,8 @@ ControlHandler::ControlHandler(const PluginConfig& config, const ZoneClaims& cla
       notifier_(notifier),
       warnings_(warnings),
       grants_(config.control.grants, claims),
-      verifier_(config.control.keyring, config.control.allow_hmac_md5, config.control.fudge) {}
+      verifier_(config.control.keyring, config.control.allow_hmac_md5, config.control.fudge,
+                config.control.allow_hmac_sha1) {}
 
 void ControlHandler::handle(std::span<const std::uint8_t> wire, const Endpoint& peer,
                             Protocol protocol, Reply reply) {

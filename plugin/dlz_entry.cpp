@@ -5,7 +5,9 @@
 // ISC_R_FAILURE with a log line, so nothing ever unwinds into named.
 //
 // What named sees:
-//  - dlz_findzonedb: SUCCESS for a claimed apex; NOTFOUND when the name lies
+//  - dlz_findzonedb: the name parsed from named's presentation format first
+//    (query_name.h: "x\.example" is one label); SUCCESS for a claimed apex;
+//    NOTFOUND when the name lies
 //    inside a claimed zone (named then asks the shorter names, longest
 //    first); NOMORE when neither the name nor any ancestor is claimed, which
 //    ends named's walk early. A few hash look-ups, no allocation.
@@ -32,6 +34,7 @@
 #include "common/log.h"
 #include "plugin/core.h"
 #include "plugin/dlz_abi.h"
+#include "plugin/query_name.h"
 #include "plugin/soa.h"
 
 #define ACMEZONE_EXPORT extern "C" __attribute__((visibility("default")))
@@ -103,24 +106,6 @@ std::string txt_rdata(const TxtData& data) {
         out += '"';
     }
     return out;
-}
-
-// named's text form of a name: lower-case, no trailing dot. Copies into
-// `buf`; false when it does not fit (no name we serve is that long).
-bool canonical(const char* name, char (&buf)[1024], std::string_view* out) {
-    std::size_t n = std::strlen(name);
-    if (n > 0 && name[n - 1] == '.') {
-        --n;
-    }
-    if (n >= sizeof buf) {
-        return false;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        char c = name[i];
-        buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    *out = std::string_view(buf, n);
-    return true;
 }
 
 std::optional<DnsName> zone_name(const Core& core, const char* zone) {
@@ -247,12 +232,13 @@ ACMEZONE_EXPORT isc_result_t dlz_findzonedb(void* dbdata, const char* name,
                                             dns_clientinfo_t* /*clientinfo*/) {
     return guarded("dlz_findzonedb", [&]() -> isc_result_t {
         auto* inst = static_cast<Instance*>(dbdata);
+        // named's presentation format, escapes and all (query_name.h).
         char buf[1024];
-        std::string_view text;
-        if (!canonical(name, buf, &text)) {
-            return dlz::kNoMore;
+        QueryName query;
+        if (!parse_query_name(name, buf, &query)) {
+            return dlz::kNoMore;  // not a name we could serve (too long, malformed)
         }
-        switch (inst->core->claims().match(text)) {
+        switch (match_query(inst->core->claims(), query)) {
             case ZoneClaims::Match::apex:
                 return dlz::kSuccess;
             case ZoneClaims::Match::inside:

@@ -74,6 +74,8 @@ po::options_description make_options() {
          "Secondary to NOTIFY after each change, ADDRESS[:PORT] (repeatable)")
         ("control.allow-hmac-md5", po::value<bool>()->default_value(false),
          "Accept HMAC-MD5 TSIG keys")
+        ("control.allow-hmac-sha1", po::value<bool>()->default_value(false),
+         "Accept HMAC-SHA1 TSIG keys")
         ("control.fudge", po::value<std::int64_t>()->default_value(300),
          range_help("Seconds of clock skew accepted in TSIG", kFudgeRange).c_str())
         ("control.max-tcp-connections", po::value<std::int64_t>()->default_value(256),
@@ -239,12 +241,13 @@ PluginConfig build(const ConfigFile& cfg) {
     }
     cc.keys_file = relative_to_config(cfg.origin(), vm["control.keys"].as<std::string>()).string();
     try {
-        cc.keyring =
-            TsigKeyring::load_file(cc.keys_file, TsigKeyring::Permissions::allow_group_read);
+        cc.keyring = TsigKeyring::load_file(cc.keys_file,
+                                            TsigKeyring::Permissions::allow_group_read, "bind");
     } catch (const ConfigError& e) {
         cfg.fail("control.keys", 0, e.what());
     }
     cc.allow_hmac_md5 = vm["control.allow-hmac-md5"].as<bool>();
+    cc.allow_hmac_sha1 = vm["control.allow-hmac-sha1"].as<bool>();
     cc.fudge = static_cast<std::uint16_t>(ranged(cfg, "control.fudge", kFudgeRange));
     cc.max_tcp_connections =
         static_cast<std::size_t>(ranged(cfg, "control.max-tcp-connections", kTcpConnRange));

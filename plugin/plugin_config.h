@@ -16,6 +16,7 @@
 //     grant = lab-key name _acme-challenge.www.example.com
 //     notify = 127.0.0.1:5400             # secondaries to NOTIFY after each change
 //     allow-hmac-md5 = false
+//     allow-hmac-sha1 = false
 //     fudge = 300
 //     max-tcp-connections = 256
 //     tcp-idle-timeout = 10
@@ -52,6 +53,7 @@ struct ControlConfig {
     std::vector<Grant> grants;
     std::vector<Endpoint> notify;
     bool allow_hmac_md5 = false;
+    bool allow_hmac_sha1 = false;
     std::uint16_t fudge = 300;  // seconds of clock skew accepted in TSIG
     std::size_t max_tcp_connections = 256;
     std::chrono::seconds tcp_idle_timeout{10};

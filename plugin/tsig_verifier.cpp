@@ -301,8 +301,12 @@ bool TsigOutcome::answer_has_tsig() const {
            status != Status::retransmission && status != Status::in_progress && request;
 }
 
-TsigVerifier::TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge)
-    : keyring_(keyring), allow_hmac_md5_(allow_hmac_md5), fudge_(fudge) {}
+TsigVerifier::TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge,
+                           bool allow_hmac_sha1)
+    : keyring_(keyring),
+      allow_hmac_md5_(allow_hmac_md5),
+      allow_hmac_sha1_(allow_hmac_sha1),
+      fudge_(fudge) {}
 
 std::size_t TsigVerifier::MemoryKeyHash::operator()(const MemoryKey& k) const noexcept {
     std::size_t h = 0;  // the key is a SHA-256: any of its octets are spread evenly
@@ -399,6 +403,11 @@ TsigOutcome TsigVerifier::check(std::span<const std::uint8_t> wire, std::uint64_
     if (key->algorithm == TsigAlgorithm::hmac_md5 && !allow_hmac_md5_) {
         out.status = Status::badkey;
         out.detail = describe_key(t) + ": HMAC-MD5 refused (set allow-hmac-md5 to accept it)";
+        return out;
+    }
+    if (key->algorithm == TsigAlgorithm::hmac_sha1 && !allow_hmac_sha1_) {
+        out.status = Status::badkey;
+        out.detail = describe_key(t) + ": HMAC-SHA1 refused (set allow-hmac-sha1 to accept it)";
         return out;
     }
 

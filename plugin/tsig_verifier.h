@@ -12,7 +12,7 @@
 //                                        UPDATE → REFUSED, QUERY → answered)
 //   TSIG not last / twice / bad rdata    FORMERR, unsigned
 //   unknown key, algorithm other than    NOTAUTH + BADKEY, unsigned (MAC size 0)
-//     the key's, MD5 not allowed
+//     the key's, MD5 or SHA-1 not allowed
 //   MAC longer than the digest, or       FORMERR, unsigned (§5.2.2.1)
 //     shorter than max(10, digest/2)
 //   MAC wrong                            NOTAUTH + BADSIG, unsigned
@@ -133,7 +133,9 @@ class TsigVerifier {
 
     enum class Transport { udp, tcp };
 
-    TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge);
+    // MD5 and SHA-1 keys are refused (BADKEY) unless allowed.
+    TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge,
+                 bool allow_hmac_sha1 = false);
 
     // Checks `wire`, a whole DNS message as received. `now` in seconds since
     // the epoch. Every message seen before is a replay (no answer cache).
@@ -163,6 +165,7 @@ class TsigVerifier {
 
     const TsigKeyring& keyring_;
     bool allow_hmac_md5_;
+    bool allow_hmac_sha1_;
     std::uint16_t fudge_;
 
     // The memory holds every request accepted in the fudge window (up to

@@ -16,6 +16,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "common/name_path.h"
 #include "issuer/certs/openssl_ptr.h"
 
 namespace acmezone::issuer {
@@ -97,7 +98,7 @@ std::pair<std::string, std::string> split_leaf(const std::string& fullchain) {
 CertStore::CertStore(fs::path dir) : dir_(std::move(dir)) {}
 
 fs::path CertStore::zone_dir(const DnsName& zone) const {
-    return dir_ / zone.text();
+    return dir_ / path_component(zone);  // one component (name_path.h)
 }
 
 void CertStore::store(const DnsName& zone, const std::string& privkey_pem,
@@ -282,7 +283,7 @@ std::optional<CertKey> CertStore::next_key(const DnsName& zone, KeyType type) co
     if (!fs::exists(path, ec)) {
         return std::nullopt;
     }
-    return CertKey::from_pem(read_file(path), path.string());
+    return CertKey::from_pem(read_private_file(path, "next key"), path.string());
 }
 
 void CertStore::write_next_key(const DnsName& zone, KeyType type, const CertKey& key) {

@@ -1,6 +1,7 @@
 // Where certificates live, and how a new one replaces the old atomically.
 //
-//     <dir>/<zone>/
+//     <dir>/<zone>/             the zone name as one component: '/' as %2f
+//                                (common/name_path.h)
 //         .v-1/  .v-2/           versions; never modified once complete. Each holds:
 //             privkey.pem (0600), cert.pem, chain.pem, fullchain.pem
 //                                the first key type's certificate (as with one type)

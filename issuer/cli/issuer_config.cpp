@@ -311,7 +311,7 @@ void parse_publish_key(const Input& in, IssuerConfig& c) {
     TsigKeyring keyring;
     try {
         keyring = TsigKeyring::load_file(c.keys_file.string(),
-                                         TsigKeyring::Permissions::allow_group_read);
+                                         TsigKeyring::Permissions::allow_group_read, "acmezone");
     } catch (const ConfigError& e) {
         in.fail("publish.keys", 0, e.what());
     }

@@ -18,6 +18,7 @@
 #include <ctime>
 #include <map>
 
+#include "common/name_path.h"
 #include "common/unique_fd.h"
 #include "common/utc_time.h"
 
@@ -209,6 +210,7 @@ HookEnv deploy_hook_env(const DnsName& zone, const std::filesystem::path& zone_d
                         const std::vector<KeyType>& key_types) {
     HookEnv env;
     env.emplace_back("ACMEZONE_ZONE", zone.text());
+    env.emplace_back("ACMEZONE_ZONE_FILE", path_component(zone));
     env.emplace_back("ACMEZONE_DIR", zone_dir.string());
     std::string types;
     for (KeyType t : key_types) {

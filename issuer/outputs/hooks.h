@@ -11,8 +11,10 @@
 //
 // deploy-hook environment (paths are the stable names of cert_store.h, which
 // follow `current`):
-//   ACMEZONE_ZONE          example.com
-//   ACMEZONE_DIR           <certs.dir>/example.com
+//   ACMEZONE_ZONE          example.com (a DNS name: it may hold '/', RFC 2317)
+//   ACMEZONE_ZONE_FILE     the zone as one file-name component, for a hook that
+//                          names files after it: '/' written %2f (name_path.h)
+//   ACMEZONE_DIR           <certs.dir>/<ACMEZONE_ZONE_FILE>
 //   ACMEZONE_KEY_TYPES     the configured key types, space-separated: "ecdsa-p256 rsa-2048"
 //   ACMEZONE_KEY_TYPE      the first of them
 //   ACMEZONE_KEY, ACMEZONE_CERT, ACMEZONE_CHAIN, ACMEZONE_FULLCHAIN

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "common/name_path.h"
 #include "common/utc_time.h"
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/pass/pass_env.h"
@@ -49,7 +50,7 @@ std::vector<DnsName> zones_with_state(const fs::path& state_dir) {
         if (p.extension() != ".json") {
             continue;
         }
-        if (auto zone = DnsName::try_parse(p.stem().string())) {
+        if (auto zone = name_of_path_component(p.stem().string())) {  // name_path.h
             zones.push_back(*zone);
         }
     }

@@ -9,6 +9,7 @@
 
 #include "common/file_io.h"
 #include "common/log.h"
+#include "common/name_path.h"
 #include "common/utc_time.h"
 
 namespace acmezone::issuer {
@@ -241,7 +242,7 @@ AriState* ZoneState::ari_for(const std::string& cert_id) {
 ZoneStateStore::ZoneStateStore(fs::path state_dir) : dir_(std::move(state_dir) / "zones") {}
 
 fs::path ZoneStateStore::file(const DnsName& zone) const {
-    return dir_ / (zone.text() + ".json");
+    return dir_ / (path_component(zone) + ".json");  // one component (name_path.h)
 }
 
 ZoneState ZoneStateStore::load(const DnsName& zone) const {

@@ -1,5 +1,7 @@
 // What the issuer remembers about each zone between runs:
-// <state-dir>/zones/<zone>.json, one JSON object, written atomically
+// <state-dir>/zones/<zone>.json, one JSON object, written atomically; <zone> is
+// the name as one file-name component ("0%2f25.2.0.192.in-addr.arpa": see
+// common/name_path.h)
 // (common/file_io) after every change, so it survives a crash at any point.
 //
 //   last_attempt, last_result, last_error   the last attempt: when, "ok",

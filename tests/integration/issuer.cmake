@@ -6,6 +6,8 @@ acmezone_integration_test(issuer_failures test_issuer_failures.sh TIMEOUT 300)
 acmezone_integration_test(issuer_retries test_issuer_retries.sh TIMEOUT 300)
 acmezone_integration_test(issuer_faults test_issuer_faults.sh TIMEOUT 420)
 acmezone_integration_test(issuer_check test_issuer_check.sh TIMEOUT 300)
+# Zone names holding '/' stay one path component (no named, no CA).
+acmezone_integration_test(issuer_zone_paths test_issuer_zone_paths.sh TIMEOUT 300)
 acmezone_integration_test(issuer_gdnsd test_issuer_gdnsd.sh TIMEOUT 300)
 
 # issuer-certs: two key types, preferred chain, pins, deploy/notify hooks, metrics.
@@ -23,3 +25,7 @@ acmezone_integration_test(issuer_ratelimit test_issuer_ratelimit.sh TIMEOUT 300)
 acmezone_integration_test(issuer_fallback test_issuer_fallback.sh TIMEOUT 300)
 # One CA session per pass: a fallback pass's CAA identities and ARI are the fallback's.
 acmezone_integration_test(issuer_fallback_ca test_issuer_fallback_ca.sh TIMEOUT 300)
+
+# zones-example/hooks/nginx-deploy alone against nginx -t: quoted paths, file
+# names from ACMEZONE_ZONE_FILE.
+acmezone_integration_test(issuer_nginx_deploy test_nginx_deploy.sh TIMEOUT 120)

@@ -258,8 +258,8 @@ SITE=$NGX/sites/$ZONE.conf
 az_assert_contains "$(cat "$SITE")" "server_name $ZONE *.$ZONE;" "nginx server_name"
 az_assert_contains "$(cat "$SITE")" "listen 127.0.0.1:$NGINX_PORT ssl;" "nginx listen"
 for t in ecdsa-p256 rsa-2048; do
-    az_assert_contains "$(cat "$SITE")" "ssl_certificate $D/$t/fullchain.pem;" "nginx $t certificate"
-    az_assert_contains "$(cat "$SITE")" "ssl_certificate_key $D/$t/privkey.pem;" "nginx $t key"
+    az_assert_contains "$(cat "$SITE")" "ssl_certificate \"$D/$t/fullchain.pem\";" "nginx $t certificate"
+    az_assert_contains "$(cat "$SITE")" "ssl_certificate_key \"$D/$t/privkey.pem\";" "nginx $t key"
 done
 az_assert_contains "$RUN_LOG" "$ZONE: deploy-hook: nginx-deploy: $ZONE: $SITE written, nginx reloaded" \
     "nginx-deploy's report in the log"

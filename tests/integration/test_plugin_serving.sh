@@ -75,6 +75,25 @@ az_assert_eq "ns1.example.com. hostmaster.example.com. 7 3600 600 86400 300" \
 az_assert_eq REFUSED "$(status _acme-challenge.example.org TXT)" "an unclaimed name"
 az_assert_eq REFUSED "$(status acme.example.org SOA)" "an unclaimed zone"
 
+az_log "escaped names: named's presentation format is parsed, a label holding '.' is one label"
+# _acme-challenge.x\.example.com lies under com (its second label is "x.example"),
+# not under example.com: not claimed, so named answers as for any name outside its zones.
+for q in '_acme-challenge.x\.example.com' '_acme-challenge.x\046example.com'; do
+    az_assert_eq REFUSED "$(status "$q" TXT)" "$q (a name under com) is not claimed"
+done
+# _acme-challenge.www\.x.example.com lies in the native example.com, and no
+# _acme-challenge zone of the plugin holds it: the native zone says NXDOMAIN.
+az_assert_eq NXDOMAIN "$(status '_acme-challenge.www\.x.example.com' TXT)" \
+    "_acme-challenge.www\.x.example.com is answered by the native zone"
+az_assert_eq "1" "$(az_dig '_acme-challenge.www\.x.example.com' TXT | grep -c 'flags:.* aa')" \
+    "the native zone's answer is authoritative"
+# Below a claimed apex, an escaped label is a name the plugin does not hold.
+az_assert_eq NXDOMAIN "$(status 'a\.b._acme-challenge.example.com' TXT)" \
+    "a\\.b._acme-challenge.example.com: NXDOMAIN from the plugin's zone"
+az_assert_eq "_acme-challenge.example.com." \
+    "$(az_dig +noall +authority 'a\.b._acme-challenge.example.com' TXT | awk '$4 == "SOA" { print $1 }')" \
+    "its SOA is the plugin zone's"
+
 az_log "SOA and NS at the apex"
 soa=$(answer $CH SOA)
 read -r mname rname s0 refresh retry expire minimum <<<"$soa"

@@ -3,7 +3,9 @@
 // file-mode refusal.
 #include "common/tsig_keyring.h"
 
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,14 +95,15 @@ TEST(TsigKeyring, SeveralKeysCommentsAndEveryAlgorithm) {
         "\"; /* inline */\n"
         "};\n"
         "key unquoted.example {\n"
-        "    secret \"AQID\";\n"
+        "    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n"
         "    ALGORITHM \"HMAC-SHA512\";\n"
         "};\n"
-        "KEY k-md5 { algorithm hmac-md5; secret \"AQID\"; };\n"
-        "key k-md5-wire { algorithm hmac-md5.sig-alg.reg.int; secret \"AQID\"; };\n"
-        "key k-sha1 { algorithm hmac-sha1; secret \"AQID\"; };\n"
-        "key k-sha224 { algorithm hmac-sha224; secret \"AQID\"; };\n"
-        "key k-sha384 { algorithm hmac-sha384; secret \"AQID\"; };\n";
+        "KEY k-md5 { algorithm hmac-md5; secret \"AQIDBAUGBwgJCgsMDQ4PEA==\"; };\n"
+        "key k-md5-wire { algorithm hmac-md5.sig-alg.reg.int; secret \"AQIDBAUGBwgJCgsMDQ4PEA==\"; "
+        "};\n"
+        "key k-sha1 { algorithm hmac-sha1; secret \"AQIDBAUGBwgJCgsMDQ4PEA==\"; };\n"
+        "key k-sha224 { algorithm hmac-sha224; secret \"AQIDBAUGBwgJCgsMDQ4PEA==\"; };\n"
+        "key k-sha384 { algorithm hmac-sha384; secret \"AQIDBAUGBwgJCgsMDQ4PEA==\"; };\n";
     TsigKeyring ring = TsigKeyring::parse(text, "keys.conf");
     ASSERT_EQ(ring.size(), 7u);
 
@@ -117,7 +120,8 @@ TEST(TsigKeyring, SeveralKeysCommentsAndEveryAlgorithm) {
     const TsigKey* u = ring.find(DnsName::parse("unquoted.example"));
     ASSERT_NE(u, nullptr);
     EXPECT_EQ(u->algorithm, TsigAlgorithm::hmac_sha512);
-    EXPECT_EQ(u->secret, (std::vector<std::uint8_t>{1, 2, 3}));
+    EXPECT_EQ(u->secret,
+              (std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}));
 
     EXPECT_EQ(ring.find(DnsName::parse("k-md5"))->algorithm, TsigAlgorithm::hmac_md5);
     EXPECT_EQ(ring.find(DnsName::parse("k-md5-wire"))->algorithm, TsigAlgorithm::hmac_md5);
@@ -144,30 +148,34 @@ TEST(TsigKeyring, AddRefusesDuplicate) {
 }
 
 TEST(TsigKeyringErrors, MissingSemicolonAfterAlgorithm) {
-    expect_error("key \"k1\" {\n    algorithm hmac-sha256\n    secret \"AQID\";\n};\n", 2,
-                 {"key \"k1\"", "missing ';'", "algorithm"});
+    expect_error(
+        "key \"k1\" {\n    algorithm hmac-sha256\n    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n};\n",
+        2, {"key \"k1\"", "missing ';'", "algorithm"});
 }
 
 TEST(TsigKeyringErrors, MissingSemicolonAfterSecret) {
-    expect_error("key \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQID\"\n};\n", 3,
-                 {"key \"k1\"", "missing ';'", "secret"});
+    expect_error(
+        "key \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\"\n};\n",
+        3, {"key \"k1\"", "missing ';'", "secret"});
 }
 
 TEST(TsigKeyringErrors, MissingClosingBraceAtEndOfFile) {
-    expect_error("\n\nkey \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQID\";\n", 3,
-                 {"key \"k1\"", "missing '};'"});
+    expect_error(
+        "\n\nkey \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n",
+        3, {"key \"k1\"", "missing '};'"});
 }
 
 TEST(TsigKeyringErrors, MissingClosingBraceBeforeNextKey) {
     expect_error(
-        "key \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQID\";\n"
-        "key \"k2\" {\n    algorithm hmac-sha256;\n    secret \"AQID\";\n};\n",
+        "key \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n"
+        "key \"k2\" {\n    algorithm hmac-sha256;\n    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n};\n",
         4, {"key \"k1\"", "missing '};'", "line 1"});
 }
 
 TEST(TsigKeyringErrors, MissingSemicolonAfterClosingBrace) {
-    expect_error("key \"k1\" {\n  algorithm hmac-sha256;\n  secret \"AQID\";\n}\n", 4,
-                 {"key \"k1\"", "missing ';' after '}'"});
+    expect_error(
+        "key \"k1\" {\n  algorithm hmac-sha256;\n  secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n}\n", 4,
+        {"key \"k1\"", "missing ';' after '}'"});
 }
 
 TEST(TsigKeyringErrors, MissingOpeningBrace) {
@@ -197,7 +205,8 @@ TEST(TsigKeyringErrors, MissingSecret) {
 }
 
 TEST(TsigKeyringErrors, MissingAlgorithm) {
-    expect_error("\nkey \"k1\" {\n    secret \"AQID\";\n};\n", 2, {"key \"k1\"", "no 'algorithm'"});
+    expect_error("\nkey \"k1\" {\n    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n};\n", 2,
+                 {"key \"k1\"", "no 'algorithm'"});
 }
 
 TEST(TsigKeyringErrors, DuplicateKeyCaseInsensitive) {
@@ -209,7 +218,7 @@ TEST(TsigKeyringErrors, DuplicateKeyCaseInsensitive) {
 TEST(TsigKeyringErrors, StatementGivenTwice) {
     expect_error(
         "key \"k1\" {\n    algorithm hmac-sha256;\n    algorithm hmac-sha512;\n"
-        "    secret \"AQID\";\n};\n",
+        "    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n};\n",
         3, {"key \"k1\"", "algorithm given twice", "first at line 2"});
 }
 
@@ -223,8 +232,9 @@ TEST(TsigKeyringErrors, BadKeyName) {
 
 TEST(TsigKeyringErrors, UnknownStatementInsideKey) {
     expect_error(
-        "key \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQID\";\n    owner root;\n};\n", 4,
-        {"key \"k1\"", "unknown statement 'owner'"});
+        "key \"k1\" {\n    algorithm hmac-sha256;\n    secret \"AQIDBAUGBwgJCgsMDQ4PEA==\";\n    "
+        "owner root;\n};\n",
+        4, {"key \"k1\"", "unknown statement 'owner'"});
 }
 
 TEST(TsigKeyringErrors, UnterminatedComment) {
@@ -314,6 +324,100 @@ TEST_F(TsigKeyFile, AllowGroupReadAcceptsGroupButNotOthers) {
     }
 }
 
+// Issue 20 item 6: a group-readable key file must also be owned by root or
+// the reader, and belong to the reader's group (or the documented one the
+// caller names); changing owners needs root, so the test does.
+TEST_F(TsigKeyFile, AllowGroupReadChecksOwnerAndGroup) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root to chown test files";
+    }
+    UmaskScope u(0);
+    const std::string text = key_block("k1", "hmac-sha256");
+    const auto load = [](const fs::path& p) {
+        return TsigKeyring::load_file(p.string(), TsigKeyring::Permissions::allow_group_read);
+    };
+    const auto expect_refused = [&](const fs::path& p, std::initializer_list<std::string> parts) {
+        try {
+            load(p);
+            ADD_FAILURE() << p << " accepted";
+        } catch (const ConfigError& e) {
+            for (const auto& part : parts) {
+                EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
+                    << "missing \"" << part << "\" in: " << e.what();
+            }
+        }
+    };
+    constexpr uid_t kNobody = 65534;
+    constexpr gid_t kNogroup = 65534;
+
+    fs::path owned = dir_ / "owned-by-nobody.conf";
+    write_file_atomic(owned, text, 0600);
+    ASSERT_EQ(::chown(owned.c_str(), kNobody, 0), 0);
+    expect_refused(owned, {owned.string(), "owned by uid 65534", "chown root " + owned.string()});
+
+    fs::path other_group = dir_ / "other-group.conf";
+    write_file_atomic(other_group, text, 0640);
+    ASSERT_EQ(::chown(other_group.c_str(), 0, kNogroup), 0);
+    expect_refused(other_group, {other_group.string(), "group gid 65534", "chmod 600 "});
+
+    // The same group, not readable by it: nothing to check.
+    ::chmod(other_group.c_str(), 0600);
+    EXPECT_EQ(load(other_group).size(), 1u);
+    // The reader's own group (root's here) is fine, as is root's ownership.
+    fs::path own_group = dir_ / "own-group.conf";
+    write_file_atomic(own_group, text, 0640);
+    EXPECT_EQ(load(own_group).size(), 1u);
+
+    // The documented account (named's bind) as group and as owner.
+    const struct group* bind_group = ::getgrnam("bind");
+    const struct passwd* bind_user = ::getpwnam("bind");
+    if (bind_group == nullptr || bind_user == nullptr) {
+        return;  // no bind account here: the rest needs one
+    }
+    const gid_t bind_gid = bind_group->gr_gid;
+    const uid_t bind_uid = bind_user->pw_uid;
+    fs::path bind_file = dir_ / "root-bind.conf";
+    write_file_atomic(bind_file, text, 0640);
+    ASSERT_EQ(::chown(bind_file.c_str(), 0, bind_gid), 0);
+    EXPECT_EQ(TsigKeyring::load_file(bind_file.string(), TsigKeyring::Permissions::allow_group_read,
+                                     "bind")
+                  .size(),
+              1u);
+    expect_refused(bind_file, {"group gid " + std::to_string(bind_gid), "chmod 600 "});
+    ASSERT_EQ(::chown(bind_file.c_str(), bind_uid, bind_gid), 0);
+    EXPECT_EQ(TsigKeyring::load_file(bind_file.string(), TsigKeyring::Permissions::allow_group_read,
+                                     "bind")
+                  .size(),
+              1u);
+    try {
+        TsigKeyring::load_file(other_group.string(), TsigKeyring::Permissions::allow_group_read,
+                               "bind");
+        ::chmod(other_group.c_str(), 0640);
+        TsigKeyring::load_file(other_group.string(), TsigKeyring::Permissions::allow_group_read,
+                               "bind");
+        ADD_FAILURE() << "root:nogroup 0640 accepted for bind";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("chgrp bind " + other_group.string()),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+// Issue 20 item 6: secrets shorter than 16 octets are refused, naming the key.
+TEST(TsigKeyringErrors, SecretShorterThan16OctetsIsRefused) {
+    // 15 octets 0x00..0x0e
+    expect_error(
+        key_block("short-key", "hmac-sha256", "AAECAwQFBgcICQoLDA0O"), 3,
+        {"key \"short-key\"", "15 octets", "at least 16", "tsig-keygen -a hmac-sha256 short-key"});
+    expect_error(key_block("one-octet", "hmac-sha512", "AQ=="), 3,
+                 {"key \"one-octet\"", "1 octet", "at least 16"});
+    // 16 octets 0x00..0x0f: accepted.
+    EXPECT_EQ(
+        TsigKeyring::parse(key_block("k16", "hmac-sha256", "AAECAwQFBgcICQoLDA0ODw=="), "keys.conf")
+            .size(),
+        1u);
+}
+
 TEST_F(TsigKeyFile, UnreadableOrMissingFile) {
     fs::path missing = dir_ / "missing.conf";
     try {
@@ -328,7 +432,8 @@ TEST_F(TsigKeyFile, UnreadableOrMissingFile) {
 
 TEST_F(TsigKeyFile, LoadFileReportsFileAndLine) {
     fs::path p = dir_ / "bad.conf";
-    write_file_atomic(p, "\n\nkey \"k1\" { algorithm hmac-nope; secret \"AQID\"; };\n", 0600);
+    write_file_atomic(
+        p, "\n\nkey \"k1\" { algorithm hmac-nope; secret \"AQIDBAUGBwgJCgsMDQ4PEA==\"; };\n", 0600);
     try {
         TsigKeyring::load_file(p.string());
         FAIL() << "no exception";

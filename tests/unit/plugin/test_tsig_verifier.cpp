@@ -183,6 +183,25 @@ TEST_F(TsigVerifierTest, AlgorithmOtherThanTheKeysIsBadkey) {
     EXPECT_NE(out.detail.find("algorithm"), std::string::npos);
 }
 
+// Issue 20 item 6: HMAC-SHA1 is opt-in, like MD5 (allow-hmac-sha1).
+TEST_F(TsigVerifierTest, Sha1RefusedUnlessAllowed) {
+    TsigKeyring ring;
+    const TsigKey sha1 = make_key("sha1-key", TsigAlgorithm::hmac_sha1);
+    ring.add(sha1);
+    auto pkt = request();
+    const auto wire = signed_wire(pkt.get(), sha1);
+    TsigVerifier refuse(ring, false, 300);
+    const auto out = refuse.verify(wire, now());
+    EXPECT_EQ(out.status, Status::badkey);
+    EXPECT_NE(out.detail.find("HMAC-SHA1 refused (set allow-hmac-sha1 to accept it)"),
+              std::string::npos)
+        << out.detail;
+    EXPECT_NE(out.detail.find("sha1-key"), std::string::npos) << out.detail;
+    TsigVerifier allow(ring, false, 300, /*allow_hmac_sha1=*/true);
+    const auto ok = allow.verify(wire, now());
+    EXPECT_EQ(ok.status, Status::ok) << ok.detail;
+}
+
 TEST_F(TsigVerifierTest, Md5RefusedUnlessAllowed) {
     auto pkt = request();
     const auto wire = signed_wire(pkt.get(), md5);
@@ -319,7 +338,7 @@ TEST_F(TsigVerifierTest, EveryAlgorithmVerifies) {
         TsigKeyring ring;
         const TsigKey key = make_key("k" + std::to_string(static_cast<int>(alg)), alg);
         ring.add(key);
-        TsigVerifier v(ring, false, 300);
+        TsigVerifier v(ring, false, 300, /*allow_hmac_sha1=*/true);
         const bool ldns_has =
             alg != TsigAlgorithm::hmac_sha224 && alg != TsigAlgorithm::hmac_sha384;
         auto pkt = request();

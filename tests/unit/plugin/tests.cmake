@@ -3,6 +3,7 @@
 # the shared core.
 acmezone_unit_test(test_plugin_serving
     ${CMAKE_CURRENT_LIST_DIR}/test_zone_claims.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_query_name.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_challenge_store.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_challenge_store_layout.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_plugin_config.cpp

@@ -220,3 +220,61 @@ TEST_F(CertStoreTest, NextKeysAre0600AndReadBack) {
         EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
     }
 }
+
+// Issue 20 item 1: a zone name is exactly one path component below the store,
+// whatever '/' it holds (RFC 2317 names are valid DNS); '/' is encoded.
+TEST_F(CertStoreTest, ZoneNamesWithSlashesStayOneComponentBelowTheStore) {
+    CertStore store(dir);
+    for (const char* text : {"0/25.2.0.192.in-addr.arpa", "/var/lib/acmezone/ca-failover",
+                             "/etc/cron.d/x", "example.com/next", "a/./b.example", "x/y"}) {
+        const DnsName zone = DnsName::parse(text);
+        const fs::path z = store.zone_dir(zone);
+        EXPECT_EQ(z.parent_path(), dir) << text << " -> " << z;
+        EXPECT_EQ(z.filename().string().find('/'), std::string::npos) << text;
+    }
+    EXPECT_EQ(store.zone_dir(DnsName::parse("0/25.2.0.192.in-addr.arpa")),
+              dir / "0%2f25.2.0.192.in-addr.arpa");
+    EXPECT_NE(store.zone_dir(DnsName::parse("example.com/next")),
+              store.zone_dir(DnsName::parse("example.com")) / "next");
+
+    // Written and read back under the encoded directory, nothing elsewhere.
+    // (A relative name, so that the unfixed code, which split it at '/',
+    // wrote below the test's own directory and nowhere else.)
+    const DnsName zone = DnsName::parse("escape/.b/x");
+    CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+    store.write_next_key(zone, KeyType::ecdsa_p256, key);
+    EXPECT_TRUE(fs::exists(dir / "escape%2f.b%2fx/next/ecdsa-p256.pem"));
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+    EXPECT_FALSE(fs::exists(dir / "escape"));
+    auto back = store.next_key(zone, KeyType::ecdsa_p256);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->public_der(), key.public_der());
+}
+
+// Issue 20 item 6: a next key the issuer reads back is mode-checked like
+// every other key file: group or others may not read it.
+TEST_F(CertStoreTest, NextKeyReadableByOthersIsRefused) {
+    CertStore store(dir);
+    CertKey next = CertKey::generate(KeyType::ecdsa_p256);
+    store.write_next_key(kZone, KeyType::ecdsa_p256, next);
+    const fs::path p = store.next_key_path(kZone, KeyType::ecdsa_p256);
+    for (mode_t mode : {0640, 0604, 0644}) {
+        ASSERT_EQ(::chmod(p.c_str(), mode), 0);
+        try {
+            (void)store.next_key(kZone, KeyType::ecdsa_p256);
+            ADD_FAILURE() << "mode " << std::oct << mode << " accepted";
+        } catch (const std::runtime_error& e) {
+            const std::string msg = e.what();
+            EXPECT_NE(msg.find(p.string()), std::string::npos) << msg;
+            EXPECT_NE(msg.find("chmod 600 " + p.string()), std::string::npos) << msg;
+        }
+    }
+    ASSERT_EQ(::chmod(p.c_str(), 0600), 0);
+    EXPECT_TRUE(store.next_key(kZone, KeyType::ecdsa_p256).has_value());
+    // A symlink in its place is not followed.
+    const fs::path elsewhere = dir / "elsewhere.pem";
+    write_file_atomic(elsewhere, next.private_pem(), 0600);
+    fs::remove(p);
+    fs::create_symlink(elsewhere, p);
+    EXPECT_THROW((void)store.next_key(kZone, KeyType::ecdsa_p256), std::runtime_error);
+}

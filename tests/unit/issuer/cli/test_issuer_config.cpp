@@ -21,7 +21,7 @@ const char* kKeys = R"(key "acme-key" {
 };
 key "other" {
     algorithm hmac-sha512;
-    secret "b3RoZXI=";
+    secret "b3RoZXItb3RoZXItb3RoZXI=";
 };
 )";
 

@@ -47,6 +47,7 @@ TEST(DeployHookEnv, TwoKeyTypes) {
     auto env =
         as_map(deploy_hook_env(kZone, "/c/example.com", {KeyType::ecdsa_p256, KeyType::rsa_2048}));
     EXPECT_EQ(env["ACMEZONE_ZONE"], "example.com");
+    EXPECT_EQ(env["ACMEZONE_ZONE_FILE"], "example.com");
     EXPECT_EQ(env["ACMEZONE_DIR"], "/c/example.com");
     EXPECT_EQ(env["ACMEZONE_KEY_TYPES"], "ecdsa-p256 rsa-2048");
     EXPECT_EQ(env["ACMEZONE_KEY_TYPE"], "ecdsa-p256");
@@ -60,7 +61,16 @@ TEST(DeployHookEnv, TwoKeyTypes) {
     EXPECT_EQ(env["ACMEZONE_CERT_RSA_2048"], "/c/example.com/rsa-2048/cert.pem");
     EXPECT_EQ(env["ACMEZONE_CHAIN_RSA_2048"], "/c/example.com/rsa-2048/chain.pem");
     EXPECT_EQ(env["ACMEZONE_FULLCHAIN_RSA_2048"], "/c/example.com/rsa-2048/fullchain.pem");
-    EXPECT_EQ(env.size(), 16u);
+    EXPECT_EQ(env.size(), 17u);
+}
+
+// Issue 20 item 1: a zone name holding '/' (RFC 2317) is handed to hooks as
+// the DNS name, and as one file-name component for file names.
+TEST(DeployHookEnv, ZoneWithSlashHasOneFileNameComponent) {
+    auto env = as_map(deploy_hook_env(DnsName::parse("0/25.2.0.192.in-addr.arpa"),
+                                      "/c/0%2f25.2.0.192.in-addr.arpa", {KeyType::ecdsa_p256}));
+    EXPECT_EQ(env["ACMEZONE_ZONE"], "0/25.2.0.192.in-addr.arpa");
+    EXPECT_EQ(env["ACMEZONE_ZONE_FILE"], "0%2f25.2.0.192.in-addr.arpa");
 }
 
 TEST(DeployHookEnv, Suffixes) {

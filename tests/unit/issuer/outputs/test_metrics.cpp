@@ -43,6 +43,11 @@ TEST(Metrics, TextFormatGroupsByName) {
 TEST(Metrics, EscapesLabelValues) {
     std::vector<MetricSample> s{{"m", "h", "counter", {{"l", "a\"b\\c\nd"}}, 3}};
     EXPECT_EQ(format_metrics(s), "# HELP m h\n# TYPE m counter\nm{l=\"a\\\"b\\\\c\\nd\"} 3\n");
+    // A zone label is the DNS name itself: '/' (RFC 2317) needs no escape in
+    // the text format; only '\\', '"' and newline do (none is in a DnsName).
+    std::vector<MetricSample> z{{"m", "h", "gauge", {{"zone", "0/25.2.0.192.in-addr.arpa"}}, 1}};
+    EXPECT_EQ(format_metrics(z),
+              "# HELP m h\n# TYPE m gauge\nm{zone=\"0/25.2.0.192.in-addr.arpa\"} 1\n");
 }
 
 TEST(Metrics, RefusesInvalidNamesAndDisagreement) {

@@ -345,3 +345,17 @@ TEST(Interrupt, WaitForSignalEndsEarlyOnSighup) {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGHUP, SIG_DFL);
 }
+
+// Issue 20 item 1: a zone's state file is one path component below
+// <state>/zones, whatever '/' its name holds; the runner reads the zone back.
+TEST(ZoneStateStore, ZoneNamesWithSlashesStayOneComponentBelowTheStateDir) {
+    TempDir tmp;
+    const ZoneStateStore store(tmp.path);
+    for (const char* text : {"0/25.2.0.192.in-addr.arpa", "/var/lib/acmezone/ca-failover",
+                             "/etc/cron.d/x", "example.com/next", "x/y"}) {
+        const fs::path f = store.file(DnsName::parse(text));
+        EXPECT_EQ(f.parent_path(), tmp.path / "zones") << text << " -> " << f;
+    }
+    EXPECT_EQ(store.file(DnsName::parse("0/25.2.0.192.in-addr.arpa")),
+              tmp.path / "zones" / "0%2f25.2.0.192.in-addr.arpa.json");
+}
