@@ -22,22 +22,7 @@ namespace {
 // The configured zones `names` names (all of them when none), each once.
 std::vector<DnsName> checked_zones(const IssuerConfig& config,
                                    const std::vector<std::string>& names) {
-    std::vector<DnsName> zones;
-    for (const std::string& text : names) {
-        std::string error;
-        auto zone = DnsName::try_parse(text, &error);
-        if (!zone) {
-            throw ConfigError("check: invalid zone name \"" + text + "\": " + error);
-        }
-        if (std::find(config.zones.begin(), config.zones.end(), *zone) == config.zones.end()) {
-            throw ConfigError("check: " + zone->text() +
-                              " is not a configured zone (add it to [zones] in " + config.origin +
-                              ")");
-        }
-        if (std::find(zones.begin(), zones.end(), *zone) == zones.end()) {
-            zones.push_back(*zone);
-        }
-    }
+    std::vector<DnsName> zones = configured_zones_named(config, names, "check");
     if (zones.empty()) {
         zones = config.zones;
     }

@@ -599,4 +599,26 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     return c;
 }
 
+std::vector<DnsName> configured_zones_named(const IssuerConfig& config,
+                                            const std::vector<std::string>& names,
+                                            const std::string& command) {
+    std::vector<DnsName> zones;
+    for (const std::string& text : names) {
+        std::string error;
+        auto zone = DnsName::try_parse(text, &error);
+        if (!zone) {
+            throw ConfigError(command + ": invalid zone name \"" + text + "\": " + error);
+        }
+        if (std::find(config.zones.begin(), config.zones.end(), *zone) == config.zones.end()) {
+            throw ConfigError(command + ": " + zone->text() +
+                              " is not a configured zone (add it to [zones] in " + config.origin +
+                              ")");
+        }
+        if (std::find(zones.begin(), zones.end(), *zone) == zones.end()) {
+            zones.push_back(*zone);
+        }
+    }
+    return zones;
+}
+
 }  // namespace acmezone::issuer

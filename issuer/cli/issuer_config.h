@@ -177,4 +177,12 @@ struct IssuerConfig {
 // duplicate.
 std::vector<DnsName> parse_zones_file(std::string_view text, const std::string& origin);
 
+// The configured zones that `names` (zone names as an operator typed them
+// after `command`, e.g. "issue") name, each once, in the order given.
+// Throws ConfigError "COMMAND: invalid zone name ..." or "COMMAND: Z is not a
+// configured zone (add it to [zones] in ORIGIN)".
+std::vector<DnsName> configured_zones_named(const IssuerConfig& config,
+                                            const std::vector<std::string>& names,
+                                            const std::string& command);
+
 }  // namespace acmezone::issuer

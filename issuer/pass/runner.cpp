@@ -160,22 +160,7 @@ int Runner::run() {
 
 int Runner::issue(const std::vector<std::string>& names, bool force) {
     const auto now = system_clock::now();
-    std::vector<DnsName> zones;
-    for (const std::string& text : names) {
-        std::string error;
-        auto zone = DnsName::try_parse(text, &error);
-        if (!zone) {
-            throw ConfigError("issue: invalid zone name \"" + text + "\": " + error);
-        }
-        if (std::find(config_.zones.begin(), config_.zones.end(), *zone) == config_.zones.end()) {
-            throw ConfigError("issue: " + zone->text() +
-                              " is not a configured zone (add it to [zones] in " + config_.origin +
-                              ")");
-        }
-        if (std::find(zones.begin(), zones.end(), *zone) == zones.end()) {
-            zones.push_back(*zone);
-        }
-    }
+    const std::vector<DnsName> zones = configured_zones_named(config_, names, "issue");
     auto lock = take_lock(config_);
     if (!lock) {
         return kExitBusy;
