@@ -8,7 +8,8 @@
 //     lifetime = 600                      # seconds a value lives after it was added
 //     state-dir = /var/lib/bind/acmezone
 //     max-values-per-name = 64
-//     max-values = 1000000                # all names together
+//     max-values-per-zone = 10000         # all names of one zone / challenge-zone
+//     max-values = 100000                 # all names together
 //     [control]
 //     listen = 127.0.0.1:5353             # UDP and TCP; repeatable; [::1]:5353
 //     keys = /etc/acmezone/keys.conf      # BIND key{} syntax
@@ -66,7 +67,8 @@ struct PluginConfig {
     std::chrono::seconds lifetime{600};
     std::filesystem::path state_dir;
     std::size_t max_values_per_name = 64;
-    std::size_t max_values = 1000000;
+    std::size_t max_values_per_zone = 10000;
+    std::size_t max_values = 100000;
     ControlConfig control;
 
     // The option declaration: drives parsing, messages and documentation.

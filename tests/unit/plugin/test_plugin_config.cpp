@@ -125,7 +125,8 @@ TEST_F(PluginConfigTest, DefaultsAreThoseDocumented) {
     EXPECT_EQ(c.ttl, 0u);
     EXPECT_EQ(c.lifetime, std::chrono::seconds(600));
     EXPECT_EQ(c.max_values_per_name, 64u);
-    EXPECT_EQ(c.max_values, 1000000u);
+    EXPECT_EQ(c.max_values_per_zone, 10000u);
+    EXPECT_EQ(c.max_values, 100000u);
     EXPECT_EQ(c.contact.text(), "hostmaster.example.com");
     EXPECT_FALSE(c.control.allow_hmac_md5);
     EXPECT_EQ(c.control.fudge, 300);
