@@ -81,8 +81,11 @@ po::options_description make_options() {
          range_help("Seconds of clock skew accepted in TSIG", kFudgeRange).c_str())
         ("control.max-tcp-connections", po::value<std::int64_t>()->default_value(256),
          range_help("Concurrent TCP connections on the control socket", kTcpConnRange).c_str())
+        ("control.max-tcp-connections-per-address", po::value<std::int64_t>()->default_value(16),
+         range_help("Concurrent TCP connections from one source address", kTcpConnRange).c_str())
         ("control.tcp-idle-timeout", po::value<std::int64_t>()->default_value(10),
-         range_help("Seconds an idle TCP connection is kept", kIdleRange).c_str());
+         range_help("Seconds a TCP connection is kept without progress (a signed message, or one "
+                    "of its first few unsigned ones)", kIdleRange).c_str());
     // clang-format on
     return o;
 }
@@ -258,6 +261,8 @@ PluginConfig build(const ConfigFile& cfg) {
     cc.fudge = static_cast<std::uint16_t>(ranged(cfg, "control.fudge", kFudgeRange));
     cc.max_tcp_connections =
         static_cast<std::size_t>(ranged(cfg, "control.max-tcp-connections", kTcpConnRange));
+    cc.max_tcp_connections_per_address = static_cast<std::size_t>(
+        ranged(cfg, "control.max-tcp-connections-per-address", kTcpConnRange));
     cc.tcp_idle_timeout = std::chrono::seconds(ranged(cfg, "control.tcp-idle-timeout", kIdleRange));
 
     ZoneClaims claims(pc.zones, pc.challenge_zones);
