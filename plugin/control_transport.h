@@ -70,7 +70,7 @@ void append_message(std::vector<std::uint8_t>& out, std::span<const std::uint8_t
 
 struct TransportLimits {
     std::size_t max_tcp_connections = 256;
-    std::size_t max_tcp_connections_per_address = 16;
+    std::size_t max_tcp_connections_per_address = 64;
     std::chrono::seconds tcp_idle_timeout{10};
 };
 

@@ -81,7 +81,7 @@ po::options_description make_options() {
          range_help("Seconds of clock skew accepted in TSIG", kFudgeRange).c_str())
         ("control.max-tcp-connections", po::value<std::int64_t>()->default_value(256),
          range_help("Concurrent TCP connections on the control socket", kTcpConnRange).c_str())
-        ("control.max-tcp-connections-per-address", po::value<std::int64_t>()->default_value(16),
+        ("control.max-tcp-connections-per-address", po::value<std::int64_t>()->default_value(64),
          range_help("Concurrent TCP connections from one source address", kTcpConnRange).c_str())
         ("control.tcp-idle-timeout", po::value<std::int64_t>()->default_value(10),
          range_help("Seconds a TCP connection is kept without progress (a signed message, or one "

@@ -19,7 +19,7 @@
 //     allow-hmac-md5 = false
 //     fudge = 300
 //     max-tcp-connections = 256
-//     max-tcp-connections-per-address = 16
+//     max-tcp-connections-per-address = 64
 //     tcp-idle-timeout = 10
 #pragma once
 
@@ -56,7 +56,7 @@ struct ControlConfig {
     bool allow_hmac_md5 = false;
     std::uint16_t fudge = 300;  // seconds of clock skew accepted in TSIG
     std::size_t max_tcp_connections = 256;
-    std::size_t max_tcp_connections_per_address = 16;
+    std::size_t max_tcp_connections_per_address = 64;
     std::chrono::seconds tcp_idle_timeout{10};
 };
 

@@ -278,17 +278,27 @@ std::optional<DnsName> test_zone_of(const DnsName& name) {
     return DnsName::parse(second == std::string::npos ? t.substr(dot + 1) : t.substr(second + 1));
 }
 
-TEST(ChallengeStoreLimits, PerZoneQuotaRefusesAFloodWhileOtherZonesStillWrite) {
+// Options with a per-zone quota of `quota` (zones as test_zone_of says).
+StoreOptions quota_options(std::size_t quota) {
     StoreOptions o = memory_options();
     o.max_values = 100;
-    o.max_values_per_zone = 5;
+    o.max_values_per_zone = quota;
     o.zone_of = test_zone_of;
-    ChallengeStore s(o);
-    // One key floods distinct names under flood.com: refused at its quota.
-    for (int i = 0; i < 5; ++i) {
+    return o;
+}
+
+// Adds one value at each of _acme-challenge.n<i>.flood.com, i < count.
+void flood(ChallengeStore& s, int count) {
+    for (int i = 0; i < count; ++i) {
         const std::string name = "_acme-challenge.n" + std::to_string(i) + ".flood.com";
         ASSERT_EQ(s.apply({}, {add(name.c_str(), "v")}).rcode, 0) << i;
     }
+}
+
+TEST(ChallengeStoreLimits, PerZoneQuotaRefusesAFloodWhileOtherZonesStillWrite) {
+    ChallengeStore s(quota_options(5));
+    // One key floods distinct names under flood.com: refused at its quota.
+    flood(s, 5);
     auto before = s.snapshot();
     auto r = s.apply({}, {add("_acme-challenge.n5.flood.com", "v")});
     EXPECT_EQ(r.rcode, 5);  // REFUSED
@@ -306,17 +316,11 @@ TEST(ChallengeStoreLimits, PerZoneQuotaRefusesAFloodWhileOtherZonesStillWrite) {
 
 TEST(ChallengeStoreLimits, PerZoneQuotaCountsWhatWasLoadedFromTheStateDirectory) {
     TempDir tmp;
-    StoreOptions o = memory_options();
+    StoreOptions o = quota_options(3);
     o.state_dir = tmp.path();
-    o.max_values = 100;
-    o.max_values_per_zone = 3;
-    o.zone_of = test_zone_of;
     {
         ChallengeStore s(o);
-        for (int i = 0; i < 3; ++i) {
-            const std::string name = "_acme-challenge.n" + std::to_string(i) + ".flood.com";
-            ASSERT_EQ(s.apply({}, {add(name.c_str(), "v")}).rcode, 0) << i;
-        }
+        flood(s, 3);
     }
     ChallengeStore s(o);
     EXPECT_EQ(s.apply({}, {add("_acme-challenge.n3.flood.com", "v")}).rcode, 5);

@@ -133,7 +133,7 @@ TEST_F(PluginConfigTest, DefaultsAreThoseDocumented) {
     EXPECT_FALSE(c.control.allow_hmac_md5);
     EXPECT_EQ(c.control.fudge, 300);
     EXPECT_EQ(c.control.max_tcp_connections, 256u);
-    EXPECT_EQ(c.control.max_tcp_connections_per_address, 16u);
+    EXPECT_EQ(c.control.max_tcp_connections_per_address, 64u);
     EXPECT_TRUE(c.control.notify.empty());
 }
 
