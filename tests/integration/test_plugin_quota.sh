@@ -9,7 +9,8 @@ source "$(dirname "$0")/lib.sh"
 az_setup
 
 QUOTA=20
-AZ_PLUGIN_EXTRA="max-values-per-zone = $QUOTA"
+AZ_PLUGIN_EXTRA="max-values-per-name = 4
+max-values-per-zone = $QUOTA"
 AZ_PLUGIN_CONTROL_EXTRA="grant = other-key zonesub example.org"
 az_plugin_setup example.com example.org
 az_keygen other-key "$AZ_TMP/other.key"
@@ -34,11 +35,11 @@ for ((i = 0; i < QUOTA + 5; i++)); do
     fi
     [[ -z $out ]] || az_fail "update $i failed otherwise: $out"
 done
-az_assert_eq "$refused_at" "$QUOTA" "the flooding key is refused exactly at its zone's quota"
+az_assert_eq "$QUOTA" "$refused_at" "the flooding key is refused exactly at its zone's quota"
 az_wait_for 10 grep -q "key acme-key: zone _acme-challenge.n$QUOTA.example.com: REFUSED: zone example.com would hold $((QUOTA + 1)) TXT values (max-values-per-zone is $QUOTA)" "$AZ_NAMED_LOG" ||
     az_fail "named's log does not name the key, the zone and the quota"
-az_assert_eq "$(az_dig +short _acme-challenge.n$QUOTA.example.com TXT)" "" "the refused value is not served"
-az_assert_eq "$(az_dig +short _acme-challenge.n0.example.com TXT)" '"flood-0"' "values within the quota are served"
+az_assert_eq "" "$(az_dig +short _acme-challenge.n$QUOTA.example.com TXT)" "the refused value is not served"
+az_assert_eq '"flood-0"' "$(az_dig +short _acme-challenge.n0.example.com TXT)" "values within the quota are served"
 
 az_log "other-key still writes example.org"
 out=$({
@@ -46,7 +47,7 @@ out=$({
     echo "update add _acme-challenge.www.example.org 60 TXT \"other\""
     echo "send"
 } | nsupdate -v -t 5 -y "hmac-sha256:other-key:$OTHER_SECRET" 2>&1) || az_fail "other-key: $out"
-az_assert_eq "$(az_dig +short _acme-challenge.www.example.org TXT)" '"other"' "other-key's value is served"
+az_assert_eq '"other"' "$(az_dig +short _acme-challenge.www.example.org TXT)" "other-key's value is served"
 
 rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$AZ_NAMED_PID/status")
 az_log "named VmRSS after the flood: $rss_kib KiB"
