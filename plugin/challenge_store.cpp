@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstddef>
 #include <future>
 #include <iterator>
 #include <optional>
@@ -255,11 +256,88 @@ std::optional<UpdateResult> apply_changes(Draft& draft, const std::vector<Change
     return std::nullopt;
 }
 
+// Values stored (expired or not, as max_values counts them) per quota zone
+// (StoreOptions::zone_of) in the writers' newest table: kept up to date by
+// every accepted change and purge, counted afresh from a table on opening
+// and after a failed write.
+class ZoneCounts {
+  public:
+    using Deltas = std::unordered_map<DnsName, std::ptrdiff_t>;
+
+    void recount(const Snapshot& table, const StoreOptions& options) {
+        counts_.clear();
+        if (!options.zone_of) {
+            return;
+        }
+        table.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
+            if (auto zone = options.zone_of(name)) {
+                counts_[*zone] += values.size();
+            }
+        });
+    }
+    std::size_t at(const DnsName& zone) const {
+        auto it = counts_.find(zone);
+        return it == counts_.end() ? 0 : it->second;
+    }
+    void apply(const Deltas& deltas) {
+        for (const auto& [zone, delta] : deltas) {
+            auto& n = counts_[zone];
+            n = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(n) + delta);
+            if (n == 0) {
+                counts_.erase(zone);
+            }
+        }
+    }
+
+  private:
+    std::unordered_map<DnsName, std::size_t> counts_;
+};
+
+// How many values each quota zone gains (or loses) when `stored` becomes
+// `next` at each name (sizes(name) gives the two counts).
+template <class Names, class Sizes>
+ZoneCounts::Deltas zone_deltas(const Names& names, const StoreOptions& options, Sizes sizes) {
+    ZoneCounts::Deltas out;
+    if (!options.zone_of) {
+        return out;
+    }
+    for (const auto& name : names) {
+        const auto [before, after] = sizes(name);
+        if (before != after) {
+            if (auto zone = options.zone_of(name)) {
+                out[*zone] +=
+                    static_cast<std::ptrdiff_t>(after) - static_cast<std::ptrdiff_t>(before);
+            }
+        }
+    }
+    return out;
+}
+
+ZoneCounts::Deltas draft_zone_deltas(const Draft& draft, const StoreOptions& options) {
+    return zone_deltas(draft.touched(), options, [&draft](const DnsName& name) {
+        const Draft::Name& n = draft.at(name);
+        return std::pair(n.stored.size(), n.next.size());
+    });
+}
+
 // The store's limits, all here: REFUSED when a name would grow past
-// max_values_per_name live values, or the store past max_values values.
-// Shrinking is always allowed.
-std::optional<UpdateResult> check_limits(const Draft& draft, const StoreOptions& options) {
+// max_values_per_name live values, a quota zone past max_values_per_zone
+// values, or the store past max_values values. Shrinking is always allowed.
+std::optional<UpdateResult> check_limits(const Draft& draft, const StoreOptions& options,
+                                         const ZoneCounts& zones,
+                                         const ZoneCounts::Deltas& deltas) {
     const Snapshot& base = draft.base();
+    for (const auto& [zone, delta] : deltas) {
+        const std::size_t now_held = zones.at(zone);
+        const auto after = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(now_held) + delta);
+        if (delta > 0 && after > options.max_values_per_zone) {
+            return failure(kRcodeRefused,
+                           "zone " + zone.text() + " would hold " + std::to_string(after) +
+                               " TXT values (max-values-per-zone is " +
+                               std::to_string(options.max_values_per_zone) + ")",
+                           base.serial);
+        }
+    }
     std::size_t total = base.value_count();
     for (const auto& name : draft.touched()) {
         const Draft::Name& n = draft.at(name);
@@ -327,6 +405,7 @@ struct ChallengeStore::Writer {
     std::size_t journal_records = 0;
     std::size_t compact_at = 0;        // journal records that trigger compaction
     std::size_t compact_bytes_at = 0;  // journal size that triggers compaction
+    ZoneCounts zones;                  // per quota zone, in `tentative`
 
     bool compaction_due() const {
         return journal && (journal_records >= compact_at || journal->size() >= compact_bytes_at);
@@ -395,8 +474,9 @@ ChallengeStore::ChallengeStore(StoreOptions options)
     }
     current_.store(state);
     w.tentative = state;
+    w.zones.recount(*state, options_);
     if (w.compaction_due()) {
-        compact();
+        compact(nullptr);  // no other thread yet
     }
     if (w.journal) {
         w.committer = std::thread([this] { run_committer(); });
@@ -415,20 +495,36 @@ ChallengeStore::~ChallengeStore() {
     }
 }
 
-void ChallengeStore::compact() {
+void ChallengeStore::compact(std::unique_lock<std::mutex>* lock) {
     Writer& w = *writer_;
     auto snap = current_.load();
     auto path = options_.state_dir / "snapshot";
+    // Without the writers' mutex: writers keep queueing their records in
+    // the open batch meanwhile (they wait for their answers, not for the
+    // mutex). Only this thread appends to the journal, so it holds exactly
+    // the records up to snap's serial when it is cut.
+    if (lock != nullptr) {
+        lock->unlock();
+    }
+    std::string error;
+    bool written = true;
     try {
         sj::write_snapshot_file(path, *snap);
     } catch (const std::exception& e) {
-        log_warning("acmezone: cannot write ", path.string(), " (", e.what(),
+        written = false;
+        error = e.what();
+    }
+    const bool cut = written && w.journal->truncate(0, &error);
+    if (lock != nullptr) {
+        lock->lock();
+    }
+    if (!written) {
+        log_warning("acmezone: cannot write ", path.string(), " (", error,
                     "); the journal keeps growing until it can");
         w.back_off(options_);
         return;
     }
-    std::string error;
-    if (!w.journal->truncate(0, &error)) {
+    if (!cut) {
         log_warning("acmezone: ", error, "; the journal keeps growing until it can be cut");
         w.back_off(options_);
         return;
@@ -511,13 +607,14 @@ void ChallengeStore::run_committer() {
             current_.store(batch.last);
             w.journal_records += batch.records;
             if (w.compaction_due()) {
-                compact();
+                compact(&lock);
             }
         } else {
             log_error("acmezone: cannot make ", batch.records,
                       " update(s) durable, answering SERVFAIL: ", error);
             behind = std::exchange(w.open, Writer::Batch{});
             w.tentative = current_.load();
+            w.zones.recount(*w.tentative, options_);
         }
         const std::uint32_t serial = current_.load()->serial;
         lock.unlock();
@@ -566,7 +663,8 @@ std::optional<UpdateResult> ChallengeStore::apply_async(
     if (auto failed = apply_changes(draft, changes, expiry_for(now, options_.lifetime))) {
         return failed;
     }
-    if (auto failed = check_limits(draft, options_)) {
+    const ZoneCounts::Deltas deltas = draft_zone_deltas(draft, options_);
+    if (auto failed = check_limits(draft, options_, w.zones, deltas)) {
         return failed;
     }
     std::vector<DnsName> changed = served_changes(draft);
@@ -581,6 +679,7 @@ std::optional<UpdateResult> ChallengeStore::apply_async(
         next->set(name, draft.at(name).next);
     }
     next->serial = next_serial(base->serial, now);
+    w.zones.apply(deltas);  // a failed write counts them afresh
     return commit(lock, std::move(next), draft.touched(), std::move(changed), std::move(done));
 }
 
@@ -623,6 +722,11 @@ void ChallengeStore::purge_expired(Clock::time_point now) {
         next->set(name, live_values(base, name, now));
     }
     next->serial = next_serial(base.serial, now);
+    w.zones.apply(zone_deltas(touched, options_, [&](const DnsName& name) {
+        const auto before = base.find(name);
+        const auto after = next->find(name);
+        return std::pair(before ? before->size() : 0, after ? after->size() : 0);
+    }));
     UpdateResult r = commit(lock, std::move(next), touched, {});
     if (r.rcode == kRcodeNoError) {
         log_debug("acmezone: purged expired values at ", touched.size(), " name(s), serial ",

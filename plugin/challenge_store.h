@@ -27,13 +27,18 @@
 // holding the new content of the names a change touched, appended and
 // fdatasync'd; <state-dir>/snapshot, written atomically every
 // compact_after records (or compact_after_bytes), after which the journal
-// is cut. On load a torn
+// is cut. Compaction runs on the committer without the writers' mutex:
+// writers are never blocked by it; updates that arrive meanwhile are
+// queued and acknowledged once it is done. The snapshot has no size bound. On load a torn
 // last record is dropped (it was never acknowledged) and expired values
 // are left out. Both files are created 0600, the directory 0700.
 //
 // Limits (one function, check_limits in challenge_store.cpp): a change that
-// would put more than max_values_per_name unexpired values at a name, or
-// more than max_values in the store, is REFUSED as a whole with a detail
+// would put more than max_values_per_name unexpired values at a name, more
+// than max_values_per_zone values in one quota zone (zone_of: the
+// configured `zone` or `challenge-zone` a name falls in, so a key that
+// floods one zone with distinct names cannot take the room of the others),
+// or more than max_values in the store, is REFUSED as a whole with a detail
 // naming the limit. Deleting is always allowed.
 //
 // Threads: snapshot() from any thread, never blocks. apply(), apply_async()
@@ -97,7 +102,11 @@ struct StoreOptions {
     std::filesystem::path state_dir;  // created if missing; empty: memory only (unit tests)
     std::chrono::seconds lifetime{600};
     std::size_t max_values_per_name = 64;
-    std::size_t max_values = 1000000;
+    std::size_t max_values = 100000;
+    std::size_t max_values_per_zone = 10000;
+    // The zone whose quota a name counts against (ZoneClaims::quota_zone_of);
+    // empty, or nullopt for a name: no per-zone quota for it.
+    std::function<std::optional<DnsName>(const DnsName&)> zone_of;
     std::size_t compact_after = 10000;            // journal records before a snapshot is written
     std::size_t compact_after_bytes = 16u << 20;  // ... or journal octets
 };
@@ -150,7 +159,10 @@ class ChallengeStore {
     UpdateResult commit(std::unique_lock<std::mutex>& lock, std::shared_ptr<Snapshot> next,
                         const std::vector<DnsName>& touched, std::vector<DnsName> changed);
     void run_committer();
-    void compact();  // called with the writers' mutex held, no append in flight
+    // Writes the snapshot file and cuts the journal; on the committer (no
+    // append in flight), with `lock` (the writers' mutex) held on entry and
+    // exit but released while it writes; null before the committer starts.
+    void compact(std::unique_lock<std::mutex>* lock);
 
     StoreOptions options_;
     std::atomic<std::shared_ptr<const Snapshot>> current_;

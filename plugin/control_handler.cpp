@@ -32,11 +32,11 @@ ControlHandler::ControlHandler(const PluginConfig& config, const ZoneClaims& cla
       verifier_(config.control.keyring, config.control.allow_hmac_md5, config.control.fudge,
                 config.control.allow_hmac_sha1) {}
 
-void ControlHandler::handle(std::span<const std::uint8_t> wire, const Endpoint& peer,
+bool ControlHandler::handle(std::span<const std::uint8_t> wire, const Endpoint& peer,
                             Protocol protocol, Reply reply) {
     if (wire.size() < 12 || (wire[2] & 0x80) != 0) {
         reply({});  // not a request: never answer
-        return;
+        return false;
     }
     const bool tcp = protocol == Protocol::tcp;
     TsigOutcome tsig;
@@ -49,18 +49,18 @@ void ControlHandler::handle(std::span<const std::uint8_t> wire, const Endpoint& 
             case TsigOutcome::Status::retransmission:
                 log_info("acmezone: control socket: ", peer.to_string(), ": ", tsig.detail);
                 reply(std::move(tsig.cached_answer));
-                return;
+                return false;
             case TsigOutcome::Status::in_progress:
                 log_info("acmezone: control socket: ", peer.to_string(), ": ", tsig.detail,
                          "; no answer to this copy");
                 reply({});
-                return;
+                return false;
             default:
                 break;
         }
         auto answer = respond(wire, peer, tcp, tsig, now, reply);
         if (!answer) {
-            return;  // the store answers once the change is durable
+            return true;  // the store answers once the change is durable (signed UPDATEs only)
         }
         out = std::move(*answer);
     } catch (const std::exception& e) {
@@ -68,6 +68,7 @@ void ControlHandler::handle(std::span<const std::uint8_t> wire, const Endpoint& 
         out = header_only_answer(wire, kRcodeServFail);
     }
     finish(tsig, std::move(out), reply);
+    return tsig.status == TsigOutcome::Status::ok;
 }
 
 void ControlHandler::finish(const TsigOutcome& tsig, std::vector<std::uint8_t> out,

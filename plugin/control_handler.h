@@ -69,7 +69,10 @@ class ControlHandler {
     ControlHandler(const ControlHandler&) = delete;
     ControlHandler& operator=(const ControlHandler&) = delete;
 
-    void handle(std::span<const std::uint8_t> wire, const Endpoint& peer, Protocol protocol,
+    // Returns true when the message was signed with a key of the keyring
+    // and its signature verified (not a retransmission): what lets a TCP
+    // connection live on (control_transport.h).
+    bool handle(std::span<const std::uint8_t> wire, const Endpoint& peer, Protocol protocol,
                 Reply reply);
 
   private:

@@ -22,10 +22,12 @@ struct ControlServer::Parts {
           handler(config, claims, store, notifier, warnings),
           transport(
               config.control.listen,
-              TransportLimits{config.control.max_tcp_connections, config.control.tcp_idle_timeout},
+              TransportLimits{config.control.max_tcp_connections,
+                              config.control.max_tcp_connections_per_address,
+                              config.control.tcp_idle_timeout},
               [this](std::span<const std::uint8_t> message, const Endpoint& peer, bool tcp,
                      ControlTransport::Reply reply) {
-                  handler.handle(
+                  return handler.handle(
                       message, peer,
                       tcp ? ControlHandler::Protocol::tcp : ControlHandler::Protocol::udp,
                       std::move(reply));

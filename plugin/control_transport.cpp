@@ -101,8 +101,9 @@ struct ControlTransport::TcpConnection {
     Endpoint peer;
     std::vector<std::uint8_t> in;
     std::vector<std::uint8_t> out;
-    std::chrono::steady_clock::time_point last_activity;
+    std::chrono::steady_clock::time_point last_progress;    // accepted, or see Limits
     std::chrono::steady_clock::time_point message_started;  // first octet of a partial message
+    int free_renewals = ControlTransport::kFreeRenewals;    // left
 };
 
 ControlTransport::ControlTransport(const std::vector<Endpoint>& listen, TransportLimits limits,
@@ -180,18 +181,19 @@ std::vector<Endpoint> ControlTransport::local_endpoints() const {
     return out;
 }
 
-void ControlTransport::dispatch(std::span<const std::uint8_t> message, const Endpoint& peer,
+bool ControlTransport::dispatch(std::span<const std::uint8_t> message, const Endpoint& peer,
                                 bool tcp, Reply reply) {
     ++*replies_owed_.lock();
-    handler_(message, peer, tcp, [this, reply = std::move(reply)](std::vector<std::uint8_t> a) {
-        try {
-            reply(std::move(a));
-        } catch (...) {
-            reply_sent();
-            throw;
-        }
-        reply_sent();
-    });
+    return handler_(message, peer, tcp,
+                    [this, reply = std::move(reply)](std::vector<std::uint8_t> a) {
+                        try {
+                            reply(std::move(a));
+                        } catch (...) {
+                            reply_sent();
+                            throw;
+                        }
+                        reply_sent();
+                    });
 }
 
 void ControlTransport::wait_for_room() {
@@ -274,13 +276,13 @@ void ControlTransport::udp_drain(int fd, std::vector<std::uint8_t>& buf) {
             return;  // drained, another thread took it, or a transient error
         }
         const Endpoint peer = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from), from_len);
-        dispatch({buf.data(), static_cast<std::size_t>(got)}, peer, /*tcp=*/false,
-                 [fd, from, from_len](std::vector<std::uint8_t> answer) {
-                     if (!answer.empty()) {
-                         ::sendto(fd, answer.data(), answer.size(), 0,
-                                  reinterpret_cast<const sockaddr*>(&from), from_len);
-                     }
-                 });
+        (void)dispatch({buf.data(), static_cast<std::size_t>(got)}, peer, /*tcp=*/false,
+                       [fd, from, from_len](std::vector<std::uint8_t> answer) {
+                           if (!answer.empty()) {
+                               ::sendto(fd, answer.data(), answer.size(), 0,
+                                        reinterpret_cast<const sockaddr*>(&from), from_len);
+                           }
+                       });
     }
 }
 
@@ -297,16 +299,19 @@ bool ControlTransport::tcp_read(TcpConnection& c) {
     if (c.in.empty()) {
         c.message_started = now;
     }
-    c.last_activity = now;
     c.in.insert(c.in.end(), buf, buf + got);
     const std::size_t taken =
         tcp_framing::take_messages(c.in, [&](std::span<const std::uint8_t> message) {
             // One answer at a time: a connection's answers keep its order.
             auto promise = std::make_shared<std::promise<std::vector<std::uint8_t>>>();
             auto future = promise->get_future();
-            dispatch(message, c.peer, /*tcp=*/true, [promise](std::vector<std::uint8_t> answer) {
-                promise->set_value(std::move(answer));
-            });
+            const bool authenticated = dispatch(message, c.peer, /*tcp=*/true,
+                                                [promise](std::vector<std::uint8_t> answer) {
+                                                    promise->set_value(std::move(answer));
+                                                });
+            if (authenticated || c.free_renewals-- > 0) {
+                c.last_progress = now;
+            }
             const auto answer = future.get();
             if (!answer.empty()) {
                 tcp_framing::append_message(c.out, answer);
@@ -331,7 +336,6 @@ bool ControlTransport::tcp_write(TcpConnection& c) {
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         }
         c.out.erase(c.out.begin(), c.out.begin() + sent);
-        c.last_activity = std::chrono::steady_clock::now();
     }
     return true;
 }
@@ -352,6 +356,17 @@ void ControlTransport::tcp_accept(int listener, std::list<TcpConnection>& conns)
             if (warnings_.allow()) {
                 log_warning("acmezone: control socket: refusing TCP ", peer.to_string(),
                             ": max-tcp-connections (", limits_.max_tcp_connections, ") reached");
+            }
+            continue;  // fd closes here
+        }
+        const std::string address = peer.address();
+        const auto from_there = std::count_if(
+            conns.begin(), conns.end(), [&](const auto& c) { return c.peer.address() == address; });
+        if (static_cast<std::size_t>(from_there) >= limits_.max_tcp_connections_per_address) {
+            if (warnings_.allow()) {
+                log_warning("acmezone: control socket: refusing TCP ", peer.to_string(),
+                            ": max-tcp-connections-per-address (",
+                            limits_.max_tcp_connections_per_address, ") reached for ", address);
             }
             continue;  // fd closes here
         }
@@ -386,11 +401,12 @@ void ControlTransport::tcp_close_idle(std::list<TcpConnection>& conns,
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(limits_.tcp_idle_timeout);
     const auto now = std::chrono::steady_clock::now();
     for (TcpConnection& c : conns) {
-        const bool idle_too_long = now - c.last_activity > idle;
+        const bool idle_too_long = now - c.last_progress > idle;
         const bool slow_message = !c.in.empty() && now - c.message_started > idle;
         if ((idle_too_long || slow_message) &&
             std::find(closing.begin(), closing.end(), &c) == closing.end()) {
-            log_debug("acmezone: control socket: closing idle TCP ", c.peer.to_string());
+            log_debug("acmezone: control socket: closing TCP ", c.peer.to_string(),
+                      ": no progress within tcp-idle-timeout");
             closing.push_back(&c);
         }
     }

@@ -21,10 +21,17 @@
 // handler and not yet answered; then the UDP threads stop reading (the
 // socket buffer queues) until answers go out. TCP: 2-octet length framing
 // (tcp_framing below), any number of messages per connection and split
-// anywhere across reads; at most max_tcp_connections at once (further ones
-// are closed at accept, with a warning through the shared WarningLimiter);
-// a connection idle for tcp_idle_timeout, or sending one message for longer
-// than that, is closed; a client that does not read its answers (over
+// anywhere across reads; at most max_tcp_connections at once, and at most
+// max_tcp_connections_per_address from one source address (further ones
+// are closed at accept, with a warning through the shared WarningLimiter),
+// so one host cannot hold every slot. A connection is closed when it made
+// no progress for tcp_idle_timeout, or sends one message for longer than
+// that. Progress is what costs the sender something: a message the handler
+// says was authenticated (a verified TSIG signature), or one of the first
+// kFreeRenewals unauthenticated messages of a connection (the SOA query
+// nsupdate or certbot sends before its UPDATE) — so an unauthenticated
+// client keeps a slot for at most (kFreeRenewals + 1) idle timeouts,
+// however often it sends. A client that does not read its answers (over
 // kMaxTcpPending octets queued) is closed.
 #pragma once
 
@@ -63,6 +70,7 @@ void append_message(std::vector<std::uint8_t>& out, std::span<const std::uint8_t
 
 struct TransportLimits {
     std::size_t max_tcp_connections = 256;
+    std::size_t max_tcp_connections_per_address = 64;
     std::chrono::seconds tcp_idle_timeout{10};
 };
 
@@ -78,13 +86,18 @@ class ControlTransport {
     // bound: beyond that the UDP threads stop reading).
     static constexpr std::size_t kMaxRepliesOwed = 1024;
     static constexpr std::size_t kMaxTcpPending =
-        256 * 1024;                              // answer octets queued per connection
-    static constexpr int kTcpBindAttempts = 20;  // port 0: tries to find a port free for both
+        256 * 1024;  // answer octets queued per connection
+    static constexpr int kTcpBindAttempts = 20;
+    // Unauthenticated messages that renew a TCP connection's idle timer.
+    static constexpr int kFreeRenewals = 4;  // port 0: tries to find a port free for both
 
     // Sends the answer to one message (empty: none). Call it exactly once.
     using Reply = std::function<void(std::vector<std::uint8_t>)>;
     // The message handler: called on the transport's threads, concurrently.
-    using Handler = std::function<void(std::span<const std::uint8_t> message, const Endpoint& peer,
+    // Returns true when the message cost its sender something (it was
+    // authenticated: a verified TSIG signature), which keeps a TCP
+    // connection alive (see Limits above).
+    using Handler = std::function<bool(std::span<const std::uint8_t> message, const Endpoint& peer,
                                        bool tcp, Reply reply)>;
 
     // Binds every listen address (throws std::system_error naming the
@@ -106,8 +119,9 @@ class ControlTransport {
     struct TcpConnection;
 
     void bind_all(const std::vector<Endpoint>& listen);
-    // Hands one message to the handler, counting the reply it owes.
-    void dispatch(std::span<const std::uint8_t> message, const Endpoint& peer, bool tcp,
+    // Hands one message to the handler, counting the reply it owes; the
+    // handler's verdict (progress).
+    bool dispatch(std::span<const std::uint8_t> message, const Endpoint& peer, bool tcp,
                   Reply reply);
     void wait_for_room();
     void reply_sent();

@@ -29,12 +29,14 @@ std::map<std::string, Core*>& registry() {
     return cores;
 }
 
-StoreOptions store_options(const PluginConfig& config) {
+StoreOptions store_options(const PluginConfig& config, const ZoneClaims& claims) {
     StoreOptions o;
     o.state_dir = config.state_dir;
     o.lifetime = config.lifetime;
     o.max_values_per_name = config.max_values_per_name;
     o.max_values = config.max_values;
+    o.max_values_per_zone = config.max_values_per_zone;
+    o.zone_of = [&claims](const DnsName& name) { return claims.quota_zone_of(name); };
     return o;
 }
 
@@ -109,7 +111,7 @@ Core::Core(std::string path, std::string config_text, PluginConfig config)
       config_text_(std::move(config_text)),
       config_(std::move(config)),
       claims_(config_.zones, config_.challenge_zones),
-      store_(store_options(config_)),
+      store_(store_options(config_, claims_)),
       runtime_(std::make_unique<Runtime>(config_.control.notify)) {
     runtime_->control =
         std::make_unique<ControlServer>(config_, claims_, store_, runtime_->notifier);

@@ -62,7 +62,10 @@ po::options_description make_options() {
          "Directory for the journal and snapshot (writable by named)")
         ("max-values-per-name", po::value<std::int64_t>()->default_value(64),
          range_help("TXT values at one name", kPerNameRange).c_str())
-        ("max-values", po::value<std::int64_t>()->default_value(1000000),
+        ("max-values-per-zone", po::value<std::int64_t>()->default_value(10000),
+         range_help("TXT values at all names of one zone or challenge-zone (a quota for what "
+                    "the keys granted it may hold)", kValuesRange).c_str())
+        ("max-values", po::value<std::int64_t>()->default_value(100000),
          range_help("TXT values at all names together", kValuesRange).c_str())
         ("control.listen", po::value<Strings>()->composing(),
          "Control socket address, UDP and TCP: 127.0.0.1:5353 or [::1]:5353 (repeatable)")
@@ -80,8 +83,11 @@ po::options_description make_options() {
          range_help("Seconds of clock skew accepted in TSIG", kFudgeRange).c_str())
         ("control.max-tcp-connections", po::value<std::int64_t>()->default_value(256),
          range_help("Concurrent TCP connections on the control socket", kTcpConnRange).c_str())
+        ("control.max-tcp-connections-per-address", po::value<std::int64_t>()->default_value(64),
+         range_help("Concurrent TCP connections from one source address", kTcpConnRange).c_str())
         ("control.tcp-idle-timeout", po::value<std::int64_t>()->default_value(10),
-         range_help("Seconds an idle TCP connection is kept", kIdleRange).c_str());
+         range_help("Seconds a TCP connection is kept without progress (a signed message, or one "
+                    "of its first few unsigned ones)", kIdleRange).c_str());
     // clang-format on
     return o;
 }
@@ -223,7 +229,14 @@ PluginConfig build(const ConfigFile& cfg) {
     pc.state_dir = relative_to_config(cfg.origin(), vm["state-dir"].as<std::string>());
     pc.max_values_per_name =
         static_cast<std::size_t>(ranged(cfg, "max-values-per-name", kPerNameRange));
+    pc.max_values_per_zone =
+        static_cast<std::size_t>(ranged(cfg, "max-values-per-zone", kValuesRange));
     pc.max_values = static_cast<std::size_t>(ranged(cfg, "max-values", kValuesRange));
+    if (pc.max_values_per_zone < pc.max_values_per_name) {
+        cfg.fail("max-values-per-zone", 0,
+                 "must be at least max-values-per-name (" + std::to_string(pc.max_values_per_name) +
+                     ")");
+    }
     if (pc.max_values < pc.max_values_per_name) {
         cfg.fail("max-values", 0,
                  "must be at least max-values-per-name (" + std::to_string(pc.max_values_per_name) +
@@ -251,6 +264,8 @@ PluginConfig build(const ConfigFile& cfg) {
     cc.fudge = static_cast<std::uint16_t>(ranged(cfg, "control.fudge", kFudgeRange));
     cc.max_tcp_connections =
         static_cast<std::size_t>(ranged(cfg, "control.max-tcp-connections", kTcpConnRange));
+    cc.max_tcp_connections_per_address = static_cast<std::size_t>(
+        ranged(cfg, "control.max-tcp-connections-per-address", kTcpConnRange));
     cc.tcp_idle_timeout = std::chrono::seconds(ranged(cfg, "control.tcp-idle-timeout", kIdleRange));
 
     ZoneClaims claims(pc.zones, pc.challenge_zones);

@@ -8,7 +8,8 @@
 //     lifetime = 600                      # seconds a value lives after it was added
 //     state-dir = /var/lib/bind/acmezone
 //     max-values-per-name = 64
-//     max-values = 1000000                # all names together
+//     max-values-per-zone = 10000         # all names of one zone / challenge-zone
+//     max-values = 100000                 # all names together
 //     [control]
 //     listen = 127.0.0.1:5353             # UDP and TCP; repeatable; [::1]:5353
 //     keys = /etc/acmezone/keys.conf      # BIND key{} syntax
@@ -19,6 +20,7 @@
 //     allow-hmac-sha1 = false
 //     fudge = 300
 //     max-tcp-connections = 256
+//     max-tcp-connections-per-address = 64
 //     tcp-idle-timeout = 10
 #pragma once
 
@@ -56,6 +58,7 @@ struct ControlConfig {
     bool allow_hmac_sha1 = false;
     std::uint16_t fudge = 300;  // seconds of clock skew accepted in TSIG
     std::size_t max_tcp_connections = 256;
+    std::size_t max_tcp_connections_per_address = 64;
     std::chrono::seconds tcp_idle_timeout{10};
 };
 
@@ -68,7 +71,8 @@ struct PluginConfig {
     std::chrono::seconds lifetime{600};
     std::filesystem::path state_dir;
     std::size_t max_values_per_name = 64;
-    std::size_t max_values = 1000000;
+    std::size_t max_values_per_zone = 10000;
+    std::size_t max_values = 100000;
     ControlConfig control;
 
     // The option declaration: drives parsing, messages and documentation.

@@ -22,8 +22,12 @@ namespace acmezone::plugin::store_journal {
 namespace {
 
 constexpr std::uint8_t kVersion = 1;
-constexpr std::string_view kSnapshotMagic = "ACMEZS1\n";
-constexpr std::size_t kMaxFrame = 1u << 30;  // sanity bound for a length field
+// Version 1 framed the snapshot like a journal record (u32 length, at most
+// kMaxFrame); version 2, written since, has a u64 length bounded only by
+// the file, so a large store can always be compacted. Both are read.
+constexpr std::string_view kSnapshotMagicV1 = "ACMEZS1\n";
+constexpr std::string_view kSnapshotMagic = "ACMEZS2\n";
+constexpr std::size_t kMaxFrame = 1u << 30;  // sanity bound for a journal record's length
 
 std::array<std::uint32_t, 256> make_crc_table() {
     std::array<std::uint32_t, 256> table{};
@@ -298,12 +302,8 @@ void write_snapshot(const Snapshot& snapshot, const std::function<void(std::stri
         length += piece.size();
         sum = crc32(piece, sum);
     });
-    if (length > kMaxFrame) {
-        throw std::length_error("snapshot larger than a frame may be (" + std::to_string(length) +
-                                " octets)");
-    }
     std::string head(kSnapshotMagic);
-    put_u32(head, static_cast<std::uint32_t>(length));
+    put_i64(head, static_cast<std::int64_t>(length));
     put_u32(head, sum);
     write(head);
     emit_snapshot_payload(snapshot, write);
@@ -363,26 +363,28 @@ std::uint32_t decode_snapshot_each(std::string_view data, const std::string& ori
         return std::runtime_error(origin + ": corrupt snapshot (" + why +
                                   "); move it away to start from the journal alone");
     };
-    if (!data.starts_with(kSnapshotMagic)) {
+    const bool v1 = data.starts_with(kSnapshotMagicV1);
+    if (!v1 && !data.starts_with(kSnapshotMagic)) {
         throw std::runtime_error(origin + ": not an acmezone snapshot (bad magic)");
     }
     data.remove_prefix(kSnapshotMagic.size());
-    if (data.size() < 8) {
+    const std::size_t head_size = v1 ? 8 : 12;
+    if (data.size() < head_size) {
         throw corrupt("incomplete frame header");
     }
-    Reader head(data.substr(0, 8));
-    const std::uint32_t length = head.u32();
+    Reader head(data.substr(0, head_size));
+    const std::uint64_t length = v1 ? head.u32() : static_cast<std::uint64_t>(head.i64());
     const std::uint32_t sum = head.u32();
-    if (length == 0 || length > kMaxFrame) {
+    if (length == 0 || (v1 && length > kMaxFrame)) {
         throw corrupt("bad frame length " + std::to_string(length));
     }
-    if (data.size() - 8 < length) {
+    if (data.size() - head_size < length) {
         throw corrupt("incomplete frame");
     }
-    if (data.size() - 8 > length) {
+    if (data.size() - head_size > length) {
         throw corrupt("unexpected content");
     }
-    const std::string_view payload = data.substr(8);
+    const std::string_view payload = data.substr(head_size);
     if (crc32(payload) != sum) {
         throw corrupt("checksum mismatch");
     }

@@ -17,9 +17,11 @@
 // A crash can leave the last frame torn (short, or a CRC that does not
 // match): the loader keeps everything before it and truncates the rest.
 //
-// <state-dir>/snapshot holds "ACMEZS1\n" and one frame whose record carries
-// every name; it is written atomically (write_file_atomic), in pieces
-// straight from the table (never whole in memory), when the journal
+// <state-dir>/snapshot holds "ACMEZS2\n", a u64 length, a u32 CRC-32 and
+// one record carrying every name (no size bound but the file's: a large
+// store can always be compacted; "ACMEZS1\n" files, whose length was a u32
+// within the journal's 1 GiB frame bound, are still read); it is written atomically
+// (write_file_atomic), in pieces straight from the table (never whole in memory), when the journal
 // grows past StoreOptions::compact_after records, and the journal is then
 // truncated. Journal records whose serial is not above the snapshot's are
 // skipped on load (a crash between the two steps leaves them behind).

@@ -271,6 +271,7 @@ std::uint8_t TsigOutcome::rcode() const {
         case Status::formerr:
             return 1;
         case Status::replay:
+        case Status::memory_full:
             return 5;
         case Status::badkey:
         case Status::badsig:
@@ -302,11 +303,13 @@ bool TsigOutcome::answer_has_tsig() const {
 }
 
 TsigVerifier::TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge,
-                           bool allow_hmac_sha1)
+                           bool allow_hmac_sha1, std::uint64_t started, std::size_t max_remembered)
     : keyring_(keyring),
       allow_hmac_md5_(allow_hmac_md5),
       allow_hmac_sha1_(allow_hmac_sha1),
-      fudge_(fudge) {}
+      fudge_(fudge),
+      started_(started),
+      max_remembered_(max_remembered) {}
 
 std::size_t TsigVerifier::MemoryKeyHash::operator()(const MemoryKey& k) const noexcept {
     std::size_t h = 0;  // the key is a SHA-256: any of its octets are spread evenly
@@ -449,6 +452,17 @@ TsigOutcome TsigVerifier::check(std::span<const std::uint8_t> wire, std::uint64_
         return out;
     }
 
+    // Signed before this verifier started: its replay memory cannot know
+    // whether the message was seen by the process that ran before (see the
+    // header), so it is refused like a stale time.
+    if (t.time_signed < started_) {
+        out.status = Status::badtime;
+        out.detail = describe_key(t) + ": time signed " + std::to_string(t.time_signed) +
+                     " is before the control socket started (" + std::to_string(started_) +
+                     "): refused, as it may be a replay from before a restart; sign anew";
+        return out;
+    }
+
     // §5.2.4: truncation (this server accepts full MACs only).
     if (t.mac.size() < full) {
         out.status = Status::badtrunc;
@@ -470,11 +484,20 @@ TsigOutcome TsigVerifier::check(std::span<const std::uint8_t> wire, std::uint64_
     }
     auto memory = replay_.lock();
     // Forget what the time check refuses anyway; each entry is removed once.
-    while (!memory->order.empty() &&
-           (memory->order.front().forget_after < now || memory->order.size() >= kMaxRemembered)) {
+    // Nothing still inside its fudge window is ever forgotten: a full memory
+    // refuses new messages instead.
+    while (!memory->order.empty() && memory->order.front().forget_after < now) {
         const MemoryKey gone = *memory->order.front().id;  // a copy: erase frees the node
         memory->entries.erase(gone);
         memory->order.pop_front();
+    }
+    if (memory->order.size() >= max_remembered_ && !memory->entries.contains(id)) {
+        out.status = Status::memory_full;
+        out.detail = describe_key(t) + ": refused: the replay memory is full (" +
+                     std::to_string(max_remembered_) +
+                     " signed messages within the fudge window); new messages are refused "
+                     "until the oldest leave the window";
+        return out;
     }
     const auto [it, inserted] = memory->entries.try_emplace(id);
     if (inserted) {

@@ -25,9 +25,26 @@
 //                                          client that sees BADTIME would retry
 //                                          with a "corrected" clock for nothing.
 //
+//   time signed before the verifier     NOTAUTH + BADTIME, signed (below)
+//     started
+//   replay memory full                   REFUSED, signed (below)
+//
 // The replay memory holds each accepted (key, MAC) until its time signed +
 // fudge has passed (after that the time check refuses it anyway), at most
-// kMaxRemembered entries; when full the oldest are forgotten first.
+// kMaxRemembered entries. An entry is never forgotten inside its window:
+// when the memory is full, new messages are refused (REFUSED, and the
+// control socket logs why) until the oldest leave it; a key holder who
+// sends fast can delay others' updates for one fudge window, but can never
+// flush another key's entries to replay its messages.
+//
+// Restarts. The memory lives in memory only; it lasts as long as the
+// verifier, which the plugin's core owns, so `rndc reload` (which keeps
+// the core) keeps it. A new verifier (named restarted) refuses every
+// message signed before it started, as BADTIME: it cannot know which of
+// them its predecessor saw, and BADTIME tells the client the server's time
+// (a client whose clock is behind by d seconds is refused for d seconds
+// after a start, then passes). This needs no disk write per message, which
+// persisting the memory with the journal would.
 //
 // Retransmissions (verify_request + cache_answer, what the control socket
 // uses). A client whose answer was lost (nsupdate over UDP) sends the very
@@ -64,6 +81,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <optional>
 #include <span>
@@ -105,6 +123,7 @@ struct TsigOutcome {
         badtime,
         badtrunc,
         replay,
+        memory_full,     // the replay memory is full: REFUSED, signed
         retransmission,  // verify_request only: answer with `cached_answer`, as it is
         in_progress,     // verify_request only: the first copy is being answered; drop this
     };
@@ -134,8 +153,13 @@ class TsigVerifier {
     enum class Transport { udp, tcp };
 
     // MD5 and SHA-1 keys are refused (BADKEY) unless allowed.
+    // `started`: seconds since the epoch when this verifier (the core)
+    // started; messages signed before it are BADTIME (see above).
+    // `max_remembered`: the replay memory's size (tests make it small).
     TsigVerifier(const TsigKeyring& keyring, bool allow_hmac_md5, std::uint16_t fudge,
-                 bool allow_hmac_sha1 = false);
+                 bool allow_hmac_sha1 = false,
+                 std::uint64_t started = static_cast<std::uint64_t>(std::time(nullptr)),
+                 std::size_t max_remembered = kMaxRemembered);
 
     // Checks `wire`, a whole DNS message as received. `now` in seconds since
     // the epoch. Every message seen before is a replay (no answer cache).
@@ -167,6 +191,8 @@ class TsigVerifier {
     bool allow_hmac_md5_;
     bool allow_hmac_sha1_;
     std::uint16_t fudge_;
+    std::uint64_t started_;
+    std::size_t max_remembered_;
 
     // The memory holds every request accepted in the fudge window (up to
     // kMaxRemembered), so each costs little: (key, MAC) as a SHA-256 of key

@@ -105,6 +105,28 @@ std::optional<DnsName> ZoneClaims::apex_of(const DnsName& owner) const {
     return DnsName::parse(apex);
 }
 
+std::optional<DnsName> ZoneClaims::quota_zone_of(const DnsName& owner) const {
+    std::string_view apex;
+    if (!find_apex(owner.text(), &apex)) {
+        return std::nullopt;
+    }
+    if (challenge_zones_.contains(apex)) {
+        return DnsName::parse(apex);
+    }
+    // apex is _acme-challenge.N: the nearest configured zone at or above N.
+    std::string_view rest = apex.substr(kChallengeLabel.size() + 1);
+    for (;;) {  // bounded: each pass drops a label; find_apex saw a zone above
+        if (zones_.contains(rest)) {
+            return DnsName::parse(rest);
+        }
+        const auto dot = rest.find('.');
+        if (dot == std::string_view::npos) {
+            return std::nullopt;
+        }
+        rest.remove_prefix(dot + 1);
+    }
+}
+
 bool ZoneClaims::is_challenge_zone(const DnsName& apex) const {
     return challenge_zones_.contains(apex.text());
 }

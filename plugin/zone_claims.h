@@ -32,6 +32,11 @@ class ZoneClaims {
     bool nothing_below(const DnsName& name) const;
     // The apex of the claimed zone that holds `owner`, if any.
     std::optional<DnsName> apex_of(const DnsName& owner) const;
+    // The configured `zone` or `challenge-zone` that claims `owner` (the
+    // nearest, when configured zones nest): what a per-zone quota counts
+    // against. Every _acme-challenge.N under a `zone` is an apex of its
+    // own, but they all share that zone.
+    std::optional<DnsName> quota_zone_of(const DnsName& owner) const;
     // True when `apex` is a challenge-zone (values anywhere below it).
     bool is_challenge_zone(const DnsName& apex) const;
 

@@ -3,6 +3,7 @@ acmezone_integration_test(plugin_serving test_plugin_serving.sh TIMEOUT 300)
 acmezone_integration_test(plugin_durability test_plugin_durability.sh TIMEOUT 300)
 acmezone_integration_test(plugin_bad_config test_plugin_bad_config.sh TIMEOUT 300)
 acmezone_integration_test(plugin_faults test_plugin_faults.sh TIMEOUT 600)
+acmezone_integration_test(plugin_quota test_plugin_quota.sh TIMEOUT 300)
 
 # Control socket (plugin-control): real named + nsupdate/dig, plus send_update,
 # a test-only tool for faults nsupdate cannot make (stale time, truncated MAC).

@@ -266,6 +266,67 @@ TEST(ChallengeStoreLimits, TotalLimitRefusesTheWholeUpdate) {
     EXPECT_EQ(s.snapshot()->value_count(), 10u);
 }
 
+// The zone a name counts against: the label after "_acme-challenge." and
+// what follows, as a configured `zone` would be for these names.
+std::optional<DnsName> test_zone_of(const DnsName& name) {
+    const std::string& t = name.text();
+    const auto dot = t.find('.');
+    if (dot == std::string::npos) {
+        return std::nullopt;
+    }
+    const auto second = t.find('.', dot + 1);
+    return DnsName::parse(second == std::string::npos ? t.substr(dot + 1) : t.substr(second + 1));
+}
+
+// Options with a per-zone quota of `quota` (zones as test_zone_of says).
+StoreOptions quota_options(std::size_t quota) {
+    StoreOptions o = memory_options();
+    o.max_values = 100;
+    o.max_values_per_zone = quota;
+    o.zone_of = test_zone_of;
+    return o;
+}
+
+// Adds one value at each of _acme-challenge.n<i>.flood.com, i < count.
+void flood(ChallengeStore& s, int count) {
+    for (int i = 0; i < count; ++i) {
+        const std::string name = "_acme-challenge.n" + std::to_string(i) + ".flood.com";
+        ASSERT_EQ(s.apply({}, {add(name.c_str(), "v")}).rcode, 0) << i;
+    }
+}
+
+TEST(ChallengeStoreLimits, PerZoneQuotaRefusesAFloodWhileOtherZonesStillWrite) {
+    ChallengeStore s(quota_options(5));
+    // One key floods distinct names under flood.com: refused at its quota.
+    flood(s, 5);
+    auto before = s.snapshot();
+    auto r = s.apply({}, {add("_acme-challenge.n5.flood.com", "v")});
+    EXPECT_EQ(r.rcode, 5);  // REFUSED
+    EXPECT_NE(r.detail.find("flood.com"), std::string::npos) << r.detail;
+    EXPECT_NE(r.detail.find("max-values-per-zone is 5"), std::string::npos) << r.detail;
+    EXPECT_EQ(s.snapshot(), before);
+    // Another zone still writes; the flooded zone may still delete, and then add.
+    EXPECT_EQ(s.apply({}, {add("_acme-challenge.www.other.com", "w")}).rcode, 0);
+    EXPECT_EQ(s.apply({}, {del("_acme-challenge.n0.flood.com", "v")}).rcode, 0);
+    EXPECT_EQ(s.apply({}, {add("_acme-challenge.n5.flood.com", "v")}).rcode, 0);
+    // Expired values stop counting once purged.
+    s.purge_expired(Clock::now() + 601s);
+    EXPECT_EQ(s.apply({}, {add("_acme-challenge.n9.flood.com", "v")}).rcode, 0);
+}
+
+TEST(ChallengeStoreLimits, PerZoneQuotaCountsWhatWasLoadedFromTheStateDirectory) {
+    TempDir tmp;
+    StoreOptions o = quota_options(3);
+    o.state_dir = tmp.path();
+    {
+        ChallengeStore s(o);
+        flood(s, 3);
+    }
+    ChallengeStore s(o);
+    EXPECT_EQ(s.apply({}, {add("_acme-challenge.n3.flood.com", "v")}).rcode, 5);
+    EXPECT_EQ(s.apply({}, {add("_acme-challenge.n3.other.com", "v")}).rcode, 0);
+}
+
 TEST(ChallengeStoreModel, EmptyNonTerminalsAreTracked) {
     ChallengeStore s(memory_options());
     ASSERT_EQ(s.apply({}, {add("a.b.acme.example.net", "v")}).rcode, 0);
@@ -824,6 +885,17 @@ TEST(ChallengeStoreDurability, AnUnwritableStateDirectoryIsAnErrorNamingIt) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("not-a-dir"), std::string::npos) << e.what();
     }
+}
+
+TEST(StoreJournal, TheSnapshotFrameLengthIsSixtyFourBits) {
+    // A snapshot is one frame; a 32-bit length (and the journal's 1 GiB
+    // bound) made compaction of a large store fail and retry forever.
+    Snapshot snap;
+    snap.set(N(kName), {{{"v"}, Clock::now() + 60s}});
+    const std::string bytes = store_journal::encode_snapshot(snap);
+    ASSERT_TRUE(bytes.starts_with("ACMEZS2\n")) << bytes.substr(0, 8);
+    const auto back = store_journal::decode_snapshot(bytes, "test");
+    ASSERT_EQ(back.names.size(), 1u);
 }
 
 TEST(StoreJournal, FramesRoundTripAndDetectDamage) {

@@ -204,8 +204,10 @@ TEST(StoreLayout, ThePurgeRemovesExactlyWhatExpired) {
 // ---- the snapshot file ---------------------------------------------------------
 
 TEST(StoreLayout, TheSnapshotFileKeepsItsFormat) {
-    // Written in pieces, it is byte for byte the "ACMEZS1\n" + one frame of
-    // format version 1 that earlier versions wrote (and still read).
+    // Written in pieces, it is byte for byte "ACMEZS2\n" + one frame of
+    // record format version 1 whose length field is 64 bits wide (version 1
+    // of the file, "ACMEZS1\n" with a 32-bit length, is still read: see
+    // AStateDirectoryOfTheEarlierLayoutIsReadBack).
     const auto t = Clock::time_point(std::chrono::microseconds(1'800'000'000'123'456));
     Snapshot s;
     s.serial = 77;
@@ -216,7 +218,8 @@ TEST(StoreLayout, TheSnapshotFileKeepsItsFormat) {
     s.for_each([&](const DnsName& name, const std::vector<TxtValue>& values) {
         want.names.push_back({name, values});
     });
-    const std::string expected = "ACMEZS1\n" + store_journal::encode_frame(want);
+    const std::string expected =
+        "ACMEZS2\n" + std::string(4, '\0') + store_journal::encode_frame(want);
     EXPECT_EQ(store_journal::encode_snapshot(s), expected);
 
     TempDir tmp("layout");

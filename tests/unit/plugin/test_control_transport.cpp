@@ -59,12 +59,14 @@ class TransportTest : public ::testing::Test {
             [this](std::span<const std::uint8_t> m, const Endpoint&, bool tcp,
                    ControlTransport::Reply reply) {
                 ++(tcp ? tcp_messages : udp_messages);
+                const bool progress = !m.empty() && m[0] == 1;
                 if (deferred) {
                     std::lock_guard lock(mu);
                     kept.push_back(std::move(reply));
-                    return;
+                    return progress;
                 }
                 reply(Octets(m.rbegin(), m.rend()));
+                return progress;
             },
             warnings);
         transport->start();
@@ -135,7 +137,7 @@ TEST_F(TransportTest, TcpMessagesSplitAnywhereAreAnsweredFramedInOrder) {
 }
 
 TEST_F(TransportTest, ConnectionsOverTheLimitAreClosedAtAccept) {
-    start(TransportLimits{1, std::chrono::seconds(10)});
+    start(TransportLimits{1, 1, std::chrono::seconds(10)});
     const auto first = tcp_client();
     Octets out;
     tcp_framing::append_message(out, Octets{1});
@@ -145,6 +147,66 @@ TEST_F(TransportTest, ConnectionsOverTheLimitAreClosedAtAccept) {
     // Closed by the server: EOF (or a reset), never an answer.
     ::send(second->fd(), out.data(), out.size(), MSG_NOSIGNAL);
     EXPECT_TRUE(receive(second->fd()).empty());
+}
+
+TEST_F(TransportTest, ManyConnectionsFromOneAddressLeaveRoomForAnother) {
+    TransportLimits limits;  // the defaults, 256 connections in all
+    start(limits);
+    Octets out;
+    tcp_framing::append_message(out, Octets{0, 5});
+    // 300 connections from 127.0.0.1, each sending a query: it may hold
+    // only its own share of the slots.
+    std::vector<std::unique_ptr<Socket>> flood;
+    for (int i = 0; i < 300; ++i) {
+        flood.push_back(tcp_client());
+        ::send(flood.back()->fd(), out.data(), out.size(), MSG_NOSIGNAL);
+    }
+    // Every one of them was accepted, or closed at accept: wait until each
+    // has its answer or its EOF, so the transport has seen them all.
+    for (auto& s : flood) {
+        (void)receive(s->fd());
+    }
+    // A client from 127.0.0.2 is still served.
+    Socket other(::socket(AF_INET, SOCK_STREAM, 0));
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000002);
+    ASSERT_EQ(::bind(other.fd(), reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    ASSERT_EQ(::connect(other.fd(), ep.sockaddr_ptr(), ep.addr_len), 0);
+    ASSERT_EQ(::send(other.fd(), out.data(), out.size(), 0), 4);
+    Octets want;
+    tcp_framing::append_message(want, Octets{5, 0});
+    EXPECT_EQ(receive(other.fd()), want);
+}
+
+TEST_F(TransportTest, OnlyAuthenticatedMessagesKeepAConnectionAliveForLong) {
+    // The stand-in handler counts a message as progress when its first
+    // octet is 1 (the real one: a verified TSIG signature).
+    TransportLimits limits;
+    limits.tcp_idle_timeout = std::chrono::seconds(1);
+    start(limits);
+    const auto idler = tcp_client();
+    const auto signer = tcp_client();
+    Octets idle_msg;
+    tcp_framing::append_message(idle_msg, Octets{0});
+    Octets signed_msg;
+    tcp_framing::append_message(signed_msg, Octets{1});
+    // Both send a message every 300 ms. The unauthenticated one renews its
+    // timer a few times only, then is closed; the other stays.
+    const auto start_time = std::chrono::steady_clock::now();
+    const auto deadline = start_time + 20s;
+    bool idler_closed = false;
+    while (!idler_closed && std::chrono::steady_clock::now() < deadline) {
+        if (::send(idler->fd(), idle_msg.data(), idle_msg.size(), MSG_NOSIGNAL) < 0 ||
+            receive(idler->fd(), 1000ms).empty()) {
+            idler_closed = true;
+        }
+        ASSERT_EQ(::send(signer->fd(), signed_msg.data(), signed_msg.size(), MSG_NOSIGNAL), 3);
+        ASSERT_FALSE(receive(signer->fd(), 1000ms).empty())
+            << "the authenticated client was closed";
+        std::this_thread::sleep_for(300ms);  // the client's pace, not a wait for the server
+    }
+    EXPECT_TRUE(idler_closed) << "an unauthenticated client held its slot for 20 s";
 }
 
 TEST_F(TransportTest, AReplyMayComeLaterFromAnotherThreadAndStopWaitsForIt) {

@@ -89,7 +89,8 @@ TEST_F(PluginConfigTest, AValidFileGivesEverySetting) {
              "listen = [::1]:5354\nnotify = 127.0.0.1:5400\nnotify = ::1\n"
              "grant = lab-key name _acme-challenge.www.example.com\n"
              "grant = acme-key zonesub acme.example.net\nallow-hmac-md5 = true\nfudge = 60\n"
-             "max-tcp-connections = 16\ntcp-idle-timeout = 3\n"),
+             "max-tcp-connections = 16\nmax-tcp-connections-per-address = 2\n"
+             "tcp-idle-timeout = 3\n"),
         origin());
     ASSERT_EQ(c.zones.size(), 1u);
     EXPECT_EQ(c.zones[0].text(), "example.com");
@@ -117,6 +118,7 @@ TEST_F(PluginConfigTest, AValidFileGivesEverySetting) {
     EXPECT_TRUE(c.control.allow_hmac_md5);
     EXPECT_EQ(c.control.fudge, 60);
     EXPECT_EQ(c.control.max_tcp_connections, 16u);
+    EXPECT_EQ(c.control.max_tcp_connections_per_address, 2u);
     EXPECT_EQ(c.control.tcp_idle_timeout, std::chrono::seconds(3));
 }
 
@@ -125,10 +127,13 @@ TEST_F(PluginConfigTest, DefaultsAreThoseDocumented) {
     EXPECT_EQ(c.ttl, 0u);
     EXPECT_EQ(c.lifetime, std::chrono::seconds(600));
     EXPECT_EQ(c.max_values_per_name, 64u);
-    EXPECT_EQ(c.max_values, 1000000u);
+    EXPECT_EQ(c.max_values_per_zone, 10000u);
+    EXPECT_EQ(c.max_values, 100000u);
     EXPECT_EQ(c.contact.text(), "hostmaster.example.com");
     EXPECT_FALSE(c.control.allow_hmac_md5);
     EXPECT_EQ(c.control.fudge, 300);
+    EXPECT_EQ(c.control.max_tcp_connections, 256u);
+    EXPECT_EQ(c.control.max_tcp_connections_per_address, 64u);
     EXPECT_TRUE(c.control.notify.empty());
 }
 
@@ -144,7 +149,8 @@ TEST_F(PluginConfigTest, OptionsAreDeclaredOnceWithHelp) {
          {"zone", "challenge-zone", "nameserver", "contact", "ttl", "lifetime", "state-dir",
           "max-values-per-name", "max-values", "control.listen", "control.keys", "control.grant",
           "control.notify", "control.allow-hmac-md5", "control.fudge",
-          "control.max-tcp-connections", "control.tcp-idle-timeout"}) {
+          "control.max-tcp-connections", "control.max-tcp-connections-per-address",
+          "control.tcp-idle-timeout", "max-values-per-zone"}) {
         const auto* d = o.find_nothrow(key, false);
         ASSERT_NE(d, nullptr) << key;
         EXPECT_FALSE(d->description().empty()) << key;

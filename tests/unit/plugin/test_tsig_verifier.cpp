@@ -238,6 +238,44 @@ TEST_F(TsigVerifierTest, ReplayIsRefusedAndSigned) {
     EXPECT_EQ(fresh.verify(wire2, now()).status, Status::ok);
 }
 
+TEST_F(TsigVerifierTest, AMessageSignedBeforeTheServerStartedIsBadtime) {
+    // A captured UPDATE replayed after a restart: the new verifier's memory
+    // is empty, but the message was signed before it started.
+    auto pkt = request();
+    const auto wire = signed_wire(pkt.get(), sha256);
+    const std::uint64_t signed_at = now();
+    TsigVerifier before_restart(keyring, false, 300, false, signed_at - 10);
+    EXPECT_EQ(before_restart.verify(wire, signed_at).status, Status::ok);
+    TsigVerifier after_restart(keyring, false, 300, false, signed_at + 5);
+    const auto out = after_restart.verify(wire, signed_at + 5);
+    ASSERT_EQ(out.status, Status::badtime) << out.detail;
+    EXPECT_EQ(out.rcode(), 9);
+    EXPECT_NE(out.detail.find("before"), std::string::npos) << out.detail;
+    // A message signed since the start passes.
+    TsigVerifier started_now(keyring, false, 300, false, now());
+    auto fresh = request();
+    EXPECT_EQ(started_now.verify(signed_wire(fresh.get(), sha256), now()).status, Status::ok);
+}
+
+TEST_F(TsigVerifierTest, AFullMemoryRefusesNewMessagesAndKeepsTheOldOnes) {
+    TsigVerifier v(keyring, false, 300, false, now(), /*max_remembered=*/3);
+    std::vector<std::vector<std::uint8_t>> wires;
+    for (int i = 0; i < 4; ++i) {
+        auto pkt = request();
+        ldns_pkt_set_id(pkt.get(), static_cast<std::uint16_t>(100 + i));
+        wires.push_back(signed_wire(pkt.get(), sha256));
+    }
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(v.verify(wires[static_cast<std::size_t>(i)], now()).status, Status::ok) << i;
+    }
+    const auto full = v.verify(wires[3], now());
+    EXPECT_EQ(full.status, Status::memory_full) << full.detail;
+    EXPECT_EQ(full.rcode(), 5);  // REFUSED
+    EXPECT_NE(full.detail.find("replay memory is full"), std::string::npos) << full.detail;
+    // Nothing inside the fudge window was forgotten to make room.
+    EXPECT_EQ(v.verify(wires[0], now()).status, Status::replay);
+}
+
 // Builds a request signed by our own MAC function with a chosen MAC length.
 std::vector<std::uint8_t> with_mac_length(const TsigKey& key, std::size_t mac_len) {
     auto pkt =

@@ -47,6 +47,16 @@ TEST_F(ZoneClaimsTest, ApexOfFindsTheNearestServedZone) {
     EXPECT_EQ(claims.apex_of(N("example.net")), std::nullopt);
 }
 
+TEST_F(ZoneClaimsTest, QuotaZoneOfIsTheConfiguredZoneOrChallengeZone) {
+    // Every _acme-challenge.N under example.com is its own apex, but all of
+    // them share the configured zone's quota.
+    EXPECT_EQ(claims.quota_zone_of(N("_acme-challenge.www.example.com")), N("example.com"));
+    EXPECT_EQ(claims.quota_zone_of(N("_acme-challenge.a.b.example.com")), N("example.com"));
+    EXPECT_EQ(claims.quota_zone_of(N("_acme-challenge.example.com")), N("example.com"));
+    EXPECT_EQ(claims.quota_zone_of(N("a.b.acme.example.net")), N("acme.example.net"));
+    EXPECT_EQ(claims.quota_zone_of(N("www.example.com")), std::nullopt);
+}
+
 TEST_F(ZoneClaimsTest, MatchTellsFindzonedbWhatToAnswer) {
     using M = ZoneClaims::Match;
     EXPECT_EQ(claims.match("_acme-challenge.example.com"), M::apex);
