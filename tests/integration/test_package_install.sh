@@ -266,14 +266,16 @@ read -r -a success <<<"0 $(unit_value SuccessExitStatus)"
 [[ -n $exec_start && -n $unit_user ]] || az_fail "$unit: no ExecStart= or User= read"
 lock=/var/lib/acmezone/lock
 [[ -e $lock ]] || az_fail "no state lock $lock after a run"
-runuser -u acmezone -- flock "$lock" sleep 300 &
+# Its own process group (setsid), so that the kill below reaches flock and
+# its sleep too: runuser does not pass SIGTERM on, and the lock stayed held.
+setsid runuser -u acmezone -- flock "$lock" sleep 300 &
 holder=$!
 az_track_pid "$holder"
 az_wait_for 10 bash -c "! flock -n '$lock' true" || az_fail "could not take the state lock $lock"
 status=0
 # shellcheck disable=SC2086 # ExecStart's words, as systemd splits them (no quotes in it)
 (cd / && runuser -u "$unit_user" -- $exec_start) >"$AZ_TMP/locked.out" 2>&1 || status=$?
-kill "$holder" 2>/dev/null || true
+kill -- -"$holder" 2>/dev/null || true
 az_wait_for 10 flock -n "$lock" true || az_fail "the state lock $lock stays held after its holder ended"
 az_assert_eq 3 "$status" "the unit's ExecStart with the lock held: $(cat "$AZ_TMP/locked.out")"
 [[ " ${success[*]} " == *" $status "* ]] ||
