@@ -47,7 +47,6 @@
 // which writes and fsyncs the journal and runs apply_async()'s callbacks.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -57,6 +56,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/dns_name.h"
@@ -109,6 +109,31 @@ struct StoreOptions {
     std::function<std::optional<DnsName>(const DnsName&)> zone_of;
     std::size_t compact_after = 10000;            // journal records before a snapshot is written
     std::size_t compact_after_bytes = 16u << 20;  // ... or journal octets
+};
+
+// The snapshot readers see: one writer replaces it, any thread copies it.
+// A mutex held for the copy of one shared_ptr, not
+// std::atomic<std::shared_ptr>: GCC 12's implementation releases its
+// internal lock with a relaxed store after a load, which ThreadSanitizer
+// reports (rightly, by the memory model) as a race with the next store.
+class PublishedSnapshot {
+  public:
+    std::shared_ptr<const Snapshot> load() const {
+        const std::lock_guard lock(mutex_);
+        return current_;
+    }
+    // The old snapshot is released after the lock, never under it.
+    void store(std::shared_ptr<const Snapshot> next) {
+        std::shared_ptr<const Snapshot> old;
+        {
+            const std::lock_guard lock(mutex_);
+            old = std::exchange(current_, std::move(next));
+        }
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Snapshot> current_;
 };
 
 class ChallengeStore {
@@ -165,7 +190,7 @@ class ChallengeStore {
     void compact(std::unique_lock<std::mutex>* lock);
 
     StoreOptions options_;
-    std::atomic<std::shared_ptr<const Snapshot>> current_;
+    PublishedSnapshot current_;
     std::unique_ptr<Writer> writer_;
 };
 

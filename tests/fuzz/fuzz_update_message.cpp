@@ -7,7 +7,7 @@
 //   TsigVerifier::sign_answer; and header_only_answer for unparsable input.
 //
 // Fixed world: keys acme-key (hmac-sha256, the zones-example secret),
-// lab-key (hmac-sha512) and md5-key (hmac-md5, allowed), fudge 300, "now"
+// lab-key (hmac-sha512) and md5-key (hmac-md5; MD5 and SHA-1 allowed), fudge 300, "now"
 // fixed at kNow so that the seeds made by make_corpus.cpp (signed at kNow)
 // verify, and runs are deterministic. A fresh verifier and store per input:
 // no replay memory or store content carries over from one input to the next.
@@ -46,7 +46,7 @@ constexpr std::uint16_t kFudge = 300;
 constexpr const char* kKeys = R"(
 key "acme-key" { algorithm hmac-sha256; secret "kdrYRT+tT+aVpeSTAldk/XMzgwQHtTpMMAycoEnjmEI="; };
 key "lab-key" { algorithm hmac-sha512; secret "bGFiLWtleS1zZWNyZXQtZm9yLWZ1enppbmctb25seQ=="; };
-key "md5-key" { algorithm hmac-md5; secret "bWQ1LWtleS1zZWNyZXQ="; };
+key "md5-key" { algorithm hmac-md5; secret "bWQ1LWtleS1zZWNyZXQtZm9yLWZ1enppbmc="; };
 )";
 
 struct World {
@@ -99,7 +99,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 12) {
         return 0;
     }
-    TsigVerifier verifier(w.keyring, /*allow_hmac_md5=*/true, kFudge);
+    // Started an hour before kNow: the seeds are signed at kNow, after the
+    // start (a message signed before the start is BADTIME).
+    TsigVerifier verifier(w.keyring, /*allow_hmac_md5=*/true, kFudge, /*allow_hmac_sha1=*/true,
+                          /*started=*/kNow - 3600);
     const TsigOutcome tsig = verifier.verify(wire, kNow);
     (void)tsig.rcode();
     (void)tsig.tsig_error();

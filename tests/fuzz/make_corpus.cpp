@@ -35,7 +35,7 @@ constexpr std::uint16_t kFudge = 300;
 constexpr const char* kKeys = R"(
 key "acme-key" { algorithm hmac-sha256; secret "kdrYRT+tT+aVpeSTAldk/XMzgwQHtTpMMAycoEnjmEI="; };
 key "lab-key" { algorithm hmac-sha512; secret "bGFiLWtleS1zZWNyZXQtZm9yLWZ1enppbmctb25seQ=="; };
-key "md5-key" { algorithm hmac-md5; secret "bWQ1LWtleS1zZWNyZXQ="; };
+key "md5-key" { algorithm hmac-md5; secret "bWQ1LWtleS1zZWNyZXQtZm9yLWZ1enppbmc="; };
 )";
 
 LdnsRr rr_from(const std::string& text) {
