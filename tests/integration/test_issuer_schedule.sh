@@ -157,7 +157,7 @@ az_track_pid "$victim_pid"
 az_wait_for 60 grep -q "$victim: validating" "$AZ_TMP/kill.err" ||
     az_fail "never reached validation: $(cat "$AZ_TMP/kill.err")"
 az_wait_for 20 grep -q "POST /chalZ/.* -> slow" "$AZ_FAULTS_LOG" || az_fail "no slow response"
-az_assert_eq 2 "$(txt_count "$victim")" "both values published while validating"
+az_assert_eq 2 "$(txt_count "$victim")" "both values published while validating (the issuer said: $(grep -E 'publishing|validating|already valid' "$AZ_TMP/kill.err" | tr '\n' ';'); served: $(az_dig "_acme-challenge.$victim" TXT +short | tr '\n' ' '))"
 
 # (2) a second pass while this one holds the lock
 az_issuer "$KILL" run
