@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -159,9 +160,23 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 namespace {
 
-std::string read_all(const UniqueFd& fd, const std::filesystem::path& path) {
+// `secret`: the file holds a key: the string is sized once (no reallocation
+// leaves copies in freed memory) and the read buffer is wiped.
+std::string read_all(const UniqueFd& fd, const std::filesystem::path& path, bool secret = false,
+                     std::size_t expected_size = 0) {
     std::string out;
+    out.reserve(expected_size + 1);
     char buf[65536];
+    struct Wipe {
+        char* p;
+        std::size_t n;
+        bool on;
+        ~Wipe() {
+            if (on) {
+                ::explicit_bzero(p, n);
+            }
+        }
+    } wipe{buf, sizeof buf, secret};
     int interrupts = 0;
     while (true) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -209,7 +224,7 @@ std::string read_private_file(const std::filesystem::path& path, const std::stri
                                  "with: chmod 600 " +
                                  path.string());
     }
-    return read_all(fd, path);
+    return read_all(fd, path, /*secret=*/true, static_cast<std::size_t>(st.st_size));
 }
 
 void ensure_directory(const std::filesystem::path& dir, mode_t mode) {

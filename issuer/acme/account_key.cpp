@@ -96,20 +96,17 @@ AccountKey AccountKey::from_pem(std::string_view pem, const std::string& origin)
 
 namespace {
 
-AccountKey load_existing(const std::filesystem::path& path, const struct stat& st) {
-    if ((st.st_mode & 077) != 0) {
-        throw std::runtime_error(path.string() +
-                                 ": account key is readable by group or others; chmod 600 it");
-    }
-    return AccountKey::from_pem(read_file(path), path.string());
+// 0600, a regular file, not a symlink: read_private_file checks the open file.
+AccountKey load_existing(const std::filesystem::path& path) {
+    return AccountKey::from_pem(read_private_file(path, "account key"), path.string());
 }
 
 }  // namespace
 
 AccountKey AccountKey::load_or_create(const std::filesystem::path& path) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) {
-        return load_existing(path, st);
+    if (::lstat(path.c_str(), &st) == 0) {
+        return load_existing(path);
     }
     if (errno != ENOENT) {
         throw std::system_error(errno, std::generic_category(), path.string());
@@ -126,8 +123,8 @@ AccountKey AccountKey::load_or_create(const std::filesystem::path& path) {
     const int saved = errno;
     ::unlink(tmp.c_str());
     if (rc != 0) {
-        if (saved == EEXIST && ::stat(path.c_str(), &st) == 0) {
-            return load_existing(path, st);  // another process won the race: use its key
+        if (saved == EEXIST && ::lstat(path.c_str(), &st) == 0) {
+            return load_existing(path);  // another process won the race: use its key
         }
         throw std::system_error(saved, std::generic_category(), "creating " + path.string());
     }

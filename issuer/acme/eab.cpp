@@ -1,68 +1,17 @@
 // See eab.h. HMAC-SHA256 with OpenSSL 3's EVP_MAC interface.
 #include "issuer/acme/eab.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <stdexcept>
-#include <system_error>
 
 #include "common/base64.h"
-#include "common/unique_fd.h"
+#include "common/file_io.h"
 #include "issuer/acme/jws.h"
 #include "issuer/certs/openssl_ptr.h"
 
 namespace acmezone::issuer {
-namespace {
-
-std::string read_secret_file(const std::filesystem::path& path) {
-    const UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    const int fd = file.get();
-    if (fd < 0) {
-        throw std::runtime_error("cannot open EAB key file " + path.string() + ": " +
-                                 std::generic_category().message(errno));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        throw std::runtime_error("EAB key file " + path.string() + " is not a regular file");
-    }
-    const mode_t mode = st.st_mode & 07777;
-    if ((mode & 077) != 0) {
-        char octal[8];
-        std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
-        throw std::runtime_error("EAB key file " + path.string() + " has mode " + octal +
-                                 ": group or others may read or write it, and it holds a "
-                                 "secret; fix with: chmod 600 " +
-                                 path.string());
-    }
-    std::string text;
-    char buf[4096];
-    for (int rounds = 0; rounds < 64; ++rounds) {  // a MAC key file is tiny
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            OPENSSL_cleanse(buf, sizeof buf);
-            OPENSSL_cleanse(text.data(), text.size());
-            throw std::runtime_error("reading EAB key file " + path.string() + ": " +
-                                     std::generic_category().message(errno));
-        }
-        if (n == 0) {
-            break;
-        }
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-    OPENSSL_cleanse(buf, sizeof buf);
-    return text;
-}
-
-}  // namespace
 
 EabKey::EabKey(std::string kid, std::vector<unsigned char> mac_key)
     : kid_(std::move(kid)), mac_key_(std::move(mac_key)) {
@@ -76,7 +25,7 @@ EabKey::~EabKey() {
 }
 
 EabKey EabKey::load(std::string kid, const std::filesystem::path& path) {
-    std::string text = read_secret_file(path);
+    std::string text = read_private_file(path, "EAB key file");
     const auto first = text.find_first_not_of(" \t\r\n");
     const auto last = text.find_last_not_of(" \t\r\n=");
     std::string word =

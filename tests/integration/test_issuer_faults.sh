@@ -222,7 +222,7 @@ chmod 0644 "$DISK/state/account.key"
 before=$(az_tree_digest "$AZ_CERTS/$Z")
 az_issuer "$CONF" issue --force "$Z"
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" \
-    "$DISK/state/account.key: account key is readable by group or others; chmod 600 it" \
+    "account key $DISK/state/account.key has mode 0644: group or others may read or write this private key; fix with: chmod 600 $DISK/state/account.key" \
     "refusal of an account key readable by others"
 [[ $AZ_ISSUER_RC != 0 ]] || az_fail "a run with an account key readable by others succeeded"
 az_assert_eq "$before" "$(az_tree_digest "$AZ_CERTS/$Z")" "certificate after the refused run"
