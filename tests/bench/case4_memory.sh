@@ -38,7 +38,8 @@ rec mem.rss.plain_kib "$(rss_kib "$AZ_NAMED_PID")"
 
 MEM_CTL=$(az_free_port)
 bench_plugin_conf "$C4/plugin-mem.conf" "$C4/state-mem" "$MEM_CTL" 1 \
-    "max-values-per-name = 64" "max-values = $((MEM_VALUES + 10000))"
+    "max-values-per-name = 64" "max-values-per-zone = $((MEM_VALUES + 10000))" \
+    "max-values = $((MEM_VALUES + 10000))"
 plugin_fragment "$C4/mem.frag" "$C4/plugin-mem.conf"
 native_fragment "$C4/mem.frag"
 az_start_named "$C4/mem.frag" mem

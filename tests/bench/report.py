@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Turns bench.sh's results.tsv (key<TAB>value, one line per run) into
 tests/bench/RESULTS.md: medians, every run's figure, ratios to acmezone,
-the targets of issue 6, the settings and versions. The findings (what limits
-a missed target, with the evidence) are kept by hand in findings.md next to
-this file and copied in as they are.
+the targets of issue 6, the settings and versions. Every figure it prints
+comes from results.tsv; one the run did not produce reads "not run". The
+findings (what limits a missed target) are kept by hand in findings.md next
+to this file, each with the date and commit of its run: RESULTS.md links to
+it and copies nothing from it.
 
     report.py results.tsv > RESULTS.md      (and the time against the budget on stderr)
     report.py --readme results.tsv          the README's figures block (between its
@@ -251,37 +253,41 @@ def certbot_at_once():
 
 
 at_once_n = one("settings.peers_at_once", "16").split()[0]
+az_par = (one("settings.acmezone", "parallel = 16").split("parallel = ") + ["16"])[1].split(",")[0]
+# the N of the runs (BENCH_N), and always 1, 20 and 100: a missing one reads "not run"
+ISSUE_NS = sorted({1, 20, 100} | {int(k.split(".")[2]) for k in rows
+                                   if k.startswith("issue.acmezone.") and k.split(".")[2].isdigit()})
 p("## 1. Issuance: {Z, *.Z}, ECDSA P-256, N zones (seconds, wall)")
 p("")
 p("N = 1 is the time for one zone, each tool as it is. At N = 20 and 100 acmezone is one")
-p("process issuing the zones 16 at once (`parallel = 16`); the peers issue one zone per")
+p(f"process issuing the zones {az_par} at once (`parallel = {az_par}`); the peers issue one zone per")
 p("invocation and are run two ways: one zone after the other, as their documentation runs")
 p(f"them, and {at_once_n} invocations at once (a new one starting when one ends, as `xargs -P` does),")
 p("where the tool allows it. In brackets: how many times acmezone's time at the same N.")
 p("A peer's run the time budget left out says \"not run\", with the estimate that left it")
 p("out: no figure here is extrapolated.")
 p("")
-p("| tool, how it is run | N = 1 | N = 20 | N = 100 |")
-p("|---|---|---|---|")
-a_med = {n: med(f"issue.acmezone.{n}") for n in (1, 20, 100)}
-p("| acmezone, one process, 16 zones at once | " +
+p("| tool, how it is run | " + " | ".join(f"N = {n}" for n in ISSUE_NS) + " |")
+p("|---" * (len(ISSUE_NS) + 1) + "|")
+a_med = {n: med(f"issue.acmezone.{n}") for n in ISSUE_NS}
+p(f"| acmezone, one process, {az_par} zones at once | " +
   " | ".join(cell(f"issue.acmezone.{n}", " s") if status(f"issue.acmezone.{n}") is None
-             else not_run(f"issue.acmezone.{n}") for n in (1, 20, 100)) + " |")
+             else not_run(f"issue.acmezone.{n}") for n in ISSUE_NS) + " |")
 for t in PEERS:
     if one(f"issue.{t}.available", "yes") == "no":
-        p(f"| {t} | not installed | | |")
+        p(f"| {t} | not installed |" + " |" * (len(ISSUE_NS) - 1))
         continue
     p(f"| {t}, one zone after the other | " +
-      " | ".join(issue_cell(t, n, False, a_med[n]) for n in (1, 20, 100)) + " |")
+      " | ".join(issue_cell(t, n, False, a_med[n]) for n in ISSUE_NS) + " |")
     p(f"| {t}, {at_once_n} at once | (one zone: as above) | " +
-      " | ".join(issue_cell(t, n, True, a_med[n]) for n in (20, 100)) + " |")
+      " | ".join(issue_cell(t, n, True, a_med[n]) for n in ISSUE_NS[1:]) + " |")
 p("")
 cb = one("issue.certbot.atonce", "")
 if cb:
     p(f"certbot, two started at once on one configuration: {cb}")
     p("")
 fastest = {}
-for n in (20, 100):
+for n in ISSUE_NS[1:]:
     got = [(v, f"{t} {'at once' if ao else 'one after the other'}")
            for t in PEERS for ao in (False, True)
            if (v := med(issue_key(t, n, ao))) is not None]
@@ -308,11 +314,11 @@ p("Runs (s):")
 for k in rows:
     if k.startswith("issue.") and k not in ("issue.failure", "issue.certbot.atonce"):
         p(f"- {k}: {runs(k)}")
-a100, a20 = a_med[100], a_med[20]
+a100, a20 = a_med.get(100), a_med.get(20)
 p("")
 p("Targets:")
 p(f"- 100 zones in at most 5 s: {cell('issue.acmezone.100', ' s')} → "
-  f"{'met' if a100 is not None and a100 <= 5 else 'MISSED'}")
+  f"{'not measured' if a100 is None else 'met' if a100 <= 5 else 'MISSED'}")
 if fastest[20] and a20:
     r = fastest[20][0] / a20
     p(f"- 20 zones at least 10× faster than the fastest peer, either way it is run "
@@ -447,13 +453,24 @@ def verdict(xs, ok):
 
 r_txt = paired("serve.plugin_txt", "serve.native_txt")
 r_txt_c = paired("serve.plugin_txt.cpu", "serve.native_txt.cpu")
-sat_note = lambda k: ("" if saturation(k)[1] else
-                      " (named's saturation not checked in this run: the rate may be dnsperf's)")
+
+
+def sat_note(*ks):
+    sat = sum(saturation(k)[0] for k in ks)
+    checked = sum(saturation(k)[1] for k in ks)
+    if not checked:
+        return " (named's saturation not checked in this run: the rate may be dnsperf's)"
+    if sat < checked:
+        return f" (named the limit in only {sat} of {checked} runs of these queries: see the limit column)"
+    return ""
+
+
+
 if r_txt:
     p(f"- plugin ≥ 90% of native: {pct(statistics.median(r_txt))} "
       f"({pct(min(r_txt))}–{pct(max(r_txt))}) → {verdict(r_txt, lambda x: x >= 0.9)}"
       + (f" [per CPU-second {pct(statistics.median(r_txt_c))} → {verdict(r_txt_c, lambda x: x >= 0.9)}]"
-         if r_txt_c else "") + sat_note("native_txt"))
+         if r_txt_c else "") + sat_note("plugin_txt", "native_txt"))
 r_a = paired("serve.native_a.plugin", "serve.native_a.plain")
 r_a_c = paired("serve.native_a.plugin.cpu", "serve.native_a.plain.cpu")
 if r_a:
@@ -461,7 +478,7 @@ if r_a:
     p(f"- cost to native zones ≤ 5%: {cost(statistics.median(r_a))} "
       f"({cost(max(r_a))} to {cost(min(r_a))}) → {verdict(r_a, lambda x: x >= 0.95)}"
       + (f" [per CPU-second {cost(statistics.median(r_a_c))} → {verdict(r_a_c, lambda x: x >= 0.95)}]"
-         if r_a_c else "") + sat_note("native_a.plain"))
+         if r_a_c else "") + sat_note("native_a.plugin", "native_a.plain"))
 for k in ("settings.serving", "settings.serving_named"):
     if k in rows:
         p(f"- {k[9:].replace('_', ' ')}: {one(k)}")
@@ -631,7 +648,7 @@ if readme:
     for n in (20, 100):
         ak = f"issue.acmezone.{n}"
         at = cell(ak, " s") if status(ak) is None else short_not_run(ak)
-        q(f"| {{Z, \\*.Z}} for {n} zones | {at}, 16 at once | one zone after the other: "
+        q(f"| {{Z, \\*.Z}} for {n} zones | {at}, {az_par} at once | one zone after the other: "
           f"{peer_times(n, False)}; {at_once_n} at once: {peer_times(n, True)} |")
 
     def serve_fig(k):
