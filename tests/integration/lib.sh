@@ -48,8 +48,9 @@
 #                              write $AZ_TMP/named-INSTANCE/named.conf: options (listen on
 #                              127.0.0.1 and ::1 at the instance's port, recursion no, plus
 #                              $AZ_NAMED_OPTIONS lines), an rndc controls{} on a free port,
-#                              then `include "FRAGMENT";`. Starts `named -g -n 1` (plus
-#                              $AZ_NAMED_ARGS; NAME=VALUE words in $AZ_NAMED_ENV go to its
+#                              then `include "FRAGMENT";`. Starts `named -g -n 1` (-n N with
+#                              AZ_NAMED_WORKERS=N, no -n at all, BIND's default of one worker
+#                              per CPU, with AZ_NAMED_WORKERS=default; plus $AZ_NAMED_ARGS; NAME=VALUE words in $AZ_NAMED_ENV go to its
 #                              environment), waits (bounded, 30 s) until it answers, prints
 #                              the log tail and fails if it does not. Sets AZ_NAMED_PORT,
 #                              AZ_NAMED_PID, AZ_NAMED_DIR, AZ_NAMED_LOG for that instance.
@@ -364,6 +365,12 @@ options { default-key "rndc-key"; default-server 127.0.0.1; default-port $rndc; 
 EOF
 }
 
+# named's -n: one worker unless AZ_NAMED_WORKERS says otherwise ("default": no -n)
+_az_named_workers() {
+    local w=${AZ_NAMED_WORKERS:-1}
+    [[ $w == default ]] || echo "-n $w"
+}
+
 _az_named_answers() {
     dig @127.0.0.1 -p "$1" +time=1 +tries=1 version.bind CH TXT >/dev/null 2>&1
 }
@@ -386,7 +393,7 @@ az_start_named() {
     log=$(_az_named_log "$inst")
     echo "==== named start $(date -u +%T) ====" >>"$log"
     # shellcheck disable=SC2086
-    env ${AZ_NAMED_ENV:-} named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
+    env ${AZ_NAMED_ENV:-} named -g -c "$dir/named.conf" $(_az_named_workers) ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
     AZ_INST_PID[$inst]=$!
     az_track_pid "${AZ_INST_PID[$inst]}"
     for ((i = 0; i < 300; i++)); do
@@ -420,7 +427,7 @@ az_start_named_fails() {
     log=$(_az_named_log "$inst")
     echo "==== named start (expected to fail) $(date -u +%T) ====" >>"$log"
     # shellcheck disable=SC2086
-    env ${AZ_NAMED_ENV:-} named -g -c "$dir/named.conf" -n 1 ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
+    env ${AZ_NAMED_ENV:-} named -g -c "$dir/named.conf" $(_az_named_workers) ${AZ_NAMED_ARGS:-} >>"$log" 2>&1 &
     pid=$!
     az_track_pid "$pid"
     AZ_NAMED_LOG=$log
