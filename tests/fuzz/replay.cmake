@@ -20,3 +20,8 @@ function(acmezone_fuzz_target name)
 endfunction()
 
 include(${ACMEZONE_FUZZ_DIR}/targets.cmake)
+
+# The seed generator of corpus/fuzz_tsig_answer, here too so that the seeds
+# can be made again without clang (see tests/fuzz/CMakeLists.txt).
+add_executable(fuzz_make_tsig_answers ${ACMEZONE_FUZZ_DIR}/make_tsig_answers.cpp)
+target_link_libraries(fuzz_make_tsig_answers PRIVATE acmezone_plugin_core acmezone_issuer_lib)
