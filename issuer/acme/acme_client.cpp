@@ -20,17 +20,6 @@ constexpr int kMaxBadNonceRetries = 10;
 constexpr int kMaxAttempts = 1000;  // a backstop; the deadline ends retries first
 constexpr std::chrono::seconds kMaxRetryInterval{60};
 
-std::optional<Json::Value> parse_json(const std::string& text) {
-    Json::CharReaderBuilder builder;
-    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-    Json::Value value;
-    std::string errors;
-    if (!reader->parse(text.data(), text.data() + text.size(), &value, &errors)) {
-        return std::nullopt;
-    }
-    return value;
-}
-
 std::string str(const Json::Value& v, const char* key) {
     const Json::Value& m = v[key];
     return m.isString() ? m.asString() : std::string();
@@ -130,6 +119,23 @@ std::optional<AcmeProblem> AcmeAuthorization::first_error() const {
     return std::nullopt;
 }
 
+std::optional<Json::Value> parse_json_body(const std::string& text) {
+    Json::CharReaderBuilder builder;
+    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+    Json::Value value;
+    std::string errors;
+    try {
+        if (!reader->parse(text.data(), text.data() + text.size(), &value, &errors)) {
+            return std::nullopt;
+        }
+    } catch (const Json::Exception&) {
+        // jsoncpp throws instead of failing for some input: nesting deeper
+        // than its stack limit (1000) is "Exceeded stackLimit in readValue()".
+        return std::nullopt;
+    }
+    return value;
+}
+
 AcmeAuthorization parse_authorization(const Json::Value& doc, const std::string& url) {
     const std::string what = "authorization " + url;
     if (!doc.isObject()) {
@@ -205,7 +211,7 @@ Json::Value AcmeClient::fetch_directory() {
         try {
             HttpResponse r = http_.get(settings_.directory_url);
             keep_nonce(r);
-            auto doc = parse_json(r.body);
+            auto doc = parse_json_body(r.body);
             if (r.status == 200 && doc && doc->isObject() && (*doc)["newNonce"].isString()) {
                 return *doc;
             }
@@ -291,7 +297,7 @@ AcmeClient::Reply AcmeClient::post(const std::string& url,
             HttpResponse r = http_.post_jose(url, body);
             keep_nonce(r);
             log_debug("ACME POST ", url, " -> ", r.status);
-            auto doc = parse_json(r.body);
+            auto doc = parse_json_body(r.body);
             if (r.status >= 200 && r.status < 300) {
                 if (!doc && !r.body.empty() && r.content_type.find("json") != std::string::npos) {
                     // Not retried: for newOrder or finalize the CA may have acted.
@@ -530,7 +536,7 @@ AcmeClient::RenewalInfoReply AcmeClient::get_renewal_info(const std::string& cer
         throw AcmeError("renewalInfo " + url + ": " + e.what());
     }
     keep_nonce(r);
-    auto doc = parse_json(r.body);
+    auto doc = parse_json_body(r.body);
     if (r.status != 200) {
         throw AcmeError("renewalInfo " + url,
                         AcmeProblem::from_json(doc.value_or(Json::Value()), r.status));

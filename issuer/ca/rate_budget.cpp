@@ -135,7 +135,9 @@ std::vector<RateBudget::Event> events_from_json(const Json::Value& list) {
         return out;
     }
     for (const Json::Value& v : list) {
-        if (!v.isObject() || !v["time"].isInt64() || !v["names"].isArray()) {
+        // Every event names what it counts (decide() and remaining() read
+        // a failed authorization's one name as names[0]).
+        if (!v.isObject() || !v["time"].isInt64() || !v["names"].isArray() || v["names"].empty()) {
             throw std::runtime_error("an event without \"time\" or \"names\"");
         }
         RateBudget::Event e;

@@ -27,7 +27,7 @@ DnsReply ask(const Endpoint& resolver, const DnsName& name, ldns_rr_type type,
 }
 
 // The owner of the first SOA in `list` when it is `name` or above it.
-std::optional<DnsName> soa_owner_above(const ldns_rr_list* list, const DnsName& name) {
+std::optional<DnsName> soa_owner_at_or_above(const ldns_rr_list* list, const DnsName& name) {
     for (const ldns_rr* rr : rrs_of_type(list, LDNS_RR_TYPE_SOA)) {
         std::optional<DnsName> owner = from_ldns_dname(ldns_rr_owner(rr));
         if (owner && name.is_at_or_below(*owner)) {
@@ -61,6 +61,45 @@ std::optional<Endpoint> endpoint_of(const ldns_rr* rr, std::uint16_t port) {
 
 }  // namespace
 
+std::optional<DnsName> zone_in_soa_answer(const ldns_pkt* reply, const DnsName& name) {
+    if (auto zone = soa_owner_at_or_above(ldns_pkt_answer(reply), name)) {
+        return zone;
+    }
+    return soa_owner_at_or_above(ldns_pkt_authority(reply), name);
+}
+
+std::vector<DnsName> ns_names_in_answer(const ldns_pkt* reply, const DnsName& zone) {
+    std::vector<DnsName> out;
+    for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(reply), LDNS_RR_TYPE_NS)) {
+        std::optional<DnsName> rr_owner = from_ldns_dname(ldns_rr_owner(rr));
+        std::string printed;
+        std::optional<DnsName> target = from_ldns_dname(ldns_rr_rdf(rr, 0), &printed);
+        if (!rr_owner || *rr_owner != zone) {
+            continue;
+        }
+        if (!target) {
+            log_warning("zone ", zone.fqdn(), ": skipping NS ", printed,
+                        ", a name acmezone cannot handle");
+            continue;
+        }
+        if (std::find(out.begin(), out.end(), *target) == out.end()) {
+            out.push_back(*target);
+        }
+    }
+    return out;
+}
+
+std::vector<Endpoint> addresses_in_answer(const ldns_pkt* reply, ldns_rr_type type,
+                                          std::uint16_t port) {
+    std::vector<Endpoint> out;
+    for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(reply), type)) {
+        if (std::optional<Endpoint> ep = endpoint_of(rr, port)) {
+            out.push_back(*ep);
+        }
+    }
+    return out;
+}
+
 DnsName find_zone(const DnsName& owner, const Endpoint& resolver,
                   std::chrono::milliseconds timeout) {
     std::optional<DnsName> name = owner;
@@ -73,10 +112,7 @@ DnsName find_zone(const DnsName& owner, const Endpoint& resolver,
                            " to SOA " + name->fqdn() + " (looking for the zone of " + owner.fqdn() +
                            ")");
         }
-        if (auto zone = soa_owner_above(ldns_pkt_answer(reply.packet.get()), *name)) {
-            return *zone;
-        }
-        if (auto zone = soa_owner_above(ldns_pkt_authority(reply.packet.get()), *name)) {
+        if (auto zone = zone_in_soa_answer(reply.packet.get(), *name)) {
             return *zone;
         }
         name = name->parent();
@@ -91,22 +127,7 @@ AuthoritativeServers find_authoritative_servers(const DnsName& owner, const Endp
     AuthoritativeServers out;
     out.zone = find_zone(owner, resolver, timeout);
     DnsReply ns_reply = ask(resolver, out.zone, LDNS_RR_TYPE_NS, timeout);
-    for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(ns_reply.packet.get()), LDNS_RR_TYPE_NS)) {
-        std::optional<DnsName> rr_owner = from_ldns_dname(ldns_rr_owner(rr));
-        std::string printed;
-        std::optional<DnsName> target = from_ldns_dname(ldns_rr_rdf(rr, 0), &printed);
-        if (!rr_owner || *rr_owner != out.zone) {
-            continue;
-        }
-        if (!target) {
-            log_warning("zone ", out.zone.fqdn(), ": skipping NS ", printed,
-                        ", a name acmezone cannot handle");
-            continue;
-        }
-        if (std::find(out.ns_names.begin(), out.ns_names.end(), *target) == out.ns_names.end()) {
-            out.ns_names.push_back(*target);
-        }
-    }
+    out.ns_names = ns_names_in_answer(ns_reply.packet.get(), out.zone);
     if (out.ns_names.empty()) {
         throw DnsError("resolver " + resolver.to_string() + " answered " +
                        rcode_name(ldns_pkt_get_rcode(ns_reply.packet.get())) +
@@ -117,11 +138,9 @@ AuthoritativeServers find_authoritative_servers(const DnsName& owner, const Endp
         std::size_t before = out.servers.size();
         for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA}) {
             DnsReply reply = ask(resolver, ns, type, timeout);
-            for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(reply.packet.get()), type)) {
-                std::optional<Endpoint> ep = endpoint_of(rr, port);
-                if (ep &&
-                    std::find(out.servers.begin(), out.servers.end(), *ep) == out.servers.end()) {
-                    out.servers.push_back(*ep);
+            for (const Endpoint& ep : addresses_in_answer(reply.packet.get(), type, port)) {
+                if (std::find(out.servers.begin(), out.servers.end(), ep) == out.servers.end()) {
+                    out.servers.push_back(ep);
                 }
             }
         }

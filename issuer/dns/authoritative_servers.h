@@ -15,10 +15,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/dns_name.h"
 #include "common/endpoint.h"
+#include "issuer/dns/ldns_glue.h"
 
 namespace acmezone::issuer {
 
@@ -31,6 +33,23 @@ struct AuthoritativeServers {
 // The zone holding `owner` (SOA look-up walking up, see above).
 DnsName find_zone(const DnsName& owner, const Endpoint& resolver,
                   std::chrono::milliseconds timeout);
+
+// What the look-ups above make of one answer, parsed (ldns_wire2pkt) and
+// whatever it holds: pure functions, no I/O.
+//
+// The zone an SOA answer about `name` names: the owner of the first SOA at
+// or above `name` in its answer section, else in its authority section;
+// nullopt with neither (also used for a control socket's SOA answer).
+std::optional<DnsName> zone_in_soa_answer(const ldns_pkt* reply, const DnsName& name);
+// The NS names of `zone` in an NS answer's answer section, in the order
+// answered, each once; NS records of other owners are ignored, and a target
+// DnsName refuses is skipped with a warning.
+std::vector<DnsName> ns_names_in_answer(const ldns_pkt* reply, const DnsName& zone);
+// The addresses in an A (`type` LDNS_RR_TYPE_A) or AAAA answer's answer
+// section, at `port`, in the order answered; records of the other type or
+// of the wrong size are ignored.
+std::vector<Endpoint> addresses_in_answer(const ldns_pkt* reply, ldns_rr_type type,
+                                          std::uint16_t port);
 
 AuthoritativeServers find_authoritative_servers(const DnsName& owner, const Endpoint& resolver,
                                                 std::chrono::milliseconds timeout,

@@ -73,6 +73,16 @@ std::string CaaRecord::text() const {
     return std::to_string(flags) + " " + tag + " " + quoted(value);
 }
 
+std::vector<CaaRecord> caa_records_in_answer(const ldns_pkt* reply) {
+    std::vector<CaaRecord> out;
+    for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(reply), LDNS_RR_TYPE_CAA)) {
+        if (auto r = record_of(rr)) {
+            out.push_back(std::move(*r));
+        }
+    }
+    return out;
+}
+
 std::string caa_issuer_domain(const std::string& value) {
     return lower(trim(value.substr(0, value.find(';'))));
 }
@@ -180,12 +190,7 @@ CaaSet find_relevant_caa(const DnsName& zone, const Endpoint& resolver,
         set.owner = *name;
         // The answer may hold a CNAME chain first: the CAA records at its end
         // are the name's (RFC 8659 §3 follows aliases as resolution does).
-        for (const ldns_rr* rr :
-             rrs_of_type(ldns_pkt_answer(reply.packet.get()), LDNS_RR_TYPE_CAA)) {
-            if (auto r = record_of(rr)) {
-                set.records.push_back(std::move(*r));
-            }
-        }
+        set.records = caa_records_in_answer(reply.packet.get());
         if (!set.records.empty()) {
             return set;
         }

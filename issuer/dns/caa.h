@@ -30,6 +30,7 @@
 
 #include "common/dns_name.h"
 #include "common/endpoint.h"
+#include "issuer/dns/ldns_glue.h"
 
 namespace acmezone::issuer {
 
@@ -53,6 +54,11 @@ struct CaaVerdict {
     Kind kind = Kind::allowed;
     std::string detail;  // why, in the operator's words
 };
+
+// The CAA records of a CAA answer's answer section (after the CNAME chain it
+// may hold first), in the order answered; a record ldns did not split into
+// flags, tag and value is skipped. Pure: no I/O, whatever the answer holds.
+std::vector<CaaRecord> caa_records_in_answer(const ldns_pkt* reply);
 
 // The issuer domain name of an issue/issuewild value: "letsencrypt.org" for
 // "letsencrypt.org; validationmethods=dns-01", "" for ";".

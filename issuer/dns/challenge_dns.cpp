@@ -64,28 +64,6 @@ std::string values_text(const std::vector<std::string>& values) {
     return out;
 }
 
-// The TXT values in `reply`'s answer section at `owner`.
-std::vector<std::string> txt_values_at(const ldns_pkt* reply, const DnsName& owner) {
-    std::vector<std::string> out;
-    for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(reply), LDNS_RR_TYPE_TXT)) {
-        std::optional<DnsName> rr_owner = from_ldns_dname(ldns_rr_owner(rr));
-        if (rr_owner && *rr_owner == owner) {
-            out.push_back(txt_value(rr));
-        }
-    }
-    return out;
-}
-
-std::optional<DnsName> soa_owner_at_or_above(const ldns_rr_list* list, const DnsName& name) {
-    for (const ldns_rr* rr : rrs_of_type(list, LDNS_RR_TYPE_SOA)) {
-        std::optional<DnsName> soa_owner = from_ldns_dname(ldns_rr_owner(rr));
-        if (soa_owner && name.is_at_or_below(*soa_owner)) {
-            return soa_owner;
-        }
-    }
-    return std::nullopt;
-}
-
 std::string describe_skew(std::int64_t skew) {
     if (skew == 0) {
         return "the same time";
@@ -164,6 +142,31 @@ struct ProbeResult {
 
 }  // namespace
 
+std::vector<std::string> txt_values_in_answer(const ldns_pkt* reply, const DnsName& owner) {
+    std::vector<std::string> out;
+    for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(reply), LDNS_RR_TYPE_TXT)) {
+        std::optional<DnsName> rr_owner = from_ldns_dname(ldns_rr_owner(rr));
+        if (rr_owner && *rr_owner == owner) {
+            out.push_back(txt_value(rr));
+        }
+    }
+    return out;
+}
+
+CnameHop cname_in_answer(const ldns_pkt* reply, const DnsName& name) {
+    CnameHop hop;
+    for (const ldns_rr* rr : rrs_of_type(ldns_pkt_answer(reply), LDNS_RR_TYPE_CNAME)) {
+        std::optional<DnsName> owner = from_ldns_dname(ldns_rr_owner(rr));
+        if (!owner || *owner != name) {
+            continue;
+        }
+        hop.target = from_ldns_dname(ldns_rr_rdf(rr, 0), &hop.printed);
+        hop.unusable = !hop.target;
+        break;
+    }
+    return hop;
+}
+
 DnsName ChallengeDns::challenge_name(const DnsName& zone) const {
     if (settings_.resolver.addr_len == 0) {
         throw DnsError(zone.text() +
@@ -202,21 +205,12 @@ DnsName ChallengeDns::challenge_name(const DnsName& zone) const {
                            (chain.size() > 1 ? " (chain so far: " + chain_text(chain) + ")" : "") +
                            hint);
         }
-        std::optional<DnsName> target;
-        for (const ldns_rr* rr :
-             rrs_of_type(ldns_pkt_answer(reply.packet.get()), LDNS_RR_TYPE_CNAME)) {
-            std::optional<DnsName> owner = from_ldns_dname(ldns_rr_owner(rr));
-            if (!owner || *owner != current) {
-                continue;
-            }
-            std::string printed;
-            target = from_ldns_dname(ldns_rr_rdf(rr, 0), &printed);
-            if (!target) {
-                throw DnsError(first.text() + ": " + current.text() + " is a CNAME to " + printed +
-                               ", a name acmezone cannot write to");
-            }
-            break;
+        const CnameHop hop = cname_in_answer(reply.packet.get(), current);
+        if (hop.unusable) {
+            throw DnsError(first.text() + ": " + current.text() + " is a CNAME to " + hop.printed +
+                           ", a name acmezone cannot write to");
         }
+        const std::optional<DnsName>& target = hop.target;
         if (!target) {
             break;  // NODATA: no CNAME here
         }
@@ -253,10 +247,7 @@ DnsName zone_for_update(const Endpoint& control, const DnsName& owner, milliseco
     }
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply.packet.get());
     if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
-        if (auto zone = soa_owner_at_or_above(ldns_pkt_answer(reply.packet.get()), owner)) {
-            return *zone;
-        }
-        if (auto zone = soa_owner_at_or_above(ldns_pkt_authority(reply.packet.get()), owner)) {
+        if (auto zone = zone_in_soa_answer(reply.packet.get(), owner)) {
             return *zone;
         }
     }
@@ -416,7 +407,7 @@ ProbeResult probe_until_served(const DnsSettings& settings, const Endpoint& serv
             DnsReply reply =
                 query(server, owner, LDNS_RR_TYPE_TXT, /*recursion_desired=*/false, attempt);
             ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply.packet.get());
-            std::vector<std::string> have = txt_values_at(reply.packet.get(), owner);
+            std::vector<std::string> have = txt_values_in_answer(reply.packet.get(), owner);
             std::sort(have.begin(), have.end());  // servers rotate RRsets; report stably
             result.missing.clear();
             for (const std::string& v : values) {

@@ -21,6 +21,7 @@
 #include "common/dns_name.h"
 #include "common/endpoint.h"
 #include "common/tsig_keyring.h"
+#include "issuer/dns/ldns_glue.h"
 
 namespace acmezone::issuer {
 
@@ -60,6 +61,22 @@ struct DnsSettings {
     std::chrono::seconds propagation_timeout{120};   // wait_until_served
     std::chrono::milliseconds propagation_interval{100};  // between polls
 };
+
+// What ChallengeDns makes of one answer, parsed (ldns_wire2pkt) and whatever
+// it holds: pure functions, no I/O.
+//
+// One hop of a CNAME chain: the first CNAME owned by `name` in a CNAME
+// answer's answer section. No such record (NODATA, NXDOMAIN): no target.
+// A target DnsName refuses: `unusable`, with ldns's text of it in `printed`.
+struct CnameHop {
+    std::optional<DnsName> target;
+    bool unusable = false;
+    std::string printed;
+};
+CnameHop cname_in_answer(const ldns_pkt* reply, const DnsName& name);
+// The TXT values at `owner` in a TXT answer's answer section, each
+// record's strings joined (txt_value), in the order answered.
+std::vector<std::string> txt_values_in_answer(const ldns_pkt* reply, const DnsName& owner);
 
 class ChallengeDns {
   public:

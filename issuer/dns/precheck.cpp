@@ -7,6 +7,7 @@
 
 #include "common/dns_rcode.h"
 #include "common/log.h"
+#include "issuer/dns/authoritative_servers.h"
 #include "issuer/dns/caa.h"
 #include "issuer/dns/dns_exchange.h"
 #include "issuer/dns/ldns_glue.h"
@@ -35,14 +36,8 @@ std::optional<DnsName> apex_at(const Endpoint& control, const DnsName& owner,
     try {
         DnsReply reply =
             query(control, owner, LDNS_RR_TYPE_SOA, /*recursion_desired=*/false, timeout);
-        for (const ldns_rr_list* list :
-             {ldns_pkt_answer(reply.packet.get()), ldns_pkt_authority(reply.packet.get())}) {
-            for (const ldns_rr* rr : rrs_of_type(list, LDNS_RR_TYPE_SOA)) {
-                auto soa_owner = from_ldns_dname(ldns_rr_owner(rr));
-                if (soa_owner && owner.is_at_or_below(*soa_owner)) {
-                    return soa_owner;
-                }
-            }
+        if (auto zone = zone_in_soa_answer(reply.packet.get(), owner)) {
+            return zone;
         }
     } catch (const ExchangeError& e) {
         log_debug("control socket ", control.to_string(), ": no zone for ", owner.text(), ": ",

@@ -96,6 +96,13 @@ TsigSigner::Signed TsigSigner::sign(ldns_pkt* request) const {
 TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
                                              std::span<const std::uint8_t> answer_wire,
                                              const Signed& request) const {
+    return check_answer(answer, answer_wire, request,
+                        static_cast<std::uint64_t>(std::time(nullptr)));
+}
+
+TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
+                                             std::span<const std::uint8_t> answer_wire,
+                                             const Signed& request, std::uint64_t now) const {
     Verdict v;
     const ldns_rr* tsig = ldns_pkt_tsig(answer);
     if (tsig == nullptr || ldns_rr_rd_count(tsig) <= kOtherData) {
@@ -103,7 +110,6 @@ TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
         return v;
     }
     std::optional<std::uint64_t> signed_at = rdf_time(ldns_rr_rdf(tsig, kTimeSigned));
-    std::uint64_t now = static_cast<std::uint64_t>(std::time(nullptr));
     if (signed_at) {
         v.skew = static_cast<std::int64_t>(*signed_at) - static_cast<std::int64_t>(now);
     }

@@ -61,6 +61,10 @@ class TsigSigner {
     // `answer_wire` the octets received.
     Verdict check_answer(ldns_pkt* answer, std::span<const std::uint8_t> answer_wire,
                          const Signed& request) const;
+    // The same at a given time (seconds since the epoch) instead of the
+    // clock's: pure, whatever `answer` holds (the fuzz target calls it).
+    Verdict check_answer(ldns_pkt* answer, std::span<const std::uint8_t> answer_wire,
+                         const Signed& request, std::uint64_t now) const;
 
     const DnsName& key_name() const { return key_name_; }
 

@@ -1,7 +1,7 @@
 // libFuzzer target: what the issuer reads from the CA's answers.
 //
-// AcmeClient reads every body through jsoncpp (Json::CharReaderBuilder with
-// its default settings, as acme_client.cpp's parse_json does) and then one of
+// AcmeClient reads every body through parse_json_body (jsoncpp with its
+// default settings; acme_client.h) and then one of
 // the parsers acme_client.h exposes: parse_order (new order, finalize, poll),
 // parse_authorization (authorizations, with their challenges and errors) and
 // AcmeProblem::from_json (problem documents, nested subproblems). The
@@ -14,13 +14,13 @@
 // (the documented refusal of a malformed answer) and a body that is not
 // JSON. Anything else thrown, and any sanitizer report, is a finding. The
 // time given to parse_retry_after is fixed, for determinism.
-#include <json/reader.h>
 #include <json/value.h>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,13 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string body(reinterpret_cast<const char*>(data), size);
     read_headers(body.substr(0, body.find('\n')));
 
-    Json::CharReaderBuilder builder;
-    const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-    Json::Value doc;
-    std::string errors;
-    if (!reader->parse(body.data(), body.data() + body.size(), &doc, &errors)) {
+    const std::optional<Json::Value> parsed = parse_json_body(body);
+    if (!parsed) {
         return 0;  // "not JSON": the client reports the HTTP status instead
     }
+    const Json::Value& doc = *parsed;
     read_problem(doc);
     read_authorization(doc);
     read_order(doc);

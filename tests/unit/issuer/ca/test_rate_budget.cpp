@@ -304,5 +304,28 @@ TEST(RateBudget, CorruptFileIsReportedAndReplaced) {
     EXPECT_FALSE(again.check(request("b.example"), kT0).allowed);
 }
 
+// fuzz_state_files: a failed authorization without a name in the file made
+// every check() and remaining() throw std::out_of_range (e.names.at(0)), so
+// every pass failed until the file was removed by hand. Such an event makes
+// the file unreadable: reported, and an empty ledger, as for any corrupt file.
+TEST(RateBudget, EventWithoutNamesMakesTheFileUnreadableNotEveryCheckThrow) {
+    TempDir tmp("budget");
+    const fs::path file = tmp.path() / "rate-budget.json";
+    write_file_atomic(file, R"({"cas": {")" + kCa + R"(": {"failed-authorizations": [
+        {"time": 1796432470, "names": []}]}}})",
+                      0644);
+    std::vector<std::string> lines;
+    set_log_sink([&](LogLevel, const std::string& line) { lines.push_back(line); });
+    RateBudget b(file, kCa, RateLimits::letsencrypt());
+    set_log_sink(nullptr);
+    ASSERT_EQ(1u, lines.size());
+    EXPECT_NE(std::string::npos, lines[0].find("an event without \"time\" or \"names\""))
+        << lines[0];
+    BudgetDecision d;
+    ASSERT_NO_THROW(d = b.check(request("a.example"), kT0));
+    EXPECT_TRUE(d.allowed);
+    ASSERT_NO_THROW((void)b.remaining({zone_names("a.example")}, kT0));
+}
+
 }  // namespace
 }  // namespace acmezone::issuer
