@@ -44,3 +44,7 @@ set_property(TEST plugin_sync_order APPEND PROPERTY ENVIRONMENT
 # unsigned queries (tcp_slot_holder.py) cannot keep a signed UPDATE from
 # 127.0.0.2 out, and are closed once past their free renewals.
 acmezone_integration_test(plugin_tcp_slots test_plugin_tcp_slots.sh TIMEOUT 300)
+
+# Replay after a restart (issue 20 item 4): an UPDATE captured on its way
+# (dns_capture.py) and sent again after named restarted is BADTIME.
+acmezone_integration_test(plugin_replay test_plugin_replay.sh TIMEOUT 300)
