@@ -27,28 +27,13 @@
 # NGINX_DEPLOY overrides the hook, ACMEZONE_DEPLOY the root script (to run
 # other versions of them).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/nginx_lib.sh"
 az_setup
 
-command -v nginx >/dev/null ||
-    az_fail "nginx is not installed (Debian package nginx; scripts/bootstrap installs it)"
 HOOK=${NGINX_DEPLOY:-$ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-deploy}
 NGX=$AZ_TMP/nginx
-mkdir -p "$NGX/sites" "$NGX/tmp"
-cat >"$NGX/nginx.conf" <<CONF
-pid $NGX/nginx.pid;
-error_log stderr notice;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    include $NGX/sites/*.conf;
-}
-CONF
-NGINX_ARGS="-p $NGX/ -c $NGX/nginx.conf -e stderr"
+az_nginx_conf "$NGX"
+NGINX_ARGS=$AZ_NGINX_ARGS
 
 # A store whose path holds a space and a ';'.
 STORE="$AZ_TMP/certs; dir/example.com"
@@ -110,42 +95,13 @@ OWNER_GROUP=$(id -gn "$OWNER")
 chmod 0711 "$AZ_TMP" # the store's user passes through to its store
 RD=$AZ_TMP/rootdeploy
 PORT=$(az_free_port)
-RD_ARGS="-p $RD/ -c $RD/nginx.conf -e stderr"
-mkdir -p "$RD/sites" "$RD/tmp"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj "/CN=nginx default server" -keyout "$RD/default.key" -out "$RD/default.pem" 2>/dev/null ||
-    az_fail "openssl: no default certificate"
-cat >"$RD/nginx.conf" <<CONF
-worker_processes 1;
-pid $RD/nginx.pid;
-error_log stderr notice;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $RD/tmp/body;
-    proxy_temp_path $RD/tmp/proxy;
-    fastcgi_temp_path $RD/tmp/fastcgi;
-    uwsgi_temp_path $RD/tmp/uwsgi;
-    scgi_temp_path $RD/tmp/scgi;
-    server {
-        listen 127.0.0.1:$PORT ssl default_server;
-        ssl_certificate $RD/default.pem;
-        ssl_certificate_key $RD/default.key;
-        return 404;
-    }
-    include $RD/sites/*.conf;
-}
-CONF
-# shellcheck disable=SC2086
-az_start_bg nginx nginx $RD_ARGS -g "daemon off;"
+az_nginx_conf "$RD" "$PORT"
+RD_ARGS=$AZ_NGINX_ARGS
+az_start_nginx
 ECDSA_ONLY=ecdsa_secp256r1_sha256
 RSA_ONLY=rsa_pss_rsae_sha256:rsa_pkcs1_sha256
 fp_file() { openssl x509 -in "$1" -noout -fingerprint -sha256; }
-# served_fp SNI SIGALGS: the fingerprint of the certificate nginx serves.
-served_fp() {
-    timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername "$1" -sigalgs "$2" \
-        </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null
-}
+served_fp() { az_served_fp "$PORT" "$@"; } # SNI SIGALGS
 az_wait_for 30 served_fp example.com "$ECDSA_ONLY" ||
     az_fail "nginx does not answer TLS on 127.0.0.1:$PORT: $(tail -n 20 "$AZ_TMP/nginx.log")"
 

@@ -22,6 +22,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
+source "$(dirname "$0")/nginx_lib.sh"
 # named runs as bind and the issuer as acmezone, and both read files in
 # $AZ_TMP: it is made under /tmp (mode 1777 everywhere), not under $TMPDIR,
 # which may be a directory only root can enter (libpam-tmpdir's /tmp/user/0
@@ -291,25 +292,9 @@ deploy_exec=$(systemd-analyze cat-config "$deploy_unit" 2>/dev/null | sed -n 's/
 az_assert_eq /usr/lib/acmezone/acmezone-deploy "$deploy_exec" "$deploy_unit's ExecStart"
 NGX=$AZ_TMP/nginx
 NGINX_PORT=$(az_free_port)
-NGINX_ARGS="-p $NGX/ -c $NGX/nginx.conf -e stderr"
-mkdir -p "$NGX/sites" "$NGX/tmp"
-cat >"$NGX/nginx.conf" <<EOF
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log stderr notice;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    include $NGX/sites/*.conf;
-}
-EOF
-# shellcheck disable=SC2086
-az_start_bg nginx nginx $NGINX_ARGS -g "daemon off;"
+az_nginx_conf "$NGX" "$NGINX_PORT"
+NGINX_ARGS=$AZ_NGINX_ARGS
+az_start_nginx
 status=0
 (
     set -a
@@ -324,10 +309,7 @@ az_assert_contains "$(cat "$AZ_TMP/deploy.out")" "example.com: deployed (" "acme
 expect_path /var/lib/acmezone-deploy directory 700 root:root
 grep -q "ssl_certificate \"/var/lib/acmezone-deploy/example.com/" "$NGX/sites/example.com.conf" ||
     az_fail "the server block does not name the root-owned copies: $(cat "$NGX/sites/example.com.conf")"
-served_fp() {
-    timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_PORT" -servername www.example.com \
-        </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null
-}
+served_fp() { az_served_fp "$NGINX_PORT" www.example.com; }
 serves_issued() { [[ $(served_fp) == "$fingerprint" ]]; }
 az_wait_for 30 serves_issued ||
     az_fail "nginx does not serve the issued certificate after the deploy: served [$(served_fp)], issued [$fingerprint]"
