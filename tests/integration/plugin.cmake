@@ -39,3 +39,12 @@ target_link_libraries(sync_order_shim PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
 acmezone_integration_test(plugin_sync_order test_plugin_sync_order.sh TIMEOUT 300)
 set_property(TEST plugin_sync_order APPEND PROPERTY ENVIRONMENT
     "ACMEZONE_SYNC_SHIM=$<TARGET_FILE:sync_order_shim>")
+
+# TCP slots (issue 20 item 3): 300 connections from 127.0.0.1 sending
+# unsigned queries (tcp_slot_holder.py) cannot keep a signed UPDATE from
+# 127.0.0.2 out, and are closed once past their free renewals.
+acmezone_integration_test(plugin_tcp_slots test_plugin_tcp_slots.sh TIMEOUT 300)
+
+# Replay after a restart (issue 20 item 4): an UPDATE captured on its way
+# (dns_capture.py) and sent again after named restarted is BADTIME.
+acmezone_integration_test(plugin_replay test_plugin_replay.sh TIMEOUT 300)

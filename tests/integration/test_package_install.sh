@@ -6,7 +6,10 @@
 # shipped plugin.conf (only the key file and the control port changed), and
 # the installed acmezone-issuer, run as user acmezone with the shipped
 # issuer.conf (only the CA, the key file and the ports changed), gets a
-# certificate from Pebble. Then an upgrade (the same packages with a higher
+# certificate from Pebble; its deploy-hook (the installed deploy-request)
+# asks for a deploy, and the installed acmezone-deploy.service's command, run
+# as root as the unit runs it, deploys that certificate into a real nginx on
+# a loopback port. Then an upgrade (the same packages with a higher
 # version) keeps the state, a changed conffile and the user; a purge leaves
 # nothing behind (files, directories, user, group).
 #
@@ -19,6 +22,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
+source "$(dirname "$0")/nginx_lib.sh"
 # named runs as bind and the issuer as acmezone, and both read files in
 # $AZ_TMP: it is made under /tmp (mode 1777 everywhere), not under $TMPDIR,
 # which may be a directory only root can enter (libpam-tmpdir's /tmp/user/0
@@ -60,7 +64,7 @@ for p in "${packages[@]}"; do
     fi
 done
 ! getent passwd acmezone >/dev/null || az_fail "a user acmezone exists already: this test would delete it"
-for d in /etc/acmezone /var/lib/acmezone /var/lib/bind/acmezone; do
+for d in /etc/acmezone /var/lib/acmezone /var/lib/bind/acmezone /var/lib/acmezone-deploy; do
     [[ ! -e $d ]] || az_fail "$d exists already: this test would remove it"
 done
 
@@ -127,6 +131,14 @@ expect_path /lib/systemd/system/acmezone-issuer-daemon.service "regular file" 64
 expect_path /usr/share/man/man8/acmezone-issuer.8.gz "regular file" 644 root:root
 expect_path /usr/share/man/man8/acmezone_dlz.8.gz "regular file" 644 root:root
 expect_path /usr/share/doc/acmezone-bind-plugin/examples/named.conf.fragment "regular file" 644 root:root
+# The root half of deploying to nginx (acmezone-deploy.path/.service).
+for f in acmezone-deploy deploy-request nginx-deploy; do
+    expect_path "/usr/lib/acmezone/$f" "regular file" 755 root:root
+done
+expect_path /etc/acmezone/nginx-site.conf.template "regular file" 644 root:root
+expect_path /etc/acmezone/deploy.conf "regular file" 644 root:root
+expect_path /lib/systemd/system/acmezone-deploy.path "regular file" 644 root:root
+expect_path /lib/systemd/system/acmezone-deploy.service "regular file" 644 root:root
 man -w acmezone-issuer >/dev/null 2>&1 || az_fail "man acmezone-issuer: not found"
 man -w acmezone_dlz >/dev/null 2>&1 || az_fail "man acmezone_dlz: not found"
 nm -D --defined-only /usr/lib/bind/acmezone_dlz.so | awk '{print $3}' | grep -v '^dlz_' | grep -q . &&
@@ -160,8 +172,17 @@ grep -qxF "Conflicts=acmezone-issuer.service acmezone-issuer.timer" "$daemon_uni
 # systemd-analyze comes with the package systemd (scripts/bootstrap installs it).
 command -v systemd-analyze >/dev/null ||
     az_fail "systemd-analyze not found: scripts/bootstrap installs the package systemd"
+deploy_unit=/lib/systemd/system/acmezone-deploy.service
+deploy_path=/lib/systemd/system/acmezone-deploy.path
+grep -qxF "PathChanged=/var/lib/acmezone/deploy-request" "$deploy_path" ||
+    az_fail "$deploy_path does not watch /var/lib/acmezone/deploy-request"
+for line in "ExecStart=/usr/lib/acmezone/acmezone-deploy" "EnvironmentFile=-/etc/acmezone/deploy.conf" \
+    "NoNewPrivileges=yes" "ProtectSystem=full" "ReadWritePaths=-/etc/nginx"; do
+    grep -qxF "$line" "$deploy_unit" || az_fail "$deploy_unit lacks the line: $line"
+done
+! grep -q '^User=' "$deploy_unit" || az_fail "$deploy_unit must run as root (it edits nginx's configuration)"
 out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" /lib/systemd/system/acmezone-issuer.timer \
-    "$daemon_unit" 2>&1) ||
+    "$daemon_unit" "$deploy_unit" "$deploy_path" 2>&1) ||
     az_fail "systemd-analyze verify: $out"
 [[ -z $out ]] || az_fail "systemd-analyze verify warns: $out"
 az_log "systemd-analyze verify: units clean"
@@ -169,6 +190,8 @@ az_log "systemd-analyze verify: units clean"
     az_fail "the timer was enabled on installation (the operator enables it after configuring)"
 [[ ! -e /etc/systemd/system/multi-user.target.wants/acmezone-issuer-daemon.service ]] ||
     az_fail "the daemon was enabled on installation"
+[[ ! -e /etc/systemd/system/paths.target.wants/acmezone-deploy.path ]] ||
+    az_fail "acmezone-deploy.path was enabled on installation (the operator opts in)"
 
 # -- named with the installed module and the shipped plugin.conf ----------
 # named runs as bind, as Debian runs it (-u bind: named changes user before
@@ -227,6 +250,9 @@ sed -E -e "s|^directory = .*|directory = $AZ_PEBBLE_DIR\nca-file = $conf_dir/peb
     -e "s|^keys = .*|keys = $conf_dir/issuer-keys.conf|" \
     -e "s|^resolver = .*|resolver = 127.0.0.1:$AZ_NAMED_PORT\ncheck-server = 127.0.0.1:$AZ_NAMED_PORT|" \
     /etc/acmezone/issuer.conf >"$conf_dir/issuer.conf"
+! grep -q '^\[hooks\]' "$conf_dir/issuer.conf" ||
+    az_fail "shipped issuer.conf has a [hooks] section now: set deploy-hook there instead"
+printf '[hooks]\ndeploy-hook = /usr/lib/acmezone/deploy-request\n' >>"$conf_dir/issuer.conf"
 for k in "ca-file = " "check-server = " "state-dir = /var/lib/acmezone" "dir = /var/lib/acmezone/certs"; do
     grep -q "^$k" "$conf_dir/issuer.conf" || az_fail "derived issuer.conf lacks \"$k\": shipped file changed?"
 done
@@ -250,6 +276,44 @@ az_assert_eq acmezone "$owner" "privkey.pem owner"
 az_assert_eq "600 acmezone" "$(stat -c '%a %U' /var/lib/acmezone/account.key)" \
     "ACME account key mode and owner"
 fingerprint=$(openssl x509 -in "$AZ_CERTS/example.com/cert.pem" -noout -fingerprint -sha256)
+
+# -- the root deploy, as installed -------------------------------------------
+# The issuer's deploy-hook (the installed deploy-request, as acmezone) wrote
+# the file acmezone-deploy.path watches. systemd is not PID 1 here: the
+# unit's ExecStart (read with systemd-analyze) runs as root with the unit's
+# EnvironmentFile plus this test's nginx (its own prefix and loopback port),
+# and that nginx then serves the certificate the issuer got.
+request=/var/lib/acmezone/deploy-request
+[[ -f $request ]] ||
+    az_fail "the issuer's deploy-hook /usr/lib/acmezone/deploy-request wrote no $request: $(cat "$AZ_ISSUER_ERR")"
+az_assert_eq acmezone "$(stat -c %U "$request")" "$request's owner"
+az_assert_contains "$(cat "$request")" " example.com" "$request"
+deploy_exec=$(systemd-analyze cat-config "$deploy_unit" 2>/dev/null | sed -n 's/^ExecStart=//p')
+az_assert_eq /usr/lib/acmezone/acmezone-deploy "$deploy_exec" "$deploy_unit's ExecStart"
+NGX=$AZ_TMP/nginx
+NGINX_PORT=$(az_free_port)
+az_nginx_conf "$NGX" "$NGINX_PORT"
+NGINX_ARGS=$AZ_NGINX_ARGS
+az_start_nginx
+status=0
+(
+    set -a
+    # shellcheck disable=SC1091 # the installed file: KEY=VALUE lines, as EnvironmentFile= reads them
+    . /etc/acmezone/deploy.conf
+    set +a
+    cd / && env NGINX_SITES_DIR="$NGX/sites" NGINX_LISTEN="127.0.0.1:$NGINX_PORT" \
+        NGINX_TEST="nginx -t $NGINX_ARGS" NGINX_RELOAD="nginx -s reload $NGINX_ARGS" "$deploy_exec"
+) >"$AZ_TMP/deploy.out" 2>&1 || status=$?
+az_assert_eq 0 "$status" "the installed acmezone-deploy, as root: $(cat "$AZ_TMP/deploy.out")"
+az_assert_contains "$(cat "$AZ_TMP/deploy.out")" "example.com: deployed (" "acmezone-deploy's log"
+expect_path /var/lib/acmezone-deploy directory 700 root:root
+grep -q "ssl_certificate \"/var/lib/acmezone-deploy/example.com/" "$NGX/sites/example.com.conf" ||
+    az_fail "the server block does not name the root-owned copies: $(cat "$NGX/sites/example.com.conf")"
+served_fp() { az_served_fp "$NGINX_PORT" www.example.com; }
+serves_issued() { [[ $(served_fp) == "$fingerprint" ]]; }
+az_wait_for 30 serves_issued ||
+    az_fail "nginx does not serve the issued certificate after the deploy: served [$(served_fp)], issued [$fingerprint]"
+az_log "the installed acmezone-deploy put the installed issuer's certificate into nginx"
 
 # -- SuccessExitStatus=3: a run that finds the state lock held -------------
 # The unit counts exit 3 as success (another pass holds the lock: nothing to
@@ -327,7 +391,8 @@ done
 for path in /usr/lib/bind/acmezone_dlz.so /usr/sbin/acmezone-issuer /etc/acmezone \
     /var/lib/acmezone /var/lib/bind/acmezone /lib/systemd/system/acmezone-issuer.service \
     /lib/systemd/system/acmezone-issuer.timer /lib/systemd/system/acmezone-issuer-daemon.service \
-    /usr/share/doc/acmezone-issuer \
+    /lib/systemd/system/acmezone-deploy.path /lib/systemd/system/acmezone-deploy.service \
+    /usr/lib/acmezone /var/lib/acmezone-deploy /usr/share/doc/acmezone-issuer \
     /usr/share/doc/acmezone-bind-plugin /usr/share/man/man8/acmezone-issuer.8.gz; do
     [[ ! -e $path ]] || az_fail "$path is left after purge"
 done
