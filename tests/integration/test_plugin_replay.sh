@@ -48,7 +48,8 @@ az_log "named is stopped and started again (same state directory and ports)"
 az_stop_named
 # time signed and the start time are whole seconds: start in a later second
 # than the signing, as any real restart does (it takes longer than that).
-az_wait_for 5 test "$(date +%s)" -gt "$signed" || az_fail "the clock does not advance"
+# (The date is read on every try, in the child shell.)
+az_wait_for 5 bash -c "(( \$(date +%s) > $signed ))" || az_fail "the clock does not advance past $signed"
 az_start_named "$AZ_PLUGIN_FRAGMENT"
 az_wait_for 20 ctl_dig +norec _acme-challenge.example.com SOA ||
     az_fail "control socket does not answer after the restart"
