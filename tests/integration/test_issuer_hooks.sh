@@ -28,6 +28,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
+source "$(dirname "$0")/nginx_lib.sh"
 az_setup
 
 ZONE=hooks.example.org
@@ -48,42 +49,11 @@ az_log "roots: [$ROOT0_CN] (default) and [$ROOT1_CN] (alternate)"
 
 # A real nginx: its own prefix, config, pid and a loopback port; a default
 # server with a certificate of its own answers the names no site block claims.
-command -v nginx >/dev/null ||
-    az_fail "nginx is not installed (Debian package nginx; scripts/bootstrap installs it)"
 NGX=$AZ_TMP/nginx
 NGINX_PORT=$(az_free_port)
-NGINX_ARGS="-p $NGX/ -c $NGX/nginx.conf -e stderr"
-mkdir -p "$NGX/sites" "$NGX/tmp"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj "/CN=acmezone test: nginx default server" -keyout "$NGX/default.key" \
-    -out "$NGX/default.pem" 2>/dev/null || az_fail "openssl: no default certificate for nginx"
-cat >"$NGX/nginx.conf" <<EOF
-# written by test_issuer_hooks.sh
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log stderr notice;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    server {
-        listen 127.0.0.1:$NGINX_PORT ssl default_server;
-        ssl_certificate $NGX/default.pem;
-        ssl_certificate_key $NGX/default.key;
-        return 404;
-    }
-    include $NGX/sites/*.conf;
-}
-EOF
-# shellcheck disable=SC2086
-out=$(nginx -t $NGINX_ARGS 2>&1) || az_fail "nginx -t on the test's own configuration: $out"
-# shellcheck disable=SC2086
-az_start_bg nginx nginx $NGINX_ARGS -g "daemon off;"
+az_nginx_conf "$NGX" "$NGINX_PORT"
+NGINX_ARGS=$AZ_NGINX_ARGS
+az_start_nginx
 NGINX_PID=$AZ_BG_PID
 ECDSA_ONLY=ecdsa_secp256r1_sha256
 RSA_ONLY=rsa_pss_rsae_sha256:rsa_pkcs1_sha256
