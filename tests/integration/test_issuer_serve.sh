@@ -18,6 +18,8 @@
 #       new version after `issue ZONE --force`, not before
 #   (7) SIGHUP re-reads the configuration: with stage-for, a new version is
 #       not served before its time and is after it
+#   (7b) with max-connections 2 and two connections held, a third is closed
+#       at once; once they are gone clients are served again
 #   (8) SIGTERM drains: a long poll in progress is answered, then exit 0
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
@@ -219,7 +221,7 @@ refused() { # WHAT LOG-TEXT CURL-ARGS...
     shift 2
     before=$(grep -c "TLS handshake refused" "$SERVE_LOG" || true)
     if out=$(curl -sS --max-time 20 --cacert "$PKI/ca/ca.pem" "$@" "$URL/v1/zones/$Z1" 2>&1); then
-        az_fail "$what: curl got an answer: $out"
+        az_fail "$what: curl got an answer: ${out:0:120}"
     fi
     az_assert_not_contains "$out" "BEGIN" "$what: no PEM byte"
     az_wait_for 10 bash -c "(( \$(grep -c 'TLS handshake refused' '$SERVE_LOG') > $before ))" ||
@@ -236,7 +238,7 @@ refused "an expired certificate" "certificate has expired" \
 refused "a revoked certificate" "certificate revoked" \
     --cert "$PKI/revoked.pem" --key "$PKI/revoked.key"
 if out=$(curl -sS --max-time 20 "http://127.0.0.1:$PORT/v1/zones/$Z1" 2>&1); then
-    az_fail "plain HTTP got an answer: $out"
+    az_fail "plain HTTP got an answer: ${out:0:120}"
 fi
 az_assert_not_contains "$out" "BEGIN" "plain HTTP: no PEM byte"
 az_wait_for 10 grep -q "TLS handshake refused: http request" "$SERVE_LOG" ||
@@ -333,6 +335,35 @@ waited=$((SECONDS - issued_at))
 check_set "$Z2" "$w2"
 az_log "  staged version served after ${waited} s"
 
+az_log "(7b) max-connections: a connection beyond it is closed at once"
+serve_conf "stage-for = 8s" "max-connections = 2"
+kill -HUP "$SERVE_PID"
+az_wait_for 10 bash -c "(( \$(grep -c 'SIGHUP: configuration, certificate' '$SERVE_LOG') >= 2 ))" ||
+    az_fail "the second SIGHUP was not taken"
+python3 - "$PORT" >"$AZ_TMP/limit.out" 2>&1 <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+third = socket.create_connection(("127.0.0.1", port))
+third.settimeout(30)
+start = time.monotonic()
+try:
+    data = third.recv(1)
+except (socket.timeout, ConnectionResetError) as e:
+    data = repr(e).encode()
+print("%.1f %r" % (time.monotonic() - start, data))
+EOF
+read -r limit_secs limit_data <"$AZ_TMP/limit.out"
+az_assert_eq "b''" "$limit_data" "the third connection is closed"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 2 else 1)" "$limit_secs" ||
+    az_fail "the third connection was closed after $limit_secs s, not at once (idle-timeout is 3 s)"
+grep -q "closed: max-connections (2) reached" "$SERVE_LOG" || az_fail "the refusal is not logged"
+# Once those are gone, clients are served again.
+served_again() {
+    [[ $(fetch web1.example.net /v1/zones) == 200 ]]
+}
+az_wait_for 10 served_again || az_fail "no client served after the held connections closed"
+
 az_log "(8) SIGTERM drains"
 v2=$(store_version "$Z1")
 curl -sS --max-time 60 --cacert "$PKI/ca/ca.pem" --cert "$PKI/web1.example.net.pem" \
@@ -342,7 +373,9 @@ POLL_PID=$!
 az_wait_for 10 grep -q "version=$v2: waiting up to 50 s" "$SERVE_LOG" ||
     az_fail "the second long poll is not waiting"
 kill -TERM "$SERVE_PID"
+term_at=$SECONDS
 wait "$POLL_PID" || az_fail "the long poll failed on SIGTERM"
+((SECONDS - term_at <= 3)) || az_fail "the long poll was answered $((SECONDS - term_at)) s after SIGTERM"
 az_assert_eq 304 "$(cat "$AZ_TMP/poll.code")" "a long poll is answered at SIGTERM"
 rc=0
 az_wait_for 10 bash -c "! kill -0 $SERVE_PID 2>/dev/null" || az_fail "serve did not exit after SIGTERM"
