@@ -3,46 +3,13 @@
 
 #include <string>
 
+#include "common/name_path.h"
+
 namespace acmezone::issuer {
 namespace {
 
 constexpr std::string_view kList = "/v1/zones";
 constexpr unsigned kMaxWait = 86400;
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-// One percent-decoding; nullopt for a malformed escape or a decoded NUL.
-std::optional<std::string> percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out += s[i];
-            continue;
-        }
-        if (i + 2 >= s.size()) {
-            return std::nullopt;
-        }
-        const int hi = hex_value(s[i + 1]);
-        const int lo = hex_value(s[i + 2]);
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            return std::nullopt;
-        }
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
-    return out;
-}
 
 // "wait=N": N seconds; nullopt for anything else.
 std::optional<std::chrono::seconds> wait_query(std::string_view query) {
