@@ -11,7 +11,8 @@
 #       certificate or key byte)
 #   (3) refused handshakes: no client certificate, another CA's, an expired
 #       one, a revoked one (CRL); plain HTTP
-#   (4) path traversal and encoded variants: never 200, never a key byte
+#   (4) path traversal and encoded variants: never 200, never a key byte, and
+#       (strace) no file system access outside the store while answering
 #   (5) an oversized header: 431; a client that idles is closed after
 #       idle-timeout while another is served meanwhile
 #   (6) If-None-Match with the current version: 304; a long poll returns the
@@ -246,6 +247,12 @@ az_wait_for 10 grep -q "TLS handshake refused: http request" "$SERVE_LOG" ||
 
 az_log "(4) traversal and encoded variants"
 ls "$AZ_TMP/issuer-state/account.key" >/dev/null || az_fail "no account key to aim at"
+# Every file system call serve makes meanwhile, to show none reaches outside the store.
+strace -f -e trace=%file -p "$SERVE_PID" -o "$AZ_TMP/strace.out" 2>"$AZ_TMP/strace.err" &
+STRACE_PID=$!
+az_track_pid "$STRACE_PID"
+az_wait_for 10 grep -q "attached" "$AZ_TMP/strace.err" ||
+    az_fail "strace did not attach to serve: $(cat "$AZ_TMP/strace.err")"
 for path in "/v1/zones/..%2fissuer-state%2faccount.key" \
     "/v1/zones/../issuer-state/account.key" \
     "/v1/zones/%2e%2e%2fissuer-state%2faccount.key" \
@@ -268,6 +275,16 @@ for path in "/v1/zones/..%2fissuer-state%2faccount.key" \
     az_assert_not_contains "$body" "PRIVATE" "$path: no key byte"
     az_assert_not_contains "$body" "BEGIN" "$path: no PEM byte"
 done
+# A positive control: a real fetch is seen by strace, under the store.
+az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "web1 fetches $Z1 under strace"
+az_wait_for 10 grep -q "$AZ_CERTS/$Z1" "$AZ_TMP/strace.out" ||
+    az_fail "strace saw no store access for a real fetch: $(tail -3 "$AZ_TMP/strace.out")"
+kill -INT "$STRACE_PID"
+wait "$STRACE_PID" || true
+# Outside: not below the store, or through a ".." component.
+outside=$(grep -o '"/[^"]*"' "$AZ_TMP/strace.out" | tr -d '"' |
+    awk -v store="$AZ_CERTS/" 'index($0, store) != 1 || $0 ~ /(^|\/)\.\.(\/|$)/' | sort -u)
+[[ -z $outside ]] || az_fail "serve touched paths outside the store while answering: $outside"
 
 az_log "(5) oversized header; an idle client closed while another is served"
 code=$(fetch web1.example.net "/v1/zones/$Z1" -H "X-Big: $(head -c 6000 /dev/zero | tr '\0' a)")
