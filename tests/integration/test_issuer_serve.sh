@@ -21,6 +21,7 @@
 #       not served before its time and is after it
 #   (7b) with max-connections 2 and two connections held, a third is closed
 #       at once; once they are gone clients are served again
+#   (7c) SIGHUP re-reads the CRL: a host revoked since then is refused
 #   (8) SIGTERM drains: a long poll in progress is answered, then exit 0
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
@@ -380,6 +381,22 @@ served_again() {
     [[ $(fetch web1.example.net /v1/zones) == 200 ]]
 }
 az_wait_for 10 served_again || az_fail "no client served after the held connections closed"
+
+az_log "(7c) SIGHUP re-reads the CRL: a host revoked since is refused"
+az_assert_eq 200 "$(fetch cp1001.eqiad.wmnet "/v1/zones/$Z2")" "cp1001 before its revocation"
+openssl ca -config "$PKI/ca/ca.cnf" -revoke "$PKI/cp1001.eqiad.wmnet.pem" 2>/dev/null ||
+    az_fail "openssl ca -revoke cp1001 failed"
+openssl ca -config "$PKI/ca/ca.cnf" -gencrl -out "$PKI/crl.pem" 2>/dev/null ||
+    az_fail "openssl ca -gencrl failed"
+kill -HUP "$SERVE_PID"
+az_wait_for 10 bash -c "(( \$(grep -c 'SIGHUP: configuration, certificate' '$SERVE_LOG') >= 3 ))" ||
+    az_fail "the third SIGHUP was not taken"
+if out=$(fetch cp1001.eqiad.wmnet "/v1/zones/$Z2" 2>&1); then
+    az_fail "cp1001, revoked, got an answer: ${out:0:120}"
+fi
+az_wait_for 10 bash -c "grep 'TLS handshake refused' '$SERVE_LOG' | tail -1 | grep -q 'certificate revoked'" ||
+    az_fail "cp1001's refusal is not logged as revoked"
+az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "web1 still served after the reload"
 
 az_log "(8) SIGTERM drains"
 v2=$(store_version "$Z1")
