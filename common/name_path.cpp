@@ -13,12 +13,16 @@ bool kept(char c) {
 }
 
 int hex_value(char c) {
-    for (int i = 0; i < 16; ++i) {
-        if (kHex[i] == c) {
-            return i;
-        }
+    if (c >= '0' && c <= '9') {
+        return c - '0';
     }
-    return -1;  // upper-case hex is not canonical
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
 }
 
 }  // namespace
@@ -42,26 +46,35 @@ std::string path_component(const DnsName& name) {
     return out;
 }
 
-std::optional<DnsName> name_of_path_component(std::string_view component) {
-    std::string text;
-    text.reserve(component.size());
-    for (std::size_t i = 0; i < component.size(); ++i) {
-        if (component[i] != '%') {
-            text += component[i];
+std::optional<std::string> percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
             continue;
         }
-        if (i + 2 >= component.size()) {
+        if (i + 2 >= text.size()) {
             return std::nullopt;
         }
-        const int hi = hex_value(component[i + 1]);
-        const int lo = hex_value(component[i + 2]);
+        const int hi = hex_value(text[i + 1]);
+        const int lo = hex_value(text[i + 2]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }
-        text += static_cast<char>(hi * 16 + lo);
+        out += static_cast<char>(hi * 16 + lo);
         i += 2;
     }
-    auto name = DnsName::try_parse(text);
+    return out;
+}
+
+std::optional<DnsName> name_of_path_component(std::string_view component) {
+    const auto text = percent_decode(component);
+    if (!text) {
+        return std::nullopt;
+    }
+    auto name = DnsName::try_parse(*text);
+    // Upper-case hex decodes too, but is not canonical: the round trip refuses it.
     if (!name || name->is_root() || path_component(*name) != component) {
         return std::nullopt;
     }

@@ -33,4 +33,10 @@ std::string path_component(const DnsName& name);
 // else (a stray file, a non-canonical encoding such as "%2F" or "%61").
 std::optional<DnsName> name_of_path_component(std::string_view component);
 
+// `text` with each "%" and two hex digits (either case) replaced by that
+// octet, once (a "%2541" gives "%41"); nullopt for a '%' not followed by two
+// hex digits. The result may hold any octet, NUL included: parse it
+// (DnsName::try_parse) before use.
+std::optional<std::string> percent_decode(std::string_view text);
+
 }  // namespace acmezone

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <random>
@@ -271,6 +272,86 @@ std::optional<CertInfo> CertStore::current(const DnsName& zone, KeyType type) co
 std::string CertStore::current_chain(const DnsName& zone, KeyType type) const {
     auto file = current_file(zone, type, "fullchain.pem");
     return file ? read_file(*file) : std::string();
+}
+
+std::optional<unsigned long> CertStore::current_version(const DnsName& zone) const {
+    std::error_code ec;
+    const std::string target = fs::read_symlink(zone_dir(zone) / "current", ec).string();
+    if (ec || target.rfind(".v-", 0) != 0 || target.size() <= 3 || target.size() >= 15 ||
+        target.find_first_not_of("0123456789", 3) != std::string::npos) {
+        return std::nullopt;
+    }
+    return std::stoul(target.substr(3));
+}
+
+std::optional<unsigned long> CertStore::previous_version(const DnsName& zone) const {
+    const auto current = current_version(zone);
+    if (!current) {
+        return std::nullopt;
+    }
+    const auto present = versions(zone_dir(zone));
+    auto it = present.lower_bound(*current);
+    if (it == present.begin()) {
+        return std::nullopt;
+    }
+    return *std::prev(it);
+}
+
+std::optional<std::chrono::system_clock::time_point> CertStore::version_written(
+    const DnsName& zone, unsigned long number) const {
+    const fs::path vdir = zone_dir(zone) / (".v-" + std::to_string(number));
+    struct stat st {};
+    if (::lstat(vdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return std::nullopt;
+    }
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) +
+            std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+std::optional<StoredVersion> CertStore::read_version(const DnsName& zone,
+                                                     unsigned long number) const {
+    const fs::path vdir = zone_dir(zone) / (".v-" + std::to_string(number));
+    const auto written = version_written(zone, number);
+    if (!written) {
+        return std::nullopt;
+    }
+    StoredVersion v;
+    v.number = number;
+    v.written = *written;
+    auto read_files = [](const fs::path& dir, KeyType type) {
+        return VersionFiles{type, read_private_file(dir / "privkey.pem", "private key"),
+                            read_file(dir / "cert.pem"), read_file(dir / "chain.pem"),
+                            read_file(dir / "fullchain.pem")};
+    };
+    std::vector<std::pair<std::string, KeyType>> typed;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(vdir, ec)) {
+        auto type = key_type_from_name(e.path().filename().string());
+        if (type && e.is_directory(ec)) {
+            typed.emplace_back(e.path().filename().string(), *type);
+        }
+    }
+    if (ec) {
+        return std::nullopt;  // removed while listed
+    }
+    std::sort(typed.begin(), typed.end());
+    for (const auto& [name, type] : typed) {
+        v.files.push_back(read_files(vdir / name, type));
+    }
+    if (v.files.empty()) {  // a version without subdirectories: its one certificate
+        const std::string cert = read_file(vdir / "cert.pem");
+        BioPtr bio = memory_bio(cert);
+        X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        auto type = x ? key_type_of(X509_get0_pubkey(x.get())) : std::nullopt;
+        if (!type) {
+            throw CertCheckError((vdir / "cert.pem").string() +
+                                 ": not a PEM certificate of a known key type");
+        }
+        v.files.push_back(read_files(vdir, *type));
+    }
+    return v;
 }
 
 fs::path CertStore::next_key_path(const DnsName& zone, KeyType type) const {

@@ -35,6 +35,7 @@
 // directory: what was there stays as it was, byte for byte.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -45,6 +46,24 @@
 #include "issuer/certs/cert_key.h"
 
 namespace acmezone::issuer {
+
+// One key type's files of one stored version, as read back (read_version).
+struct VersionFiles {
+    KeyType type;
+    std::string privkey_pem;
+    std::string cert_pem;
+    std::string chain_pem;
+    std::string fullchain_pem;
+};
+
+// One complete stored version: its number (the N of .v-N, growing per zone),
+// when it was written (the directory's modification time: its last file was
+// created then) and every key type's files.
+struct StoredVersion {
+    unsigned long number = 0;
+    std::chrono::system_clock::time_point written;
+    std::vector<VersionFiles> files;  // at least one
+};
 
 // One key type's certificate for store().
 struct TypedCert {
@@ -78,6 +97,20 @@ class CertStore {
     std::optional<CertInfo> current(const DnsName& zone, KeyType type) const;
     // The PEM of that certificate (leaf first), "" when none.
     std::string current_chain(const DnsName& zone, KeyType type) const;
+
+    // The version `current` points to, and the newest one before it still kept
+    // (the store keeps two); nullopt when there is none. Reads only the zone's
+    // own directory (zone_dir).
+    std::optional<unsigned long> current_version(const DnsName& zone) const;
+    std::optional<unsigned long> previous_version(const DnsName& zone) const;
+    // When version `number` was written; nullopt when it is not there.
+    std::optional<std::chrono::system_clock::time_point> version_written(
+        const DnsName& zone, unsigned long number) const;
+    // Every file of version `number`, read from its directory (so one
+    // consistent set, whatever `current` points to meanwhile); nullopt when
+    // that version is gone (removed by a newer store()). Throws
+    // std::runtime_error naming the file when one is missing or unreadable.
+    std::optional<StoredVersion> read_version(const DnsName& zone, unsigned long number) const;
 
     // The next key of `type` for `zone`, nullopt when none is kept. Throws
     // std::runtime_error naming the file when it exists but does not parse.

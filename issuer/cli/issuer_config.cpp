@@ -517,12 +517,123 @@ void parse_hooks_and_status(const Input& in, IssuerConfig& c) {
     c.metrics_file = in.path("status.metrics-file");
 }
 
+// clang-format off
+std::vector<Row> serve_rows() {
+    return {
+        Row::text("serve.listen",
+            "IP:PORT `acmezone-issuer serve` listens on (HTTPS, client certificates required)"),
+        Row::text("serve.cert", "the server's certificate chain it presents (PEM, leaf first)"),
+        Row::text("serve.key", "the server's private key (PEM), mode 0600"),
+        Row::text("serve.client-ca",
+            "PEM file of the CA(s) whose client certificates are accepted (and only those)"),
+        Row::text("serve.client-crl", "PEM CRL(s) of client-ca: revoked clients are refused"),
+        Row::texts("serve.allow",
+            "ZONE HOST...: hosts (client certificate DNS SAN, or CN without SANs) that may fetch "
+            "ZONE's keys (repeatable)"),
+        Row::texts("serve.allow-regex",
+            "ZONE REGEX...: hosts whose whole name matches REGEX (ECMAScript, case-insensitive) "
+            "may fetch ZONE's keys (repeatable)"),
+        Row::text("serve.stage-for",
+            "serve a new certificate only this long after it was issued, the one before "
+            "meanwhile (seconds, or with a unit: 90s, 30m, 1h, 2d)", "0"),
+        Row::number("serve.max-connections", 512, {1, 65536}, "client connections at once"),
+        Row::number("serve.max-header-bytes", 8192, {1024, 65536},
+            "bytes of a request's header at most (more: 431 and the connection closed)"),
+        Row::number("serve.idle-timeout", 30, {1, 3600},
+            "seconds a connection may take for its TLS handshake or its next request"),
+        Row::number("serve.max-wait", 300, {0, 3600},
+            "seconds a long poll (?wait=N) may wait at most"),
+    };
+}
+// clang-format on
+
+// "ZONE WORD..." of [serve] allow / allow-regex: the zone (a configured one)
+// and the words; fails naming the line.
+std::pair<DnsName, strings> zone_and_words(const Input& in, const IssuerConfig& c, const char* key,
+                                           std::size_t i, const std::string& value) {
+    std::istringstream split(value);
+    std::string zone_text, word;
+    split >> zone_text;
+    strings words;
+    while (split >> word) {
+        words.push_back(word);
+    }
+    if (words.empty()) {
+        in.fail(key, i,
+                "expected a zone then at least one host or expression, got \"" + value + "\"");
+    }
+    auto zone = DnsName::try_parse(zone_text);
+    if (!zone || std::find(c.zones.begin(), c.zones.end(), *zone) == c.zones.end()) {
+        in.fail(key, i, "\"" + zone_text + "\" is not a configured zone (see [zones])");
+    }
+    return {*zone, words};
+}
+
+// [serve]: the distribution service (issuer/serve/), only when listen is given.
+void parse_serve(const Input& in, IssuerConfig& c) {
+    if (!in.given("serve.listen")) {
+        for (const auto& row : serve_rows()) {
+            if (in.given(row.key.c_str()) && !in.cf.values()[row.key].defaulted()) {
+                in.fail(row.key.c_str(), 0, "needs serve.listen (the service's IP:PORT)");
+            }
+        }
+        return;
+    }
+    ServeSettings s;
+    s.listen = endpoint(in, "serve.listen", 0, in.text("serve.listen"), 0);
+    if (s.listen.port() == 0) {
+        in.fail("serve.listen", 0, "needs a port (IP:PORT)");
+    }
+    for (const char* required : {"serve.cert", "serve.key", "serve.client-ca"}) {
+        if (!in.given(required)) {
+            throw ConfigError(in.cf.where("serve.listen") + ": needs " + required + " too");
+        }
+    }
+    s.cert_file = *in.path("serve.cert");
+    s.key_file = *in.path("serve.key");
+    try {
+        (void)read_private_file(s.key_file, "serve key");  // mode checked now, read when serving
+    } catch (const std::exception& e) {
+        in.fail("serve.key", 0, e.what());
+    }
+    s.client_ca = *in.path("serve.client-ca");
+    s.client_crl = in.path("serve.client-crl");
+    const strings allows = in.texts("serve.allow");
+    for (std::size_t i = 0; i < allows.size(); ++i) {
+        auto [zone, hosts] = zone_and_words(in, c, "serve.allow", i, allows[i]);
+        for (const std::string& host : hosts) {
+            if (!DnsName::try_parse(host)) {
+                in.fail("serve.allow", i, "\"" + host + "\" is not a host name");
+            }
+            s.access.allow(zone, host);
+        }
+    }
+    const strings regexes = in.texts("serve.allow-regex");
+    for (std::size_t i = 0; i < regexes.size(); ++i) {
+        auto [zone, expressions] = zone_and_words(in, c, "serve.allow-regex", i, regexes[i]);
+        for (const std::string& expression : expressions) {
+            try {
+                s.access.allow_regex(zone, expression);
+            } catch (const std::regex_error& e) {
+                in.fail("serve.allow-regex", i,
+                        "bad regular expression \"" + expression + "\": " + e.what());
+            }
+        }
+    }
+    s.stage_for = duration(in, "serve.stage-for");
+    s.max_connections = in.number("serve.max-connections");
+    s.max_header_bytes = in.number("serve.max-header-bytes");
+    s.idle_timeout = in.seconds("serve.idle-timeout");
+    s.max_wait = in.seconds("serve.max-wait");
+    c.serve = std::move(s);
+}
+
 // Every option: each section's rows, in the order --help-config shows them.
 const OptionTable& table() {
     static const OptionTable t = [] {
         std::vector<Row> rows;
         for (auto section : {acme_rows, zones_rows, publish_rows, dns_rows, certs_rows, daemon_rows,
-                             hooks_and_status_rows}) {
+                             hooks_and_status_rows, serve_rows}) {
             std::vector<Row> more = section();
             rows.insert(rows.end(), more.begin(), more.end());
         }
@@ -596,6 +707,7 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     parse_certs(in, c);
     parse_daemon(in, c);
     parse_hooks_and_status(in, c);
+    parse_serve(in, c);
     return c;
 }
 

@@ -80,6 +80,16 @@
 //     [status]
 //     metrics-file = /var/lib/prometheus/node-exporter/acmezone.prom
 //                                         written after each pass (metrics.h), mode 0644
+//     [serve]                             `acmezone-issuer serve` (issuer/serve/), with listen:
+//     listen = 0.0.0.0:8443               HTTPS with client certificates only (TLS 1.2+)
+//     cert = /etc/acmezone/serve.crt      the server's certificate chain
+//     key = /etc/acmezone/serve.key       its key, mode 0600
+//     client-ca = /etc/acmezone/hosts-ca.pem   clients need a certificate it issued
+//     client-crl = /etc/acmezone/hosts.crl     and not revoked there
+//     allow = example.com web1.example.net     (repeatable) ZONE HOST...
+//     allow-regex = example.com ^cp[0-9]+\.example\.net$   (repeatable) ZONE REGEX...
+//     stage-for = 0                       serve a new version only this long after issuance
+//     max-connections = 512, max-header-bytes = 8192, idle-timeout = 30, max-wait = 300
 //
 // Relative paths are relative to the configuration file's directory.
 // Errors name the file, the line and the key ("issuer.conf:12: certs.parallel:
@@ -99,6 +109,7 @@
 #include "issuer/certs/cert_key.h"
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/pass/schedule.h"
+#include "issuer/serve/serve_settings.h"
 
 namespace acmezone::issuer {
 
@@ -156,6 +167,9 @@ struct IssuerConfig {
     unsigned notify_expiring_days = 14;
     std::chrono::seconds hook_timeout{300};
     std::optional<std::filesystem::path> metrics_file;
+
+    // [serve]: nullopt without serve.listen
+    std::optional<ServeSettings> serve;
 
     std::filesystem::path account_key_path() const { return state_dir / "account.key"; }
     // A separate account key for the fallback CA.

@@ -6,11 +6,13 @@
 //   acmezone-issuer --config issuer.conf status [--json] [--pins]
 //   acmezone-issuer --config issuer.conf check [ZONE...] [--json]
 //   acmezone-issuer --config issuer.conf daemon
+//   acmezone-issuer --config issuer.conf serve
 //
 // Exit codes: 0 all good, 1 some zone failed, 2 bad configuration or usage,
 // 3 another acmezone-issuer holds the state lock (nothing done).
 // Signals: SIGINT/SIGTERM stop cleanly (interrupt.h); the daemon re-reads its
-// configuration on SIGHUP and lets zones in flight finish on SIGTERM (runner.h).
+// configuration on SIGHUP and lets zones in flight finish on SIGTERM (runner.h);
+// serve drains on SIGTERM and re-reads on SIGHUP (issuer/serve/server.h).
 // See issuer_config.h for the file and runner.h for the commands.
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -25,6 +27,7 @@
 #include "issuer/cli/pins_command.h"
 #include "issuer/cli/status_command.h"
 #include "issuer/pass/runner.h"
+#include "issuer/serve/server.h"
 
 namespace po = boost::program_options;
 using namespace acmezone;
@@ -37,7 +40,8 @@ const char* kUsage =
     "       acmezone-issuer --config FILE issue ZONE... [--force]\n"
     "       acmezone-issuer --config FILE status [--json] [--pins]\n"
     "       acmezone-issuer --config FILE check [ZONE...] [--json]\n"
-    "       acmezone-issuer --config FILE daemon\n";
+    "       acmezone-issuer --config FILE daemon\n"
+    "       acmezone-issuer --config FILE serve\n";
 
 int main_checked(int argc, char** argv) {
     po::options_description opts("options");
@@ -87,7 +91,8 @@ int main_checked(int argc, char** argv) {
         vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
     const bool force = vm.count("force") > 0;
     const bool json = vm.count("json") > 0;
-    if ((command == "run" || command == "status" || command == "daemon") && !args.empty()) {
+    if ((command == "run" || command == "status" || command == "daemon" || command == "serve") &&
+        !args.empty()) {
         std::cerr << "acmezone-issuer: " << command << " takes no zone names (use issue ZONE...)\n";
         return kExitConfig;
     }
@@ -109,11 +114,20 @@ int main_checked(int argc, char** argv) {
         return kExitConfig;
     }
     if (command != "run" && command != "issue" && command != "status" && command != "check" &&
-        command != "daemon") {
+        command != "daemon" && command != "serve") {
         std::cerr << "acmezone-issuer: unknown command \"" << command << "\"\n" << kUsage;
         return kExitConfig;
     }
 
+    if (command == "serve") {  // its own signal handling (server.h)
+        try {
+            const std::string path = vm["config"].as<std::string>();
+            return serve(IssuerConfig::load(path), path);
+        } catch (const ConfigError& e) {
+            log_error(e.what());
+            return kExitConfig;
+        }
+    }
     install_interrupt_handlers();
     try {
         if (command == "check") {

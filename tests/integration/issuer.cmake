@@ -29,3 +29,8 @@ acmezone_integration_test(issuer_fallback_ca test_issuer_fallback_ca.sh TIMEOUT 
 # zones-example/hooks/nginx-deploy alone against nginx -t: quoted paths, file
 # names from ACMEZONE_ZONE_FILE.
 acmezone_integration_test(issuer_nginx_deploy test_nginx_deploy.sh TIMEOUT 120)
+
+# issuer-serve: `acmezone-issuer serve` over mutual TLS (real named, Pebble,
+# openssl-made host CA, curl and s_client): allowed and refused hosts,
+# refused handshakes, traversal, limits, 304, long poll, staging, drain.
+acmezone_integration_test(issuer_serve test_issuer_serve.sh TIMEOUT 300)

@@ -54,3 +54,14 @@ TEST(NamePath, OnlyCanonicalEncodingsDecode) {
         EXPECT_FALSE(name_of_path_component(bad).has_value()) << bad;
     }
 }
+
+TEST(NamePath, PercentDecodeDecodesOnceEitherCase) {
+    EXPECT_EQ(percent_decode("0%2f25.example"), "0/25.example");
+    EXPECT_EQ(percent_decode("%2E%2e%2F"), "../");
+    EXPECT_EQ(percent_decode("%252e"), "%2e");  // once: double encoding stays encoded
+    EXPECT_EQ(percent_decode("a%00b"), std::string("a\0b", 3));
+    EXPECT_EQ(percent_decode("plain"), "plain");
+    for (const char* bad : {"%", "a%2", "%zz", "%2g", "a%"}) {
+        EXPECT_FALSE(percent_decode(bad).has_value()) << bad;
+    }
+}

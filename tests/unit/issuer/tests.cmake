@@ -58,3 +58,13 @@ acmezone_unit_test(test_issuer_outputs
     ${CMAKE_CURRENT_LIST_DIR}/outputs/test_metrics.cpp
     ${CMAKE_CURRENT_LIST_DIR}/outputs/test_hooks.cpp
     LIBS acmezone_issuer_lib)
+
+# serve/: the distribution service's pure parts: access rules (names,
+# full-match expressions), request targets (traversal and encodings never a
+# zone), staging decisions, client certificate names (test PKI).
+acmezone_unit_test(test_issuer_serve
+    ${CMAKE_CURRENT_LIST_DIR}/serve/test_access_rules.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/serve/test_request_target.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/serve/test_staging.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/serve/test_client_identity.cpp
+    LIBS acmezone_issuer_lib)

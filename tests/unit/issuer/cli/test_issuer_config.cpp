@@ -311,3 +311,50 @@ TEST_F(IssuerConfigTest, YesNoOptionsReadTheSameWords) {
         }
     }
 }
+
+// [serve]: optional as a whole; with listen, its files (the key mode-checked),
+// access rules against configured zones, and a bad expression named.
+TEST_F(IssuerConfigTest, ServeSection) {
+    EXPECT_FALSE(parse(kGood).serve);
+    write_file_atomic(dir / "serve.key", "not read here beyond its mode\n", 0600);
+    const std::string serve =
+        std::string(kGood) +
+        "[serve]\nlisten = 127.0.0.1:8443\ncert = serve.crt\nkey = serve.key\n"
+        "client-ca = hosts-ca.pem\n"
+        "allow = example.com web1.example.net Web2.Example.NET\n"
+        "allow-regex = example.org ^cp[0-9]+\\.eqiad\\.wmnet$\n";
+    IssuerConfig c = parse(serve);
+    ASSERT_TRUE(c.serve);
+    EXPECT_EQ(c.serve->listen.to_string(), "127.0.0.1:8443");
+    EXPECT_EQ(c.serve->key_file, dir / "serve.key");
+    EXPECT_EQ(c.serve->client_ca, dir / "hosts-ca.pem");
+    EXPECT_FALSE(c.serve->client_crl);
+    EXPECT_EQ(c.serve->stage_for.count(), 0);
+    EXPECT_EQ(c.serve->max_connections, 512u);
+    EXPECT_EQ(c.serve->idle_timeout.count(), 30);
+    const DnsName com = DnsName::parse("example.com");
+    const DnsName org = DnsName::parse("example.org");
+    EXPECT_TRUE(c.serve->access.allowed(com, {"web2.example.net"}));
+    EXPECT_FALSE(c.serve->access.allowed(org, {"web2.example.net"}));
+    EXPECT_TRUE(c.serve->access.allowed(org, {"cp1001.eqiad.wmnet"}));
+    EXPECT_FALSE(c.serve->access.allowed(com, {"cp1001.eqiad.wmnet"}));
+
+    EXPECT_EQ(parse(serve + "stage-for = 1h\n").serve->stage_for.count(), 3600);
+    auto e = error(serve + "allow-regex = example.com cp[0-9\n");
+    EXPECT_NE(e.find("issuer.conf:32: serve.allow-regex: bad regular expression \"cp[0-9\""),
+              std::string::npos)
+        << e;
+    e = error(serve + "allow = example.nope web1.example.net\n");
+    EXPECT_NE(e.find("serve.allow: \"example.nope\" is not a configured zone"), std::string::npos)
+        << e;
+    e = error(serve + "allow = example.com\n");
+    EXPECT_NE(e.find("expected a zone then at least one host"), std::string::npos) << e;
+    e = error(std::string(kGood) + "[serve]\nallow = example.com web1.example.net\n");
+    EXPECT_NE(e.find("serve.allow: needs serve.listen"), std::string::npos) << e;
+    e = error(std::string(kGood) + "[serve]\nlisten = 127.0.0.1:8443\ncert = c\nkey = serve.key\n");
+    EXPECT_NE(e.find("needs serve.client-ca too"), std::string::npos) << e;
+    fs::permissions(dir / "serve.key", fs::perms(0644));
+    e = error(serve);
+    EXPECT_NE(e.find("serve.key"), std::string::npos) << e;
+    EXPECT_NE(e.find("chmod 600"), std::string::npos) << e;
+}

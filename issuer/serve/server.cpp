@@ -1,0 +1,487 @@
+// See server.h.
+#include "issuer/serve/server.h"
+
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <list>
+#include <memory>
+#include <optional>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "common/log.h"
+#include "issuer/serve/client_identity.h"
+#include "issuer/serve/request_target.h"
+#include "issuer/serve/zone_answers.h"
+
+namespace acmezone::issuer {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+
+// How often a long poll looks at the store for a new version.
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+// Bound on the TLS close_notify exchange at the end of a connection.
+constexpr auto kShutdownTimeout = std::chrono::seconds(5);
+// How much of a request target a log line shows.
+constexpr std::size_t kLoggedTargetMax = 200;
+
+// [[noreturn]] helper: an OpenSSL/Asio setup step that failed, as a ConfigError.
+[[noreturn]] void setup_failed(const std::string& what, const std::string& why) {
+    throw ConfigError("serve: " + what + ": " + why);
+}
+
+// The TLS context of one configuration: mutual TLS only, TLS 1.2 at least.
+void setup_tls(ssl::context& ctx, const ServeSettings& s) {
+    SSL_CTX* c = ctx.native_handle();
+    SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    boost::system::error_code ec;
+    ctx.use_certificate_chain_file(s.cert_file.string(), ec);
+    if (ec) {
+        setup_failed("serve.cert " + s.cert_file.string(), ec.message());
+    }
+    std::string key;
+    try {
+        key = read_private_file(s.key_file, "serve key");
+    } catch (const std::exception& e) {
+        setup_failed("serve.key", e.what());
+    }
+    ctx.use_private_key(asio::buffer(key), ssl::context::pem, ec);
+    OPENSSL_cleanse(key.data(), key.size());
+    if (ec) {
+        setup_failed("serve.key " + s.key_file.string(), ec.message());
+    }
+    if (SSL_CTX_check_private_key(c) != 1) {
+        setup_failed("serve.key " + s.key_file.string(),
+                     "does not match the certificate in " + s.cert_file.string());
+    }
+    ctx.load_verify_file(s.client_ca.string(), ec);
+    if (ec) {
+        setup_failed("serve.client-ca " + s.client_ca.string(), ec.message());
+    }
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(s.client_ca.c_str());
+    if (names == nullptr) {
+        setup_failed("serve.client-ca " + s.client_ca.string(), "no certificate in it");
+    }
+    SSL_CTX_set_client_CA_list(c, names);
+    if (s.client_crl) {
+        X509_STORE* store = SSL_CTX_get_cert_store(c);
+        X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+        if (lookup == nullptr ||
+            X509_load_crl_file(lookup, s.client_crl->c_str(), X509_FILETYPE_PEM) <= 0) {
+            setup_failed("serve.client-crl " + s.client_crl->string(),
+                         "not readable as PEM CRL(s)");
+        }
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    }
+    ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    static const unsigned char kSessionContext[] = "acmezone-serve";
+    SSL_CTX_set_session_id_context(c, kSessionContext, sizeof kSessionContext - 1);
+}
+
+// One configuration as loaded: new connections take the newest, each keeps
+// its own alive (SIGHUP).
+struct Setup {
+    explicit Setup(IssuerConfig c) : config(std::move(c)), answers(config) {
+        setup_tls(tls, *config.serve);
+    }
+    Setup(const Setup&) = delete;
+    Setup& operator=(const Setup&) = delete;
+
+    IssuerConfig config;
+    ZoneAnswers answers;
+    ssl::context tls{ssl::context::tls_server};
+    const ServeSettings& serve() const { return *config.serve; }
+};
+
+class Connection;
+
+class Server {
+  public:
+    Server(asio::io_context& ioc, std::shared_ptr<Setup> setup, std::string config_path)
+        : ioc_(ioc),
+          acceptor_(ioc),
+          signals_(ioc, SIGTERM, SIGINT, SIGHUP),
+          setup_(std::move(setup)),
+          config_path_(std::move(config_path)) {}
+
+    void start();
+    bool draining() const { return draining_; }
+    void connection_ended() { --active_; }
+
+  private:
+    void accept();
+    void wait_for_signal();
+    void drain();
+    void reload();
+
+    asio::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    asio::signal_set signals_;
+    std::shared_ptr<Setup> setup_;
+    std::string config_path_;
+    unsigned active_ = 0;
+    bool draining_ = false;
+    std::list<std::weak_ptr<Connection>> connections_;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+  public:
+    Connection(tcp::socket socket, std::shared_ptr<Setup> setup, Server& server)
+        : stream_(std::move(socket), setup->tls),
+          setup_(std::move(setup)),
+          server_(server),
+          poll_timer_(stream_.get_executor()) {
+        beast::error_code ec;
+        const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+        peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    ~Connection() { server_.connection_ended(); }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    void start();
+    // SIGTERM: an idle connection is closed, a long poll answered now.
+    void drain();
+
+  private:
+    enum class State { handshake, reading, answering, waiting, closing };
+
+    void on_handshake(const beast::error_code& ec);
+    void read_request();
+    void on_read(const beast::error_code& ec);
+    void handle(const http::request<http::empty_body>& req);
+    void answer_zone(const DnsName& zone, const std::string& if_none_match,
+                     std::optional<std::chrono::seconds> wait);
+    void poll();
+    void send(const Answer& a, bool keep_alive, const std::string& zone = "");
+    void on_write(const beast::error_code& ec);
+    void close();
+    std::string host() const { return names_.empty() ? "-" : names_.front(); }
+    std::chrono::seconds idle() const { return setup_->serve().idle_timeout; }
+
+    Stream stream_;
+    std::shared_ptr<Setup> setup_;
+    Server& server_;
+    asio::steady_timer poll_timer_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::empty_body>> parser_;
+    http::response<http::string_body> response_;
+    State state_ = State::handshake;
+    std::string peer_;
+    std::vector<std::string> names_;
+    std::string target_;  // of the request being answered, for the log
+    // A long poll: the zone, the version the client has, until when.
+    DnsName poll_zone_;
+    std::string poll_if_none_match_;
+    bool poll_keep_alive_ = true;
+    std::chrono::steady_clock::time_point poll_deadline_;
+};
+
+void Connection::start() {
+    beast::get_lowest_layer(stream_).expires_after(idle());
+    stream_.async_handshake(
+        ssl::stream_base::server,
+        [self = shared_from_this()](const beast::error_code& ec) { self->on_handshake(ec); });
+}
+
+void Connection::on_handshake(const beast::error_code& ec) {
+    if (ec == beast::error::timeout) {
+        log_info("serve: ", peer_, ": closed: no TLS handshake within ", idle().count(), " s");
+        return;
+    }
+    if (ec) {
+        std::string why = ec.message();
+        const long verify = SSL_get_verify_result(stream_.native_handle());
+        if (verify != X509_V_OK) {
+            why +=
+                std::string(" (client certificate: ") + X509_verify_cert_error_string(verify) + ")";
+        }
+        if (ec != asio::error::operation_aborted) {
+            log_info("serve: ", peer_, ": TLS handshake refused: ", why);
+        }
+        return;
+    }
+    names_ = client_names(SSL_get0_peer_certificate(stream_.native_handle()));
+    read_request();
+}
+
+void Connection::read_request() {
+    if (server_.draining()) {
+        close();
+        return;
+    }
+    state_ = State::reading;
+    parser_.emplace();
+    parser_->header_limit(setup_->serve().max_header_bytes);
+    beast::get_lowest_layer(stream_).expires_after(idle());
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                         self->on_read(ec);
+                     });
+}
+
+void Connection::on_read(const beast::error_code& ec) {
+    if (ec == http::error::end_of_stream || ec == ssl::error::stream_truncated ||
+        ec == asio::error::eof || ec == asio::error::operation_aborted) {
+        return;  // the client closed, or SIGTERM closed an idle connection
+    }
+    if (ec == beast::error::timeout) {
+        log_info("serve: ", peer_, " host=", host(), ": closed: no request within ", idle().count(),
+                 " s");
+        return;
+    }
+    state_ = State::answering;
+    target_.clear();
+    if (ec == http::error::header_limit) {
+        send(ZoneAnswers::error(431, "request header larger than " +
+                                         std::to_string(setup_->serve().max_header_bytes) +
+                                         " bytes"),
+             false);
+        return;
+    }
+    if (ec) {
+        send(ZoneAnswers::error(400, "bad request: " + ec.message()), false);
+        return;
+    }
+    handle(parser_->get());
+}
+
+void Connection::handle(const http::request<http::empty_body>& req) {
+    const std::string_view target(req.target().data(), req.target().size());
+    target_ = std::string(target.substr(0, kLoggedTargetMax));
+    const bool keep_alive = req.keep_alive();
+    if (req.method() != http::verb::get) {
+        send(ZoneAnswers::error(405, "only GET"), keep_alive);
+        return;
+    }
+    const RequestTarget t = parse_request_target(target);
+    switch (t.kind) {
+        case RequestTarget::Kind::bad_request:
+            send(ZoneAnswers::error(400, "bad request target"), keep_alive);
+            return;
+        case RequestTarget::Kind::not_found:
+            send(ZoneAnswers::not_found(), keep_alive);
+            return;
+        case RequestTarget::Kind::zone_list:
+            send(setup_->answers.zone_list(names_), keep_alive);
+            return;
+        case RequestTarget::Kind::zone:
+            poll_keep_alive_ = keep_alive;
+            answer_zone(t.zone,
+                        std::string(req[http::field::if_none_match].data(),
+                                    req[http::field::if_none_match].size()),
+                        t.wait);
+            return;
+    }
+}
+
+void Connection::answer_zone(const DnsName& zone, const std::string& if_none_match,
+                             std::optional<std::chrono::seconds> wait) {
+    const Answer a = setup_->answers.zone(zone, names_, if_none_match);
+    const auto bound = std::min(wait.value_or(std::chrono::seconds(0)), setup_->serve().max_wait);
+    if (a.status != 304 || bound.count() == 0 || server_.draining()) {
+        send(a, poll_keep_alive_, zone.text());
+        return;
+    }
+    log_info("serve: ", peer_, " host=", host(), " GET ", target_, " zone=", zone.text(),
+             " version=", a.version, ": waiting up to ", bound.count(), " s for another version");
+    state_ = State::waiting;
+    poll_zone_ = zone;
+    poll_if_none_match_ = if_none_match;
+    poll_deadline_ = std::chrono::steady_clock::now() + bound;
+    poll();
+}
+
+void Connection::poll() {
+    poll_timer_.expires_after(kPollInterval);
+    poll_timer_.async_wait([self = shared_from_this()](const beast::error_code&) {
+        const Answer a =
+            self->setup_->answers.zone(self->poll_zone_, self->names_, self->poll_if_none_match_);
+        if (a.status != 304 || self->server_.draining() ||
+            std::chrono::steady_clock::now() >= self->poll_deadline_) {
+            self->send(a, self->poll_keep_alive_, self->poll_zone_.text());
+            return;
+        }
+        self->poll();
+    });
+}
+
+void Connection::send(const Answer& a, bool keep_alive, const std::string& zone) {
+    state_ = State::answering;
+    response_ = {};
+    response_.version(11);
+    response_.result(a.status);
+    response_.set(http::field::server, "acmezone-issuer");
+    response_.set(http::field::cache_control, "no-store");
+    if (!a.etag.empty()) {
+        response_.set(http::field::etag, a.etag);
+    }
+    if (!a.body.empty()) {
+        response_.set(http::field::content_type, "application/json");
+    }
+    response_.body() = a.body;
+    response_.keep_alive(keep_alive && !server_.draining());
+    response_.prepare_payload();
+    log_info("serve: ", peer_, " host=", host(), " GET ", target_.empty() ? "-" : target_,
+             " zone=", zone.empty() ? "-" : zone, " version=", a.version.empty() ? "-" : a.version,
+             " status=", a.status, " bytes=", a.body.size());
+    beast::get_lowest_layer(stream_).expires_after(idle());
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+                          self->on_write(ec);
+                      });
+}
+
+void Connection::on_write(const beast::error_code& ec) {
+    std::string& body = response_.body();
+    OPENSSL_cleanse(body.data(), body.size());  // it may hold private keys
+    body.clear();
+    if (ec) {
+        return;
+    }
+    if (!response_.keep_alive()) {
+        close();
+        return;
+    }
+    read_request();
+}
+
+void Connection::close() {
+    state_ = State::closing;
+    beast::get_lowest_layer(stream_).expires_after(kShutdownTimeout);
+    stream_.async_shutdown([self = shared_from_this()](const beast::error_code&) {});
+}
+
+void Connection::drain() {
+    if (state_ == State::handshake || state_ == State::reading) {
+        beast::get_lowest_layer(stream_).cancel();
+    } else if (state_ == State::waiting) {
+        poll_timer_.cancel();
+    }
+}
+
+void Server::start() {
+    const ServeSettings& s = setup_->serve();
+    beast::error_code ec;
+    const auto address = asio::ip::make_address(s.listen.address(), ec);
+    tcp::endpoint ep(address, s.listen.port());
+    if (!ec) {
+        acceptor_.open(ep.protocol(), ec);
+    }
+    if (!ec) {
+        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acceptor_.bind(ep, ec);
+    }
+    if (!ec) {
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        setup_failed("serve.listen " + s.listen.to_string(), "cannot listen: " + ec.message());
+    }
+    log_info("serve: listening on ", s.listen.to_string(), " (", setup_->config.zones.size(),
+             " zones, stage-for ", s.stage_for.count(), " s, max-connections ", s.max_connections,
+             ")");
+    accept();
+    wait_for_signal();
+}
+
+void Server::accept() {
+    acceptor_.async_accept([this](const beast::error_code& ec, tcp::socket socket) {
+        if (!acceptor_.is_open()) {
+            return;
+        }
+        if (ec) {
+            log_warning("serve: accept failed: ", ec.message());
+        } else if (active_ >= setup_->serve().max_connections) {
+            beast::error_code ignored;
+            const auto ep = socket.remote_endpoint(ignored);
+            log_warning("serve: ", ep.address().to_string(), ":", ep.port(),
+                        ": closed: max-connections (", setup_->serve().max_connections,
+                        ") reached");
+            socket.close(ignored);
+        } else {
+            ++active_;
+            connections_.remove_if([](const std::weak_ptr<Connection>& c) { return c.expired(); });
+            auto c = std::make_shared<Connection>(std::move(socket), setup_, *this);
+            connections_.push_back(c);
+            c->start();
+        }
+        accept();
+    });
+}
+
+void Server::wait_for_signal() {
+    signals_.async_wait([this](const beast::error_code& ec, int signal) {
+        if (ec) {
+            return;
+        }
+        if (signal == SIGHUP) {
+            reload();
+            wait_for_signal();
+            return;
+        }
+        drain();  // no further wait: once the connections are gone, run() returns
+    });
+}
+
+void Server::drain() {
+    log_info("serve: stopping: draining ", active_, " connection(s)");
+    draining_ = true;
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    for (const auto& weak : connections_) {
+        if (auto c = weak.lock()) {
+            c->drain();
+        }
+    }
+}
+
+void Server::reload() {
+    try {
+        IssuerConfig config = IssuerConfig::load(config_path_);
+        if (!config.serve) {
+            throw ConfigError(config_path_ + ": [serve] listen is gone");
+        }
+        if (!(config.serve->listen == setup_->serve().listen)) {
+            log_warning("serve: SIGHUP: serve.listen changed to ", config.serve->listen.to_string(),
+                        ": takes effect at the next start");
+        }
+        setup_ = std::make_shared<Setup>(std::move(config));
+        log_info("serve: SIGHUP: configuration, certificate, client CA and CRL re-read");
+    } catch (const std::exception& e) {
+        log_error("serve: SIGHUP: keeping the previous configuration: ", e.what());
+    }
+}
+
+}  // namespace
+
+int serve(const IssuerConfig& config, const std::string& config_path) {
+    if (!config.serve) {
+        throw ConfigError(config.origin +
+                          ": serve needs a [serve] section with listen, cert, key and client-ca");
+    }
+    asio::io_context ioc(1);
+    Server server(ioc, std::make_shared<Setup>(config), config_path);
+    server.start();
+    ioc.run();
+    log_info("serve: stopped");
+    return 0;
+}
+
+}  // namespace acmezone::issuer

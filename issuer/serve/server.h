@@ -1,0 +1,38 @@
+// `acmezone-issuer serve`: HTTPS with client certificates only, serving each
+// zone's current keys to the hosts allowed to fetch it (zone_answers.h says
+// what is answered; this file moves the bytes).
+//
+// One thread, one Boost.Asio io_context; Boost.Beast parses HTTP/1.1 (no
+// hand-written parser). TLS 1.2 at least; the client must present a
+// certificate that [serve] client-ca issued, valid now and not revoked in
+// client-crl: otherwise the handshake fails (logged, no HTTP answer). Its DNS
+// SANs (or CN) name the host (client_identity.h).
+//
+// Limits ([serve]): max-connections at once (more are accepted and closed at
+// once, logged); max-header-bytes per request (more: 431, closed);
+// idle-timeout for the handshake, each request to arrive and each answer to be
+// written (then closed, logged); max-wait for a long poll. Keep-alive.
+//
+// Logs: one line per request, "serve: PEER host=NAME GET TARGET zone=Z
+// version=N status=S bytes=B" (never a key byte), one per refused handshake
+// and per closed idle connection.
+//
+// Signals: SIGTERM or SIGINT drain (no new connections; requests in progress,
+// long polls included, are answered now, idle keep-alive connections closed;
+// exit 0 once none is left). SIGHUP re-reads the configuration file, the
+// server certificate and key, the client CA and CRL: new connections use
+// them; when the file does not load, the old one stays (logged).
+#pragma once
+
+#include <string>
+
+#include "issuer/cli/issuer_config.h"
+
+namespace acmezone::issuer {
+
+// Runs until SIGTERM/SIGINT; returns the exit code. `config_path` is re-read
+// on SIGHUP. Throws ConfigError when the first setup fails (certificate, key,
+// CA, CRL unreadable; listen address not bindable).
+int serve(const IssuerConfig& config, const std::string& config_path);
+
+}  // namespace acmezone::issuer

@@ -1,0 +1,149 @@
+// See zone_answers.h.
+#include "issuer/serve/zone_answers.h"
+
+#include <json/json.h>
+
+#include <algorithm>
+
+#include "common/utc_time.h"
+#include "issuer/certs/cert_check.h"
+#include "issuer/serve/staging.h"
+
+namespace acmezone::issuer {
+namespace {
+
+constexpr int kReadTries = 3;  // a version removed while read: take the new one
+
+std::string to_json(const Json::Value& v) {
+    Json::StreamWriterBuilder b;
+    b["indentation"] = "";
+    return Json::writeString(b, v) + "\n";
+}
+
+}  // namespace
+
+ZoneAnswers::ZoneAnswers(const IssuerConfig& config) : config_(config), store_(config.certs_dir) {}
+
+std::optional<unsigned long> ZoneAnswers::served_version(const DnsName& zone) const {
+    if (std::find(config_.zones.begin(), config_.zones.end(), zone) == config_.zones.end()) {
+        return std::nullopt;
+    }
+    const auto current = store_.current_version(zone);
+    if (!current) {
+        return std::nullopt;
+    }
+    const std::chrono::seconds stage_for = config_.serve->stage_for;
+    if (stage_for.count() == 0) {
+        return current;
+    }
+    const auto written = store_.version_written(zone, *current);
+    if (!written) {
+        return std::nullopt;
+    }
+    return version_to_serve({*current, *written}, store_.previous_version(zone), stage_for,
+                            std::chrono::system_clock::now());
+}
+
+bool ZoneAnswers::may_fetch(const DnsName& zone,
+                            const std::vector<std::string>& client_names) const {
+    return std::find(config_.zones.begin(), config_.zones.end(), zone) != config_.zones.end() &&
+           config_.serve->access.allowed(zone, client_names);
+}
+
+Answer ZoneAnswers::not_found() {
+    return error(404, "no such zone");
+}
+
+Answer ZoneAnswers::error(unsigned status, const std::string& message) {
+    Json::Value v;
+    v["error"] = message;
+    return Answer{status, to_json(v), "", ""};
+}
+
+Answer ZoneAnswers::zone_list(const std::vector<std::string>& client_names) const {
+    Json::Value zones(Json::arrayValue);
+    for (const DnsName& zone : config_.zones) {
+        if (!may_fetch(zone, client_names)) {
+            continue;
+        }
+        const auto n = served_version(zone);
+        const auto v = n ? store_.read_version(zone, *n) : std::nullopt;
+        if (!v) {
+            continue;
+        }
+        Json::Value z;
+        z["zone"] = zone.text();
+        z["version"] = std::to_string(v->number);
+        z["not_after"] = format_utc(read_certificate(v->files.front().cert_pem).not_after);
+        zones.append(z);
+    }
+    Json::Value body;
+    body["zones"] = zones;
+    return Answer{200, to_json(body), "", ""};
+}
+
+Answer ZoneAnswers::zone(const DnsName& zone, const std::vector<std::string>& client_names,
+                         const std::string& if_none_match) const {
+    if (!may_fetch(zone, client_names)) {
+        return not_found();
+    }
+    for (int attempt = 0; attempt < kReadTries; ++attempt) {
+        const auto n = served_version(zone);
+        if (!n) {
+            return not_found();
+        }
+        const std::string version = std::to_string(*n);
+        const std::string etag = "\"" + version + "\"";
+        if (etag_matches(if_none_match, etag)) {
+            return Answer{304, "", version, etag};
+        }
+        const auto v = store_.read_version(zone, *n);
+        if (!v) {
+            continue;  // replaced since it was chosen
+        }
+        Json::Value body;
+        body["zone"] = zone.text();
+        body["version"] = version;
+        body["written"] =
+            format_utc(std::chrono::time_point_cast<std::chrono::seconds>(v->written));
+        body["not_after"] = format_utc(read_certificate(v->files.front().cert_pem).not_after);
+        Json::Value keys(Json::objectValue);
+        for (const VersionFiles& f : v->files) {
+            Json::Value k;
+            k["cert"] = f.cert_pem;
+            k["chain"] = f.chain_pem;
+            k["fullchain"] = f.fullchain_pem;
+            k["privkey"] = f.privkey_pem;
+            keys[std::string(to_string(f.type))] = k;
+        }
+        body["keys"] = keys;
+        return Answer{200, to_json(body), version, etag};
+    }
+    return error(503, "the zone's versions changed while read; retry");
+}
+
+bool etag_matches(const std::string& if_none_match, const std::string& etag) {
+    std::size_t pos = 0;
+    while (pos < if_none_match.size()) {
+        std::size_t comma = if_none_match.find(',', pos);
+        if (comma == std::string::npos) {
+            comma = if_none_match.size();
+        }
+        std::string item = if_none_match.substr(pos, comma - pos);
+        pos = comma + 1;
+        const auto first = item.find_first_not_of(" \t");
+        if (first == std::string::npos) {
+            continue;
+        }
+        item = item.substr(first, item.find_last_not_of(" \t") - first + 1);
+        if (item.rfind("W/", 0) == 0) {
+            item = item.substr(2);
+        }
+        if (item == "*" || item == etag) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace acmezone::issuer

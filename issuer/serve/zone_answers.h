@@ -1,0 +1,63 @@
+// What `acmezone-issuer serve` answers, apart from how bytes move (server.h).
+//
+//     GET /v1/zones          200 {"zones": [{"zone", "version", "not_after"}...]}
+//                            the configured zones this host may fetch that have
+//                            a version to serve
+//     GET /v1/zones/<zone>   200 {"zone", "version", "written", "not_after",
+//                                 "keys": {"<key type>": {"cert", "chain",
+//                                          "fullchain", "privkey"}...}}
+//                            every key type's files of one version, PEM
+//                            strings, read from that version's directory (one
+//                            consistent set); ETag "<version>"
+//                            304 when If-None-Match names that version
+//                            404 {"error": "no such zone"} for a zone that is
+//                            not configured, has no version yet, or this host
+//                            may not fetch: the same bytes in every case
+//
+// Which version is served: staging.h. The version is the store's number N of
+// .v-N (cert_store.h), growing per zone.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "issuer/certs/cert_store.h"
+#include "issuer/cli/issuer_config.h"
+
+namespace acmezone::issuer {
+
+struct Answer {
+    unsigned status = 404;
+    std::string body;     // JSON ("" for 304)
+    std::string version;  // "" when none was served
+    std::string etag;     // "\"<version>\"" with 200 and 304
+};
+
+class ZoneAnswers {
+  public:
+    // `config.serve` must be set.
+    explicit ZoneAnswers(const IssuerConfig& config);
+
+    // The version of `zone` served now (staging.h), nullopt when it has none
+    // or is not configured.
+    std::optional<unsigned long> served_version(const DnsName& zone) const;
+    // Whether a host with these names may fetch `zone` (a configured zone).
+    bool may_fetch(const DnsName& zone, const std::vector<std::string>& client_names) const;
+
+    Answer zone_list(const std::vector<std::string>& client_names) const;
+    Answer zone(const DnsName& zone, const std::vector<std::string>& client_names,
+                const std::string& if_none_match) const;
+    static Answer not_found();
+    static Answer error(unsigned status, const std::string& message);
+
+  private:
+    const IssuerConfig& config_;
+    CertStore store_;
+};
+
+// Whether an If-None-Match header value names `etag` (a list, weak or not, or *).
+bool etag_matches(const std::string& if_none_match, const std::string& etag);
+
+}  // namespace acmezone::issuer
