@@ -226,8 +226,13 @@ assert_serves "$ZONE" example.com ecdsa-p256 "$ECDSA_ONLY"
 az_log "deploy-request, as the issuer's user, writes the request file"
 REQ_DIR=$AZ_TMP/issuer-state
 install -d -o "$OWNER" -g "$OWNER_GROUP" -m 0700 "$REQ_DIR"
+# A copy the issuer's user can read, as the package installs it: the
+# checkout may sit in a directory only its owner can enter.
+install -d -m 0755 "$AZ_TMP/lib"
+install -m 0755 "$REQUEST_HOOK" "$AZ_TMP/lib/deploy-request"
 out=$(setpriv --reuid="$OWNER" --regid="$OWNER_GROUP" --clear-groups -- \
-    env ACMEZONE_ZONE="$ZONE" ACMEZONE_DEPLOY_REQUEST="$REQ_DIR/deploy-request" sh "$REQUEST_HOOK" 2>&1) ||
+    env ACMEZONE_ZONE="$ZONE" ACMEZONE_DEPLOY_REQUEST="$REQ_DIR/deploy-request" \
+    sh "$AZ_TMP/lib/deploy-request" 2>&1) ||
     az_fail "deploy-request failed: $out"
 az_assert_contains "$(cat "$REQ_DIR/deploy-request")" " $ZONE" "the request file"
 az_assert_eq "$OWNER" "$(stat -c %U "$REQ_DIR/deploy-request")" "the request file's owner"
