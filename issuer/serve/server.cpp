@@ -112,8 +112,7 @@ class Connection;
 class Server {
   public:
     Server(asio::io_context& ioc, std::shared_ptr<Setup> setup, std::string config_path)
-        : ioc_(ioc),
-          acceptor_(ioc),
+        : acceptor_(ioc),
           signals_(ioc, SIGTERM, SIGINT, SIGHUP),
           setup_(std::move(setup)),
           config_path_(std::move(config_path)) {}
@@ -128,7 +127,6 @@ class Server {
     void drain();
     void reload();
 
-    asio::io_context& ioc_;
     tcp::acceptor acceptor_;
     asio::signal_set signals_;
     std::shared_ptr<Setup> setup_;
