@@ -30,7 +30,8 @@ ControlHandler::ControlHandler(const PluginConfig& config, const ZoneClaims& cla
       warnings_(warnings),
       grants_(config.control.grants, claims),
       verifier_(config.control.keyring, config.control.allow_hmac_md5, config.control.fudge,
-                config.control.allow_hmac_sha1) {}
+                config.control.allow_hmac_sha1, static_cast<std::uint64_t>(std::time(nullptr)),
+                config.control.replay_memory) {}
 
 bool ControlHandler::handle(std::span<const std::uint8_t> wire, const Endpoint& peer,
                             Protocol protocol, Reply reply) {

@@ -33,6 +33,7 @@ constexpr Range kLifetimeRange{1, 7 * 86400};
 constexpr Range kPerNameRange{1, 10000};
 constexpr Range kValuesRange{1, 100000000};
 constexpr Range kFudgeRange{1, 3600};
+constexpr Range kReplayMemoryRange{1000, 10000000};
 constexpr Range kTcpConnRange{1, 65535};
 constexpr Range kIdleRange{1, 3600};
 
@@ -81,6 +82,10 @@ po::options_description make_options() {
          "Accept HMAC-SHA1 TSIG keys")
         ("control.fudge", po::value<std::int64_t>()->default_value(300),
          range_help("Seconds of clock skew accepted in TSIG", kFudgeRange).c_str())
+        ("control.replay-memory", po::value<std::int64_t>()->default_value(100000),
+         range_help("Signed messages remembered inside the fudge window to refuse replays (about "
+                    "150 bytes each); at most this many per fudge window are accepted",
+                    kReplayMemoryRange).c_str())
         ("control.max-tcp-connections", po::value<std::int64_t>()->default_value(256),
          range_help("Concurrent TCP connections on the control socket", kTcpConnRange).c_str())
         ("control.max-tcp-connections-per-address", po::value<std::int64_t>()->default_value(64),
@@ -262,6 +267,8 @@ PluginConfig build(const ConfigFile& cfg) {
     cc.allow_hmac_md5 = vm["control.allow-hmac-md5"].as<bool>();
     cc.allow_hmac_sha1 = vm["control.allow-hmac-sha1"].as<bool>();
     cc.fudge = static_cast<std::uint16_t>(ranged(cfg, "control.fudge", kFudgeRange));
+    cc.replay_memory =
+        static_cast<std::size_t>(ranged(cfg, "control.replay-memory", kReplayMemoryRange));
     cc.max_tcp_connections =
         static_cast<std::size_t>(ranged(cfg, "control.max-tcp-connections", kTcpConnRange));
     cc.max_tcp_connections_per_address = static_cast<std::size_t>(

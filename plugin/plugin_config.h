@@ -57,6 +57,9 @@ struct ControlConfig {
     bool allow_hmac_md5 = false;
     bool allow_hmac_sha1 = false;
     std::uint16_t fudge = 300;  // seconds of clock skew accepted in TSIG
+    // Signed messages remembered within the fudge window (replay memory):
+    // the sustained rate of signed messages is at most this / fudge.
+    std::size_t replay_memory = 100000;
     std::size_t max_tcp_connections = 256;
     std::size_t max_tcp_connections_per_address = 64;
     std::chrono::seconds tcp_idle_timeout{10};

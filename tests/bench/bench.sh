@@ -235,8 +235,13 @@ plugin_fragment() { # FILE PLUGIN_CONF
 # does not limit (case 3 records both: settings.threads.*). The serving case
 # starts nameds of its own with -n 1.
 MAIN_CTL=$(az_free_port)
+# The replay memory too: case 3 signs a few hundred thousand UPDATEs within
+# one fudge window (300 s), above the default replay-memory (100000), which
+# would refuse the rest (REFUSED; settings.updates records the value).
+BENCH_REPLAY_MEMORY=2000000
 bench_plugin_conf "$B/plugin-main.conf" "$B/state-main" "$MAIN_CTL" 100 \
-    "max-values-per-name = 64" "max-values-per-zone = 1000000" "max-values = 1000000"
+    "max-values-per-name = 64" "max-values-per-zone = 1000000" "max-values = 1000000" \
+    "[control]" "replay-memory = $BENCH_REPLAY_MEMORY"
 plugin_fragment "$B/main.frag" "$B/plugin-main.conf"
 native_fragment "$B/main.frag" with-dyn main
 AZ_NAMED_WORKERS=default az_start_named "$B/main.frag" main

@@ -96,5 +96,42 @@ TEST_F(HandlerTest, AnAnswerOrARuntGetsNoAnswerAndJunkGetsFormerr) {
     EXPECT_EQ(rcode_of(answer(junk)), kRcodeFormErr);
 }
 
+// control.replay-memory reaches the verifier: with room for 1000 signed
+// messages in the fudge window, the 1001st is refused and changes nothing.
+TEST(HandlerReplayMemory, TheConfiguredSizeBoundsSignedMessagesInTheWindow) {
+    const TsigKey key = make_key("acme-key", TsigAlgorithm::hmac_sha256, 0x21);
+    PluginConfig config;
+    config.zones = {n("example.com")};
+    config.nameservers = {n("ns1.example.com")};
+    config.contact = n("hostmaster.example.com");
+    config.control.keyring.add(key);
+    config.control.grants = {Grant{n("acme-key"), Grant::Kind::zonesub, n("example.com")}};
+    config.control.replay_memory = 1000;
+    ZoneClaims claims{std::vector<DnsName>{n("example.com")}, std::vector<DnsName>{}};
+    ChallengeStore store{StoreOptions{}};
+    Notifier notifier{{}};
+    WarningLimiter warnings;
+    ControlHandler handler{config, claims, store, notifier, warnings};
+    auto rcode = [&](int i) {
+        const std::string rr =
+            "_acme-challenge.h" + std::to_string(i) + ".example.com. 60 IN TXT \"v\"";
+        LdnsPkt pkt =
+            make_update("example.com", {}, {rr_from(rr.c_str())}, static_cast<std::uint16_t>(i));
+        std::promise<Octets> promise;
+        auto future = promise.get_future();
+        handler.handle(signed_wire(pkt.get(), key), Endpoint::parse("127.0.0.1:53000"),
+                       ControlHandler::Protocol::tcp,
+                       [&promise](Octets a) { promise.set_value(std::move(a)); });
+        return future.wait_for(5s) == std::future_status::ready ? rcode_of(future.get())
+                                                                : std::uint8_t{255};
+    };
+    for (int i = 0; i < 1000; ++i) {
+        ASSERT_EQ(rcode(i), kRcodeNoError) << "message " << i;
+    }
+    EXPECT_EQ(rcode(1000), kRcodeRefused);
+    EXPECT_TRUE(
+        store.snapshot()->values_at(n("_acme-challenge.h1000.example.com"), Clock::now()).empty());
+}
+
 }  // namespace
 }  // namespace acmezone::plugin

@@ -90,6 +90,7 @@ TEST_F(PluginConfigTest, AValidFileGivesEverySetting) {
              "grant = lab-key name _acme-challenge.www.example.com\n"
              "grant = acme-key zonesub acme.example.net\nallow-hmac-md5 = true\nfudge = 60\n"
              "max-tcp-connections = 16\nmax-tcp-connections-per-address = 2\n"
+             "replay-memory = 500000\n"
              "tcp-idle-timeout = 3\n"),
         origin());
     ASSERT_EQ(c.zones.size(), 1u);
@@ -117,6 +118,7 @@ TEST_F(PluginConfigTest, AValidFileGivesEverySetting) {
     EXPECT_EQ(c.control.grants[2].kind, Grant::Kind::zonesub);
     EXPECT_TRUE(c.control.allow_hmac_md5);
     EXPECT_EQ(c.control.fudge, 60);
+    EXPECT_EQ(c.control.replay_memory, 500000u);
     EXPECT_EQ(c.control.max_tcp_connections, 16u);
     EXPECT_EQ(c.control.max_tcp_connections_per_address, 2u);
     EXPECT_EQ(c.control.tcp_idle_timeout, std::chrono::seconds(3));
@@ -132,6 +134,7 @@ TEST_F(PluginConfigTest, DefaultsAreThoseDocumented) {
     EXPECT_EQ(c.contact.text(), "hostmaster.example.com");
     EXPECT_FALSE(c.control.allow_hmac_md5);
     EXPECT_EQ(c.control.fudge, 300);
+    EXPECT_EQ(c.control.replay_memory, 100000u);
     EXPECT_EQ(c.control.max_tcp_connections, 256u);
     EXPECT_EQ(c.control.max_tcp_connections_per_address, 64u);
     EXPECT_TRUE(c.control.notify.empty());
@@ -145,12 +148,26 @@ TEST_F(PluginConfigTest, LoadReadsTheFile) {
 
 TEST_F(PluginConfigTest, OptionsAreDeclaredOnceWithHelp) {
     const auto& o = PluginConfig::options();
-    for (const char* key :
-         {"zone", "challenge-zone", "nameserver", "contact", "ttl", "lifetime", "state-dir",
-          "max-values-per-name", "max-values", "control.listen", "control.keys", "control.grant",
-          "control.notify", "control.allow-hmac-md5", "control.fudge",
-          "control.max-tcp-connections", "control.max-tcp-connections-per-address",
-          "control.tcp-idle-timeout", "max-values-per-zone"}) {
+    for (const char* key : {"zone",
+                            "challenge-zone",
+                            "nameserver",
+                            "contact",
+                            "ttl",
+                            "lifetime",
+                            "state-dir",
+                            "max-values-per-name",
+                            "max-values",
+                            "control.listen",
+                            "control.keys",
+                            "control.grant",
+                            "control.notify",
+                            "control.allow-hmac-md5",
+                            "control.fudge",
+                            "control.replay-memory",
+                            "control.max-tcp-connections",
+                            "control.max-tcp-connections-per-address",
+                            "control.tcp-idle-timeout",
+                            "max-values-per-zone"}) {
         const auto* d = o.find_nothrow(key, false);
         ASSERT_NE(d, nullptr) << key;
         EXPECT_FALSE(d->description().empty()) << key;
@@ -179,6 +196,8 @@ TEST_F(PluginConfigTest, NumbersOutOfRangeAreNamed) {
     expect_error(text("max-values-per-name = 10\nmax-values = 5\n"), ":6: max-values",
                  "at least max-values-per-name");
     expect_error(text("", "fudge = 0\n"), ":9: control.fudge", "out of range");
+    expect_error(text("", "replay-memory = 999\n"), ":9: control.replay-memory",
+                 "out of range (expected 1000..10000000)");
     expect_error(text("", "tcp-idle-timeout = 100000\n"), ":9: control.tcp-idle-timeout",
                  "out of range");
 }
