@@ -21,18 +21,19 @@ DnsName n(const char* s) {
     return DnsName::parse(s);
 }
 
+// example.com, with `key` (acme-key) granted zonesub on it.
+PluginConfig make_config(const TsigKey& key) {
+    PluginConfig config;
+    config.zones = {n("example.com")};
+    config.nameservers = {n("ns1.example.com")};
+    config.contact = n("hostmaster.example.com");
+    config.control.keyring.add(key);
+    config.control.grants = {Grant{n("acme-key"), Grant::Kind::zonesub, n("example.com")}};
+    return config;
+}
+
 class HandlerTest : public ::testing::Test {
   protected:
-    // Built before the handler, which reads it when constructed.
-    static PluginConfig make_config(const TsigKey& key) {
-        PluginConfig config;
-        config.zones = {n("example.com")};
-        config.nameservers = {n("ns1.example.com")};
-        config.contact = n("hostmaster.example.com");
-        config.control.keyring.add(key);
-        config.control.grants = {Grant{n("acme-key"), Grant::Kind::zonesub, n("example.com")}};
-        return config;
-    }
     // The answer to `wire` (empty: none), waited for up to a deadline.
     Octets answer(const Octets& wire,
                   ControlHandler::Protocol protocol = ControlHandler::Protocol::udp) {
@@ -51,7 +52,7 @@ class HandlerTest : public ::testing::Test {
     }
 
     TsigKey key = make_key("acme-key", TsigAlgorithm::hmac_sha256, 0x21);
-    PluginConfig config = make_config(key);
+    PluginConfig config = make_config(key);  // built before the handler, which reads it
     ZoneClaims claims{std::vector<DnsName>{n("example.com")}, std::vector<DnsName>{}};
     ChallengeStore store{StoreOptions{}};
     Notifier notifier{{}};
@@ -100,12 +101,7 @@ TEST_F(HandlerTest, AnAnswerOrARuntGetsNoAnswerAndJunkGetsFormerr) {
 // messages in the fudge window, the 1001st is refused and changes nothing.
 TEST(HandlerReplayMemory, TheConfiguredSizeBoundsSignedMessagesInTheWindow) {
     const TsigKey key = make_key("acme-key", TsigAlgorithm::hmac_sha256, 0x21);
-    PluginConfig config;
-    config.zones = {n("example.com")};
-    config.nameservers = {n("ns1.example.com")};
-    config.contact = n("hostmaster.example.com");
-    config.control.keyring.add(key);
-    config.control.grants = {Grant{n("acme-key"), Grant::Kind::zonesub, n("example.com")}};
+    PluginConfig config = make_config(key);
     config.control.replay_memory = 1000;
     ZoneClaims claims{std::vector<DnsName>{n("example.com")}, std::vector<DnsName>{}};
     ChallengeStore store{StoreOptions{}};
