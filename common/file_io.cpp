@@ -148,6 +148,26 @@ void write_file_atomic(const std::filesystem::path& path, mode_t mode,
     fsync_directory(dir);
 }
 
+void write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+    const std::string name = path.string();
+    UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (fd.get() < 0) {
+        throw_errno(errno, "write " + name + ": create");
+    }
+    try {
+        write_all(fd.get(), data, "write " + name);
+        if (int err = fsync_retry(fd.get()); err != 0) {
+            throw_errno(err, "write " + name + ": fsync");
+        }
+        if (int err = fd.close(); err != 0) {
+            throw_errno(err, "write " + name + ": close");
+        }
+    } catch (...) {
+        ::unlink(name.c_str());
+        throw;
+    }
+}
+
 void fsync_directory(const std::filesystem::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) {
@@ -230,6 +250,12 @@ std::string read_private_file(const std::filesystem::path& path, const std::stri
 void ensure_directory(const std::filesystem::path& dir, mode_t mode) {
     if (dir.empty()) {
         throw_errno(EINVAL, "create directory: empty path");
+    }
+    // There already (every call after the first, in a pass): one stat, not a
+    // failing mkdir per component.
+    struct stat existing {};
+    if (::stat(dir.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) {
+        return;
     }
     std::filesystem::path prefix;
     for (const auto& part : dir) {

@@ -27,6 +27,14 @@ using ChunkSink = std::function<void(std::string_view)>;
 void write_file_atomic(const std::filesystem::path& path, mode_t mode,
                        const std::function<void(const ChunkSink&)>& produce);
 
+// Creates `path`, which must not exist, with `mode` from its first byte
+// (O_CREAT|O_EXCL|O_NOFOLLOW), writes `data` and fsyncs it: for a file in a
+// directory that no reader can reach yet (a new version directory before
+// the switch to it), where a temporary name and a rename buy nothing. The
+// caller fsyncs the directory once after its last file. Throws
+// std::system_error naming the path; a file it could not complete is removed.
+void write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
+
 // fsync() of a directory, so that a rename or create in it is durable.
 void fsync_directory(const std::filesystem::path& dir);
 

@@ -473,6 +473,18 @@ AcmeOrder AcmeClient::poll_order(const std::string& url, Clock::time_point deadl
         deadline, settings_.poll_initial, settings_.poll_max, "order " + url);
 }
 
+AcmeOrder AcmeClient::poll_finalized_order(const std::string& url, Clock::duration finalize_took,
+                                           Clock::time_point deadline) {
+    using std::chrono::milliseconds;
+    const auto wait =
+        std::clamp(std::chrono::duration_cast<milliseconds>(finalize_took), milliseconds(10),
+                   std::max(settings_.poll_initial, milliseconds(10)));
+    if (Clock::now() + wait < deadline) {
+        sleep_or_interrupt(wait);
+    }
+    return poll_order(url, deadline);
+}
+
 std::string AcmeClient::download_certificate(const std::string& url,
                                              const std::string& preferred_issuer_cn) {
     auto fetch = [&](const std::string& u) {

@@ -136,6 +136,19 @@ class AcmeClient {
     // `stop_at_ready`, not "ready" either.
     AcmeOrder poll_order(const std::string& url, Clock::time_point deadline,
                          bool stop_at_ready = false);
+    // poll_order() for an order finalize() left "processing", whose finalize
+    // request took `finalize_took`: the first poll waits that long (at least
+    // 10 ms, at most poll_initial). Pebble 2.4 (Debian 12's) answers a
+    // finalize at once and issues in a goroutine that then write-locks the
+    // order, while its order handler read-locks the order twice in a row
+    // (Order, then orderForDisplay): a write lock requested between the two
+    // leaves both waiting forever, the order never answers again, and the
+    // next request that reads the order holds Pebble's store lock while it
+    // waits, which stops Pebble for good. Polling only after the issuing
+    // goroutine is likely done keeps the two apart; a real CA takes longer
+    // than that to issue anyway.
+    AcmeOrder poll_finalized_order(const std::string& url, Clock::duration finalize_took,
+                                   Clock::time_point deadline);
     // The PEM chain (leaf first). With `preferred_issuer_cn`, when the
     // default chain's topmost certificate is not issued by that CN, the
     // alternates the CA links (Link: rel="alternate", RFC 8555 §7.4.2) are

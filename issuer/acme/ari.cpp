@@ -21,14 +21,18 @@ std::string ari_cert_id(std::string_view pem) {
     if (!cert) {
         throw AriError("certID: the certificate does not parse");
     }
-    const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(cert.get());
+    return ari_cert_id(cert.get());
+}
+
+std::string ari_cert_id(X509* cert) {
+    const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(cert);
     if (aki == nullptr || ASN1_STRING_length(aki) <= 0) {
         throw AriError("certID: the certificate has no Authority Key Identifier keyIdentifier");
     }
     const std::string key_id(reinterpret_cast<const char*>(ASN1_STRING_get0_data(aki)),
                              static_cast<std::size_t>(ASN1_STRING_length(aki)));
     // The serial's DER encoding: 02 <length> <content>; certID wants the content.
-    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
+    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
     unsigned char* der = nullptr;
     const int der_len = i2d_ASN1_INTEGER(serial, &der);
     if (der_len <= 2 || der == nullptr) {

@@ -27,6 +27,8 @@
 #include <string>
 #include <string_view>
 
+#include <openssl/types.h>
+
 #include "common/utc_time.h"
 
 namespace acmezone::issuer {
@@ -38,6 +40,8 @@ class AriError : public std::runtime_error {
 
 // certID of the first certificate in `pem`.
 std::string ari_cert_id(std::string_view pem);
+// certID of a certificate parsed already.
+std::string ari_cert_id(X509* cert);
 
 struct RenewalInfo {
     SysTime window_start;

@@ -127,6 +127,10 @@ CertInfo read_certificate(std::string_view pem) {
     return info_of(leaf.get());
 }
 
+CertInfo read_certificate(X509* leaf) {
+    return info_of(leaf);
+}
+
 CertInfo check_certificate(std::string_view fullchain_pem, std::string_view public_key_der_expected,
                            const std::vector<DnsName>& expected_names,
                            const std::optional<std::string>& trust_file) {

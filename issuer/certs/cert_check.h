@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/types.h>
+
 #include "common/dns_name.h"
 
 namespace acmezone::issuer {
@@ -47,6 +49,8 @@ std::vector<std::string> split_pem_chain(std::string_view pem);
 
 // Reads the leaf (the first certificate) of `pem`; throws CertCheckError.
 CertInfo read_certificate(std::string_view pem);
+// The same of a certificate parsed already.
+CertInfo read_certificate(X509* leaf);
 
 // The issuer's common name (CN) of the topmost (last) certificate of a PEM
 // chain: the root a chain leads to, the name preferred-chain matches. "" when

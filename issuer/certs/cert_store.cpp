@@ -140,6 +140,16 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     // A new, empty version directory.
     auto present = versions(zdir);
     unsigned long n = present.empty() ? 1 : *present.rbegin() + 1;
+    // A version above `current` is what a store that died before its switch
+    // left (this one holds the lock): never pointed to and maybe incomplete,
+    // so it goes, and can never become the version kept before the new one.
+    const auto switched = current_version(zone);
+    for (const unsigned long v : present) {
+        if (!switched || v > *switched) {
+            std::error_code ec;
+            fs::remove_all(zdir / (".v-" + std::to_string(v)), ec);
+        }
+    }
     fs::path vdir;
     for (int i = 0;; ++i, ++n) {
         vdir = zdir / (".v-" + std::to_string(n));
@@ -152,13 +162,16 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     }
     const std::string vname = vdir.filename().string();
 
+    // The version directory is new and nothing points to it until the
+    // switch: its files are written under their own names (no temporary name
+    // and rename each), each fsync'd, then each directory once, before
+    // `current` may point there.
     auto write_set = [](const fs::path& d, const std::string& key, const std::string& leaf_pem,
                         const std::string& chain_pem, const std::string& full) {
-        write_file_atomic(d / "privkey.pem", key, 0600);
-        write_file_atomic(d / "cert.pem", leaf_pem, 0644);
-        write_file_atomic(d / "chain.pem", chain_pem, 0644);
-        write_file_atomic(d / "fullchain.pem", full, 0644);
-        fsync_directory(d);
+        write_new_file(d / "privkey.pem", key, 0600);
+        write_new_file(d / "cert.pem", leaf_pem, 0644);
+        write_new_file(d / "chain.pem", chain_pem, 0644);
+        write_new_file(d / "fullchain.pem", full, 0644);
     };
     try {
         write_set(vdir, privkey_pem, leaf, chain, fullchain_pem);
@@ -169,6 +182,7 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
             }
             write_set(tdir, typed[i].privkey_pem, typed_split[i].first, typed_split[i].second,
                       typed[i].fullchain_pem);
+            fsync_directory(tdir);
         }
         fsync_directory(vdir);
         // The switch: from here on readers see the new version.
@@ -178,7 +192,6 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
         fs::remove_all(vdir, ec);
         throw;
     }
-    fsync_directory(zdir);
 
     // The stable names (created once; they point through `current`).
     std::vector<std::string> names(kFiles.begin(), kFiles.end());
@@ -194,6 +207,7 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
         }
         replace_symlink(link, want);
     }
+    // One fsync for the switch and any stable name made.
     fsync_directory(zdir);
 
     // Keep the new version and the one before it.
@@ -272,6 +286,54 @@ std::optional<CertInfo> CertStore::current(const DnsName& zone, KeyType type) co
 std::string CertStore::current_chain(const DnsName& zone, KeyType type) const {
     auto file = current_file(zone, type, "fullchain.pem");
     return file ? read_file(*file) : std::string();
+}
+
+std::vector<CertStore::Current> CertStore::current_all(const DnsName& zone) const {
+    const fs::path current = zone_dir(zone) / "current";
+    std::vector<std::pair<std::string, KeyType>> typed;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(current, ec)) {
+        const std::string name = e.path().filename().string();
+        auto type = key_type_from_name(name);
+        std::error_code dir_ec;
+        if (type && e.is_directory(dir_ec)) {
+            typed.emplace_back(name, *type);
+        }
+    }
+    std::vector<Current> out;
+    if (ec) {
+        return out;  // no current version
+    }
+    auto read_one = [&](const fs::path& file, std::optional<KeyType> type) {
+        std::string pem = read_file(file);
+        const auto blocks = split_pem_chain(pem);
+        BioPtr bio = memory_bio(blocks.front());
+        X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        if (!x) {
+            throw CertCheckError(file.string() + ": not a PEM certificate");
+        }
+        if (!type) {
+            type = key_type_of(X509_get0_pubkey(x.get()));
+            if (!type) {
+                return;  // a key of no type this version knows: no certificate of a type
+            }
+        }
+        CertInfo info = read_certificate(x.get());
+        out.push_back(Current{*type, std::move(pem), std::move(x), std::move(info), typed.empty()});
+    };
+    if (typed.empty()) {
+        if (fs::exists(current / "fullchain.pem", ec)) {
+            read_one(current / "fullchain.pem", std::nullopt);
+        }
+        return out;
+    }
+    std::sort(typed.begin(), typed.end());
+    for (const auto& [name, type] : typed) {
+        if (fs::exists(current / name / "fullchain.pem", ec)) {
+            read_one(current / name / "fullchain.pem", type);
+        }
+    }
+    return out;
 }
 
 std::optional<unsigned long> CertStore::current_version(const DnsName& zone) const {

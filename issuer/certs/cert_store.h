@@ -28,11 +28,14 @@
 // its key is (current(zone, type) looks at the key).
 //
 // A new version is written completely (each file fsync'd, keys 0600 from
-// their first byte) into a new .v-<n> directory before `current` is switched,
-// so a reader that resolves `current` once sees one consistent set; the
-// previous version is kept (a reader holding its paths still finds it), older
-// ones are removed. Any failure before the switch removes only the new
-// directory: what was there stays as it was, byte for byte.
+// their first byte, then the directory) into a new .v-<n> directory before
+// `current` is switched, so a reader that resolves `current` once sees one
+// consistent set; the previous version is kept (a reader holding its paths
+// still finds it), older ones are removed, and so is any version above
+// `current` (a store that died before its switch left it). Any failure
+// before the switch removes only the new directory: what was there stays as
+// it was, byte for byte. Durable writes per store: one fsync per file, one
+// per new directory, one of the zone's directory (switch and stable names).
 #pragma once
 
 #include <chrono>
@@ -44,6 +47,7 @@
 #include "common/dns_name.h"
 #include "issuer/certs/cert_check.h"
 #include "issuer/certs/cert_key.h"
+#include "issuer/certs/openssl_ptr.h"
 
 namespace acmezone::issuer {
 
@@ -97,6 +101,20 @@ class CertStore {
     std::optional<CertInfo> current(const DnsName& zone, KeyType type) const;
     // The PEM of that certificate (leaf first), "" when none.
     std::string current_chain(const DnsName& zone, KeyType type) const;
+
+    // Every certificate of the current version, each file read and its leaf
+    // parsed once (what a pass and status read for every zone): one per
+    // key-type directory, or for a version without them its one certificate
+    // (of whatever type its key is, `top_level`). Empty when the zone has no
+    // current version. Throws CertCheckError when a certificate does not parse.
+    struct Current {
+        KeyType type;
+        std::string fullchain_pem;  // leaf first
+        X509Ptr leaf;               // parsed once
+        CertInfo info;              // the leaf's
+        bool top_level = false;     // a version without key-type directories
+    };
+    std::vector<Current> current_all(const DnsName& zone) const;
 
     // The version `current` points to, and the newest one before it still kept
     // (the store keeps two); nullopt when there is none. Reads only the zone's

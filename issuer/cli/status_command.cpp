@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "common/utc_time.h"
-#include "issuer/outputs/pass_outputs.h"
 #include "issuer/pass/runner.h"
 #include "issuer/pass/zone_status.h"
 
@@ -57,6 +56,42 @@ void put_certificates(const ZoneStatus& st, Json::Value& z) {
     z["certificates"] = certs;
 }
 
+// Each configured key type's certificate, as zone_status read it:
+// [{"key_type": "ecdsa-p256", "not_after": "..." or null}, ...], and as text
+// for the table (" [ecdsa-p256 rsa-2048]"; "" with one key type).
+const ZoneStatus::Certificate* certificate_of_type(const ZoneStatus& st, KeyType type) {
+    for (const ZoneStatus::Certificate& c : st.certs) {
+        if (c.key_type == type) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+Json::Value key_types_json(const IssuerConfig& config, const ZoneStatus& st) {
+    Json::Value list(Json::arrayValue);
+    for (KeyType type : config.key_types) {
+        Json::Value row(Json::objectValue);
+        row["key_type"] = std::string(to_string(type));
+        const ZoneStatus::Certificate* c = certificate_of_type(st, type);
+        row["not_after"] = c ? Json::Value(format_utc(c->not_after)) : Json::Value::null;
+        list.append(row);
+    }
+    return list;
+}
+
+std::string key_types_text(const IssuerConfig& config, const ZoneStatus& st) {
+    if (config.key_types.size() < 2) {
+        return "";
+    }
+    std::string out;
+    for (KeyType type : config.key_types) {
+        out += (out.empty() ? "" : " ") + std::string(to_string(type)) +
+               (certificate_of_type(st, type) ? "" : " (missing)");
+    }
+    return " [" + out + "]";
+}
+
 // The certificate's part of a zone's object.
 void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
     Json::Value names(Json::arrayValue);
@@ -97,7 +132,7 @@ Json::Value zone_json(const IssuerConfig& config, const ZoneStatus& st, SysTime 
     z["resume_order"] = st.saved.resume_order;
     z["order_in_flight"] =
         st.saved.order ? Json::Value(st.saved.order->order_url) : Json::Value::null;
-    z["key_types"] = key_types_json(config, st.zone);
+    z["key_types"] = key_types_json(config, st);
     z["deploy_hook_error"] = st.saved.deploy_hook_error;
     if (deferred(st, now)) {
         z["deferred_until"] = format_utc(*st.saved.retry_at);
@@ -167,7 +202,7 @@ void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus
         out << std::left << std::setw(32) << st.zone.text() << std::setw(9) << to_string(st.state)
             << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-") << std::setw(10)
             << (st.cert ? days.str() : "-") << std::setw(30) << next
-            << (names.empty() ? "-" : names) << key_types_text(config, st.zone);
+            << (names.empty() ? "-" : names) << key_types_text(config, st);
         print_remarks(config, st, now, out);
         out << "\n";
     }

@@ -12,8 +12,9 @@
 //   IN TXT TTL 0; delete: class NONE TXT with the exact value, so values
 //   another order published stay). Its zone section names the zone the
 //   control socket itself reports for the owner, asked as nsupdate asks (an
-//   SOA query); when the socket does not tell, the owner itself, which the
-//   plugin accepts (it takes its claimed apex or any name above). The UPDATE
+//   SOA query, once per owner and publisher: a pass's UPDATEs at one owner
+//   reuse the answer); when the socket does not tell, the owner itself, which
+//   the plugin accepts (it takes its claimed apex or any name above). The UPDATE
 //   is TSIG-signed and the answer's TSIG verified (tsig_signer.h) before its
 //   rcode is believed: an unsigned NOERROR proves nothing.
 // - Errors say which socket, the rcode and TSIG error by name, and the likely
@@ -22,17 +23,20 @@
 //   A verified non-NOERROR answer travels in DnsError::rcode() too, so
 //   that the checks before ordering (precheck.h) can give advice by rcode.
 // - Waiting: every server (check_servers, or the NS set's addresses) is
-//   polled in its own thread with RD clear until it answers NOERROR with all
-//   values, or the propagation deadline passes; each thread writes only its
-//   own result slot, read after join. The error names each server still
+//   polled in its own thread (the caller's when there is one server) with RD
+//   clear until it answers NOERROR with all values, or the propagation
+//   deadline passes; each thread writes only its own result slot, read after
+//   join. The error names each server still
 //   lacking a value, the values and what it answered last.
 // - Thread safety: settings_ is never written after construction; every call
 //   builds its own ldns objects, sockets and TSIG signer.
 #include "issuer/dns/challenge_dns.h"
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
+#include "common/lock_guarded.h"
 #include "common/log.h"
 #include "issuer/dns/authoritative_servers.h"
 #include "issuer/dns/dns_exchange.h"
@@ -232,8 +236,10 @@ DnsName ChallengeDns::challenge_name(const DnsName& zone) const {
 
 namespace {
 
-// The zone to name in the UPDATE's zone section; see the design notes.
-DnsName zone_for_update(const Endpoint& control, const DnsName& owner, milliseconds timeout) {
+// The zone to name in the UPDATE's zone section (see the design notes), and
+// whether the control socket's answer said so (else: the owner itself).
+std::pair<DnsName, bool> zone_for_update(const Endpoint& control, const DnsName& owner,
+                                         milliseconds timeout) {
     DnsReply reply;
     try {
         reply = query(control, owner, LDNS_RR_TYPE_SOA, /*recursion_desired=*/false, timeout);
@@ -243,23 +249,22 @@ DnsName zone_for_update(const Endpoint& control, const DnsName& owner, milliseco
         }
         log_debug("control socket ", control.to_string(), ": no zone from an SOA query for ",
                   owner.text(), " (", e.what(), "); naming ", owner.text(), " itself");
-        return owner;
+        return {owner, false};
     }
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply.packet.get());
     if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
         if (auto zone = zone_in_soa_answer(reply.packet.get(), owner)) {
-            return *zone;
+            return {*zone, true};
         }
     }
-    return owner;
+    return {owner, false};
 }
 
-// One signed UPDATE to one control socket; throws DnsError on anything but a
-// verified NOERROR.
-void send_update(const DnsSettings& settings, const Endpoint& control, const DnsName& owner,
-                 const std::vector<std::string>& values, bool add) {
+// One signed UPDATE naming `zone` to one control socket; throws DnsError on
+// anything but a verified NOERROR.
+void send_update(const DnsSettings& settings, const Endpoint& control, const DnsName& zone,
+                 const DnsName& owner, const std::vector<std::string>& values, bool add) {
     const std::string where = "control socket " + control.to_string();
-    const DnsName zone = zone_for_update(control, owner, settings.timeout);
 
     LdnsRrList updates(ldns_rr_list_new());
     if (!updates) {
@@ -331,22 +336,41 @@ void send_update(const DnsSettings& settings, const Endpoint& control, const Dns
               owner.text(), " (zone ", zone.text(), ")");
 }
 
-// The plugin's control socket as a Publisher: send_update() above.
+// The plugin's control socket as a Publisher: send_update() above. The zone
+// the socket named for an owner is kept for the publisher's life (a pass):
+// the owner's values are added and removed, and the checks before ordering
+// add and remove a test value there, all naming the same zone, so one SOA
+// query serves them all.
 class ControlSocketPublisher final : public Publisher {
   public:
     ControlSocketPublisher(const DnsSettings& settings, Endpoint control)
         : settings_(settings), control_(control) {}
     std::string name() const override { return "control socket " + control_.to_string(); }
     void publish(const DnsName& owner, const std::vector<std::string>& values) const override {
-        send_update(settings_, control_, owner, values, /*add=*/true);
+        send_update(settings_, control_, zone_of(owner), owner, values, /*add=*/true);
     }
     void unpublish(const DnsName& owner, const std::vector<std::string>& values) const override {
-        send_update(settings_, control_, owner, values, /*add=*/false);
+        send_update(settings_, control_, zone_of(owner), owner, values, /*add=*/false);
     }
 
   private:
+    DnsName zone_of(const DnsName& owner) const {
+        {
+            auto zones = zones_.lock();
+            if (auto known = zones->find(owner); known != zones->end()) {
+                return known->second;
+            }
+        }
+        auto [zone, answered] = zone_for_update(control_, owner, settings_.timeout);
+        if (answered) {
+            zones_.lock()->emplace(owner, zone);
+        }
+        return zone;
+    }
+
     const DnsSettings& settings_;  // owned by the ChallengeDns that owns this
     Endpoint control_;
+    mutable LockGuarded<std::map<DnsName, DnsName>> zones_;  // owner -> zone, as answered
 };
 
 void update_everywhere(const std::vector<std::unique_ptr<Publisher>>& publishers,
@@ -494,17 +518,20 @@ void ChallengeDns::wait_until_served(const DnsName& owner,
     }
     const Clock::time_point deadline = start + settings_.propagation_timeout;
     std::vector<ProbeResult> results(servers.size());
-    {
+    auto probe = [this, &results, &servers, &owner, &values, deadline](std::size_t i) {
+        try {
+            results[i] = probe_until_served(settings_, servers[i], owner, values, deadline);
+        } catch (const std::exception& e) {
+            results[i].last = std::string("failed: ") + e.what();
+        }
+    };
+    if (servers.size() == 1) {
+        probe(0);  // one server: no thread
+    } else {
         std::vector<std::jthread> probes;
         probes.reserve(servers.size());
         for (std::size_t i = 0; i < servers.size(); ++i) {
-            probes.emplace_back([this, &results, &servers, &owner, &values, deadline, i] {
-                try {
-                    results[i] = probe_until_served(settings_, servers[i], owner, values, deadline);
-                } catch (const std::exception& e) {
-                    results[i].last = std::string("failed: ") + e.what();
-                }
-            });
+            probes.emplace_back(probe, i);
         }
     }  // joined here: results are complete
     std::vector<std::string> failures;

@@ -2,6 +2,7 @@
 #include "issuer/outputs/pass_outputs.h"
 
 #include <istream>
+#include <map>
 #include <sstream>
 
 #include "common/log.h"
@@ -70,43 +71,6 @@ void run_deploy_hook(const IssuerConfig& config, const DnsName& zone) {
     }
 }
 
-Json::Value key_types_json(const IssuerConfig& config, const DnsName& zone) {
-    const CertStore store(config.certs_dir);
-    Json::Value list(Json::arrayValue);
-    for (KeyType type : config.key_types) {
-        Json::Value row(Json::objectValue);
-        row["key_type"] = std::string(to_string(type));
-        row["not_after"] = Json::Value::null;
-        try {
-            if (auto cert = store.current(zone, type)) {
-                row["not_after"] = format_utc(cert->not_after);
-            }
-        } catch (const std::exception& e) {
-            row["problem"] = e.what();
-        }
-        list.append(row);
-    }
-    return list;
-}
-
-std::string key_types_text(const IssuerConfig& config, const DnsName& zone) {
-    if (config.key_types.size() < 2) {
-        return "";
-    }
-    const CertStore store(config.certs_dir);
-    std::string out;
-    for (KeyType type : config.key_types) {
-        bool have = false;
-        try {
-            have = store.current(zone, type).has_value();
-        } catch (const std::exception&) {
-            have = false;
-        }
-        out += (out.empty() ? "" : " ") + std::string(to_string(type)) + (have ? "" : " (missing)");
-    }
-    return " [" + out + "]";
-}
-
 std::vector<MetricSample> pass_metrics(const IssuerConfig& config, const PassReport& report) {
     std::vector<MetricSample> out;
     const CertStore store(config.certs_dir);
@@ -159,25 +123,42 @@ void after_pass_outputs(const IssuerConfig& config, const PassReport& report,
     const ZoneStateStore states(config.state_dir);
     const SysTime now = system_clock::now();
 
-    // Notifications, per configured zone.
+    // Notifications, per configured zone. A zone the pass considered and did
+    // not attempt is as the pass read it (its certificate and state); the
+    // others are read again.
+    std::map<DnsName, const ZoneOutcome*> attempted;
+    for (const ZoneOutcome& o : report.outcomes) {
+        if (o.result == ZoneOutcome::Result::issued || o.result == ZoneOutcome::Result::failed) {
+            attempted[o.zone] = &o;
+        }
+    }
+    std::map<DnsName, const ZoneStatus*> considered;
+    for (const ZoneStatus& st : report.considered) {
+        considered[st.zone] = &st;
+    }
     for (const DnsName& zone : config.zones) {
         NotifyOutcome outcome;
-        for (const ZoneOutcome& o : report.outcomes) {
-            if (o.zone == zone && (o.result == ZoneOutcome::Result::issued ||
-                                   o.result == ZoneOutcome::Result::failed)) {
-                outcome.attempted = true;
-                outcome.ok = o.result == ZoneOutcome::Result::issued;
-                outcome.error = o.message;
+        const auto o = attempted.find(zone);
+        if (o != attempted.end()) {
+            outcome.attempted = true;
+            outcome.ok = o->second->result == ZoneOutcome::Result::issued;
+            outcome.error = o->second->message;
+        }
+        const auto seen = outcome.attempted ? considered.end() : considered.find(zone);
+        if (seen != considered.end()) {
+            if (seen->second->cert) {
+                outcome.not_after = seen->second->cert->not_after;
+            }
+        } else {
+            try {
+                if (auto cert = store.current(zone)) {
+                    outcome.not_after = cert->not_after;
+                }
+            } catch (const std::exception&) {
+                // an unreadable certificate: no expiry to report
             }
         }
-        try {
-            if (auto cert = store.current(zone)) {
-                outcome.not_after = cert->not_after;
-            }
-        } catch (const std::exception&) {
-            // an unreadable certificate: no expiry to report
-        }
-        ZoneState s = states.load(zone);
+        ZoneState s = seen != considered.end() ? seen->second->saved : states.load(zone);
         if (!outcome.attempted && s.last_result == LastResult::failed) {
             outcome.error = s.last_error;
         }

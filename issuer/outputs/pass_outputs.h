@@ -9,8 +9,6 @@
 // kept in the zone's state, shown by status).
 #pragma once
 
-#include <json/value.h>
-
 #include <string>
 #include <vector>
 
@@ -29,12 +27,6 @@ void run_deploy_hook(const IssuerConfig& config, const DnsName& zone);
 // the metrics file, with `extra` samples added (the CA's rate-limit budget).
 void after_pass_outputs(const IssuerConfig& config, const PassReport& report,
                         const std::vector<MetricSample>& extra = {});
-
-// For status: each configured key type's certificate of `zone`, as
-// [{"key_type": "ecdsa-p256", "not_after": "..." or null}, ...], and as text
-// for the table (" [ecdsa-p256 rsa-2048]"; "" with one key type).
-Json::Value key_types_json(const IssuerConfig& config, const DnsName& zone);
-std::string key_types_text(const IssuerConfig& config, const DnsName& zone);
 
 // The runner's samples for one pass (see metrics.h), for the metrics file.
 std::vector<MetricSample> pass_metrics(const IssuerConfig& config, const PassReport& report);

@@ -1,7 +1,8 @@
 // See issuance.h.
 #include "issuer/pass/issuance.h"
 
-#include <future>
+#include <exception>
+#include <optional>
 
 #include "common/interrupt.h"
 #include "common/log.h"
@@ -59,6 +60,27 @@ class PublishedValues {
     const IssuanceEvents& events_;
     bool removed_ = false;
     bool publish_failed_ = false;
+};
+
+// A step's value or the exception it threw, read after every step ran.
+template <typename T>
+struct Outcome {
+    std::optional<T> value;
+    std::exception_ptr error;
+    template <typename F>
+    void run(F step) {
+        try {
+            value = step();
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    T get() const {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+        return *value;
+    }
 };
 
 struct PendingChallenge {
@@ -219,17 +241,22 @@ std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName
         s.dns.wait_until_served(owner, values);
 
         enter("validating");
-        // Respond to and poll every authorization concurrently; wait for all
-        // (the futures' results are read only after every one is final).
-        std::vector<std::future<AcmeAuthorization>> results;
-        for (const PendingChallenge& p : pending) {
-            results.push_back(std::async(std::launch::async, [&s, &p, deadline] {
-                s.acme.respond(p.challenge);
-                return s.acme.poll_authorization(p.authorization.url, deadline);
-            }));
+        // Respond to every challenge first, so that the CA validates them all
+        // at once, then poll each until it is final (the later ones usually
+        // are by then); from this thread: no thread per challenge.
+        std::vector<Outcome<AcmeAuthorization>> results(pending.size());
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            results[i].run([&] {
+                s.acme.respond(pending[i].challenge);
+                return AcmeAuthorization{};
+            });
         }
-        for (auto& r : results) {
-            r.wait();
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            if (!results[i].error) {
+                results[i].run([&] {
+                    return s.acme.poll_authorization(pending[i].authorization.url, deadline);
+                });
+            }
         }
         published.remove();  // every authorization is final (or failed): values go now
         if (interrupted()) {
@@ -265,14 +292,15 @@ std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName
         throw IssuanceError("order is \"" + order.status + "\"" +
                             (order.error ? ": " + order.error->to_string() : std::string()));
     }
-    if (order.status == "ready") {
-        order = s.acme.finalize(order, make_csr_der(key, names));
-    } else {
+    if (order.status != "ready") {
         // Valid already, for another CSR's key we do not hold: cannot be used.
         throw IssuanceError("order is already \"valid\" before finalize");
     }
+    const auto finalize_sent = AcmeClient::Clock::now();
+    order = s.acme.finalize(order, make_csr_der(key, names));
     if (order.status != "valid") {
-        order = s.acme.poll_order(order.url, deadline);
+        order = s.acme.poll_finalized_order(order.url, AcmeClient::Clock::now() - finalize_sent,
+                                            deadline);
     }
     if (order.status != "valid" || order.certificate.empty()) {
         throw IssuanceError("order ended \"" + order.status + "\"" +

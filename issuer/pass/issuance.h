@@ -8,9 +8,10 @@
 //      may reuse them) need nothing. For the pending ones, the dns-01 value of
 //      each, all published at the owner in ONE publish() call, then
 //      wait_until_served() on every authoritative server.
-//   3. Respond to every challenge at once and poll every authorization
-//      concurrently until each is final (valid or invalid): the values stay
-//      published until then, since the CA may look several times.
+//   3. Respond to every challenge (so the CA validates them at once), then
+//      poll each authorization in turn until it is final (valid or invalid):
+//      the values stay published until all are, since the CA may look
+//      several times.
 //   4. Unpublish exactly our values, whatever happened (a guard object does
 //      it on every path, also when publish() itself failed half-way).
 //   5. Finalize with a CSR from a fresh key (or the kept next key), poll

@@ -188,6 +188,34 @@ void Pass::ask_renewal_info(CaSession& ca, bool offered, ZoneStatus& st, SysTime
     st = zone_status(config_, st.zone, now);
 }
 
+// A certificate just issued by a CA without renewalInfo: recorded as
+// ask_renewal_info() would record it (renew-before decides; look again in a
+// day), with the success, so that the next pass, with nothing due, need not
+// open the CA to learn that for every new certificate.
+void Pass::note_no_renewal_info(ZoneStatus& st, SysTime now) {
+    using namespace std::chrono_literals;
+    CaSession* ca = usable_ca();
+    if (!config_.ari || ca == nullptr) {
+        return;
+    }
+    try {
+        if (ca->offers_renewal_info()) {
+            return;  // the next pass asks it (refresh_renewal_info)
+        }
+        const CertStore store(config_.certs_dir);
+        for (KeyType type : config_.key_types.empty() ? std::vector<KeyType>{config_.key_type}
+                                                      : config_.key_types) {
+            AriState a;
+            a.cert_id = ari_cert_id(store.current_chain(st.zone, type));
+            a.directory = ca->directory();
+            a.next_poll = now + 24h;
+            st.saved.ari.push_back(std::move(a));
+        }
+    } catch (const std::exception& e) {
+        log_debug(st.zone.text(), ": renewal information: ", e.what());
+    }
+}
+
 // ---- Steps 3-4: urgency, the CA and its rate budget ------------------------
 
 // How the budget counts each order of `st` (rate_budget.h): an ARI renewal
@@ -534,7 +562,9 @@ void Pass::attempt(Shared& shared, ZoneStatus& st, ZoneOutcome& out,
         zone, [&](const std::string& step) { shared.progress.step(zone, step); }, events, options);
     out.result = ZoneOutcome::Result::issued;
     out.cert = info;
-    st.saved.record_success(env_.ca().directory(), system_clock::now());
+    const SysTime now = system_clock::now();
+    st.saved.record_success(env_.ca().directory(), now);
+    note_no_renewal_info(st, now);
     save_zone_state(states_, zone, st.saved);
     shared.progress.finish(zone, true,
                            "issued, valid until " + format_utc(info.not_after) + ", stored in " +

@@ -54,6 +54,7 @@ class Pass {
     void zone_failed(Shared& shared, ZoneStatus& st, ZoneOutcome& out, const std::exception& e);
     IssuanceEvents events_for(Shared& shared, ZoneStatus& st, std::string& ordered_type);
     void ask_renewal_info(CaSession& ca, bool offered, ZoneStatus& st, SysTime now);
+    void note_no_renewal_info(ZoneStatus& st, SysTime now);
 
     // Hook points for the features around a pass; each is called in the
     // pass, as its comment in pass.cpp says.

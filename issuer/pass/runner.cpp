@@ -84,6 +84,9 @@ Runner::Runner(IssuerConfig config) : config_(std::move(config)) {}
 void Runner::recover_interrupted_orders() {
     const ZoneStateStore states(config_.state_dir);
     for (const DnsName& zone : zones_with_state(config_.state_dir)) {
+        if (!states.may_record_order(zone)) {
+            continue;
+        }
         ZoneState s = states.load(zone);
         if (!s.order) {
             continue;

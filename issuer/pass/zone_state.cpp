@@ -5,6 +5,7 @@
 #include <json/writer.h>
 
 #include <memory>
+#include <system_error>
 #include <utility>
 
 #include "common/file_io.h"
@@ -266,6 +267,16 @@ ZoneState ZoneStateStore::load(const DnsName& zone) const {
     } catch (const std::exception& e) {
         log_warning(path.string(), ": ", e.what(), "; read as an empty state");
         return {};
+    }
+}
+
+bool ZoneStateStore::may_record_order(const DnsName& zone) const {
+    try {
+        // A member name in the file is written as "order" (to_json); inside
+        // a string value its quotes would be escaped.
+        return read_file(file(zone)).find("\"order\"") != std::string::npos;
+    } catch (const std::system_error& e) {
+        return e.code() != std::errc::no_such_file_or_directory;  // load() reports the rest
     }
 }
 

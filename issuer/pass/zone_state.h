@@ -149,6 +149,10 @@ class ZoneStateStore {
     // Never throws: missing file -> empty state; unreadable or corrupt ->
     // a warning naming the file and the cause, and an empty state.
     ZoneState load(const DnsName& zone) const;
+    // Whether the zone's file may record an order in flight: false when it
+    // is missing or its text has no "order" member at all (read, not parsed:
+    // a pass's recovery asks this of every zone).
+    bool may_record_order(const DnsName& zone) const;
     // Atomic (write_file_atomic, mode 0600); throws std::system_error naming
     // the file.
     void save(const DnsName& zone, const ZoneState& state) const;

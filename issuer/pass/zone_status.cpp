@@ -13,12 +13,15 @@ namespace {
 
 // The certificate of `type` in the store: its certID, and its renewal time
 // (the ARI window's pick when the issuing CA gave one, else renew-before).
-ZoneStatus::Certificate certificate_of(const IssuerConfig& config, const CertStore& store,
-                                       const ZoneStatus& st, KeyType type, const CertInfo& info) {
+ZoneStatus::Certificate certificate_of(const IssuerConfig& config, const ZoneStatus& st,
+                                       const CertStore::Current& current) {
+    const KeyType type = current.type;
+    const CertInfo& info = current.info;
     ZoneStatus::Certificate c;
     c.key_type = type;
+    c.not_after = info.not_after;
     try {
-        c.cert_id = ari_cert_id(store.current_chain(st.zone, type));
+        c.cert_id = ari_cert_id(current.leaf.get());
     } catch (const std::exception& e) {
         log_debug(st.zone.text(), ": ", to_string(type), ": no ARI certID: ", e.what());
     }
@@ -34,8 +37,8 @@ ZoneStatus::Certificate certificate_of(const IssuerConfig& config, const CertSto
 
 // The renewal times of `st`'s certificates (one per configured key type),
 // the earliest deciding, and its state.
-void read_certificates(const IssuerConfig& config, const CertStore& store, ZoneStatus& st,
-                       SysTime now) {
+void read_certificates(const IssuerConfig& config, const std::vector<CertStore::Current>& current,
+                       ZoneStatus& st, SysTime now) {
     const DnsName& zone = st.zone;
     std::vector<std::string> want;
     for (const DnsName& n : certificate_names(zone)) {
@@ -45,12 +48,14 @@ void read_certificates(const IssuerConfig& config, const CertStore& store, ZoneS
     std::string lacking;  // configured key types with no certificate yet
     for (KeyType type :
          config.key_types.empty() ? std::vector<KeyType>{config.key_type} : config.key_types) {
-        const auto info = store.current(zone, type);
-        if (!info) {
+        const auto found =
+            std::find_if(current.begin(), current.end(),
+                         [type](const CertStore::Current& c) { return c.type == type; });
+        if (found == current.end()) {
             lacking += (lacking.empty() ? "" : " ") + std::string(to_string(type));
             continue;
         }
-        ZoneStatus::Certificate c = certificate_of(config, store, st, type, *info);
+        ZoneStatus::Certificate c = certificate_of(config, st, *found);
         if (!st.renew_at || *c.renew_at < *st.renew_at) {
             st.renew_at = c.renew_at;
             st.renew_basis = c.renew_basis;
@@ -118,11 +123,18 @@ ZoneStatus zone_status(const IssuerConfig& config, const DnsName& zone, SysTime 
     st.saved = ZoneStateStore(config.state_dir).load(zone);
     const CertStore store(config.certs_dir);
     try {
-        st.cert = store.current(zone);
+        // Each file read once: for a version without key-type directories
+        // its one certificate is also the top-level one.
+        const std::vector<CertStore::Current> current = store.current_all(zone);
+        if (current.size() == 1 && current.front().top_level) {
+            st.cert = current.front().info;
+        } else {
+            st.cert = store.current(zone);
+        }
         if (!st.cert) {
             st.state = CertState::missing;
         } else {
-            read_certificates(config, store, st, now);
+            read_certificates(config, current, st, now);
         }
     } catch (const std::exception& e) {
         st.state = CertState::invalid;

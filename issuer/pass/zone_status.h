@@ -35,6 +35,7 @@ struct ZoneStatus {
     struct Certificate {
         KeyType key_type = KeyType::ecdsa_p256;
         std::string cert_id;  // ARI certID (ari.h); "" when it cannot be made
+        SysTime not_after{};
         std::optional<SysTime> renew_at;
         std::string renew_basis;  // "renew-before" or "ARI window"
     };

@@ -181,7 +181,7 @@ p("")
 steps = [("apt-get installs (scripts/bench)", "time.setup"),
          ("build of build-bench (scripts/build)", "time.build")]
 for c, what in ((1, "case 1, issuance"), (2, "case 2, serving"), (3, "case 3, updates"),
-                (4, "case 4, memory and scale")):
+                (4, "case 4, memory and scale"), (5, "case 5, scale of the issuer")):
     steps.append((what, f"time.case{c}"))
 p("| step | seconds |")
 p("|---|---|")
@@ -614,6 +614,73 @@ if rl is not None and r0 is not None:
       f"1 s after the load, {fmt(rs, ' MiB')} 15 s later, after a restart "
       f"{fmt(mib('mem.rss.restart_kib'), ' MiB')} → {whole} (largest {worst:.1f} MiB)")
 p("")
+# ---- case 5
+p("## 5. Scale: many zones in one issuer (issue 18)")
+p("")
+if not any(k.startswith("scale.pass.") for k in rows):
+    p("Not run (`BENCH_CASES` without 5).")
+    p("")
+else:
+    p(f"{one('settings.scale', '')}.")
+    p("")
+    p("| what | zones | wall | user CPU | system CPU | CPU per zone | RSS | runs (wall) |")
+    p("|---|---|---|---|---|---|---|---|")
+
+    def scale_row(what, key, n):
+        w, u, sy = med(key + ".wall_s"), med(key + ".user_s"), med(key + ".sys_s")
+        per = "—" if u is None or sy is None else f"{(u + sy) * 1000 / n:.2f} ms"
+        p(f"| {what} | {n:,} | {cell(key + '.wall_s', ' s')} | {fmt(u, ' s')} | {fmt(sy, ' s')} | "
+          f"{per} | {fmt(mib(key + '.rss_kib'), ' MiB')} | {runs(key + '.wall_s')} |")
+
+    passes = sorted({int(k.split(".")[2]) for k in rows if k.startswith("scale.pass.")})
+    for n in passes:
+        scale_row("one `run` issuing every zone", f"scale.pass.{n}", n)
+    idles = sorted({int(k.split(".")[2]) for k in rows if k.startswith("scale.idle.")})
+    for n in idles:
+        scale_row("`run` with nothing due" + (" (synthesised store)" if n > max(passes or [0]) else ""),
+                  f"scale.idle.{n}", n)
+    stats = sorted({int(k.split(".")[2]) for k in rows
+                    if k.startswith("scale.status.") and k.endswith(".wall_s")})
+    for n in stats:
+        scale_row("`status --json` (synthesised store)", f"scale.status.{n}", n)
+    p("")
+    for n in passes:
+        got = rows.get(f"scale.pass.{n}.certs", [])
+        p(f"- N = {n:,}: certificates stored per run: {', '.join(got) or '—'}")
+    for n in stats:
+        p(f"- status at {n:,} zones: {one(f'scale.status.{n}.valid')} zones valid")
+    big = [k for k in rows if k.startswith("scale.named_rss.")]
+    for k in big:
+        p(f"- named with the plugin claiming {int(k.split('.')[2].split('_')[0]):,} zones: "
+          f"{fmt(mib(k), ' MiB')} RSS")
+    for f in rows.get("scale.failure", []):
+        p(f"- failure: {f}")
+    p("")
+    targets = []
+    if 1000 in passes:
+        w = med("scale.pass.1000.wall_s")
+        u, sy = med("scale.pass.1000.user_s"), med("scale.pass.1000.sys_s")
+        okruns = all(v == "1000" for v in rows.get("scale.pass.1000.certs", []))
+        targets.append(f"1,000 zones in one pass: every run all certificates "
+                       f"{'met' if okruns else 'MISSED'}; wall ≤ 10 s "
+                       f"{'met' if w is not None and w <= 10 else 'MISSED'}; issuer CPU ≤ 3 ms a zone "
+                       f"{'met' if u is not None and sy is not None and (u + sy) <= 3 else 'MISSED'}")
+    for n, limit in ((1000, 0.3), (10000, 2.0)):
+        w = med(f"scale.idle.{n}.wall_s")
+        if w is not None:
+            targets.append(f"`run` with nothing due at {n:,} zones ≤ {limit} s: "
+                           f"{'met' if w <= limit else 'MISSED'} ({w:.2f} s)")
+    w = med("scale.status.10000.wall_s")
+    if w is not None:
+        targets.append(f"`status` at 10,000 zones ≤ 1 s: {'met' if w <= 1 else 'MISSED'} ({w:.2f} s)")
+    r = mib("scale.idle.10000.rss_kib")
+    if r is not None:
+        targets.append(f"issuer RSS at 10,000 configured zones ≤ 64 MiB: "
+                       f"{'met' if r <= 64 else 'MISSED'} ({r:.1f} MiB)")
+    for t in targets:
+        p(f"- Target: {t}")
+    p("")
+
 p("## What limits each target")
 p("")
 p("[findings.md](findings.md), written by hand: each finding names the date and the commit of")

@@ -2,6 +2,8 @@
 
 # issuer-acme: acmezone-issuer against real named (with the plugin) and Pebble.
 acmezone_integration_test(issuer_pebble test_issuer_pebble.sh TIMEOUT 300)
+# issue 18: 200 zones in one pass, every one its certificate.
+acmezone_integration_test(issuer_scale test_issuer_scale.sh TIMEOUT 300)
 acmezone_integration_test(issuer_failures test_issuer_failures.sh TIMEOUT 300)
 acmezone_integration_test(issuer_retries test_issuer_retries.sh TIMEOUT 300)
 acmezone_integration_test(issuer_faults test_issuer_faults.sh TIMEOUT 420)

@@ -210,6 +210,41 @@ TEST_F(FileIo, EnsureDirectory) {
     }
 }
 
+TEST_F(FileIo, WriteNewFileCreatesOnceWithItsModeFromTheStart) {
+    UmaskScope u(0);
+    const fs::path key = dir_ / "privkey.pem";
+    write_new_file(key, "secret", 0600);
+    EXPECT_EQ(read_file(key), "secret");
+    EXPECT_EQ(mode_of(key), 0600u);
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"privkey.pem"}));  // no temporary name
+    // Never over an existing file (nor through a symlink).
+    EXPECT_THROW(write_new_file(key, "other", 0600), std::system_error);
+    EXPECT_EQ(read_file(key), "secret");
+    fs::create_symlink(key, dir_ / "link.pem");
+    EXPECT_THROW(write_new_file(dir_ / "link.pem", "other"), std::system_error);
+    EXPECT_EQ(read_file(key), "secret");
+}
+
+TEST_F(FileIo, WriteNewFileThatCannotBeCompletedIsRemoved) {
+    struct rlimit old {};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = old;
+    small.rlim_cur = 10;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    bool threw = false;
+    try {
+        write_new_file(dir_ / "cert.pem", std::string(100, 'x'));
+    } catch (const std::system_error& e) {
+        threw = true;
+        EXPECT_NE(std::string(e.what()).find("cert.pem"), std::string::npos) << e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    EXPECT_TRUE(threw);
+    EXPECT_TRUE(entries(dir_).empty());
+}
+
 TEST_F(FileIo, FsyncDirectory) {
     EXPECT_NO_THROW(fsync_directory(dir_));
     EXPECT_THROW(fsync_directory(dir_ / "missing"), std::system_error);

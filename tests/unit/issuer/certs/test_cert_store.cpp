@@ -197,6 +197,51 @@ TEST_F(CertStoreTest, AVersionWithoutKeyTypeDirectoriesIsStillRead) {
     EXPECT_FALSE(store.current(kZone, KeyType::ecdsa_p256).has_value());
 }
 
+TEST_F(CertStoreTest, CurrentAllReadsEachCertificateOnce) {
+    CertStore store(dir);
+    EXPECT_TRUE(store.current_all(kZone).empty());
+    CertKey rsa = CertKey::generate(KeyType::rsa_2048);
+    const std::string chain = pki.chain_for(rsa, kSans);
+    store.store(kZone, rsa.private_pem(), chain);  // no key-type directories
+    auto all = store.current_all(kZone);
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].type, KeyType::rsa_2048);
+    EXPECT_TRUE(all[0].top_level);
+    EXPECT_EQ(all[0].fullchain_pem, chain);
+    EXPECT_EQ(all[0].info.serial_hex, store.current(kZone)->serial_hex);
+
+    CertKey ec = CertKey::generate(KeyType::ecdsa_p256);
+    const std::string ec_chain = pki.chain_for(ec, kSans, -3600, 86400 * 90, 7);
+    store.store(kZone, {{KeyType::ecdsa_p256, ec.private_pem(), ec_chain},
+                        {KeyType::rsa_2048, rsa.private_pem(), chain}});
+    all = store.current_all(kZone);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].type, KeyType::ecdsa_p256);  // by directory name
+    EXPECT_FALSE(all[0].top_level);
+    EXPECT_EQ(all[0].fullchain_pem, ec_chain);
+    EXPECT_EQ(all[0].info.serial_hex, "07");
+    EXPECT_EQ(all[1].type, KeyType::rsa_2048);
+    EXPECT_EQ(all[1].fullchain_pem, chain);
+}
+
+// A version directory above `current` is what a store that died before its
+// switch left: the next store removes it, so that it never becomes the
+// version kept before the new one (serve may hand that one out).
+TEST_F(CertStoreTest, AVersionLeftByACrashedStoreIsRemoved) {
+    CertStore store(dir);
+    CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, key.private_pem(), pki.chain_for(key, kSans));
+    const fs::path z = dir / "example.com";
+    fs::create_directory(z / ".v-2");
+    write_file_atomic(z / ".v-2/privkey.pem", "half", 0600);  // no cert.pem: died there
+    CertKey key2 = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, key2.private_pem(), pki.chain_for(key2, kSans));
+    EXPECT_EQ(fs::read_symlink(z / "current"), ".v-3");
+    EXPECT_FALSE(fs::exists(z / ".v-2"));
+    EXPECT_EQ(store.previous_version(kZone), 1u);
+    EXPECT_EQ(read_file(z / "privkey.pem"), key2.private_pem());
+}
+
 TEST_F(CertStoreTest, NextKeysAre0600AndReadBack) {
     CertStore store(dir);
     EXPECT_FALSE(store.next_key(kZone, KeyType::ecdsa_p256).has_value());

@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# Case 5 — scale: acmezone-issuer with many zones (issue 18), on a named of
+# its own (plugin claiming the zones, BIND's default worker threads) and a
+# Pebble of its own (PEBBLE_VA_NOSLEEP=1, no nonce rejection, no reused
+# authorizations: every zone publishes and validates both of its dns-01
+# challenges). Sourced by bench.sh; needs no peer.
+#   scale.pass.N.{wall_s,user_s,sys_s,rss_kib,certs}
+#                       one `run` issuing N zones (100 and 1,000; RUNS each,
+#                       each from an empty store with one account), parallel =
+#                       16; wall from exec to exit, the issuer's user and system
+#                       CPU and its peak RSS (GNU time); certs: certificates
+#                       stored (a run missing one is FAIL, with the failed
+#                       zones' lines in scale.failure)
+#   scale.idle.N.{wall_s,user_s,sys_s,rss_kib}
+#                       `run` with nothing due: at 1,000 the store and state the
+#                       last 1,000-zone pass left; at 10,000 a synthesised store
+#                       and state (synth_store.py: what 10,000 successful zones
+#                       leave), no CA contacted
+#   scale.status.10000.{wall_s,user_s,sys_s,rss_kib}   `status` over the same
+#   scale.named_rss.10000_kib   named's RSS with 10,000 claimed zones (1 s after
+#                       its first answer)
+
+az_log "case 5: scale"
+C5=$B/case5
+mkdir -p "$C5"
+SCALE_N=${BENCH_SCALE_N:-100 1000}
+SCALE_RUNS=${BENCH_SCALE_RUNS:-$RUNS}
+SCALE_MAX=0
+for n in $SCALE_N; do ((n > SCALE_MAX)) && SCALE_MAX=$n; done
+
+# the named: the plugin claims z1..z$SCALE_MAX
+S5_CTL=$(az_free_port)
+bench_plugin_conf "$C5/plugin.conf" "$C5/plugin-state" "$S5_CTL" "$SCALE_MAX" \
+    "max-values-per-name = 64"
+plugin_fragment "$C5/scale.frag" "$C5/plugin.conf"
+AZ_NAMED_WORKERS=default az_start_named "$C5/scale.frag" scale
+S5_DNS=$AZ_NAMED_PORT
+export PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0
+az_start_pebble "$S5_DNS" scale
+rec settings.scale "named with the plugin claiming $SCALE_MAX zones (BIND's default workers), Pebble PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0, parallel = 16, rate-limits = none; idle and status at 10,000 over a synthesised store"
+
+s5_zones() { # N → file with z1..zN
+    local f=$C5/zones-$1
+    [[ -f $f ]] || awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "z%d.bench.test\n", i }' >"$f"
+    echo "$f"
+}
+s5_conf() { # CONF CERTS STATE ZONESFILE
+    cat >"$1" <<EOF
+[acme]
+directory = $AZ_PEBBLE_DIR
+ca-file = $AZ_PEBBLE_TLS_CA
+contact = mailto:bench@bench.test
+state-dir = $3
+rate-limits = none
+[zones]
+zones-file = $4
+[publish]
+control = 127.0.0.1:$S5_CTL
+key = $KEY
+keys = $B/keys.conf
+[dns]
+resolver = 127.0.0.1:$S5_DNS
+check-server = 127.0.0.1:$S5_DNS
+timeout = 3
+propagation-timeout = 30
+[certs]
+dir = $2
+key-type = ecdsa-p256
+parallel = 16
+EOF
+}
+# s5_time KEY LIMIT CONF ARGS...: run the issuer under GNU time, record
+# KEY.{wall_s,user_s,sys_s,rss_kib}; prints the exit status
+s5_time() {
+    local key=$1 limit=$2 conf=$3 rc=0
+    shift 3
+    timeout -k 5 "$limit" /usr/bin/time -f '%e %U %S %M' -o "$C5/time" \
+        "$ACMEZONE_ISSUER" --config "$conf" "$@" >"$C5/last.out" 2>"$C5/last.log" || rc=$?
+    if ((rc == 124 || rc == 137)) || [[ ! -s $C5/time ]]; then
+        rec "$key.wall_s" FAIL
+        echo "$rc"
+        return
+    fi
+    read -r wall user sys rss < <(tail -n 1 "$C5/time")
+    rec "$key.wall_s" "$wall"
+    rec "$key.user_s" "$user"
+    rec "$key.sys_s" "$sys"
+    rec "$key.rss_kib" "$rss"
+    echo "$rc"
+}
+
+for n in $SCALE_N; do
+    for ((r = 1; r <= SCALE_RUNS; r++)); do
+        d=$C5/pass-$n-$r
+        s5_conf "$d.conf" "$d-certs" "$C5/state-$n" "$(s5_zones "$n")"
+        rm -rf "$C5/state-$n/zones" # one account per N, an empty store each run
+        rc=$(s5_time "scale.pass.$n" $((60 + n / 4)) "$d.conf" run)
+        cp "$C5/last.log" "$d.log"
+        got=$(find "$d-certs" -mindepth 2 -maxdepth 2 -name cert.pem 2>/dev/null | wc -l)
+        rec "scale.pass.$n.certs" "$got"
+        if ((rc != 0 || got != n)); then
+            rec "scale.pass.$n.wall_s" FAIL
+            rec scale.failure "N=$n run $r: exit $rc, $got of $n certificates: $(grep -E 'ERROR' "$d.log" | head -n 3 | cut -c1-300 | tr '\n' ' ')"
+        fi
+    done
+    if ((n == SCALE_MAX)); then
+        # nothing due: the store and state the last pass left
+        for ((r = 1; r <= CHEAP_RUNS; r++)); do
+            rc=$(s5_time "scale.idle.$n" 60 "$d.conf" run)
+            ((rc == 0)) || rec scale.failure "idle run at N=$n: exit $rc: $(tail -n 2 "$C5/last.log" | tr '\n' ' ')"
+        done
+        if grep -q 'ACME: ' "$C5/last.log"; then
+            rec scale.failure "idle run at N=$n asked the CA: $(grep -m 1 'ACME: ' "$C5/last.log")"
+        fi
+    fi
+done
+az_stop_pebble
+
+# ---- 10,000 configured zones: a synthesised store and state ------------------------
+S5_BIG=${BENCH_SCALE_BIG:-10000}
+"$PY" "$here/synth_store.py" "$C5/big-certs" "$C5/big-state" "$(s5_zones "$S5_BIG")" \
+    "$AZ_PEBBLE_DIR"
+s5_conf "$C5/big.conf" "$C5/big-certs" "$C5/big-state" "$(s5_zones "$S5_BIG")"
+for ((r = 1; r <= CHEAP_RUNS; r++)); do
+    rc=$(s5_time "scale.idle.$S5_BIG" 120 "$C5/big.conf" run)
+    ((rc == 0)) || rec scale.failure "idle run at $S5_BIG zones: exit $rc: $(tail -n 2 "$C5/last.log" | tr '\n' ' ')"
+done
+for ((r = 1; r <= CHEAP_RUNS; r++)); do
+    rc=$(s5_time "scale.status.$S5_BIG" 120 "$C5/big.conf" status --json)
+    ((rc == 0)) || rec scale.failure "status at $S5_BIG zones: exit $rc: $(tail -n 2 "$C5/last.log" | tr '\n' ' ')"
+done
+valid=$(grep -o '"state" *: *"valid"' "$C5/last.out" | wc -l)
+rec "scale.status.$S5_BIG.valid" "$valid"
+
+# ---- named with 10,000 claimed zones -------------------------------------------------
+S5_BIG_CTL=$(az_free_port)
+bench_plugin_conf "$C5/plugin-big.conf" "$C5/plugin-big-state" "$S5_BIG_CTL" "$S5_BIG"
+plugin_fragment "$C5/big.frag" "$C5/plugin-big.conf"
+AZ_NAMED_WORKERS=default az_start_named "$C5/big.frag" scalebig
+sleep 1
+rec "scale.named_rss.${S5_BIG}_kib" "$(rss_kib "$AZ_NAMED_PID")"
+az_stop_named scalebig
+az_stop_named scale
