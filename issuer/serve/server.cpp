@@ -307,14 +307,19 @@ void Connection::answer_zone(const DnsName& zone, const std::string& if_none_mat
 void Connection::poll() {
     poll_timer_.expires_after(kPollInterval);
     poll_timer_.async_wait([self = shared_from_this()](const beast::error_code&) {
-        const Answer a =
-            self->setup_->answers.zone(self->poll_zone_, self->names_, self->poll_if_none_match_);
-        if (a.status != 304 || self->server_.draining() ||
-            std::chrono::steady_clock::now() >= self->poll_deadline_) {
-            self->send(a, self->poll_keep_alive_, self->poll_zone_.text());
+        const bool over =
+            self->server_.draining() || std::chrono::steady_clock::now() >= self->poll_deadline_;
+        // Only the `current` link (and with stage-for the versions' times)
+        // is read until the version differs; the answer is built only then.
+        const auto n = self->setup_->answers.served_version(self->poll_zone_);
+        if (!over && n &&
+            etag_matches(self->poll_if_none_match_, "\"" + std::to_string(*n) + "\"")) {
+            self->poll();
             return;
         }
-        self->poll();
+        self->send(
+            self->setup_->answers.zone(self->poll_zone_, self->names_, self->poll_if_none_match_),
+            self->poll_keep_alive_, self->poll_zone_.text());
     });
 }
 

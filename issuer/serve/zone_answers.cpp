@@ -117,6 +117,12 @@ Answer ZoneAnswers::zone(const DnsName& zone, const std::vector<std::string>& cl
             keys[std::string(to_string(f.type))] = k;
         }
         body["keys"] = keys;
+        // The key type whose files are also at the top of the version.
+        const bool has_first =
+            std::any_of(v->files.begin(), v->files.end(),
+                        [&](const VersionFiles& f) { return f.type == config_.key_type; });
+        body["default_key_type"] =
+            std::string(to_string(has_first ? config_.key_type : v->files.front().type));
         return Answer{200, to_json(body), version, etag};
     }
     return error(503, "the zone's versions changed while read; retry");

@@ -4,11 +4,14 @@
 //                            the configured zones this host may fetch that have
 //                            a version to serve
 //     GET /v1/zones/<zone>   200 {"zone", "version", "written", "not_after",
+//                                 "default_key_type",
 //                                 "keys": {"<key type>": {"cert", "chain",
 //                                          "fullchain", "privkey"}...}}
 //                            every key type's files of one version, PEM
 //                            strings, read from that version's directory (one
-//                            consistent set); ETag "<version>"
+//                            consistent set); ETag "<version>"; default_key_type:
+//                            the type whose files are also at the version's top
+//                            (the first configured one when stored)
 //                            304 when If-None-Match names that version
 //                            404 {"error": "no such zone"} for a zone that is
 //                            not configured, has no version yet, or this host

@@ -36,3 +36,9 @@ acmezone_integration_test(issuer_nginx_deploy test_nginx_deploy.sh TIMEOUT 120)
 # openssl-made host CA, curl and s_client): allowed and refused hosts,
 # refused handshakes, traversal, limits, 304, long poll, staging, drain.
 acmezone_integration_test(issuer_serve test_issuer_serve.sh TIMEOUT 300)
+
+# acmezone-fetch against a real serve (mutual TLS on loopback, real issuance):
+# allowed and refused hosts, a tampered set, a server down, kill -9 while
+# installing (strace holds the switch), a full disk (tmpfs, as root), --watch
+# after `issue --force`, --mirror served again.
+acmezone_integration_test(issuer_fetch test_fetch.sh TIMEOUT 400)

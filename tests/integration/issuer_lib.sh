@@ -11,6 +11,9 @@
 #                                 ($AZ_TMP/certs), control 127.0.0.1:$AZ_CONTROL_PORT
 #                                 (or $AZ_ISSUER_CONTROL), key acme-key from $AZ_KEY_FILE,
 #                                 resolver and check-server = this named, zones ZONE...
+#   az_issued_zones ZONE...       the usual start: az_plugin_setup ZONE..., named, Pebble,
+#                                 $AZ_TMP/issuer.conf for ZONE... (AZ_ISSUER_CONF) and a
+#                                 first `run` that must issue every zone
 #   az_issuer CONF ARGS...        run acmezone-issuer --config CONF ARGS (bounded: 240 s);
 #                                 stdout to $AZ_ISSUER_OUT, stderr to $AZ_ISSUER_ERR (also
 #                                 appended to $AZ_TMP/issuer.log); sets AZ_ISSUER_RC
@@ -63,6 +66,16 @@ az_issuer_conf() {
         echo "dir = $AZ_CERTS"
         echo "parallel = 8"
     } >"$file"
+}
+
+az_issued_zones() {
+    az_plugin_setup "$@"
+    az_start_named "$AZ_PLUGIN_FRAGMENT"
+    az_start_pebble "$AZ_NAMED_PORT"
+    AZ_ISSUER_CONF=$AZ_TMP/issuer.conf
+    az_issuer_conf "$AZ_ISSUER_CONF" "$@"
+    az_issuer "$AZ_ISSUER_CONF" run
+    az_assert_eq 0 "$AZ_ISSUER_RC" "the first run issues every zone: $(tail -5 "$AZ_ISSUER_ERR")"
 }
 
 az_issuer() {

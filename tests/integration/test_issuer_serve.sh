@@ -26,71 +26,29 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
+source "$(dirname "$0")/pki_lib.sh"
 az_setup
 
 Z1=z1.example.org
 Z2=z2.example.org
-az_plugin_setup "$Z1" "$Z2"
-az_start_named "$AZ_PLUGIN_FRAGMENT"
-az_start_pebble "$AZ_NAMED_PORT"
-CONF=$AZ_TMP/issuer.conf
-az_issuer_conf "$CONF" "$Z1" "$Z2"
+az_issued_zones "$Z1" "$Z2"
+CONF=$AZ_ISSUER_CONF
 BASE_CONF=$(cat "$CONF")
-az_issuer "$CONF" run
-az_assert_eq 0 "$AZ_ISSUER_RC" "the first run issues both zones: $(tail -5 "$AZ_ISSUER_ERR")"
 
 # ---- the hosts' CA (and another one), made with openssl ca ----
 PKI=$AZ_TMP/pki
+AZ_PKI=$PKI
 mkdir -p "$PKI"
-make_ca() { # DIR CN
-    local d=$1
-    mkdir -p "$d/newcerts"
-    : >"$d/index.txt"
-    echo 1000 >"$d/serial"
-    echo 1000 >"$d/crlnumber"
-    cat >"$d/ca.cnf" <<EOF
-[ca]
-default_ca = test_ca
-[test_ca]
-dir = $d
-database = $d/index.txt
-new_certs_dir = $d/newcerts
-certificate = $d/ca.pem
-private_key = $d/ca.key
-serial = $d/serial
-crlnumber = $d/crlnumber
-default_md = sha256
-default_days = 2
-default_crl_days = 2
-policy = policy_any
-unique_subject = no
-[policy_any]
-commonName = supplied
-EOF
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3 \
-        -subj "/CN=$2" -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
-}
-# leaf CA_DIR NAME EXT [openssl ca args]: $PKI/NAME.{key,pem}, key 0600
-leaf() {
-    local d=$1 name=$2 ext=$3
-    shift 3
-    (umask 077 && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -subj "/CN=$name" -keyout "$PKI/$name.key" -out "$PKI/$name.csr" 2>/dev/null)
-    printf '%b' "$ext" >"$PKI/$name.ext"
-    openssl ca -batch -notext -config "$d/ca.cnf" -in "$PKI/$name.csr" -out "$PKI/$name.pem" \
-        -extfile "$PKI/$name.ext" "$@" 2>/dev/null || az_fail "openssl ca could not sign $name"
-}
-client_ext() { echo "subjectAltName=DNS:$1\nextendedKeyUsage=clientAuth\n"; }
-make_ca "$PKI/ca" "acmezone test hosts CA"
-make_ca "$PKI/other" "another CA"
-leaf "$PKI/ca" server "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
-leaf "$PKI/ca" web1.example.net "$(client_ext web1.example.net)"
-leaf "$PKI/ca" cp1001.eqiad.wmnet "$(client_ext cp1001.eqiad.wmnet)"
-leaf "$PKI/ca" nothing.example.net "$(client_ext nothing.example.net)"
-leaf "$PKI/ca" expired "$(client_ext web1.example.net)" \
+az_make_ca "$PKI/ca" "acmezone test hosts CA"
+az_make_ca "$PKI/other" "another CA"
+az_pki_leaf "$PKI/ca" server "$(az_server_ext)"
+az_pki_leaf "$PKI/ca" web1.example.net "$(az_client_ext web1.example.net)"
+az_pki_leaf "$PKI/ca" cp1001.eqiad.wmnet "$(az_client_ext cp1001.eqiad.wmnet)"
+az_pki_leaf "$PKI/ca" nothing.example.net "$(az_client_ext nothing.example.net)"
+az_pki_leaf "$PKI/ca" expired "$(az_client_ext web1.example.net)" \
     -startdate 20200101000000Z -enddate 20200102000000Z
-leaf "$PKI/ca" revoked "$(client_ext cp2.eqiad.wmnet)"
-leaf "$PKI/other" foreign "$(client_ext web1.example.net)"
+az_pki_leaf "$PKI/ca" revoked "$(az_client_ext cp2.eqiad.wmnet)"
+az_pki_leaf "$PKI/other" foreign "$(az_client_ext web1.example.net)"
 openssl ca -config "$PKI/ca/ca.cnf" -revoke "$PKI/revoked.pem" 2>/dev/null ||
     az_fail "openssl ca -revoke failed"
 openssl ca -config "$PKI/ca/ca.cnf" -gencrl -out "$PKI/crl.pem" 2>/dev/null ||

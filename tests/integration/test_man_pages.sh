@@ -5,12 +5,14 @@
 #     of --help-config in CONFIGURATION (as [section] + key), with the range
 #     and default --help-config gives a number option; and nothing is
 #     documented there that the binary does not know.
+#   acmezone-fetch(1): the same, against `acmezone-fetch --help` and
+#     --help-config.
 #   acmezone_dlz(8): every option the plugin declares (list_plugin_options,
 #     from plugin/plugin_config.cpp) is in CONFIGURATION, and the other way
 #     round.
-#   Both render without a groff/man warning (as lintian checks them).
+#   All three render without a groff/man warning (as lintian checks them).
 #
-# Environment: ACMEZONE_ISSUER, ACMEZONE_SOURCE_DIR (CTest sets them), and
+# Environment: ACMEZONE_ISSUER, ACMEZONE_FETCH, ACMEZONE_SOURCE_DIR (CTest sets them), and
 # ACMEZONE_LIST_PLUGIN_OPTIONS (the tool built from list_plugin_options.cpp).
 source "$(dirname "$0")/lib.sh"
 az_setup
@@ -18,8 +20,10 @@ az_setup
 man_dir=$ACMEZONE_SOURCE_DIR/packaging/man
 issuer_man=$man_dir/acmezone-issuer.8
 plugin_man=$man_dir/acmezone_dlz.8
-[[ -f $issuer_man && -f $plugin_man ]] || az_fail "man pages missing in $man_dir"
+fetch_man=$man_dir/acmezone-fetch.1
+[[ -f $issuer_man && -f $plugin_man && -f $fetch_man ]] || az_fail "man pages missing in $man_dir"
 [[ -x ${ACMEZONE_ISSUER:-} ]] || az_fail "ACMEZONE_ISSUER is not set to the built acmezone-issuer"
+[[ -x ${ACMEZONE_FETCH:-} ]] || az_fail "ACMEZONE_FETCH is not set to the built acmezone-fetch"
 [[ -x ${ACMEZONE_LIST_PLUGIN_OPTIONS:-} ]] ||
     az_fail "ACMEZONE_LIST_PLUGIN_OPTIONS is not set to the built list_plugin_options"
 
@@ -52,34 +56,7 @@ compare() {
     az_log "$what: $(wc -l <"$from_binary") match"
 }
 
-t=$AZ_TMP
-help=$("$ACMEZONE_ISSUER" --help) || az_fail "acmezone-issuer --help failed"
-help_config=$("$ACMEZONE_ISSUER" --help-config) || az_fail "acmezone-issuer --help-config failed"
-
-# Commands: the first lower-case word after the program name on each usage line.
-grep -E '^(usage:)? +acmezone-issuer ' <<<"$help" |
-    awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[a-z][a-z-]*$/ && $i != "usage:" &&
-                                         $i != "acmezone-issuer") { print $i; break } }' |
-    LC_ALL=C sort -u >"$t/commands.bin"
-man_tags "$issuer_man" COMMANDS | tag_word | LC_ALL=C sort -u >"$t/commands.man"
-compare "acmezone-issuer commands" "$t/commands.bin" "$t/commands.man"
-
-# Long options: every --word in --help; in the man page, every \-\-word of
-# an OPTIONS tag line.
-grep -oE -- '--[a-z][a-z0-9-]*' <<<"$help" | LC_ALL=C sort -u >"$t/options.bin"
-man_tags "$issuer_man" OPTIONS | cut -f2 | grep -oE '(\\-\\-|--)([a-z0-9]|\\-)+' |
-    sed 's/\\-/-/g' | LC_ALL=C sort -u >"$t/options.man"
-compare "acmezone-issuer options" "$t/options.bin" "$t/options.man"
-
-# Configuration keys: "  --section.key ..." lines of --help-config.
-sed -nE 's/^  --([a-z0-9.-]+).*/\1/p' <<<"$help_config" | LC_ALL=C sort -u >"$t/config.bin"
-man_tags "$issuer_man" CONFIGURATION | tag_word | LC_ALL=C sort -u >"$t/config.man"
-compare "acmezone-issuer configuration" "$t/config.bin" "$t/config.man"
-
-# Ranges and defaults: what --help-config says of each number option (from
-# the issuer's option table: "(=30)" and "(1..600)", or "(0: no limit;
-# 0..1000000)") the option's CONFIGURATION entry says too ("1..600",
-# "default 30"). Keys tagged together (.TQ) share their entry's text.
+# man_entries FILE SECTION: "key<TAB>text" of every entry of SECTION.
 man_entries() {
     awk -v want="$2" '
         function flush(  i) { for (i = 1; i <= n; i++) print keys[i] "\t" text; n = 0; text = "" }
@@ -94,25 +71,62 @@ man_entries() {
         END { flush() }
     ' "$1"
 }
-# "key default range" ("-" for no default) of every option whose help ends in a range.
-awk '
-    /^  --/ { if (key != "") print key "\t" text; key = $1; sub(/^--/, "", key); text = $0; next }
-    /^ +[^ -]/ { sub(/^ +/, " "); text = text $0; next }
-    END { if (key != "") print key "\t" text }
-' <<<"$help_config" |
-    sed -nE 's/^([a-z0-9.-]+)\t.*\(=([^)]*)\).* \(([^()]*; *)?([a-z0-9-]+\.\.[0-9]+)\)$/\1 \2 \4/p
-              t
-              s/^([a-z0-9.-]+)\t[^(]*\(([^()]*; *)?([a-z0-9-]+\.\.[0-9]+)\)$/\1 - \3/p' >"$t/ranges.bin"
-[[ -s $t/ranges.bin ]] || az_fail "no ranges extracted from --help-config (parser out of date?)"
-man_entries "$issuer_man" CONFIGURATION >"$t/entries.man"
-while read -r key default range; do
-    entry=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$t/entries.man")
-    [[ $entry =~ (^|[^0-9a-z-])${range//./\\.}([^0-9]|$) ]] ||
-        az_fail "acmezone-issuer(8) $key: the range $range (--help-config) is not in its entry: $entry"
-    [[ $default == - || $entry =~ default\ ${default}([^0-9]|$) ]] ||
-        az_fail "acmezone-issuer(8) $key: \"default $default\" (--help-config) is not in its entry: $entry"
-done <"$t/ranges.bin"
-az_log "acmezone-issuer ranges and defaults: $(wc -l <"$t/ranges.bin") match"
+
+t=$AZ_TMP
+
+# check_program NAME BINARY MAN: NAME's commands, long options, configuration
+# keys, and the ranges and defaults of its number options, both ways.
+check_program() {
+    local name=$1 bin=$2 page=$3 help help_config key default range entry
+    help=$("$bin" --help) || az_fail "$name --help failed"
+    help_config=$("$bin" --help-config) || az_fail "$name --help-config failed"
+
+    # Commands: the first lower-case word after the program name on each usage line.
+    grep -E "^(usage:)? +$name " <<<"$help" |
+        awk -v prog="$name" '{ for (i = 1; i <= NF; i++) if ($i ~ /^[a-z][a-z-]*$/ && $i != "usage:" &&
+                                             $i != prog) { print $i; break } }' |
+        LC_ALL=C sort -u >"$t/commands.bin"
+    man_tags "$page" COMMANDS | tag_word | LC_ALL=C sort -u >"$t/commands.man"
+    compare "$name commands" "$t/commands.bin" "$t/commands.man"
+
+    # Long options: every --word in --help; in the man page, every \-\-word of
+    # an OPTIONS tag line.
+    grep -oE -- '--[a-z][a-z0-9-]*' <<<"$help" | LC_ALL=C sort -u >"$t/options.bin"
+    man_tags "$page" OPTIONS | cut -f2 | grep -oE '(\\-\\-|--)([a-z0-9]|\\-)+' |
+        sed 's/\\-/-/g' | LC_ALL=C sort -u >"$t/options.man"
+    compare "$name options" "$t/options.bin" "$t/options.man"
+
+    # Configuration keys: "  --section.key ..." lines of --help-config.
+    sed -nE 's/^  --([a-z0-9.-]+).*/\1/p' <<<"$help_config" | LC_ALL=C sort -u >"$t/config.bin"
+    man_tags "$page" CONFIGURATION | tag_word | LC_ALL=C sort -u >"$t/config.man"
+    compare "$name configuration" "$t/config.bin" "$t/config.man"
+
+    # Ranges and defaults: what --help-config says of each number option (from
+    # the option table: "(=30)" and "(1..600)", or "(0: no limit;
+    # 0..1000000)") the option's CONFIGURATION entry says too ("1..600",
+    # "default 30"). Keys tagged together (.TQ) share their entry's text.
+    awk '
+        /^  --/ { if (key != "") print key "\t" text; key = $1; sub(/^--/, "", key); text = $0; next }
+        /^ +[^ -]/ { sub(/^ +/, " "); text = text $0; next }
+        END { if (key != "") print key "\t" text }
+    ' <<<"$help_config" |
+        sed -nE 's/^([a-z0-9.-]+)\t.*\(=([^)]*)\).* \(([^()]*; *)?([a-z0-9-]+\.\.[0-9]+)\)$/\1 \2 \4/p
+                  t
+                  s/^([a-z0-9.-]+)\t[^(]*\(([^()]*; *)?([a-z0-9-]+\.\.[0-9]+)\)$/\1 - \3/p' >"$t/ranges.bin"
+    [[ -s $t/ranges.bin ]] || az_fail "$name: no ranges extracted from --help-config (parser out of date?)"
+    man_entries "$page" CONFIGURATION >"$t/entries.man"
+    while read -r key default range; do
+        entry=$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$t/entries.man")
+        [[ $entry =~ (^|[^0-9a-z-])${range//./\\.}([^0-9]|$) ]] ||
+            az_fail "$(basename "$page") $key: the range $range (--help-config) is not in its entry: $entry"
+        [[ $default == - || $entry =~ default\ ${default}([^0-9]|$) ]] ||
+            az_fail "$(basename "$page") $key: \"default $default\" (--help-config) is not in its entry: $entry"
+    done <"$t/ranges.bin"
+    az_log "$name ranges and defaults: $(wc -l <"$t/ranges.bin") match"
+}
+
+check_program acmezone-issuer "$ACMEZONE_ISSUER" "$issuer_man"
+check_program acmezone-fetch "$ACMEZONE_FETCH" "$fetch_man"
 
 # The plugin's configuration keys.
 "$ACMEZONE_LIST_PLUGIN_OPTIONS" | LC_ALL=C sort -u >"$t/plugin.bin" ||
@@ -121,7 +135,7 @@ man_tags "$plugin_man" CONFIGURATION | tag_word | LC_ALL=C sort -u >"$t/plugin.m
 compare "acmezone_dlz configuration" "$t/plugin.bin" "$t/plugin.man"
 
 # Both render cleanly, as lintian's groff check does.
-for page in "$issuer_man" "$plugin_man"; do
+for page in "$issuer_man" "$plugin_man" "$fetch_man"; do
     out=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null) ||
         az_fail "$(basename "$page"): man failed: $out"
     [[ -z $out ]] || az_fail "$(basename "$page"): groff warnings: $out"

@@ -20,6 +20,7 @@ declare -A allowed=(
     [issuer/pass]="issuer/acme/ issuer/dns/ issuer/certs/ issuer/ca/ issuer/outputs/ issuer/cli/issuer_config.h"
     [issuer/outputs]="issuer/certs/ issuer/pass/ issuer/cli/issuer_config.h"
     [issuer/serve]="issuer/certs/ issuer/cli/issuer_config.h"
+    [issuer/fetch]="issuer/certs/ issuer/outputs/hooks.h"
     [issuer]="issuer/"
 )
 

@@ -68,3 +68,10 @@ acmezone_unit_test(test_issuer_serve
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_staging.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_client_identity.cpp
     LIBS acmezone_issuer_lib)
+
+# fetch/: acmezone-fetch's answers (parsed and checked before installing,
+# test PKI) and its atomic install in the store's layout.
+acmezone_unit_test(test_issuer_fetch
+    ${CMAKE_CURRENT_LIST_DIR}/fetch/test_zone_set.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/fetch/test_fetch_store.cpp
+    LIBS acmezone_issuer_lib)
