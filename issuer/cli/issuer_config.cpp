@@ -411,6 +411,14 @@ std::vector<Row> certs_rows() {
             "yes: keep the next key of each certificate ready (status --pins shows its pin)"),
         Row::text("certs.preferred-chain",
             "issuer CN of the topmost certificate of the alternate chain to prefer"),
+        Row::text("certs.ct",
+            "Certificate Transparency: require (a certificate without SCTs from 2 distinct "
+            "logs, or with an SCT that fails its listed log's key, is not stored), warn (logged, "
+            "stored) or off; default require, but off for a CA whose directory's host is "
+            "localhost, *.localhost, 127.0.0.0/8 or [::1] (Pebble)"),
+        Row::text("certs.ct-log-list",
+            "CT log list in OpenSSL's CT log file format: each SCT must verify against its "
+            "log's key, and only verified SCTs count"),
     };
 }
 // clang-format on
@@ -449,6 +457,26 @@ LifetimePart lifetime_part(const Input& in, const char* key) {
     return *part;
 }
 
+// [certs] ct and ct-log-list; the log list must load now, not at the first
+// certificate.
+void parse_ct(const Input& in, IssuerConfig& c) {
+    if (in.given("certs.ct")) {
+        c.ct_mode = ct_mode_from_name(in.text("certs.ct"));
+        if (!c.ct_mode) {
+            in.fail("certs.ct", 0,
+                    "unknown mode \"" + in.text("certs.ct") + "\" (expected require, warn or off)");
+        }
+    }
+    c.ct_log_list = in.path("certs.ct-log-list");
+    if (c.ct_log_list) {
+        try {
+            (void)CtLogList::load(*c.ct_log_list);
+        } catch (const CtError& e) {
+            in.fail("certs.ct-log-list", 0, e.what());
+        }
+    }
+}
+
 // [certs]: keys, chains, the store, and when to renew or retry.
 void parse_certs(const Input& in, IssuerConfig& c) {
     c.certs_dir = *in.path("certs.dir");
@@ -473,6 +501,7 @@ void parse_certs(const Input& in, IssuerConfig& c) {
             in.fail("certs.preferred-chain", 0, "empty: give the issuer CN, or leave it out");
         }
     }
+    parse_ct(in, c);
 }
 
 // clang-format off

@@ -59,6 +59,12 @@
 //     preferred-chain = ISSUER CN         of the topmost certificate of the CA's alternate
 //                                         chain (Link rel="alternate") to store instead of
 //                                         the default one; the default when none matches
+//     ct = require                        Certificate Transparency (certs/ct.h): require SCTs
+//                                         from 2 distinct logs before storing, warn (log,
+//                                         store) or off; default require, off for a CA on
+//                                         this machine (localhost, 127.0.0.0/8, [::1])
+//     ct-log-list = /etc/acmezone/ct_log_list.cnf   OpenSSL's CT log file format: each SCT
+//                                         must verify against its log's key
 //     renew-before = 1/3                  renew with this much of the lifetime left: a
 //                                         fraction (1/3, 0.25) or a time (30d, 36h, 90m;
 //                                         at most half the lifetime)
@@ -107,6 +113,7 @@
 #include "common/dns_name.h"
 #include "issuer/ca/rate_budget.h"
 #include "issuer/certs/cert_key.h"
+#include "issuer/certs/ct.h"
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/pass/schedule.h"
 #include "issuer/serve/serve_settings.h"
@@ -150,6 +157,8 @@ struct IssuerConfig {
     std::optional<std::filesystem::path> trust_file;
     ScheduleSettings schedule;
     bool ari = true;
+    std::optional<CtMode> ct_mode;  // nullopt: default_ct_mode() of the issuing CA
+    std::optional<std::filesystem::path> ct_log_list;
 
     // [daemon]
     std::chrono::seconds daemon_max_sleep{3600};
@@ -175,6 +184,10 @@ struct IssuerConfig {
     // A separate account key for the fallback CA.
     std::filesystem::path fallback_account_key_path() const {
         return state_dir / "account-fallback.key";
+    }
+    // [certs] ct for certificates from the CA at `directory`.
+    CtMode ct_mode_for(std::string_view directory) const {
+        return ct_mode.value_or(default_ct_mode(directory));
     }
     std::filesystem::path rate_budget_path() const { return state_dir / "rate-budget.json"; }
 

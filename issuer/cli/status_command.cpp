@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "common/utc_time.h"
+#include "issuer/certs/cert_store.h"
+#include "issuer/certs/ct.h"
 #include "issuer/pass/runner.h"
 #include "issuer/pass/zone_status.h"
 
@@ -30,12 +32,45 @@ Json::Value optional_time(const std::optional<SysTime>& t) {
     return t ? Json::Value(format_utc(*t)) : Json::Value(Json::nullValue);
 }
 
-// "certificates": each certificate's ARI window; the one whose renewal time
-// decides also as the zone's "ari_cert_id" and "ari_window".
-void put_certificates(const ZoneStatus& st, Json::Value& z) {
+// A certificate's Certificate Transparency (ct.h): "sct_count", "ct_logs"
+// (the distinct logs that count), "scts" (each with its log and status) and
+// "ct_problem" ("" when the policy holds).
+void put_ct(const CertStore& store, const DnsName& zone, KeyType type, const CtLogList* logs,
+            Json::Value& j) {
+    try {
+        const CtReport report = read_scts(store.current_chain(zone, type), logs);
+        Json::Value counted(Json::arrayValue);
+        for (const std::string& log : report.counted_logs()) {
+            counted.append(log);
+        }
+        Json::Value scts(Json::arrayValue);
+        for (const SctInfo& sct : report.scts) {
+            Json::Value one(Json::objectValue);
+            one["log_id"] = sct.log_id;
+            one["log"] = sct.log_name;
+            one["timestamp"] = format_utc(sct.timestamp);
+            one["status"] = std::string(to_string(sct.status));
+            scts.append(one);
+        }
+        j["sct_count"] = static_cast<Json::UInt>(report.scts.size());
+        j["ct_logs"] = counted;
+        j["scts"] = scts;
+        j["ct_problem"] = ct_policy_failure(report);
+    } catch (const std::exception& e) {
+        j["sct_count"] = Json::Value::null;
+        j["ct_problem"] = e.what();
+    }
+}
+
+// "certificates": each certificate's ARI window and SCTs; the one whose
+// renewal time decides also as the zone's "ari_cert_id" and "ari_window".
+void put_certificates(const IssuerConfig& config, const CtLogList* ct_logs, const ZoneStatus& st,
+                      Json::Value& z) {
+    const CertStore store(config.certs_dir);
     Json::Value certs(Json::arrayValue);
     for (const ZoneStatus::Certificate& c : st.certs) {
         Json::Value j(Json::objectValue);
+        put_ct(store, st.zone, c.key_type, ct_logs, j);
         j["key_type"] = std::string(to_string(c.key_type));
         j["ari_cert_id"] = c.cert_id;
         j["renew_at"] = optional_time(c.renew_at);
@@ -111,7 +146,8 @@ void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
     z["names"] = names;
 }
 
-Json::Value zone_json(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, const ZoneStatus& st,
+                      SysTime now) {
     Json::Value z(Json::objectValue);
     z["zone"] = st.zone.text();
     z["state"] = std::string(to_string(st.state));
@@ -128,7 +164,7 @@ Json::Value zone_json(const IssuerConfig& config, const ZoneStatus& st, SysTime 
     z["last_error"] = st.saved.last_error;
     z["failures"] = st.saved.failures;
     z["retry_at"] = optional_time(st.saved.retry_at);
-    put_certificates(st, z);
+    put_certificates(config, ct_logs, st, z);
     z["resume_order"] = st.saved.resume_order;
     z["order_in_flight"] =
         st.saved.order ? Json::Value(st.saved.order->order_url) : Json::Value::null;
@@ -147,9 +183,10 @@ Json::Value zone_json(const IssuerConfig& config, const ZoneStatus& st, SysTime 
 
 void print_status_json(const IssuerConfig& config, const std::vector<ZoneStatus>& rows, SysTime now,
                        std::ostream& out) {
+    const auto ct_logs = config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr;
     Json::Value list(Json::arrayValue);
     for (const ZoneStatus& st : rows) {
-        list.append(zone_json(config, st, now));
+        list.append(zone_json(config, ct_logs.get(), st, now));
     }
     Json::StreamWriterBuilder w;
     w["indentation"] = "  ";

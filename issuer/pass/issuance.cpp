@@ -187,6 +187,24 @@ AcmeOrder place_order(const DnsName& zone, const std::vector<DnsName>& names, Ke
     }
 }
 
+// The chain's SCTs against the policy (ct.h): require throws, warn logs.
+void check_transparency(const DnsName& zone, const std::string& chain, const IssuanceServices& s) {
+    if (s.ct_mode == CtMode::off) {
+        return;
+    }
+    const CtReport report = read_scts(chain, s.ct_logs.get());
+    const std::string failure = ct_policy_failure(report);
+    if (failure.empty()) {
+        log_debug(zone.text(), ": certificate transparency: ", report.scts.size(), " SCTs, from ",
+                  report.counted_logs().size(), " distinct logs that count");
+        return;
+    }
+    if (s.ct_mode == CtMode::require) {
+        throw CtError(failure + "; not stored ([certs] ct = require)");
+    }
+    log_warning(zone.text(), ": ", failure, " (stored anyway: [certs] ct = warn)");
+}
+
 std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName& owner,
                                               const std::vector<DnsName>& names, KeyType type,
                                               const CertKey& key, IssuanceServices& s,
@@ -314,6 +332,7 @@ std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName
     CertInfo info = check_certificate(
         chain, key.public_der(), names,
         s.trust_file ? std::optional<std::string>(s.trust_file->string()) : std::nullopt);
+    check_transparency(zone, chain, s);
     return {std::move(chain), std::move(info)};
 }
 

@@ -16,7 +16,9 @@
 //      it on every path, also when publish() itself failed half-way).
 //   5. Finalize with a CSR from a fresh key (or the kept next key), poll
 //      while "processing", download the chain (the preferred alternate, if
-//      configured), check it (key, names exactly {Z, *.Z}, chain).
+//      configured), check it (key, names exactly {Z, *.Z}, chain) and its
+//      Certificate Transparency (certs/ct.h) as ct_mode says: with require a
+//      certificate whose SCTs fail the policy throws, with warn it is logged.
 //   6. With two key types, steps 2-5 again for the second (its
 //      authorizations are usually valid already); then store every
 //      certificate in one version, and with next-key make new next keys.
@@ -37,6 +39,7 @@
 #include "issuer/certs/cert_check.h"
 #include "issuer/certs/cert_key.h"
 #include "issuer/certs/cert_store.h"
+#include "issuer/certs/ct.h"
 #include "issuer/dns/challenge_dns.h"
 
 namespace acmezone::issuer {
@@ -64,8 +67,10 @@ struct IssuanceServices {
     // Empty: key_type alone, stored in the layout without key-type
     // directories. Else one order and certificate per type, stored together.
     std::vector<KeyType> key_types{};
-    bool next_key = false;          // use and renew the store's next keys
-    std::string preferred_chain{};  // issuer CN; "": the CA's default chain
+    bool next_key = false;                       // use and renew the store's next keys
+    std::string preferred_chain{};               // issuer CN; "": the CA's default chain
+    CtMode ct_mode = CtMode::off;                // the issuing CA's [certs] ct
+    std::shared_ptr<const CtLogList> ct_logs{};  // null: SCTs counted, not verified
 };
 
 // What one zone's issuance tells its caller on the way, so that a crash

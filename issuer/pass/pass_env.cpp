@@ -15,7 +15,10 @@ namespace {
 class RealPassEnv final : public PassEnv {
   public:
     explicit RealPassEnv(const IssuerConfig& config)
-        : config_(config), dns_(config.dns), store_(config.certs_dir) {}
+        : config_(config),
+          dns_(config.dns),
+          store_(config.certs_dir),
+          ct_logs_(config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr) {}
 
     CaSession& ca() override {
         std::lock_guard lock(ca_mutex_);
@@ -58,6 +61,8 @@ class RealPassEnv final : public PassEnv {
         services.key_types = config_.key_types;
         services.next_key = config_.next_key;
         services.preferred_chain = config_.preferred_chain;
+        services.ct_mode = config_.ct_mode_for(ca().directory());
+        services.ct_logs = ct_logs_;
         return issue_certificate(zone, services, report, events, options);
     }
 
@@ -71,6 +76,7 @@ class RealPassEnv final : public PassEnv {
     const IssuerConfig& config_;
     const ChallengeDns dns_;
     CertStore store_;
+    const std::shared_ptr<const CtLogList> ct_logs_;
     mutable std::mutex ca_mutex_;
     std::unique_ptr<CaSession> ca_;
 };

@@ -14,6 +14,9 @@ acmezone_integration_test(issuer_gdnsd test_issuer_gdnsd.sh TIMEOUT 300)
 
 # issuer-certs: two key types, preferred chain, pins, deploy/notify hooks, metrics.
 acmezone_integration_test(issuer_hooks test_issuer_hooks.sh TIMEOUT 300)
+# Certificate Transparency: Pebble embeds no SCTs, so ct = require refuses its
+# certificates (the old one stays), warn stores them, off does not look.
+acmezone_integration_test(issuer_ct test_issuer_ct.sh TIMEOUT 300)
 
 # issuer-schedule: only due certificates renewed (ARI through the proxy),
 # the state lock, kill -9 mid-validation and recovery, backoff, the daemon.

@@ -23,13 +23,16 @@ acmezone_unit_test(test_issuer_dns
     LIBS acmezone_issuer_lib GTest::gmock)
 
 # certs/: CSR, certificate checks, the certificate store, SPKI pins (against
-# openssl's command line); hermetic.
+# openssl's command line), Certificate Transparency (a real logged
+# certificate and its logs' keys, certs/ct/README.md); hermetic.
 acmezone_unit_test(test_issuer_certs
     ${CMAKE_CURRENT_LIST_DIR}/certs/test_csr.cpp
     ${CMAKE_CURRENT_LIST_DIR}/certs/test_cert_check.cpp
     ${CMAKE_CURRENT_LIST_DIR}/certs/test_cert_store.cpp
     ${CMAKE_CURRENT_LIST_DIR}/certs/test_pins.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/certs/test_ct.cpp
     LIBS acmezone_issuer_lib)
+target_compile_definitions(test_issuer_certs PRIVATE ACMEZONE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # ca/: the rate-limit budget (injected clock, libpsl, persistence), the
 # [acme] options for EAB and the fallback CA, the fallback's failure memory.

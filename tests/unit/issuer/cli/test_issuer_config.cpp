@@ -358,3 +358,33 @@ TEST_F(IssuerConfigTest, ServeSection) {
     EXPECT_NE(e.find("serve.key"), std::string::npos) << e;
     EXPECT_NE(e.find("chmod 600"), std::string::npos) << e;
 }
+
+TEST_F(IssuerConfigTest, CertificateTransparencyOptions) {
+    IssuerConfig d = parse(kGood);
+    EXPECT_FALSE(d.ct_mode.has_value());
+    EXPECT_FALSE(d.ct_log_list.has_value());
+    EXPECT_EQ(d.ct_mode_for(d.directory), CtMode::off);  // Pebble on 127.0.0.1
+    EXPECT_EQ(d.ct_mode_for("https://acme-v02.api.letsencrypt.org/directory"), CtMode::require);
+
+    write_file_atomic(dir / "logs.cnf",
+                      "enabled_logs = pilot\n[pilot]\ndescription = Google Pilot log\nkey = "
+                      "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEfahLEimAoz2t01p3uMziiLOl/"
+                      "fHTDM0YDOhBRuiBARsV4UvxG2LdNgoIGLrtCzWE0J5APC2em4JlvR8EEEFMoA==\n");
+    IssuerConfig c =
+        parse(replaced("parallel = 4", "parallel = 4\nct = warn\nct-log-list = logs.cnf"));
+    EXPECT_EQ(c.ct_mode, CtMode::warn);
+    EXPECT_EQ(c.ct_mode_for(c.directory), CtMode::warn);
+    EXPECT_EQ(c.ct_log_list, dir / "logs.cnf");
+
+    auto e = error(replaced("parallel = 4", "parallel = 4\nct = maybe"));
+    EXPECT_NE(e.find("issuer.conf:25: certs.ct: unknown mode \"maybe\" (expected require, warn "
+                     "or off)"),
+              std::string::npos)
+        << e;
+    write_file_atomic(dir / "bad.cnf", "enabled_logs = a\n[a]\ndescription = A\n");
+    e = error(replaced("parallel = 4", "parallel = 4\nct-log-list = bad.cnf"));
+    EXPECT_NE(e.find("issuer.conf:25: certs.ct-log-list: CT log list " +
+                     (dir / "bad.cnf").string() + " does not load"),
+              std::string::npos)
+        << e;
+}
