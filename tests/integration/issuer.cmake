@@ -36,3 +36,7 @@ acmezone_integration_test(issuer_nginx_deploy test_nginx_deploy.sh TIMEOUT 120)
 # openssl-made host CA, curl and s_client): allowed and refused hosts,
 # refused handshakes, traversal, limits, 304, long poll, staging, drain.
 acmezone_integration_test(issuer_serve test_issuer_serve.sh TIMEOUT 300)
+
+# Issue 21: the plugin and the issuer follow a catalog zone that named serves
+# (nsupdate to it, NOTIFY to the control socket, bad catalogs, 1000 members).
+acmezone_integration_test(catalog test_catalog.sh TIMEOUT 420)
