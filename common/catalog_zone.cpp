@@ -309,4 +309,36 @@ std::optional<std::vector<CatalogMember>> parse_members(std::string_view text, s
     return out;
 }
 
+std::optional<CatalogLine> parse_catalog_line(std::string_view text, std::string* error) {
+    std::istringstream words{std::string(text)};
+    std::string zone, server, key_word, key, extra;
+    words >> zone >> server >> key_word >> key >> extra;
+    if (zone.empty() || !extra.empty() || (!key_word.empty() && key_word != "key") ||
+        (key_word == "key" && key.empty())) {
+        *error = "\"" + std::string(text) + "\": expected \"CATALOG [SERVER[:PORT] [key KEY]]\"";
+        return std::nullopt;
+    }
+    std::string why;
+    auto name = DnsName::try_parse(zone, &why);
+    if (!name || name->is_root()) {
+        *error = "invalid catalog \"" + zone + "\": " + (name ? "the root" : why);
+        return std::nullopt;
+    }
+    auto endpoint = Endpoint::try_parse(server.empty() ? "127.0.0.1" : server, 53, &why);
+    if (!endpoint) {
+        *error = "invalid server \"" + server + "\": " + why;
+        return std::nullopt;
+    }
+    CatalogLine line{*name, *endpoint, std::nullopt};
+    if (!key.empty()) {
+        auto key_name = DnsName::try_parse(key, &why);
+        if (!key_name) {
+            *error = "invalid key name \"" + key + "\": " + why;
+            return std::nullopt;
+        }
+        line.key = *key_name;
+    }
+    return line;
+}
+
 }  // namespace acmezone

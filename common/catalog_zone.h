@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/endpoint.h"
 #include "common/ldns_ptr.h"
 
 namespace acmezone {
@@ -68,5 +69,16 @@ std::vector<CatalogMember> members_in_group(const std::vector<CatalogMember>& me
 std::string format_members(const std::vector<CatalogMember>& members);
 std::optional<std::vector<CatalogMember>> parse_members(std::string_view text,
                                                         std::string* error = nullptr);
+
+// A catalog to follow, as both programs' configurations write it:
+// "CATALOG [SERVER[:PORT] [key KEY]]" (server default 127.0.0.1, port 53).
+struct CatalogLine {
+    DnsName zone;
+    Endpoint server;
+    std::optional<DnsName> key;  // the TSIG key that signs the AXFR
+};
+// nullopt and *error (what is wrong, for the caller to prefix with file,
+// line and key) when `text` is not such a line.
+std::optional<CatalogLine> parse_catalog_line(std::string_view text, std::string* error);
 
 }  // namespace acmezone

@@ -225,35 +225,17 @@ std::vector<CatalogSource> catalogs(const ConfigFile& cfg) {
     std::vector<CatalogSource> out;
     Strings texts = strings(cfg, key);
     for (std::size_t i = 0; i < texts.size(); ++i) {
-        std::istringstream in(texts[i]);
-        std::string zone_text, server_text, key_word, key_text, extra;
-        in >> zone_text >> server_text >> key_word >> key_text >> extra;
-        if (zone_text.empty() || !extra.empty() || (!key_word.empty() && key_word != "key") ||
-            (key_word == "key" && key_text.empty())) {
-            cfg.fail(key, i,
-                     "\"" + texts[i] + "\": expected \"CATALOG [SERVER[:PORT] [key KEY]]\"");
-        }
-        CatalogSource c;
-        c.zone = name_at(cfg, key, i, zone_text);
-        if (c.zone.is_root()) {
-            cfg.fail(key, i, "the root cannot be a catalog");
-        }
         std::string error;
-        auto server =
-            Endpoint::try_parse(server_text.empty() ? "127.0.0.1" : server_text, 53, &error);
-        if (!server) {
+        auto c = parse_catalog_line(texts[i], &error);
+        if (!c) {
             cfg.fail(key, i, error);
         }
-        c.server = *server;
-        if (!key_text.empty()) {
-            c.key = name_at(cfg, key, i, key_text);
-        }
         for (const auto& other : out) {
-            if (other.zone == c.zone) {
-                cfg.fail(key, i, "\"" + c.zone.text() + "\" given twice");
+            if (other.zone == c->zone) {
+                cfg.fail(key, i, "\"" + c->zone.text() + "\" given twice");
             }
         }
-        out.push_back(std::move(c));
+        out.push_back(std::move(*c));
     }
     return out;
 }

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "common/catalog_zone.h"
 #include "common/config_file.h"
 #include "common/dns_name.h"
 #include "common/endpoint.h"
@@ -73,12 +74,9 @@ struct ControlConfig {
     std::chrono::seconds tcp_idle_timeout{10};
 };
 
-// A catalog zone to follow (catalog_follower.h).
-struct CatalogSource {
-    DnsName zone;
-    Endpoint server;             // AXFR from here; NOTIFY accepted from its address
-    std::optional<DnsName> key;  // a key of control.keys to sign the AXFR with
-};
+// A catalog to follow (catalog_follower.h): AXFR from `server`, NOTIFY
+// accepted from its address, `key` one of control.keys.
+using CatalogSource = CatalogLine;
 
 struct PluginConfig {
     std::vector<DnsName> zones;

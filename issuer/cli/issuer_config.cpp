@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/catalog_zone.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/option_table.h"
@@ -264,33 +265,12 @@ std::vector<Row> zones_rows() {
 void parse_catalogs(const Input& in, IssuerConfig& c) {
     const strings lines = in.texts("zones.catalog");
     for (std::size_t i = 0; i < lines.size(); ++i) {
-        std::istringstream words(lines[i]);
-        std::string zone, server, key_word, key, extra;
-        words >> zone >> server >> key_word >> key >> extra;
-        if (zone.empty() || !extra.empty() || (!key_word.empty() && key_word != "key") ||
-            (key_word == "key" && key.empty())) {
-            in.fail("zones.catalog", i,
-                    "\"" + lines[i] + "\": expected \"CATALOG [SERVER[:PORT] [key KEY]]\"");
-        }
         std::string error;
-        auto name = DnsName::try_parse(zone, &error);
-        if (!name || name->is_root()) {
-            in.fail("zones.catalog", i,
-                    "invalid catalog \"" + zone + "\": " + (name ? "the root" : error));
+        auto line = parse_catalog_line(lines[i], &error);
+        if (!line) {
+            in.fail("zones.catalog", i, error);
         }
-        IssuerConfig::Catalog cat{
-            *name,
-            endpoint(in, "zones.catalog", i, server.empty() ? "127.0.0.1" : server, 53),
-            std::nullopt,
-            std::nullopt,
-            {}};
-        if (!key.empty()) {
-            auto kn = DnsName::try_parse(key, &error);
-            if (!kn) {
-                in.fail("zones.catalog", i, "invalid key name \"" + key + "\": " + error);
-            }
-            cat.key_name = *kn;
-        }
+        IssuerConfig::Catalog cat{line->zone, line->server, line->key, std::nullopt, {}};
         for (const auto& other : c.catalogs) {
             if (other.zone == cat.zone) {
                 in.fail("zones.catalog", i, "catalog " + cat.zone.text() + " given twice");
