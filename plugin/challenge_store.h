@@ -61,6 +61,7 @@
 
 #include "common/dns_name.h"
 #include "plugin/challenge_table.h"
+#include "plugin/published.h"
 
 namespace acmezone::plugin {
 
@@ -112,29 +113,7 @@ struct StoreOptions {
 };
 
 // The snapshot readers see: one writer replaces it, any thread copies it.
-// A mutex held for the copy of one shared_ptr, not
-// std::atomic<std::shared_ptr>: GCC 12's implementation releases its
-// internal lock with a relaxed store after a load, which ThreadSanitizer
-// reports (rightly, by the memory model) as a race with the next store.
-class PublishedSnapshot {
-  public:
-    std::shared_ptr<const Snapshot> load() const {
-        const std::lock_guard lock(mutex_);
-        return current_;
-    }
-    // The old snapshot is released after the lock, never under it.
-    void store(std::shared_ptr<const Snapshot> next) {
-        std::shared_ptr<const Snapshot> old;
-        {
-            const std::lock_guard lock(mutex_);
-            old = std::exchange(current_, std::move(next));
-        }
-    }
-
-  private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const Snapshot> current_;
-};
+using PublishedSnapshot = Published<Snapshot>;
 
 class ChallengeStore {
   public:

@@ -22,12 +22,14 @@ std::uint64_t now_seconds() {
 }  // namespace
 
 ControlHandler::ControlHandler(const PluginConfig& config, const ZoneClaims& claims,
-                               ChallengeStore& store, Notifier& notifier, WarningLimiter& warnings)
+                               ChallengeStore& store, Notifier& notifier, WarningLimiter& warnings,
+                               CatalogFollower* catalogs)
     : config_(config),
       claims_(claims),
       store_(store),
       notifier_(notifier),
       warnings_(warnings),
+      catalogs_(catalogs),
       grants_(config.control.grants, claims),
       verifier_(config.control.keyring, config.control.allow_hmac_md5, config.control.fudge,
                 config.control.allow_hmac_sha1, static_cast<std::uint64_t>(std::time(nullptr)),
@@ -139,6 +141,8 @@ LdnsPkt ControlHandler::answer_request(const std::shared_ptr<const ldns_pkt>& re
                 return make_answer(request.get(), kRcodeRefused);
             }
             return answer_update(request, tsig, peer, tcp, reply);
+        case LDNS_PACKET_NOTIFY:
+            return answer_notify(request.get(), peer);
         default:
             return make_answer(request.get(), kRcodeNotImp);
     }
@@ -196,6 +200,37 @@ LdnsPkt ControlHandler::answer_query(const ldns_pkt* q, const Endpoint& peer) {
         LdnsPkt a = make_answer(q, kRcodeNoError, /*aa=*/true);
         push_soa(a.get(), *apex, LDNS_SECTION_AUTHORITY);
         return a;
+    }
+    return make_answer(q, kRcodeRefused);
+}
+
+LdnsPkt ControlHandler::answer_notify(const ldns_pkt* q, const Endpoint& peer) {
+    const ldns_rr_list* qs = ldns_pkt_question(q);
+    if (ldns_rr_list_rr_count(qs) != 1) {
+        return make_answer(q, kRcodeFormErr);
+    }
+    char* text = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(qs, 0)));
+    const std::string printed = text != nullptr ? text : "";
+    std::free(text);
+    const auto zone = DnsName::try_parse(printed);
+    const CatalogFollower::NotifyVerdict verdict =
+        zone && catalogs_ != nullptr ? catalogs_->notify(*zone, peer)
+                                     : CatalogFollower::NotifyVerdict::unknown_catalog;
+    switch (verdict) {
+        case CatalogFollower::NotifyVerdict::accepted:
+            log_info("acmezone: NOTIFY for catalog ", zone->text(), " from ", peer.to_string(),
+                     ": transferring it now");
+            return make_answer(q, kRcodeNoError, /*aa=*/true);
+        case CatalogFollower::NotifyVerdict::unknown_sender:
+            log_warning("acmezone: REFUSED NOTIFY for catalog ", zone->text(), " from ",
+                        peer.to_string(),
+                        ": not the address of its server (see the catalog line of the plugin "
+                        "config)");
+            break;
+        case CatalogFollower::NotifyVerdict::unknown_catalog:
+            log_warning("acmezone: REFUSED NOTIFY for ", printed, " from ", peer.to_string(),
+                        ": not a catalog this plugin follows");
+            break;
     }
     return make_answer(q, kRcodeRefused);
 }

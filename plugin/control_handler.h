@@ -18,6 +18,10 @@
 //           and published, so the answer (sent from it) is read-your-writes.
 //           Then NOTIFY of the changed apexes is queued (notifier.h), never
 //           awaited.
+//   NOTIFY  for a followed catalog zone from its server's address: handed to
+//           the CatalogFollower (catalog_follower.h), which transfers it at
+//           once; answered NOERROR, AA. For any other zone, or from any other
+//           address: REFUSED, logged. Signed or not.
 //   other   NOTIMP.
 // Answers to signed requests are signed with the request's key, error
 // answers as RFC 8945 §5.3 says. A message that is itself an answer (QR) or
@@ -43,6 +47,7 @@
 
 #include "common/endpoint.h"
 #include "common/ldns_ptr.h"
+#include "plugin/catalog_follower.h"
 #include "plugin/challenge_store.h"
 #include "plugin/grant_table.h"
 #include "plugin/notifier.h"
@@ -65,7 +70,8 @@ class ControlHandler {
     using Reply = std::function<void(std::vector<std::uint8_t>)>;
 
     ControlHandler(const PluginConfig& config, const ZoneClaims& claims, ChallengeStore& store,
-                   Notifier& notifier, WarningLimiter& warnings);
+                   Notifier& notifier, WarningLimiter& warnings,
+                   CatalogFollower* catalogs = nullptr);
     ControlHandler(const ControlHandler&) = delete;
     ControlHandler& operator=(const ControlHandler&) = delete;
 
@@ -93,6 +99,7 @@ class ControlHandler {
     std::vector<std::uint8_t> render(const ldns_pkt* request, const ldns_pkt* answer, bool tcp,
                                      const TsigOutcome& tsig, std::uint64_t now);
     LdnsPkt answer_query(const ldns_pkt* q, const Endpoint& peer);
+    LdnsPkt answer_notify(const ldns_pkt* q, const Endpoint& peer);
     // Null when the store answers later (see handle()).
     LdnsPkt answer_update(const std::shared_ptr<const ldns_pkt>& q, const TsigOutcome& tsig,
                           const Endpoint& peer, bool tcp, const Reply& reply);
@@ -111,6 +118,7 @@ class ControlHandler {
     ChallengeStore& store_;
     Notifier& notifier_;
     WarningLimiter& warnings_;
+    CatalogFollower* catalogs_;
     GrantTable grants_;
     TsigVerifier verifier_;
 };

@@ -11,15 +11,16 @@ namespace acmezone::plugin {
 // transport stops (and waits for the answers owed) before the handler goes.
 struct ControlServer::Parts {
     PluginConfig config;
-    ZoneClaims claims;
+    const ZoneClaims& claims;  // the core's: catalog members change in it
     WarningLimiter warnings;
     ControlHandler handler;
     ControlTransport transport;
 
-    Parts(const PluginConfig& c, const ZoneClaims& z, ChallengeStore& store, Notifier& notifier)
+    Parts(const PluginConfig& c, const ZoneClaims& z, ChallengeStore& store, Notifier& notifier,
+          CatalogFollower* catalogs)
         : config(c),
           claims(z),
-          handler(config, claims, store, notifier, warnings),
+          handler(config, claims, store, notifier, warnings, catalogs),
           transport(
               config.control.listen,
               TransportLimits{config.control.max_tcp_connections,
@@ -36,8 +37,8 @@ struct ControlServer::Parts {
 };
 
 ControlServer::ControlServer(const PluginConfig& config, const ZoneClaims& claims,
-                             ChallengeStore& store, Notifier& notifier)
-    : parts_(std::make_unique<Parts>(config, claims, store, notifier)) {
+                             ChallengeStore& store, Notifier& notifier, CatalogFollower* catalogs)
+    : parts_(std::make_unique<Parts>(config, claims, store, notifier, catalogs)) {
     parts_->transport.start();  // bound in Parts: a bind error throws before any thread runs
 }
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/endpoint.h"
+#include "plugin/catalog_follower.h"
 #include "plugin/challenge_store.h"
 #include "plugin/notifier.h"
 #include "plugin/plugin_config.h"
@@ -43,9 +44,10 @@ class ControlServer {
   public:
     // Binds every listen address (throws std::system_error naming the address
     // when one cannot be bound) and starts serving on its own threads.
-    // `store` and `notifier` must outlive the server.
+    // `claims`, `store`, `notifier` and `catalogs` (NOTIFY for catalog zones;
+    // null: none followed) must outlive the server.
     ControlServer(const PluginConfig& config, const ZoneClaims& claims, ChallengeStore& store,
-                  Notifier& notifier);
+                  Notifier& notifier, CatalogFollower* catalogs = nullptr);
     // Stops the threads, waits for the answers the store still owes, and
     // closes the sockets.
     ~ControlServer();

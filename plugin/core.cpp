@@ -113,14 +113,51 @@ Core::Core(std::string path, std::string config_text, PluginConfig config)
       claims_(config_.zones, config_.challenge_zones),
       store_(store_options(config_, claims_)),
       runtime_(std::make_unique<Runtime>(config_.control.notify)) {
-    runtime_->control =
-        std::make_unique<ControlServer>(config_, claims_, store_, runtime_->notifier);
+    if (!config_.catalogs.empty()) {
+        catalogs_ = std::make_unique<CatalogFollower>(
+            config_.catalogs, config_.control.keyring, config_.state_dir, claims_,
+            [this](const DnsName& catalog, const std::vector<DnsName>& zones) {
+                drop_values_of(catalog, zones);
+            });
+    }
+    runtime_->control = std::make_unique<ControlServer>(config_, claims_, store_,
+                                                        runtime_->notifier, catalogs_.get());
     runtime_->purger = std::thread([this] { runtime_->purge_loop(store_, claims_); });
+    if (catalogs_) {
+        catalogs_->start();
+    }
 }
 
 Core::~Core() {
     runtime_->stop();
-    runtime_->control.reset();
+    runtime_->control.reset();  // holds catalogs_ for NOTIFY: goes first
+    catalogs_.reset();
+}
+
+void Core::drop_values_of(const DnsName& catalog, const std::vector<DnsName>& zones) {
+    std::vector<Change> changes;
+    store_.snapshot()->for_each([&](const DnsName& name, const std::vector<TxtValue>&) {
+        if (claims_.apex_of(name)) {
+            return;  // still claimed (a zone line, another catalog)
+        }
+        for (const DnsName& z : zones) {
+            if (name.is_below(z)) {
+                changes.push_back(Change{Change::Op::delete_txt, name, {}});
+                return;
+            }
+        }
+    });
+    if (changes.empty()) {
+        return;
+    }
+    const UpdateResult r = store_.apply({}, changes);
+    if (r.rcode != 0) {
+        log_warning("acmezone: catalog ", catalog.text(), ": cannot delete the values of ",
+                    changes.size(), " name(s) that left it: ", r.detail);
+    } else {
+        log_info("acmezone: catalog ", catalog.text(), ": deleted the values of ", changes.size(),
+                 " name(s) under zones that left it");
+    }
 }
 
 std::size_t Core::references() const {

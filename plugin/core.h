@@ -13,6 +13,10 @@
 // core keeps the settings it started with and logs a warning on the reload
 // that found the file changed. Restart named to apply plugin.conf changes.
 //
+// Catalog members (catalog_follower.h) are claimed from the saved member
+// sets before the control socket opens; the follower's thread starts last.
+// A `catalog` line added to plugin.conf, like any change, needs a restart.
+//
 // Thread safety: acquire/release are serialized by one registry mutex (held
 // while a core is built or torn down, so a new core never races an old one
 // for the socket or the state directory). The accessors are safe from any
@@ -23,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin/catalog_follower.h"
 #include "plugin/challenge_store.h"
 #include "plugin/plugin_config.h"
 #include "plugin/zone_claims.h"
@@ -60,6 +65,8 @@ class Core {
   public:
     const PluginConfig& config() const { return config_; }
     const ZoneClaims& claims() const { return claims_; }
+    // The followed catalogs (catalog_follower.h); null without catalog lines.
+    CatalogFollower* catalogs() { return catalogs_.get(); }
     ChallengeStore& store() { return store_; }
     const std::string& config_path() const { return path_; }
     // How many instances share this core (for logs and tests).
@@ -75,6 +82,8 @@ class Core {
   private:
     friend class CoreRef;
     struct Runtime;  // control server and purge thread
+    // Deletes the values at the names of zones that left a catalog.
+    void drop_values_of(const DnsName& catalog, const std::vector<DnsName>& zones);
 
     std::string path_;
     std::string config_text_;  // to notice a changed file on reload
@@ -82,6 +91,7 @@ class Core {
     PluginConfig config_;
     ZoneClaims claims_;
     ChallengeStore store_;
+    std::unique_ptr<CatalogFollower> catalogs_;
     std::unique_ptr<Runtime> runtime_;
 };
 

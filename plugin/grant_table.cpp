@@ -3,10 +3,13 @@
 
 namespace acmezone::plugin {
 
-GrantTable::GrantTable(const std::vector<Grant>& grants, const ZoneClaims& claims) {
+GrantTable::GrantTable(const std::vector<Grant>& grants, const ZoneClaims& claims)
+    : claims_(claims) {
     for (const Grant& g : grants) {
         Scope scope = Scope::exact;
-        if (g.kind == Grant::Kind::zonesub) {
+        if (g.kind == Grant::Kind::catalog) {
+            scope = Scope::catalog_members;
+        } else if (g.kind == Grant::Kind::zonesub) {
             if (claims.is_challenge_zone(g.target)) {
                 scope = Scope::subtree;
             } else if (claims.is_apex(g.target.child(kChallengeLabel))) {
@@ -41,6 +44,15 @@ bool GrantTable::allows(const DnsName& key, const DnsName& name) const {
                 const auto parent = name.parent();
                 if (!labels.empty() && labels.front() == kChallengeLabel && parent &&
                     parent->is_at_or_below(r.target)) {
+                    return true;
+                }
+                break;
+            }
+            case Scope::catalog_members: {
+                const auto labels = name.labels();
+                const auto parent = name.parent();
+                if (!labels.empty() && labels.front() == kChallengeLabel && parent &&
+                    claims_.is_under_member_of(*parent, r.target)) {
                     return true;
                 }
                 break;

@@ -5,6 +5,8 @@
 //   grant = K zonesub Z   Z a `challenge-zone`: any name at or under Z
 //   grant = K zonesub Z   Z neither:            nothing (plugin_config rejects it anyway)
 //   grant = K name N                            N exactly
+//   grant = K catalog C                         zonesub on each member of catalog C,
+//                                               as the members are when asked
 // Types are not part of a grant: the control socket changes TXT only.
 // A key without any grant may write nothing. Built once, read-only after:
 // any thread may call allows().
@@ -30,11 +32,12 @@ class GrantTable {
                                         const std::vector<DnsName>& names) const;
 
   private:
-    enum class Scope { challenge_names_under, subtree, exact, none };
+    enum class Scope { challenge_names_under, subtree, exact, catalog_members, none };
     struct Rule {
         Scope scope;
         DnsName target;
     };
+    const ZoneClaims& claims_;                              // for catalog members, which change
     std::unordered_map<DnsName, std::vector<Rule>> rules_;  // by key name
 };
 

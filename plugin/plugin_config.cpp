@@ -51,6 +51,11 @@ po::options_description make_options() {
          "Claim _acme-challenge.<name> for this zone and every name under it (repeatable)")
         ("challenge-zone", po::value<Strings>()->composing(),
          "Claim this whole zone: the target of CNAME-delegated challenges (repeatable)")
+        ("catalog", po::value<Strings>()->composing(),
+         "CATALOG [SERVER[:PORT] [key KEY]]: claim every member zone of this RFC 9432 catalog "
+         "as if it were a zone line, transferred from SERVER (default 127.0.0.1:53), signed "
+         "with KEY of control.keys when given; NOTIFY for it accepted from SERVER's address "
+         "(repeatable)")
         ("nameserver", po::value<Strings>()->composing(),
          "NS of the claimed zones; the first is the SOA MNAME (repeatable, at least one)")
         ("contact", po::value<std::string>(),
@@ -73,7 +78,8 @@ po::options_description make_options() {
         ("control.keys", po::value<std::string>(),
          "TSIG keys in BIND key{} syntax (mode 0600 or 0640)")
         ("control.grant", po::value<Strings>()->composing(),
-         "KEY zonesub ZONE | KEY name NAME: what a key may write (repeatable)")
+         "KEY zonesub ZONE | KEY name NAME | KEY catalog CATALOG: what a key may write "
+         "(repeatable)")
         ("control.notify", po::value<Strings>()->composing(),
          "Secondary to NOTIFY after each change, ADDRESS[:PORT] (repeatable)")
         ("control.allow-hmac-md5", po::value<bool>()->default_value(false),
@@ -165,7 +171,10 @@ Grant parse_grant(const ConfigFile& cfg, std::size_t i, const std::string& text,
     std::istringstream in(text);
     std::string key_text, kind, target_text, extra;
     if (!(in >> key_text >> kind >> target_text) || (in >> extra)) {
-        cfg.fail(key, i, "\"" + text + "\": expected \"KEY zonesub ZONE\" or \"KEY name NAME\"");
+        cfg.fail(key, i,
+                 "\"" + text +
+                     "\": expected \"KEY zonesub ZONE\", \"KEY name NAME\" or \"KEY catalog "
+                     "CATALOG\"");
     }
     Grant g;
     g.key = name_at(cfg, key, i, key_text);
@@ -187,6 +196,15 @@ Grant parse_grant(const ConfigFile& cfg, std::size_t i, const std::string& text,
                      "\"" + g.target.text() +
                          "\" is neither a zone nor a challenge-zone of this configuration");
         }
+    } else if (kind == "catalog") {
+        g.kind = Grant::Kind::catalog;
+        bool is_catalog = false;
+        for (const auto& c : pc.catalogs) {
+            is_catalog = is_catalog || c.zone == g.target;
+        }
+        if (!is_catalog) {
+            cfg.fail(key, i, "\"" + g.target.text() + "\" is not a catalog of this configuration");
+        }
     } else if (kind == "name") {
         g.kind = Grant::Kind::name;
         if (!claims.apex_of(g.target)) {
@@ -196,9 +214,30 @@ Grant parse_grant(const ConfigFile& cfg, std::size_t i, const std::string& text,
                          "zone, or a name in a challenge-zone)");
         }
     } else {
-        cfg.fail(key, i, "\"" + kind + "\": expected \"zonesub\" or \"name\"");
+        cfg.fail(key, i, "\"" + kind + "\": expected \"zonesub\", \"name\" or \"catalog\"");
     }
     return g;
+}
+
+// "CATALOG [SERVER[:PORT] [key KEY]]"; the key is checked once the keyring is read.
+std::vector<CatalogSource> catalogs(const ConfigFile& cfg) {
+    const char* key = "catalog";
+    std::vector<CatalogSource> out;
+    Strings texts = strings(cfg, key);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        std::string error;
+        auto c = parse_catalog_line(texts[i], &error);
+        if (!c) {
+            cfg.fail(key, i, error);
+        }
+        for (const auto& other : out) {
+            if (other.zone == c->zone) {
+                cfg.fail(key, i, "\"" + c->zone.text() + "\" given twice");
+            }
+        }
+        out.push_back(std::move(*c));
+    }
+    return out;
 }
 
 PluginConfig build(const ConfigFile& cfg) {
@@ -216,8 +255,9 @@ PluginConfig build(const ConfigFile& cfg) {
             cfg.fail("challenge-zone", i, "the root cannot be a challenge-zone");
         }
     }
-    if (pc.zones.empty() && pc.challenge_zones.empty()) {
-        cfg.fail("zone", 0, "at least one zone or challenge-zone is required");
+    pc.catalogs = catalogs(cfg);
+    if (pc.zones.empty() && pc.challenge_zones.empty() && pc.catalogs.empty()) {
+        cfg.fail("zone", 0, "at least one zone, challenge-zone or catalog is required");
     }
     pc.nameservers = names(cfg, "nameserver");
     if (pc.nameservers.empty()) {
@@ -226,7 +266,9 @@ PluginConfig build(const ConfigFile& cfg) {
     if (vm.count("contact")) {
         pc.contact = name_at(cfg, "contact", 0, vm["contact"].as<std::string>());
     } else {
-        const DnsName& first = pc.zones.empty() ? pc.challenge_zones.front() : pc.zones.front();
+        const DnsName& first = !pc.zones.empty()             ? pc.zones.front()
+                               : !pc.challenge_zones.empty() ? pc.challenge_zones.front()
+                                                             : pc.catalogs.front().zone;
         pc.contact = first.child("hostmaster");
     }
     pc.ttl = static_cast<std::uint32_t>(ranged(cfg, "ttl", kTtlRange));
@@ -263,6 +305,12 @@ PluginConfig build(const ConfigFile& cfg) {
                                             TsigKeyring::Permissions::allow_group_read, "bind");
     } catch (const ConfigError& e) {
         cfg.fail("control.keys", 0, e.what());
+    }
+    for (std::size_t i = 0; i < pc.catalogs.size(); ++i) {
+        const auto& k = pc.catalogs[i].key;
+        if (k && !cc.keyring.find(*k)) {
+            cfg.fail("catalog", i, "key \"" + k->text() + "\" is not in " + cc.keys_file);
+        }
     }
     cc.allow_hmac_md5 = vm["control.allow-hmac-md5"].as<bool>();
     cc.allow_hmac_sha1 = vm["control.allow-hmac-sha1"].as<bool>();

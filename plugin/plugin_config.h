@@ -2,6 +2,11 @@
 //
 //     zone = example.com                  # claims _acme-challenge.<name> at/under example.com
 //     challenge-zone = acme.example.net   # claims this whole zone
+//     catalog = catalog.example 127.0.0.1:53 key xfr-key
+//                                         # claims every member of this RFC 9432 catalog,
+//                                         # transferred (AXFR) from that server, optionally
+//                                         # TSIG-signed with a key of control.keys; NOTIFY
+//                                         # for it is accepted from that address only
 //     nameserver = ns1.example.com        # NS of the claimed zones; the first is the SOA MNAME
 //     contact = hostmaster.example.com
 //     ttl = 0                             # TTL of served records and of negative answers
@@ -15,6 +20,7 @@
 //     keys = /etc/acmezone/keys.conf      # BIND key{} syntax
 //     grant = acme-key zonesub example.com
 //     grant = lab-key name _acme-challenge.www.example.com
+//     grant = acme-key catalog catalog.example   # zonesub on every member
 //     notify = 127.0.0.1:5400             # secondaries to NOTIFY after each change
 //     allow-hmac-md5 = false
 //     allow-hmac-sha1 = false
@@ -28,9 +34,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/catalog_zone.h"
 #include "common/config_file.h"
 #include "common/dns_name.h"
 #include "common/endpoint.h"
@@ -41,8 +49,9 @@ namespace acmezone::plugin {
 // What a key may write. `zonesub Z` where Z is a `zone`: TXT at any
 // _acme-challenge name at or under Z. `zonesub Z` where Z is a
 // `challenge-zone`: TXT at any name at or under Z. `name N`: TXT at N only.
+// `catalog C`: zonesub on every member zone of catalog C, as it is now.
 struct Grant {
-    enum class Kind { zonesub, name };
+    enum class Kind { zonesub, name, catalog };
     DnsName key;
     Kind kind = Kind::zonesub;
     DnsName target;
@@ -65,8 +74,13 @@ struct ControlConfig {
     std::chrono::seconds tcp_idle_timeout{10};
 };
 
+// A catalog to follow (catalog_follower.h): AXFR from `server`, NOTIFY
+// accepted from its address, `key` one of control.keys.
+using CatalogSource = CatalogLine;
+
 struct PluginConfig {
     std::vector<DnsName> zones;
+    std::vector<CatalogSource> catalogs;
     std::vector<DnsName> challenge_zones;
     std::vector<DnsName> nameservers;  // at least one
     DnsName contact;

@@ -58,7 +58,8 @@ ZoneClaims::ZoneClaims(const std::vector<DnsName>& zones,
     }
 }
 
-bool ZoneClaims::find_apex(std::string_view name, std::string_view* apex) const {
+bool ZoneClaims::find_apex(std::string_view name, const Members& members,
+                           std::string_view* apex) const {
     LabelStarts labels;
     if (!split_labels(name, &labels) || labels.count == 0) {
         return false;
@@ -67,7 +68,7 @@ bool ZoneClaims::find_apex(std::string_view name, std::string_view* apex) const 
     std::array<bool, 129> under{};
     bool seen = false;
     for (std::size_t k = labels.count; k-- > 0;) {
-        seen = seen || zones_.contains(name.substr(labels.at[k]));
+        seen = seen || is_zone(name.substr(labels.at[k]), members);
         under[k] = seen;
     }
     for (std::size_t k = 0; k < labels.count; ++k) {
@@ -86,8 +87,9 @@ bool ZoneClaims::find_apex(std::string_view name, std::string_view* apex) const 
 }
 
 ZoneClaims::Match ZoneClaims::match(std::string_view name) const {
+    const auto members = members_.load();
     std::string_view apex;
-    if (!find_apex(name, &apex)) {
+    if (!find_apex(name, *members, &apex)) {
         return Match::none;
     }
     return apex.size() == name.size() ? Match::apex : Match::inside;
@@ -98,16 +100,18 @@ bool ZoneClaims::is_apex(const DnsName& name) const {
 }
 
 std::optional<DnsName> ZoneClaims::apex_of(const DnsName& owner) const {
+    const auto members = members_.load();
     std::string_view apex;
-    if (!find_apex(owner.text(), &apex)) {
+    if (!find_apex(owner.text(), *members, &apex)) {
         return std::nullopt;
     }
     return DnsName::parse(apex);
 }
 
 std::optional<DnsName> ZoneClaims::quota_zone_of(const DnsName& owner) const {
+    const auto members = members_.load();
     std::string_view apex;
-    if (!find_apex(owner.text(), &apex)) {
+    if (!find_apex(owner.text(), *members, &apex)) {
         return std::nullopt;
     }
     if (challenge_zones_.contains(apex)) {
@@ -116,7 +120,7 @@ std::optional<DnsName> ZoneClaims::quota_zone_of(const DnsName& owner) const {
     // apex is _acme-challenge.N: the nearest configured zone at or above N.
     std::string_view rest = apex.substr(kChallengeLabel.size() + 1);
     for (;;) {  // bounded: each pass drops a label; find_apex saw a zone above
-        if (zones_.contains(rest)) {
+        if (is_zone(rest, *members)) {
             return DnsName::parse(rest);
         }
         const auto dot = rest.find('.');
@@ -132,9 +136,10 @@ bool ZoneClaims::is_challenge_zone(const DnsName& apex) const {
 }
 
 bool ZoneClaims::nothing_below(const DnsName& name) const {
+    const auto members = members_.load();
     const std::string& text = name.text();
     // An ancestor of a zone or challenge-zone has that zone's apexes below it.
-    if (above_.contains(text)) {
+    if (above_.contains(text) || members->above.contains(text)) {
         return false;
     }
     // At or under a `zone`: _acme-challenge.<name> is an apex below it.
@@ -143,12 +148,46 @@ bool ZoneClaims::nothing_below(const DnsName& name) const {
         return true;
     }
     for (std::size_t k = 0; k < labels.count; ++k) {
-        if (zones_.contains(std::string_view(text).substr(labels.at[k]))) {
+        if (is_zone(std::string_view(text).substr(labels.at[k]), *members)) {
             return false;
         }
     }
     // A challenge-zone itself is an apex.
     return !challenge_zones_.contains(text);
+}
+
+void ZoneClaims::set_members(const std::map<DnsName, std::vector<DnsName>>& members_by_catalog) {
+    auto next = std::make_shared<Members>();
+    for (const auto& [catalog, zones] : members_by_catalog) {
+        for (const DnsName& z : zones) {
+            next->zones.insert(z.text());
+            next->catalogs[z.text()].push_back(catalog);
+            for (auto p = z.parent(); p; p = p->parent()) {
+                next->above.insert(p->text());
+            }
+        }
+    }
+    members_.store(std::move(next));
+}
+
+bool ZoneClaims::is_under_member_of(const DnsName& name, const DnsName& catalog) const {
+    const auto members = members_.load();
+    std::optional<DnsName> at = name;
+    for (; at; at = at->parent()) {  // bounded: one pass per label
+        const auto it = members->catalogs.find(at->text());
+        if (it != members->catalogs.end()) {
+            for (const DnsName& c : it->second) {
+                if (c == catalog) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+std::size_t ZoneClaims::member_count() const {
+    return members_.load()->zones.size();
 }
 
 }  // namespace acmezone::plugin

@@ -5,18 +5,28 @@
 // nothing lies below it). `challenge-zone = acme.example.net` claims that
 // whole zone: values may sit at any name at or under it.
 //
+// Catalog members (catalog_follower.h) are claimed exactly like `zone` lines.
+// They change while named runs: set_members() builds a new member set and
+// publishes it whole (published.h); every question reads one published set,
+// so a reader sees the old members or the new ones, never a mix.
+//
 // is_apex() runs inside dlz_findzonedb, on almost every query named answers:
-// it is a few hash look-ups (one per label at most), never a scan.
+// it is a few hash look-ups (one per label at most), never a scan, with or
+// without catalog members.
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "common/dns_name.h"
+#include "plugin/published.h"
 
 namespace acmezone::plugin {
 
@@ -40,6 +50,14 @@ class ZoneClaims {
     // True when `apex` is a challenge-zone (values anywhere below it).
     bool is_challenge_zone(const DnsName& apex) const;
 
+    // The member zones of every catalog, by catalog: replaces the previous
+    // members whole. Any thread; readers never wait for it.
+    void set_members(const std::map<DnsName, std::vector<DnsName>>& members_by_catalog);
+    // True when `name` lies at or below a member zone of `catalog`.
+    bool is_under_member_of(const DnsName& name, const DnsName& catalog) const;
+    // How many member zones are claimed (all catalogs).
+    std::size_t member_count() const;
+
     // For dlz_findzonedb, which gets text: `name` in canonical form (lower
     // case, no trailing dot). apex: a served apex; inside: below one (named
     // should try the shorter names); none: neither this name nor any
@@ -58,9 +76,20 @@ class ZoneClaims {
     };
     using NameSet = std::unordered_set<std::string, Hash, std::equal_to<>>;
 
-    // The nearest ancestor-or-self of `name` that is an apex; "" plus false when none.
-    bool find_apex(std::string_view name, std::string_view* apex) const;
+    // Catalog members, replaced whole by set_members().
+    struct Members {
+        NameSet zones;
+        NameSet above;  // every proper ancestor of a member zone
+        std::unordered_map<std::string, std::vector<DnsName>, Hash, std::equal_to<>> catalogs;
+    };
 
+    // The nearest ancestor-or-self of `name` that is an apex; "" plus false when none.
+    bool find_apex(std::string_view name, const Members& members, std::string_view* apex) const;
+    bool is_zone(std::string_view name, const Members& members) const {
+        return zones_.contains(name) || members.zones.contains(name);
+    }
+
+    Published<Members> members_{std::make_shared<const Members>()};
     NameSet zones_;
     NameSet challenge_zones_;
     NameSet above_;  // every proper ancestor of a zone or challenge-zone (for nothing_below)

@@ -8,11 +8,13 @@
 #include <set>
 #include <sstream>
 
+#include "common/catalog_zone.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/option_table.h"
 #include "common/tsig_keyring.h"
 #include "issuer/acme/eab.h"
+#include "issuer/cli/catalog_zones.h"
 #include "issuer/dns/gdnsd_publisher.h"
 
 namespace acmezone::issuer {
@@ -248,9 +250,52 @@ std::vector<Row> zones_rows() {
     return {
         Row::texts("zones.zone", "a zone to certify (repeatable)"),
         Row::text("zones.zones-file", "file of zones, one a line"),
+        Row::texts("zones.catalog",
+            "CATALOG [SERVER[:PORT] [key KEY]]: every member zone of this RFC 9432 catalog, "
+            "transferred from SERVER (default 127.0.0.1:53) at each pass, signed with KEY of "
+            "publish.keys when given (repeatable)"),
+        Row::texts("zones.catalog-group",
+            "CATALOG GROUP: only the members of CATALOG with this RFC 9432 group property "
+            "(repeatable: any of the groups)"),
     };
 }
 // clang-format on
+
+// [zones] catalog and catalog-group.
+void parse_catalogs(const Input& in, IssuerConfig& c) {
+    const strings lines = in.texts("zones.catalog");
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::string error;
+        auto line = parse_catalog_line(lines[i], &error);
+        if (!line) {
+            in.fail("zones.catalog", i, error);
+        }
+        IssuerConfig::Catalog cat{line->zone, line->server, line->key, std::nullopt, {}};
+        for (const auto& other : c.catalogs) {
+            if (other.zone == cat.zone) {
+                in.fail("zones.catalog", i, "catalog " + cat.zone.text() + " given twice");
+            }
+        }
+        c.catalogs.push_back(std::move(cat));
+    }
+    const strings groups = in.texts("zones.catalog-group");
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        std::istringstream words(groups[i]);
+        std::string zone, group, extra;
+        words >> zone >> group >> extra;
+        auto name = DnsName::try_parse(zone);
+        auto it = std::find_if(c.catalogs.begin(), c.catalogs.end(),
+                               [&](const auto& cat) { return name && cat.zone == *name; });
+        if (group.empty() || !extra.empty()) {
+            in.fail("zones.catalog-group", i, "\"" + groups[i] + "\": expected \"CATALOG GROUP\"");
+        }
+        if (it == c.catalogs.end()) {
+            in.fail("zones.catalog-group", i,
+                    "\"" + zone + "\" is not a catalog of [zones] catalog");
+        }
+        it->groups.push_back(group);
+    }
+}
 
 // [zones]: both sources merged, in order, without duplicates.
 void parse_zones(const Input& in, IssuerConfig& c) {
@@ -278,8 +323,38 @@ void parse_zones(const Input& in, IssuerConfig& c) {
             add_zone(c.zones, seen, z, zf->string());
         }
     }
-    if (c.zones.empty()) {
-        throw ConfigError(c.origin + ": no zones: add [zones] zone = NAME lines or a zones-file");
+    parse_catalogs(in, c);
+    if (c.zones.empty() && c.catalogs.empty()) {
+        throw ConfigError(c.origin +
+                          ": no zones: add [zones] zone = NAME lines, a zones-file or a catalog");
+    }
+}
+
+// [zones] catalog-key's key is looked up once publish.keys is read.
+void resolve_catalog_keys(const Input& in, IssuerConfig& c) {
+    for (std::size_t i = 0; i < c.catalogs.size(); ++i) {
+        auto& cat = c.catalogs[i];
+        if (!cat.key_name) {
+            continue;
+        }
+        if (c.keys_file.empty()) {
+            in.fail("zones.catalog", i,
+                    "key \"" + cat.key_name->text() +
+                        "\" needs publish.keys (the key file it is looked up in)");
+        }
+        TsigKeyring keyring;
+        try {
+            keyring = TsigKeyring::load_file(
+                c.keys_file.string(), TsigKeyring::Permissions::allow_group_read, "acmezone");
+        } catch (const ConfigError& e) {
+            in.fail("zones.catalog", i, e.what());
+        }
+        const TsigKey* key = keyring.find(*cat.key_name);
+        if (key == nullptr) {
+            in.fail("zones.catalog", i,
+                    "no key \"" + cat.key_name->text() + "\" in " + c.keys_file.string());
+        }
+        cat.key = *key;
     }
 }
 
@@ -721,7 +796,9 @@ IssuerConfig IssuerConfig::load(const std::string& path) {
         throw ConfigError(e.what());
     }
     fs::path base = fs::absolute(fs::path(path)).parent_path();
-    return parse(text, path, base);
+    IssuerConfig c = parse(text, path, base);
+    add_catalog_members(c);
+    return c;
 }
 
 IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origin,
@@ -735,6 +812,7 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     parse_fallback(in, c);
     parse_zones(in, c);
     parse_publish(in, c);
+    resolve_catalog_keys(in, c);
     parse_dns(in, c);
     parse_certs(in, c);
     parse_daemon(in, c);

@@ -33,6 +33,11 @@
 //     [zones]
 //     zone = example.com                  (repeatable)
 //     zones-file = /etc/acmezone/zones    one zone a line, '#' comments
+//     catalog = catalog.example 127.0.0.1:53 key xfr-key
+//                                         every member of this RFC 9432 catalog too,
+//                                         transferred (AXFR) at every load (each pass);
+//                                         the key from publish.keys (cli/catalog_zones.h)
+//     catalog-group = catalog.example web only that catalog's members in group web
 //     [publish]                           control or gdnsdctl (or both) is required
 //     control = 127.0.0.1:5353            (repeatable) every listed control socket
 //     key = acme-key                      (required with control) the TSIG key's name in `keys`
@@ -104,6 +109,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -111,6 +117,8 @@
 
 #include "common/config_file.h"
 #include "common/dns_name.h"
+#include "common/endpoint.h"
+#include "common/tsig_keyring.h"
 #include "issuer/ca/rate_budget.h"
 #include "issuer/certs/cert_key.h"
 #include "issuer/certs/ct.h"
@@ -142,8 +150,26 @@ struct IssuerConfig {
     };
     std::optional<FallbackCa> fallback;
 
-    // [zones]: both sources merged, in order, without duplicates
+    // [zones]: both sources merged, in order, without duplicates; after
+    // load(), the members of every catalog follow (cli/catalog_zones.h)
     std::vector<DnsName> zones;
+    struct Catalog {
+        DnsName zone;
+        Endpoint server;
+        std::optional<DnsName> key_name;  // in publish.keys
+        std::optional<TsigKey> key;
+        std::vector<std::string> groups;  // empty: every member
+    };
+    std::vector<Catalog> catalogs;
+    // Zones that came from a catalog, and which (listed zones are not here).
+    std::map<DnsName, DnsName> catalog_of;
+    // Members that left a catalog since acmezone first saw them: not renewed,
+    // their certificates stay in certs_dir (status shows them).
+    struct LeftZone {
+        DnsName zone;
+        DnsName catalog;
+    };
+    std::vector<LeftZone> left;
 
     // [publish] and [dns]
     std::filesystem::path keys_file;  // empty without control sockets
@@ -192,7 +218,8 @@ struct IssuerConfig {
     std::filesystem::path rate_budget_path() const { return state_dir / "rate-budget.json"; }
 
     static const po::options_description& options();
-    // Throws ConfigError naming the file, line and key.
+    // Throws ConfigError naming the file, line and key. Then follows the
+    // catalogs (transfers each; a failed one keeps its saved member set).
     static IssuerConfig load(const std::string& path);
     // `base_dir` resolves relative paths (the file's directory for load()).
     static IssuerConfig parse(std::string_view text, const std::string& origin,

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/name_path.h"
 #include "common/utc_time.h"
 #include "issuer/certs/cert_store.h"
 #include "issuer/certs/ct.h"
@@ -146,10 +147,21 @@ void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
     z["names"] = names;
 }
 
+// "listed" ([zones] zone, zones-file) or "catalog CATALOG".
+std::string zone_source(const IssuerConfig& config, const DnsName& zone) {
+    const auto it = config.catalog_of.find(zone);
+    return it == config.catalog_of.end() ? "listed" : "catalog " + it->second.text();
+}
+
+std::string certs_of(const IssuerConfig& config, const DnsName& zone) {
+    return (config.certs_dir / path_component(zone)).string();
+}
+
 Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, const ZoneStatus& st,
                       SysTime now) {
     Json::Value z(Json::objectValue);
     z["zone"] = st.zone.text();
+    z["source"] = zone_source(config, st.zone);
     z["state"] = std::string(to_string(st.state));
     put_cert(st, now, z);
     if (!st.problem.empty()) {
@@ -187,6 +199,14 @@ void print_status_json(const IssuerConfig& config, const std::vector<ZoneStatus>
     Json::Value list(Json::arrayValue);
     for (const ZoneStatus& st : rows) {
         list.append(zone_json(config, ct_logs.get(), st, now));
+    }
+    for (const auto& left : config.left) {
+        Json::Value z(Json::objectValue);
+        z["zone"] = left.zone.text();
+        z["source"] = "catalog " + left.catalog.text();
+        z["state"] = "left the catalog";
+        z["certificates"] = certs_of(config, left.zone);
+        list.append(z);
     }
     Json::StreamWriterBuilder w;
     w["indentation"] = "  ";
@@ -240,8 +260,16 @@ void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus
             << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-") << std::setw(10)
             << (st.cert ? days.str() : "-") << std::setw(30) << next
             << (names.empty() ? "-" : names) << key_types_text(config, st);
+        if (const auto it = config.catalog_of.find(st.zone); it != config.catalog_of.end()) {
+            out << "  (from catalog " << it->second.text() << ")";
+        }
         print_remarks(config, st, now, out);
         out << "\n";
+    }
+    for (const auto& left : config.left) {
+        out << std::left << std::setw(32) << left.zone.text() << "left the catalog "
+            << left.catalog.text() << ": not renewed; its certificates stay in "
+            << certs_of(config, left.zone) << "\n";
     }
 }
 

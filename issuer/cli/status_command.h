@@ -5,6 +5,11 @@
 //
 // Text: one line per zone under the header
 //   ZONE  STATE  NOT AFTER  DAYS LEFT  NEXT  NAMES / LAST ERROR
+// A zone from a catalog ([zones] catalog) says so ("(from catalog C)",
+// JSON "source": "catalog C"; listed zones: "listed"). Zones that left a
+// catalog follow, one line each: "left the catalog C: not renewed; its
+// certificates stay in DIR" (JSON "state": "left the catalog"); they do not
+// change the exit code.
 // --json: an array of objects, one per zone (keys as print_status_json in
 // status_command.cpp writes them).
 //

@@ -38,11 +38,11 @@
 
 #include "common/lock_guarded.h"
 #include "common/log.h"
+#include "common/tsig_signer.h"
 #include "issuer/dns/authoritative_servers.h"
 #include "issuer/dns/dns_exchange.h"
 #include "issuer/dns/gdnsd_publisher.h"
 #include "issuer/dns/ldns_glue.h"
-#include "issuer/dns/tsig_signer.h"
 
 namespace acmezone::issuer {
 namespace {

@@ -311,28 +311,6 @@ std::string describe_duration(std::chrono::milliseconds duration) {
     return std::to_string(ms) + " ms";
 }
 
-std::uint16_t random_message_id() {
-    std::uint16_t id = 0;
-    for (int attempt = 0; attempt < 8; ++attempt) {
-        if (::getrandom(&id, sizeof id, 0) == static_cast<ssize_t>(sizeof id)) {
-            return id;
-        }
-    }
-    throw std::system_error(errno, std::generic_category(), "getrandom");
-}
-
-std::vector<std::uint8_t> to_wire(const ldns_pkt* packet) {
-    std::uint8_t* raw = nullptr;
-    std::size_t size = 0;
-    ldns_status status = ldns_pkt2wire(&raw, packet, &size);
-    std::unique_ptr<std::uint8_t, LdnsMallocFree> owned(raw);
-    if (status != LDNS_STATUS_OK || !owned) {
-        throw std::runtime_error(std::string("cannot render a DNS message: ") +
-                                 ldns_get_errorstr_by_id(status));
-    }
-    return std::vector<std::uint8_t>(owned.get(), owned.get() + size);
-}
-
 DnsReply exchange(const Endpoint& server, std::span<const std::uint8_t> message,
                   std::chrono::milliseconds timeout) {
     Clock::time_point start = Clock::now();

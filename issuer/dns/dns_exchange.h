@@ -62,11 +62,9 @@ DnsReply exchange(const Endpoint& server, std::span<const std::uint8_t> message,
 DnsReply query(const Endpoint& server, const DnsName& name, ldns_rr_type type,
                bool recursion_desired, std::chrono::milliseconds timeout);
 
-// A fresh random message ID (getrandom).
-std::uint16_t random_message_id();
-
-// The message's wire form; throws std::runtime_error when ldns cannot render it.
-std::vector<std::uint8_t> to_wire(const ldns_pkt* packet);
+// Message IDs and wire forms: common/dns_wire.h.
+using acmezone::random_message_id;
+using acmezone::to_wire;
 
 // "3 s", "1.5 s", "250 ms": a duration as operators read it.
 std::string describe_duration(std::chrono::milliseconds duration);

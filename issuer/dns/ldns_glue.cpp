@@ -6,34 +6,6 @@
 
 namespace acmezone::issuer {
 
-LdnsRdf to_ldns_dname(const DnsName& name) {
-    LdnsRdf rdf(ldns_dname_new_frm_str(name.fqdn().c_str()));
-    if (!rdf) {
-        throw std::runtime_error("ldns cannot represent the name " + name.fqdn());
-    }
-    return rdf;
-}
-
-std::optional<DnsName> from_ldns_dname(const ldns_rdf* rdf, std::string* printed) {
-    if (rdf == nullptr || ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME) {
-        if (printed != nullptr) {
-            *printed = "(no name)";
-        }
-        return std::nullopt;
-    }
-    std::unique_ptr<char, LdnsMallocFree> text(ldns_rdf2str(rdf));
-    if (!text) {
-        if (printed != nullptr) {
-            *printed = "(unprintable name)";
-        }
-        return std::nullopt;
-    }
-    if (printed != nullptr) {
-        *printed = text.get();
-    }
-    return DnsName::try_parse(text.get());
-}
-
 std::string rcode_name(ldns_pkt_rcode rcode) {
     const ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, static_cast<int>(rcode));
     if (entry != nullptr && entry->name != nullptr) {
@@ -45,23 +17,6 @@ std::string rcode_name(ldns_pkt_rcode rcode) {
 std::string rr_type_name(ldns_rr_type type) {
     std::unique_ptr<char, LdnsMallocFree> text(ldns_rr_type2str(type));
     return text ? std::string(text.get()) : "TYPE" + std::to_string(static_cast<int>(type));
-}
-
-std::string txt_value(const ldns_rr* rr) {
-    std::string joined;
-    for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-        const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
-        if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_STR || ldns_rdf_size(rdf) == 0) {
-            continue;
-        }
-        const std::uint8_t* data = ldns_rdf_data(rdf);
-        std::size_t len = data[0];
-        if (len + 1 > ldns_rdf_size(rdf)) {
-            len = ldns_rdf_size(rdf) - 1;
-        }
-        joined.append(reinterpret_cast<const char*>(data + 1), len);
-    }
-    return joined;
 }
 
 LdnsRr make_txt_rr(const DnsName& owner, const std::string& value, ldns_rr_class klass,

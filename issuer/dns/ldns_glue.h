@@ -19,25 +19,22 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/dns_wire.h"
 #include "common/ldns_ptr.h"
 
 namespace acmezone::issuer {
 
-// An owned ldns domain name for `name`; throws std::runtime_error when ldns
-// refuses it (it does not, for any valid DnsName).
-LdnsRdf to_ldns_dname(const DnsName& name);
-// The DnsName an ldns DNAME rdf holds; nullopt when it is not a DNAME or
-// holds something DnsName refuses (escaped octets). `printed` gets ldns's
-// text for error messages when non-null.
-std::optional<DnsName> from_ldns_dname(const ldns_rdf* rdf, std::string* printed = nullptr);
+// Names and TXT strings cross the seam in common/dns_wire.h (the plugin's
+// catalog transfer uses them too).
+using acmezone::from_ldns_dname;
+using acmezone::to_ldns_dname;
+using acmezone::txt_value;
 
 // "NOERROR", "NXDOMAIN", "REFUSED", ...; "RCODE 23" for a code ldns does not know.
 std::string rcode_name(ldns_pkt_rcode rcode);
 // "TXT", "CNAME", ...
 std::string rr_type_name(ldns_rr_type type);
 
-// The strings of a TXT record joined into one (as CAs read a challenge TXT).
-std::string txt_value(const ldns_rr* rr);
 // A TXT RR `owner` `ttl` `klass` with one character-string `value`; throws
 // std::invalid_argument when `value` is longer than the 255 octets a
 // character-string holds.

@@ -1,5 +1,5 @@
 // libFuzzer target: the issuer's verification of a control socket's signed
-// answer (issuer/dns/tsig_signer.h TsigSigner::check_answer), as
+// answer (common/tsig_signer.h TsigSigner::check_answer), as
 // challenge_dns.cpp send_update() does after each UPDATE: the answer parsed
 // with ldns_wire2pkt (as dns_exchange.cpp does), then judged against the
 // request MAC, at a fixed "now" (kNow) so that seeds signed at it verify.
@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "common/tsig_keyring.h"
+#include "common/tsig_signer.h"
 #include "fuzz_tsig_answer.h"
 #include "issuer/dns/ldns_glue.h"
-#include "issuer/dns/tsig_signer.h"
 
 namespace {
 

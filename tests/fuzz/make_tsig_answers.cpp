@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "common/tsig_keyring.h"
+#include "common/tsig_signer.h"
 #include "fuzz_tsig_answer.h"
 #include "issuer/dns/dns_exchange.h"
 #include "issuer/dns/ldns_glue.h"
-#include "issuer/dns/tsig_signer.h"
 #include "plugin/tsig_verifier.h"
 #include "plugin/update_message.h"
 
@@ -45,7 +45,7 @@ key "unknown-key" { algorithm hmac-sha256; secret "dW5rbm93bi1rZXktc2VjcmV0LWZvc
 )";
 
 // An UPDATE adding `values` at _acme-challenge.example.com, signed by the issuer.
-issuer::TsigSigner::Signed issuer_update(const TsigKey& key, std::uint16_t id, bool add) {
+TsigSigner::Signed issuer_update(const TsigKey& key, std::uint16_t id, bool add) {
     const DnsName owner = DnsName::parse("_acme-challenge.example.com");
     LdnsRrList updates(ldns_rr_list_new());
     for (const char* value : {"gfj9Xq-5Ot2Xb1mVsSkTrDIrdGCkF0JmuZVb1z3tKqA",
@@ -62,12 +62,11 @@ issuer::TsigSigner::Signed issuer_update(const TsigKey& key, std::uint16_t id, b
                             LDNS_RR_CLASS_IN, nullptr, updates.get(), nullptr));
     ldns_pkt_set_rd(update.get(), false);
     ldns_pkt_set_id(update.get(), id);
-    return issuer::TsigSigner(key).sign(update.get());
+    return TsigSigner(key).sign(update.get());
 }
 
 // The plugin's answer to `request`: `rcode` unless TSIG fails, signed at kNow.
-std::vector<std::uint8_t> plugin_answer(const TsigKeyring& ring,
-                                        const issuer::TsigSigner::Signed& request,
+std::vector<std::uint8_t> plugin_answer(const TsigKeyring& ring, const TsigSigner::Signed& request,
                                         std::uint8_t rcode, std::uint64_t verify_at,
                                         bool sign = true) {
     plugin::TsigVerifier verifier(ring, /*allow_hmac_md5=*/true, kFudge,
@@ -88,7 +87,7 @@ std::vector<std::uint8_t> plugin_answer(const TsigKeyring& ring,
 }
 
 void write(const std::filesystem::path& dir, const std::string& name,
-           const issuer::TsigSigner::Signed& request, const std::vector<std::uint8_t>& answer) {
+           const TsigSigner::Signed& request, const std::vector<std::uint8_t>& answer) {
     const ldns_rdf* mac = request.mac.get();
     if (ldns_rdf_size(mac) > 255) {
         throw std::runtime_error("request MAC longer than 255 octets");

@@ -5,6 +5,7 @@
 # replay_main.cpp, run by CTest over its committed corpus and reproducers).
 acmezone_fuzz_target(fuzz_update_message LIBS acmezone_plugin_core)
 acmezone_fuzz_target(fuzz_tsig_keyring LIBS acmezone_common)
+acmezone_fuzz_target(fuzz_catalog_zone LIBS acmezone_common)
 acmezone_fuzz_target(fuzz_plugin_config LIBS acmezone_plugin_core)
 acmezone_fuzz_target(fuzz_store_journal LIBS acmezone_plugin_core)
 acmezone_fuzz_target(fuzz_acme_json LIBS acmezone_issuer_lib)

@@ -45,3 +45,7 @@ acmezone_integration_test(issuer_serve test_issuer_serve.sh TIMEOUT 300)
 # installing (strace holds the switch), a full disk (tmpfs, as root), --watch
 # after `issue --force`, --mirror served again.
 acmezone_integration_test(issuer_fetch test_fetch.sh TIMEOUT 400)
+
+# Issue 21: the plugin and the issuer follow a catalog zone that named serves
+# (nsupdate to it, NOTIFY to the control socket, bad catalogs, 1000 members).
+acmezone_integration_test(catalog test_catalog.sh TIMEOUT 420)

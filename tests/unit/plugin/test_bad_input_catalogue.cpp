@@ -139,8 +139,8 @@ const std::vector<Case> kCases = {
     {"OversizedMaxDatagramZeros", Via::udp, [](Fixture&) { Bytes m(65507, 0); m[0] = 0x12; m[1] = 0x34; return m; }, answer(kRcodeFormErr)},
     // Opcode STATUS, signed: NOTIMP, signed answer.
     {"OpcodeStatus", Via::udp, [](Fixture& f) { LdnsPkt q = make_query("_acme-challenge.example.com.", LDNS_RR_TYPE_SOA); ldns_pkt_set_opcode(q.get(), LDNS_PACKET_STATUS); return signed_wire(q.get(), acme_key(f)); }, answer(kRcodeNotImp, 0)},
-    // Opcode NOTIFY, unsigned: NOTIMP.
-    {"OpcodeNotify", Via::udp, [](Fixture&) { LdnsPkt q = make_query("_acme-challenge.example.com.", LDNS_RR_TYPE_SOA); ldns_pkt_set_opcode(q.get(), LDNS_PACKET_NOTIFY); return to_wire(q.get()); }, answer(kRcodeNotImp)},
+    // Opcode NOTIFY, unsigned, for a zone that is no followed catalog: REFUSED.
+    {"OpcodeNotify", Via::udp, [](Fixture&) { LdnsPkt q = make_query("_acme-challenge.example.com.", LDNS_RR_TYPE_SOA); ldns_pkt_set_opcode(q.get(), LDNS_PACKET_NOTIFY); return to_wire(q.get()); }, answer(kRcodeRefused)},
     // QR set: it is an answer, never answered.
     {"QrSet", Via::udp, [](Fixture& f) { auto m = good_update(f); m[2] |= 0x80; return m; }, kNoAnswer},
     // Zone class CH.

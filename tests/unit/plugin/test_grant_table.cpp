@@ -63,5 +63,20 @@ TEST_F(GrantTableTest, FirstDeniedNamesTheOffendingName) {
     EXPECT_TRUE(table.allows(n("ACME-Key"), n("_ACME-challenge.Example.COM")));
 }
 
+TEST(GrantTableCatalog, CatalogGrantFollowsTheMembersAsTheyChange) {
+    ZoneClaims claims{{n("example.com")}, {}};
+    GrantTable table{{Grant{n("cat-key"), Grant::Kind::catalog, n("catalog.example")}}, claims};
+    EXPECT_FALSE(table.allows(n("cat-key"), n("_acme-challenge.member.example")));
+    claims.set_members({{n("catalog.example"), {n("member.example")}},
+                        {n("other-catalog.example"), {n("other.example")}}});
+    EXPECT_TRUE(table.allows(n("cat-key"), n("_acme-challenge.member.example")));
+    EXPECT_TRUE(table.allows(n("cat-key"), n("_acme-challenge.www.member.example")));
+    EXPECT_FALSE(table.allows(n("cat-key"), n("member.example")));
+    EXPECT_FALSE(table.allows(n("cat-key"), n("_acme-challenge.other.example")));  // other catalog
+    EXPECT_FALSE(table.allows(n("cat-key"), n("_acme-challenge.example.com")));    // a zone line
+    claims.set_members({});
+    EXPECT_FALSE(table.allows(n("cat-key"), n("_acme-challenge.member.example")));
+}
+
 }  // namespace
 }  // namespace acmezone::plugin

@@ -175,7 +175,30 @@ TEST_F(PluginConfigTest, OptionsAreDeclaredOnceWithHelp) {
 }
 
 TEST_F(PluginConfigTest, NeedsAZone) {
-    expect_error(text("", "", false), ": zone", "at least one zone or challenge-zone");
+    expect_error(text("", "", false), ": zone", "at least one zone, challenge-zone or catalog");
+}
+
+TEST_F(PluginConfigTest, CatalogLinesAndCatalogGrants) {
+    std::ofstream(origin()) << text(
+        "catalog = catalog.example 127.0.0.1:5300 key acme-key\n"
+        "catalog = other.example\n",
+        "grant = acme-key catalog catalog.example\n");
+    const auto c = PluginConfig::load(origin());
+    ASSERT_EQ(c.catalogs.size(), 2u);
+    EXPECT_EQ(c.catalogs[0].server.to_string(), "127.0.0.1:5300");
+    EXPECT_EQ(c.catalogs[0].key, DnsName::parse("acme-key"));
+    EXPECT_EQ(c.catalogs[1].server.to_string(), "127.0.0.1:53");
+    EXPECT_FALSE(c.catalogs[1].key);
+    ASSERT_EQ(c.control.grants.size(), 2u);
+    EXPECT_EQ(c.control.grants[1].kind, Grant::Kind::catalog);
+    expect_error(text("catalog = catalog.example 127.0.0.1 key nokey\n"), ":5: catalog",
+                 "key \"nokey\" is not in");
+    expect_error(text("catalog = catalog.example 127.0.0.1 secret x\n"), ":5: catalog",
+                 "expected \"CATALOG [SERVER[:PORT] [key KEY]]\"");
+    expect_error(text("catalog = catalog.example\ncatalog = catalog.example\n"), ":6: catalog",
+                 "given twice");
+    expect_error(text("", "grant = acme-key catalog nowhere.example\n"), ":9: control.grant",
+                 "\"nowhere.example\" is not a catalog of this configuration");
 }
 
 TEST_F(PluginConfigTest, NeedsANameserver) {
@@ -220,9 +243,9 @@ TEST_F(PluginConfigTest, GrantsMustNameAKeyAndAServedTarget) {
     expect_error(text("", "grant = acme-key name www.example.com\n"), ":9: control.grant",
                  "\"www.example.com\" is not served");
     expect_error(text("", "grant = acme-key everything example.com\n"), ":9: control.grant",
-                 "expected \"zonesub\" or \"name\"");
+                 "expected \"zonesub\", \"name\" or \"catalog\"");
     expect_error(text("", "grant = acme-key zonesub\n"), ":9: control.grant",
-                 "expected \"KEY zonesub ZONE\" or \"KEY name NAME\"");
+                 "expected \"KEY zonesub ZONE\", \"KEY name NAME\" or \"KEY catalog CATALOG\"");
     expect_error(text("", "grant = acme-key zonesub example.com extra\n"), ":9: control.grant",
                  "expected \"KEY zonesub ZONE\"");
     // A name inside a challenge-zone is fine.

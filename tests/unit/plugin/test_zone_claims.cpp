@@ -103,4 +103,27 @@ TEST(ZoneClaims, LongNamesAreBounded) {
 }
 
 }  // namespace
+TEST(ZoneClaims, CatalogMembersAreClaimedLikeZonesUntilTheyLeave) {
+    const auto n = [](const char* t) { return DnsName::parse(t); };
+    ZoneClaims claims({n("example.com")}, {});
+    EXPECT_EQ(claims.match("_acme-challenge.member.example"), ZoneClaims::Match::none);
+    EXPECT_TRUE(claims.nothing_below(n("example")));
+    claims.set_members({{n("catalog.example"), {n("member.example"), n("b.example.org")}}});
+    EXPECT_EQ(claims.member_count(), 2u);
+    EXPECT_EQ(claims.match("_acme-challenge.member.example"), ZoneClaims::Match::apex);
+    EXPECT_EQ(claims.match("_acme-challenge.www.member.example"), ZoneClaims::Match::apex);
+    EXPECT_EQ(claims.match("x._acme-challenge.member.example"), ZoneClaims::Match::inside);
+    EXPECT_EQ(claims.match("www.member.example"), ZoneClaims::Match::none);
+    EXPECT_FALSE(claims.nothing_below(n("example")));
+    EXPECT_FALSE(claims.nothing_below(n("org")));
+    EXPECT_EQ(claims.quota_zone_of(n("_acme-challenge.www.member.example")), n("member.example"));
+    EXPECT_TRUE(claims.is_under_member_of(n("www.member.example"), n("catalog.example")));
+    EXPECT_FALSE(claims.is_under_member_of(n("www.member.example"), n("other.example")));
+    // The configured zone stays whatever the members are.
+    claims.set_members({});
+    EXPECT_EQ(claims.match("_acme-challenge.member.example"), ZoneClaims::Match::none);
+    EXPECT_TRUE(claims.nothing_below(n("org")));
+    EXPECT_EQ(claims.match("_acme-challenge.example.com"), ZoneClaims::Match::apex);
+}
+
 }  // namespace acmezone::plugin

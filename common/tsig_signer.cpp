@@ -1,12 +1,14 @@
 // Client-side TSIG signing and answer checking; see tsig_signer.h.
-#include "issuer/dns/tsig_signer.h"
+#include "common/tsig_signer.h"
 
 #include <openssl/crypto.h>
 
 #include <ctime>
 #include <stdexcept>
 
-namespace acmezone::issuer {
+#include "common/dns_wire.h"
+
+namespace acmezone {
 namespace {
 
 // TSIG RDATA field indexes in ldns's TSIG rr.
@@ -103,6 +105,18 @@ TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
 TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
                                              std::span<const std::uint8_t> answer_wire,
                                              const Signed& request, std::uint64_t now) const {
+    return judge(answer, answer_wire, request.mac.get(), false, now);
+}
+
+TsigSigner::Verdict TsigSigner::check_next(ldns_pkt* answer,
+                                           std::span<const std::uint8_t> answer_wire,
+                                           const ldns_rdf* previous_mac, std::uint64_t now) const {
+    return judge(answer, answer_wire, previous_mac, true, now);
+}
+
+TsigSigner::Verdict TsigSigner::judge(ldns_pkt* answer, std::span<const std::uint8_t> answer_wire,
+                                      const ldns_rdf* prior_mac, bool timers_only,
+                                      std::uint64_t now) const {
     Verdict v;
     const ldns_rr* tsig = ldns_pkt_tsig(answer);
     if (tsig == nullptr || ldns_rr_rd_count(tsig) <= kOtherData) {
@@ -142,9 +156,9 @@ TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
         v.kind = Verdict::Kind::bad_mac;
         return v;
     }
-    if (!ldns_pkt_tsig_verify(answer, answer_wire.data(), answer_wire.size(),
-                              key_name_.fqdn().c_str(), secret_base64_.c_str(),
-                              request.mac.get())) {
+    if (!ldns_pkt_tsig_verify_next(answer, answer_wire.data(), answer_wire.size(),
+                                   key_name_.fqdn().c_str(), secret_base64_.c_str(), prior_mac,
+                                   timers_only ? 1 : 0)) {
         v.kind = Verdict::Kind::bad_mac;
         return v;
     }
@@ -160,4 +174,4 @@ TsigSigner::Verdict TsigSigner::check_answer(ldns_pkt* answer,
     return v;
 }
 
-}  // namespace acmezone::issuer
+}  // namespace acmezone

@@ -1,5 +1,6 @@
-// Client-side TSIG (RFC 8945) for the issuer's UPDATEs: sign a request, then
-// judge the answer.
+// Client-side TSIG (RFC 8945): sign a request, then judge the answer. The
+// issuer signs its UPDATEs with it, the catalog transfer (axfr_client.h) its
+// AXFR requests.
 //
 // sign() adds a TSIG record (fudge 300 s, time now) with ldns_pkt_tsig_sign
 // and keeps the request MAC, which the answer's MAC covers. check_answer()
@@ -24,10 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "common/ldns_ptr.h"
 #include "common/tsig_keyring.h"
-#include "issuer/dns/ldns_glue.h"
 
-namespace acmezone::issuer {
+namespace acmezone {
 
 inline constexpr std::uint16_t kTsigFudgeSeconds = 300;
 
@@ -66,12 +67,21 @@ class TsigSigner {
     Verdict check_answer(ldns_pkt* answer, std::span<const std::uint8_t> answer_wire,
                          const Signed& request, std::uint64_t now) const;
 
+    // A later message of a multi-message answer (AXFR, RFC 8945 section
+    // 5.3.1): its MAC covers the previous message's MAC and, of itself, the
+    // timers only. Every message must be signed (BIND signs each).
+    Verdict check_next(ldns_pkt* answer, std::span<const std::uint8_t> answer_wire,
+                       const ldns_rdf* previous_mac, std::uint64_t now) const;
+
     const DnsName& key_name() const { return key_name_; }
 
   private:
+    Verdict judge(ldns_pkt* answer, std::span<const std::uint8_t> answer_wire,
+                  const ldns_rdf* prior_mac, bool timers_only, std::uint64_t now) const;
+
     DnsName key_name_;
     std::string algorithm_;  // the wire name, as ldns wants it
     std::string secret_base64_;
 };
 
-}  // namespace acmezone::issuer
+}  // namespace acmezone

@@ -1,0 +1,220 @@
+// AXFR over TCP: see axfr_client.h.
+#include "common/axfr_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+
+#include "common/dns_wire.h"
+#include "common/tsig_signer.h"
+#include "common/unique_fd.h"
+
+namespace acmezone {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One TCP connection with a deadline for every wait on it.
+class Connection {
+  public:
+    Connection(const Endpoint& server, Clock::time_point deadline, std::string who)
+        : deadline_(deadline), who_(std::move(who)) {
+        fd_ = UniqueFd(::socket(server.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (fd_.get() < 0) {
+            fail(std::string("cannot open a TCP socket: ") + std::strerror(errno));
+        }
+        if (::connect(fd_.get(), server.sockaddr_ptr(), server.addr_len) != 0 &&
+            errno != EINPROGRESS) {
+            fail(std::string("cannot connect: ") + std::strerror(errno));
+        }
+        wait(POLLOUT, "connection");
+        int error = 0;
+        socklen_t len = sizeof error;
+        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+            fail(error == ECONNREFUSED ? "connection refused (nothing listens on TCP there)"
+                                       : std::string("cannot connect: ") + std::strerror(error));
+        }
+    }
+
+    void send(const std::vector<std::uint8_t>& message) {
+        std::vector<std::uint8_t> out;
+        out.push_back(static_cast<std::uint8_t>(message.size() >> 8));
+        out.push_back(static_cast<std::uint8_t>(message.size() & 0xff));
+        out.insert(out.end(), message.begin(), message.end());
+        std::size_t done = 0;
+        while (done < out.size()) {  // bounded by the deadline
+            const ssize_t n = ::send(fd_.get(), out.data() + done, out.size() - done, MSG_NOSIGNAL);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+                wait(POLLOUT, "the query to be sent");
+            } else {
+                fail(std::string("cannot send the query: ") + std::strerror(errno));
+            }
+        }
+    }
+
+    std::vector<std::uint8_t> receive_message() {
+        std::uint8_t length[2];
+        read_exactly(length, 2);
+        std::vector<std::uint8_t> message(static_cast<std::size_t>(length[0]) << 8 | length[1]);
+        read_exactly(message.data(), message.size());
+        return message;
+    }
+
+    [[noreturn]] void fail(const std::string& what) const { throw AxfrError(who_ + ": " + what); }
+
+  private:
+    void read_exactly(std::uint8_t* to, std::size_t size) {
+        std::size_t done = 0;
+        while (done < size) {  // bounded by the deadline
+            const ssize_t n = ::recv(fd_.get(), to + done, size - done, 0);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n == 0) {
+                fail("the server closed the connection before the transfer ended");
+            } else if (errno == EAGAIN || errno == EINTR) {
+                wait(POLLIN, "an answer");
+            } else {
+                fail(std::string("cannot read the answer: ") + std::strerror(errno));
+            }
+        }
+    }
+
+    void wait(short events, const char* what) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+        pollfd p{fd_.get(), events, 0};
+        const int r = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+        if (r == 0) {
+            fail(std::string("no ") + what + " before the deadline");
+        }
+        if (r < 0 && errno != EINTR) {
+            fail(std::string("poll: ") + std::strerror(errno));
+        }
+    }
+
+    UniqueFd fd_;
+    Clock::time_point deadline_;
+    std::string who_;
+};
+
+std::string verdict_text(const TsigSigner::Verdict& v, const DnsName& key) {
+    switch (v.kind) {
+        case TsigSigner::Verdict::Kind::ok:
+            return "ok";
+        case TsigSigner::Verdict::Kind::tsig_error:
+            return "the server refused key " + key.text() + ": " + tsig_error_name(v.tsig_error);
+        case TsigSigner::Verdict::Kind::unsigned_answer:
+            return "an answer is not signed (key " + key.text() + " was asked for)";
+        case TsigSigner::Verdict::Kind::other_key:
+            return "an answer is signed with key " + v.detail + ", not " + key.text();
+        case TsigSigner::Verdict::Kind::bad_mac:
+            return "an answer's TSIG MAC does not verify with key " + key.text();
+        case TsigSigner::Verdict::Kind::bad_time:
+            return "an answer's TSIG time is off by " + std::to_string(v.skew.value_or(0)) +
+                   " s (check the clocks)";
+    }
+    return "unknown TSIG verdict";
+}
+
+// One answer message's ID and QR.
+void check_header(Connection& conn, const ldns_pkt* pkt, std::uint16_t id) {
+    if (ldns_pkt_id(pkt) != id || !ldns_pkt_qr(pkt)) {
+        conn.fail("an answer with another ID or without QR");
+    }
+}
+
+void check_rcode(Connection& conn, const ldns_pkt* pkt) {
+    const ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
+    if (rcode != LDNS_RCODE_NOERROR) {
+        const ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, static_cast<int>(rcode));
+        conn.fail(std::string("the server answered ") +
+                  (entry != nullptr && entry->name != nullptr ? entry->name
+                                                              : "RCODE " + std::to_string(rcode)) +
+                  " (is the transfer allowed to this address and key?)");
+    }
+}
+
+}  // namespace
+
+std::vector<LdnsRr> transfer_zone(const Endpoint& server, const DnsName& zone, const TsigKey* key,
+                                  std::chrono::milliseconds timeout) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    Connection conn(server, deadline, "AXFR of " + zone.text() + " from " + server.to_string());
+
+    LdnsPkt query(
+        ldns_pkt_query_new(to_ldns_dname(zone).release(), LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0));
+    if (!query) {
+        conn.fail("cannot build the query");
+    }
+    const std::uint16_t id = random_message_id();
+    ldns_pkt_set_id(query.get(), id);
+    std::optional<TsigSigner> signer;
+    TsigSigner::Signed request;
+    if (key != nullptr) {
+        signer.emplace(*key);
+        request = signer->sign(query.get());
+    } else {
+        request.wire = to_wire(query.get());
+    }
+    conn.send(request.wire);
+
+    std::vector<LdnsRr> records;
+    std::size_t octets = 0;
+    std::size_t soas = 0;
+    LdnsRdf previous_mac;
+    for (std::size_t message = 0; soas < 2; ++message) {  // bounded by octets and the deadline
+        std::vector<std::uint8_t> wire = conn.receive_message();
+        octets += wire.size();
+        if (octets > kMaxAxfrOctets) {
+            conn.fail("more than " + std::to_string(kMaxAxfrOctets) + " octets");
+        }
+        ldns_pkt* raw = nullptr;
+        if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK || raw == nullptr) {
+            conn.fail("an answer ldns cannot parse");
+        }
+        LdnsPkt pkt(raw);
+        check_header(conn, pkt.get(), id);
+        if (signer) {  // a TSIG error says more than the rcode (NOTAUTH) that comes with it
+            const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+            const TsigSigner::Verdict v =
+                message == 0 ? signer->check_answer(pkt.get(), wire, request, now)
+                             : signer->check_next(pkt.get(), wire, previous_mac.get(), now);
+            if (v.kind == TsigSigner::Verdict::Kind::tsig_error) {
+                conn.fail(verdict_text(v, key->name));
+            }
+            check_rcode(conn, pkt.get());
+            if (v.kind != TsigSigner::Verdict::Kind::ok) {
+                conn.fail(verdict_text(v, key->name));
+            }
+            previous_mac.reset(ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt.get()), 3)));
+        } else {
+            check_rcode(conn, pkt.get());
+        }
+        const ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
+        const std::size_t count = ldns_rr_list_rr_count(answer);
+        if (count == 0) {
+            conn.fail("an answer message without records");
+        }
+        for (std::size_t i = 0; i < count && soas < 2; ++i) {
+            const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+            const bool soa = ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA;
+            if (records.empty() && !soa) {
+                conn.fail("the transfer does not start with the zone's SOA");
+            }
+            soas += soa ? 1 : 0;
+            records.emplace_back(ldns_rr_clone(rr));
+        }
+    }
+    return records;
+}
+
+}  // namespace acmezone

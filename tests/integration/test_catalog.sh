@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Issue 21: the plugin and the issuer follow an RFC 9432 catalog zone that a
+# real named serves as its primary (a dynamic zone, also-notify to the
+# plugin's control socket, AXFR signed with xfr-key).
+#   (1) 3 members: the plugin claims _acme-challenge.<member> for each; a
+#       key granted `catalog` writes there; a non-member stays unclaimed
+#   (2) a member added with nsupdate to named is served within 2 s of
+#       named's NOTIFY; the issuer's next `run` issues it ({Z, *.Z} from
+#       Pebble), status marks its source
+#   (3) a member removed: its names answer as unclaimed, its value is gone;
+#       the issuer does not renew it, status says "left the catalog" and
+#       where its certificates stay
+#   (4) bad catalogs (version "1", a duplicate member, a PTR outside zones.),
+#       an AXFR refused, a NOTIFY from another address or for another zone:
+#       each refused or ignored with its log line, the member set kept
+#   (5) restart with the primary unreachable: the saved member set is claimed
+#   (6) 1000 members: transferred and claimed in under a second
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pebble.sh"
+source "$(dirname "$0")/issuer_lib.sh"
+az_setup
+
+CAT=catalog.example
+az_reserve_named_port main
+PORT=$(az_named_port main)
+XFR_KEY=$AZ_TMP/xfr.key
+CAT_KEY=$AZ_TMP/cat.key
+az_keygen xfr-key "$XFR_KEY"
+az_keygen cat-key "$CAT_KEY"
+AZ_PLUGIN_EXTRA="catalog = $CAT 127.0.0.1:$PORT key xfr-key
+catalog = closed.example 127.0.0.1:$PORT
+catalog = big.catalog 127.0.0.1:$PORT key xfr-key"
+AZ_PLUGIN_CONTROL_EXTRA="grant = acme-key catalog $CAT"
+az_plugin_setup listed.example
+cat "$XFR_KEY" >>"$AZ_KEY_FILE"  # the plugin signs its AXFR with it
+
+catalog_zone() {  # NAME MEMBERS...: a version-2 catalog listing MEMBERS
+    local name=$1 i=0 m
+    shift
+    echo "\$TTL 0"
+    echo "@ IN SOA invalid. invalid. 1 3600 600 86400 0"
+    echo "@ IN NS invalid."
+    echo "version IN TXT \"2\""
+    for m in "$@"; do
+        i=$((i + 1))
+        echo "m$i.zones IN PTR $m."
+    done
+}
+catalog_zone $CAT member1.test member2.test member3.test >"$AZ_TMP/$CAT.zone"
+echo "group.m1.zones IN TXT \"web\"" >>"$AZ_TMP/$CAT.zone"
+catalog_zone closed.example >"$AZ_TMP/closed.example.zone"
+BIG=()
+for i in $(seq 1 1000); do BIG+=("z$i.big.test"); done
+catalog_zone big.catalog "${BIG[@]}" >"$AZ_TMP/big.catalog.zone"
+# named resolves every member's challenge name through the plugin; member
+# zones themselves are served elsewhere (not needed here).
+cat >>"$AZ_PLUGIN_FRAGMENT" <<EOF
+include "$XFR_KEY";
+include "$CAT_KEY";
+zone "$CAT" {
+    type primary; file "$AZ_TMP/$CAT.zone";
+    allow-update { key cat-key; };
+    allow-transfer { key xfr-key; };
+    notify explicit; notify-delay 0;
+    also-notify { 127.0.0.1 port $AZ_CONTROL_PORT; };
+};
+zone "closed.example" { type primary; file "$AZ_TMP/closed.example.zone"; allow-transfer { none; }; };
+zone "big.catalog" { type primary; file "$AZ_TMP/big.catalog.zone"; allow-transfer { key xfr-key; }; };
+EOF
+az_start_named "$AZ_PLUGIN_FRAGMENT"
+
+status() { az_dig "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+claimed() { [[ $(status "_acme-challenge.$1" SOA) == NOERROR ]]; }
+unclaimed() { [[ $(status "_acme-challenge.$1" SOA) == REFUSED ]]; }
+log_has() { grep -qF -- "$1" "$AZ_NAMED_LOG"; }
+log_count() { grep -cF -- "$1" "$AZ_NAMED_LOG" || true; }
+cat_update() { # nsupdate to named (the catalog's primary), signed with cat-key
+    local line
+    NOTIFIES=$(($(log_count "acmezone: NOTIFY for catalog $CAT from 127.0.0.1") + 1))
+    {
+        echo "server 127.0.0.1 $PORT"
+        echo "zone $CAT"
+        for line in "$@"; do echo "$line"; done
+        echo "send"
+    } | nsupdate -t 5 -k "$CAT_KEY" || az_fail "nsupdate to the catalog refused: $*"
+}
+# Waits for the NOTIFY that named sends for the last cat_update's change.
+NOTIFIES=0
+notified() { (($(log_count "acmezone: NOTIFY for catalog $CAT from 127.0.0.1") >= NOTIFIES)); }
+wait_notify() {
+    az_wait_for 30 notified || az_fail "no NOTIFY for $CAT reached the plugin within 30 s of the change"
+}
+
+az_log "(1) three members claimed, a non-member not; the catalog grant writes"
+az_wait_for 30 log_has "acmezone: catalog $CAT: 3 member(s) (3 joined, 0 left)" ||
+    az_fail "the plugin did not read the catalog's 3 members"
+for m in member1.test member2.test member3.test; do
+    claimed $m || az_fail "_acme-challenge.$m is not claimed"
+done
+claimed listed.example || az_fail "the listed zone is not claimed"
+az_assert_eq REFUSED "$(status _acme-challenge.member9.test SOA)" "a non-member is not claimed"
+az_nsupdate "update add _acme-challenge.member2.test 60 TXT \"m2-value\"" ||
+    az_fail "the catalog grant does not let acme-key write at a member"
+az_assert_eq '"m2-value"' "$(az_dig +short _acme-challenge.member2.test TXT)" "member value served"
+
+az_log "(4) an AXFR refused is logged, nothing claimed from it"
+az_wait_for 30 log_has "acmezone: catalog closed.example: AXFR of closed.example from 127.0.0.1:$PORT: the server answered" ||
+    az_fail "no log line for the refused AXFR of closed.example"
+az_assert_contains "$(grep -F 'catalog closed.example: AXFR' "$AZ_NAMED_LOG" | head -n 1)" \
+    "; keeping the previous 0 member(s)" "the refused catalog claims nothing"
+
+az_log "(6) 1000 members transferred and claimed in under a second"
+az_wait_for 30 log_has "acmezone: catalog big.catalog: 1000 member(s) (1000 joined, 0 left)" ||
+    az_fail "the 1000-member catalog was not read"
+ms=$(sed -n 's/.*catalog big.catalog: 1000 member(s).*claimed in \([0-9]*\) ms.*/\1/p' "$AZ_NAMED_LOG" | head -n 1)
+az_log "1000 members: transferred and claimed in $ms ms"
+((ms < 1000)) || az_fail "1000 members took $ms ms (limit 1000)"
+claimed z777.big.test || az_fail "a member of the big catalog is not claimed"
+
+az_log "(1) the issuer issues for its listed zone and the 3 members"
+PEBBLE_AUTHZREUSE=0 az_start_pebble "$AZ_NAMED_PORT"
+CONF=$AZ_TMP/issuer.conf
+az_issuer_conf "$CONF" listed.example
+sed -i "s|^\[zones\]\$|[zones]\ncatalog = $CAT 127.0.0.1:$PORT key xfr-key|" "$CONF"
+az_issuer "$CONF" run
+az_assert_eq 0 "$AZ_ISSUER_RC" "first run: $(tail -n 5 "$AZ_ISSUER_ERR")"
+for z in listed.example member1.test member2.test member3.test; do az_verify_cert $z; done
+
+az_log "(2) a member added with nsupdate: served within 2 s of the NOTIFY, issued by the next run"
+cat_update "update add m4.zones.$CAT 0 IN PTR member4.test."
+wait_notify
+t0=$(date +%s%N)
+az_wait_for 2 claimed member4.test || az_fail "member4.test not served within 2 s of the NOTIFY"
+az_log "member4.test served $((($(date +%s%N) - t0) / 1000000)) ms after the NOTIFY line was seen"
+az_issuer "$CONF" run
+az_assert_eq 0 "$AZ_ISSUER_RC" "run after the join: $(tail -n 5 "$AZ_ISSUER_ERR")"
+az_verify_cert member4.test
+az_issuer "$CONF" status
+az_assert_contains "$(cat "$AZ_ISSUER_OUT")" "(from catalog $CAT)" "status marks a member's source"
+
+az_log "(3) a member removed: unclaimed, its value gone, not renewed, 'left the catalog'"
+cat_update "update delete m2.zones.$CAT PTR"
+wait_notify
+az_wait_for 2 unclaimed member2.test || az_fail "member2.test still claimed after it left"
+az_wait_for 5 log_has "deleted the values of 1 name(s) under zones that left it" ||
+    az_fail "the left member's value is not deleted"
+az_issuer "$CONF" status
+az_assert_eq 0 "$AZ_ISSUER_RC" "status exits 0: a zone that left does not count against it"
+az_assert_contains "$(cat "$AZ_ISSUER_OUT")" \
+    "left the catalog $CAT: not renewed; its certificates stay in $AZ_CERTS/member2.test" \
+    "status shows the zone that left"
+[[ -f $AZ_CERTS/member2.test/cert.pem ]] || az_fail "member2.test's certificate was removed"
+# Not renewed: a pass works on the members and listed zones only.
+az_issuer "$CONF" issue member2.test --force
+[[ $AZ_ISSUER_RC -ne 0 ]] || az_fail "issue --force renewed member2.test after it left"
+az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "member2.test is not a configured zone" \
+    "a zone that left is not among the issuer's zones"
+
+az_log "(4) bad catalogs: refused with a log line, the member set kept"
+# bad WHAT EXPECTED-LOG UPDATE-LINE... -- UNDO-LINE...
+bad() {
+    local what=$1 expect=$2 line into=do
+    shift 2
+    local change=() undo=()
+    for line in "$@"; do
+        if [[ $line == -- ]]; then
+            into=undo
+        elif [[ $into == do ]]; then
+            change+=("$line")
+        else
+            undo+=("$line")
+        fi
+    done
+    cat_update "${change[@]}"
+    wait_notify
+    az_wait_for 10 log_has "$expect" || az_fail "$what: no log line \"$expect\""
+    az_assert_contains "$(grep -F -- "$expect" "$AZ_NAMED_LOG" | tail -n 1)" \
+        "; keeping the previous 3 member(s)" "$what: the previous set is kept"
+    claimed member4.test || az_fail "$what: member4.test lost"
+    unclaimed member2.test || az_fail "$what: member2.test claimed again"
+    cat_update "${undo[@]}"
+    wait_notify
+}
+bad "version 1" "refused: catalog $CAT: unsupported catalog version \"1\"" \
+    "update delete version.$CAT TXT" "update add version.$CAT 0 TXT \"1\"" -- \
+    "update delete version.$CAT TXT" "update add version.$CAT 0 TXT \"2\""
+bad "duplicate member" "refused: catalog $CAT: the zone member1.test. is listed twice" \
+    "update add dup.zones.$CAT 0 PTR member1.test." -- "update delete dup.zones.$CAT PTR"
+bad "PTR outside zones." "refused: catalog $CAT: the PTR at x.elsewhere.$CAT. is outside zones.$CAT." \
+    "update add x.elsewhere.$CAT 0 PTR member7.test." -- "update delete x.elsewhere.$CAT PTR"
+
+az_log "(4) NOTIFY from another address, and for a zone that is not a followed catalog"
+notify() { dig @127.0.0.1 -p "$AZ_CONTROL_PORT" +opcode=notify +norec +time=2 +tries=1 "$@"; }
+az_assert_contains "$(notify -b 127.0.0.2 $CAT SOA)" "status: REFUSED" "NOTIFY from 127.0.0.2"
+az_wait_for 5 log_has "acmezone: REFUSED NOTIFY for catalog $CAT from 127.0.0.2" ||
+    az_fail "no log line for the NOTIFY from 127.0.0.2"
+az_assert_contains "$(notify other.example SOA)" "status: REFUSED" "NOTIFY for another zone"
+az_wait_for 5 log_has "acmezone: REFUSED NOTIFY for other.example. from 127.0.0.1" ||
+    az_fail "no log line for the NOTIFY for another zone"
+out=$(notify $CAT SOA)
+az_assert_contains "$out" "status: NOERROR" "NOTIFY for the catalog from its server"
+az_assert_contains "$out" "flags: qr aa" "... answered authoritatively"
+
+az_log "(5) restart with the primary unreachable: the saved member set stays"
+az_stop_named
+CLOSED=$(az_free_port)
+sed -i "s|^catalog = $CAT 127.0.0.1:$PORT key xfr-key\$|catalog = $CAT 127.0.0.1:$CLOSED key xfr-key|" "$AZ_PLUGIN_CONF"
+az_start_named "$AZ_PLUGIN_FRAGMENT"
+az_wait_for 30 log_has "acmezone: catalog $CAT: AXFR of $CAT from 127.0.0.1:$CLOSED: connection refused" ||
+    az_fail "the unreachable primary is not logged"
+for m in member1.test member3.test member4.test; do
+    claimed $m || az_fail "$m not claimed after a restart with the primary unreachable"
+done
+unclaimed member2.test || az_fail "member2.test claimed after the restart"
+az_log "ok"
