@@ -277,9 +277,12 @@ az_issuer "$CONF" issue "$Z1" --force
 az_assert_eq 0 "$AZ_ISSUER_RC" "issue --force: $(tail -3 "$AZ_ISSUER_ERR")"
 issued_at=$SECONDS
 new=$(version_of "$AZ_CERTS" "$Z1")
-# Bounded at 60 s, not at the few seconds it takes: on a loaded machine the
-# install's fsyncs alone have taken more than 15 s. The time is logged.
-az_wait_for 60 test "$(version_of "$T1" "$Z1")" = "$new" ||
+# installed_is DIR ZONE VERSION: a function, so that each try of az_wait_for
+# reads the installed version anew (a "$(version_of ...)" argument would be
+# read once, before the first try, and never see the install).
+installed_is() { [[ $(version_of "$1" "$2") == "$3" ]]; }
+# Bounded at 60 s, not at the second it takes: the time is logged.
+az_wait_for 60 installed_is "$T1" "$Z1" "$new" ||
     az_fail "the watch did not install version $new within 60 s: $(tail -5 "$AZ_TMP/watch.log")" \
         "serve: $(grep "zones/$Z1?wait" "$SERVE_LOG" | tail -3)"
 az_log "installed $((SECONDS - issued_at)) s after issue --force returned"
