@@ -83,10 +83,17 @@ fi
 version=$(sed -nE 's/^project\(acmezone VERSION ([0-9][0-9.]*).*/\1/p' "$ACMEZONE_SOURCE_DIR/CMakeLists.txt")
 plugin_deb=$debs_dir/acmezone-bind-plugin_${version}_$arch.deb
 issuer_deb=$debs_dir/acmezone-issuer_${version}_$arch.deb
-[[ -f $plugin_deb && -f $issuer_deb ]] || az_fail "packages missing: $plugin_deb $issuer_deb"
+fetch_deb=$debs_dir/acmezone-fetch_${version}_$arch.deb
+[[ -f $plugin_deb && -f $issuer_deb && -f $fetch_deb ]] ||
+    az_fail "packages missing: $plugin_deb $issuer_deb $fetch_deb"
+# acmezone-fetch: its program and man page, and nothing of the issuer's
+fetch_files=$(dpkg-deb --contents "$fetch_deb" | awk '{ print $NF }')
+for f in ./usr/bin/acmezone-fetch ./usr/share/man/man1/acmezone-fetch.1.gz; do
+    grep -qx -- "$f" <<<"$fetch_files" || az_fail "acmezone-fetch lacks $f: $fetch_files"
+done
 
 # -- lintian: no error ---------------------------------------------------
-lintian_out=$(lintian --tag-display-limit 0 "$plugin_deb" "$issuer_deb" 2>&1) || true
+lintian_out=$(lintian --tag-display-limit 0 "$plugin_deb" "$issuer_deb" "$fetch_deb" 2>&1) || true
 echo "$lintian_out" >"$AZ_TMP/lintian.txt"
 if grep -q '^E: ' <<<"$lintian_out"; then
     az_fail "lintian reports errors: $(grep '^E: ' <<<"$lintian_out")"
