@@ -177,11 +177,11 @@ std::vector<LdnsRr> transfer_zone(const Endpoint& server, const DnsName& zone, c
         if (octets > kMaxAxfrOctets) {
             conn.fail("more than " + std::to_string(kMaxAxfrOctets) + " octets");
         }
-        ldns_pkt* raw = nullptr;
-        if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK || raw == nullptr) {
-            conn.fail("an answer ldns cannot parse");
+        std::string why;
+        LdnsPkt pkt = parse_message(wire, &why);
+        if (!pkt) {
+            conn.fail("an answer that does not parse (" + why + ")");
         }
-        LdnsPkt pkt(raw);
         check_header(conn, pkt.get(), id);
         if (signer) {  // a TSIG error says more than the rcode (NOTAUTH) that comes with it
             const auto now = static_cast<std::uint64_t>(std::time(nullptr));

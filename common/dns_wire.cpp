@@ -77,4 +77,88 @@ std::vector<std::uint8_t> to_wire(const ldns_pkt* packet) {
     return std::vector<std::uint8_t>(owned.get(), owned.get() + size);
 }
 
+namespace {
+
+constexpr std::size_t kHeaderSize = 12;
+constexpr std::uint16_t kTypeOpt = 41;
+constexpr std::uint16_t kTypeTsig = 250;
+
+std::uint16_t get16(std::span<const std::uint8_t> w, std::size_t pos) {
+    return static_cast<std::uint16_t>((w[pos] << 8) | w[pos + 1]);
+}
+
+// Moves `pos` past the name there; false when the message ends inside it. A
+// compression pointer ends the name (its target is ldns's to check).
+bool skip_name(std::span<const std::uint8_t> w, std::size_t& pos) {
+    while (pos < w.size()) {
+        const std::uint8_t len = w[pos];
+        if ((len & 0xc0) != 0) {
+            pos += 2;
+            return pos <= w.size();
+        }
+        pos += 1 + std::size_t{len};
+        if (len == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Why the additional section is refused, or empty. A message that ends early
+// is left to ldns, which says so in its own words.
+std::string misplaced_records(std::span<const std::uint8_t> w) {
+    if (w.size() < kHeaderSize) {
+        return {};
+    }
+    const std::size_t questions = get16(w, 4);
+    const std::size_t before_additional = std::size_t{get16(w, 6)} + get16(w, 8);
+    const std::size_t records = before_additional + get16(w, 10);
+    std::size_t pos = kHeaderSize;
+    for (std::size_t i = 0; i < questions; ++i) {
+        if (!skip_name(w, pos) || (pos += 4) > w.size()) {
+            return {};
+        }
+    }
+    std::size_t opts = 0;
+    for (std::size_t i = 0; i < records; ++i) {
+        if (!skip_name(w, pos) || pos + 10 > w.size()) {
+            return {};
+        }
+        const std::uint16_t type = get16(w, pos);
+        pos += 10 + std::size_t{get16(w, pos + 8)};
+        if (i < before_additional) {
+            continue;
+        }
+        if (type == kTypeOpt && ++opts > 1) {
+            return "more than one OPT record";
+        }
+        if (type == kTypeTsig && i + 1 != records) {
+            return "a TSIG record that is not the last record";
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+LdnsPkt parse_message(std::span<const std::uint8_t> wire, std::string* why) {
+    const std::string refused = misplaced_records(wire);
+    if (!refused.empty()) {
+        if (why != nullptr) {
+            *why = refused;
+        }
+        return nullptr;
+    }
+    ldns_pkt* raw = nullptr;
+    const ldns_status status = ldns_wire2pkt(&raw, wire.data(), wire.size());
+    LdnsPkt pkt(raw);
+    if (status != LDNS_STATUS_OK || !pkt) {
+        if (why != nullptr) {
+            *why = ldns_get_errorstr_by_id(status);
+        }
+        return nullptr;
+    }
+    return pkt;
+}
+
 }  // namespace acmezone

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/dns_rcode.h"
+#include "common/dns_wire.h"
 #include "common/log.h"
 #include "plugin/soa.h"
 
@@ -96,17 +97,18 @@ std::optional<std::vector<std::uint8_t>> ControlHandler::respond(std::span<const
         }
         return header_only_answer(wire, kRcodeFormErr);
     }
-    ldns_pkt* raw = nullptr;
-    if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK || raw == nullptr) {
+    std::string malformed;
+    LdnsPkt parsed = parse_message(wire, &malformed);
+    if (!parsed) {
         if (warnings_.allow()) {
             log_warning("acmezone: control socket: FORMERR to ", peer.to_string(),
-                        ": malformed message");
+                        ": malformed message (", malformed, ")");
         }
         auto answer = header_only_answer(wire, kRcodeFormErr);
         verifier_.sign_answer(answer, tsig, now);
         return answer;
     }
-    const std::shared_ptr<const ldns_pkt> request(LdnsPkt{raw});
+    const std::shared_ptr<const ldns_pkt> request(std::move(parsed));
     LdnsPkt answer;
     switch (tsig.status) {
         case TsigOutcome::Status::ok:

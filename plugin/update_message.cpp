@@ -302,16 +302,4 @@ std::vector<std::uint8_t> header_only_answer(std::span<const std::uint8_t> reque
     return out;
 }
 
-std::vector<std::uint8_t> to_wire(const ldns_pkt* pkt) {
-    std::uint8_t* wire = nullptr;
-    std::size_t size = 0;
-    if (ldns_pkt2wire(&wire, pkt, &size) != LDNS_STATUS_OK || wire == nullptr) {
-        std::free(wire);
-        throw std::runtime_error("ldns cannot render the answer");
-    }
-    std::vector<std::uint8_t> out(wire, wire + size);
-    std::free(wire);
-    return out;
-}
-
 }  // namespace acmezone::plugin

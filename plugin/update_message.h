@@ -35,6 +35,7 @@
 
 #include "common/dns_name.h"
 #include "common/dns_rcode.h"
+#include "common/dns_wire.h"
 #include "common/ldns_ptr.h"
 #include "plugin/challenge_store.h"
 #include "plugin/zone_claims.h"
@@ -74,7 +75,6 @@ LdnsPkt make_answer(const ldns_pkt* request, std::uint8_t rcode, bool aa = false
 std::vector<std::uint8_t> header_only_answer(std::span<const std::uint8_t> request,
                                              std::uint8_t rcode);
 
-// Wire form; throws std::runtime_error when ldns cannot render it.
-std::vector<std::uint8_t> to_wire(const ldns_pkt* pkt);
+// Wire forms (to_wire) and parsing (parse_message): common/dns_wire.h.
 
 }  // namespace acmezone::plugin

@@ -74,11 +74,10 @@ struct Question {
 };
 
 Question question_of(std::span<const std::uint8_t> message) {
-    ldns_pkt* raw = nullptr;
-    if (ldns_wire2pkt(&raw, message.data(), message.size()) != LDNS_STATUS_OK) {
+    LdnsPkt pkt = parse_message(message);
+    if (!pkt) {
         throw std::invalid_argument("dns exchange: the message to send does not parse");
     }
-    LdnsPkt pkt(raw);
     Question q;
     q.id = ldns_pkt_id(pkt.get());
     const ldns_rr_list* qs = ldns_pkt_question(pkt.get());
@@ -101,14 +100,13 @@ LdnsPkt match_answer(const Endpoint& server, const std::vector<std::uint8_t>& wi
     if (id != q.id || !qr) {
         return nullptr;
     }
-    ldns_pkt* raw = nullptr;
-    ldns_status status = ldns_wire2pkt(&raw, wire.data(), wire.size());
-    if (status != LDNS_STATUS_OK) {
-        throw ExchangeError(ExchangeError::Kind::malformed,
-                            server.to_string() + " sent an answer that does not parse (" +
-                                ldns_get_errorstr_by_id(status) + ")");
+    std::string why;
+    LdnsPkt pkt = parse_message(wire, &why);
+    if (!pkt) {
+        throw ExchangeError(
+            ExchangeError::Kind::malformed,
+            server.to_string() + " sent an answer that does not parse (" + why + ")");
     }
-    LdnsPkt pkt(raw);
     const ldns_rr_list* qs = ldns_pkt_question(pkt.get());
     if (qs == nullptr || ldns_rr_list_rr_count(qs) == 0) {
         return pkt;  // FORMERR and friends may omit the question

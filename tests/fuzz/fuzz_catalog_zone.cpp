@@ -12,19 +12,20 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <vector>
 
 #include "common/catalog_zone.h"
+#include "common/dns_wire.h"
 #include "common/ldns_ptr.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const bool kTrace = std::getenv("ACMEZONE_FUZZ_TRACE") != nullptr;
     static const acmezone::DnsName kCatalog = acmezone::DnsName::parse("catalog.example");
-    ldns_pkt* raw = nullptr;
-    if (ldns_wire2pkt(&raw, data, size) != LDNS_STATUS_OK || raw == nullptr) {
+    const acmezone::LdnsPkt pkt = acmezone::parse_message({data, size});
+    if (!pkt) {
         return 0;
     }
-    const acmezone::LdnsPkt pkt(raw);
     const ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
     std::vector<const ldns_rr*> records;
     for (std::size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {

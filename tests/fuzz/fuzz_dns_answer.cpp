@@ -110,15 +110,14 @@ void read_answer(const ldns_pkt* pkt) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const bool kTrace = std::getenv("ACMEZONE_FUZZ_TRACE") != nullptr;
-    ldns_pkt* raw = nullptr;
-    const ldns_status status = ldns_wire2pkt(&raw, data, size);
-    if (status != LDNS_STATUS_OK || raw == nullptr) {
+    std::string why;
+    const LdnsPkt pkt = parse_message({data, size}, &why);
+    if (!pkt) {
         if (kTrace) {
-            std::fprintf(stderr, "ldns: %s\n", ldns_get_errorstr_by_id(status));
+            std::fprintf(stderr, "not parsed: %s\n", why.c_str());
         }
         return 0;
     }
-    const LdnsPkt pkt(raw);
     read_answer(pkt.get());
     if (kTrace) {
         std::fprintf(stderr, "%s about %s\n", rcode_name(ldns_pkt_get_rcode(pkt.get())).c_str(),

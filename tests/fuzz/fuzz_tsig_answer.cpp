@@ -113,11 +113,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t mac_size = data[0];
     const std::span<const std::uint8_t> wire(data + 1 + mac_size, size - 1 - mac_size);
 
-    ldns_pkt* raw = nullptr;
-    if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK || raw == nullptr) {
+    const LdnsPkt answer = parse_message(wire);
+    if (!answer) {
         return 0;  // dns_exchange: "an answer that does not parse"
     }
-    const LdnsPkt answer(raw);
 
     TsigSigner::Signed request;
     request.mac.reset(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, mac_size, data + 1));

@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/dns_wire.h"
 #include "common/tsig_keyring.h"
 #include "plugin/challenge_store.h"
 #include "plugin/grant_table.h"
@@ -107,8 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)tsig.rcode();
     (void)tsig.tsig_error();
 
-    ldns_pkt* raw = nullptr;
-    if (ldns_wire2pkt(&raw, data, size) != LDNS_STATUS_OK || raw == nullptr) {
+    const LdnsPkt request = parse_message(wire);
+    if (!request) {
         auto answer = header_only_answer(wire, kRcodeFormErr);
         verifier.sign_answer(answer, tsig, kNow);
         if (kTrace) {
@@ -117,7 +118,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         return 0;
     }
-    const LdnsPkt request(raw);
     std::uint8_t rcode = tsig.rcode();
     const std::uint8_t update_rcode = run_update(w, request.get(), tsig);
     if (rcode == kRcodeNoError) {

@@ -79,7 +79,7 @@ std::vector<std::uint8_t> plugin_answer(const TsigKeyring& ring, const TsigSigne
     const LdnsPkt parsed(raw);
     const std::uint8_t answered = tsig.rcode() != 0 ? tsig.rcode() : rcode;
     std::vector<std::uint8_t> out =
-        plugin::to_wire(plugin::make_answer(parsed.get(), answered, /*aa=*/true).get());
+        acmezone::to_wire(plugin::make_answer(parsed.get(), answered, /*aa=*/true).get());
     if (sign) {
         verifier.sign_answer(out, tsig, kNow);
     }

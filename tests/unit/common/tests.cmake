@@ -3,6 +3,7 @@ acmezone_unit_test(test_common
     ${CMAKE_CURRENT_LIST_DIR}/test_catalog_zone.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_config_file.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_dns_name.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_dns_wire.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_endpoint.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_file_io.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_log.cpp
