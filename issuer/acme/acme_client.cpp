@@ -1,8 +1,6 @@
 // See acme_client.h.
 #include "issuer/acme/acme_client.h"
 
-#include <json/reader.h>
-
 #include <algorithm>
 #include <memory>
 
@@ -11,6 +9,7 @@
 #include "common/log.h"
 #include "issuer/acme/jws.h"
 #include "issuer/certs/cert_check.h"
+#include "issuer/json/json_text.h"
 
 namespace acmezone::issuer {
 namespace {
@@ -119,23 +118,6 @@ std::optional<AcmeProblem> AcmeAuthorization::first_error() const {
     return std::nullopt;
 }
 
-std::optional<Json::Value> parse_json_body(const std::string& text) {
-    Json::CharReaderBuilder builder;
-    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-    Json::Value value;
-    std::string errors;
-    try {
-        if (!reader->parse(text.data(), text.data() + text.size(), &value, &errors)) {
-            return std::nullopt;
-        }
-    } catch (const Json::Exception&) {
-        // jsoncpp throws instead of failing for some input: nesting deeper
-        // than its stack limit (1000) is "Exceeded stackLimit in readValue()".
-        return std::nullopt;
-    }
-    return value;
-}
-
 AcmeAuthorization parse_authorization(const Json::Value& doc, const std::string& url) {
     const std::string what = "authorization " + url;
     if (!doc.isObject()) {
@@ -211,7 +193,7 @@ Json::Value AcmeClient::fetch_directory() {
         try {
             HttpResponse r = http_.get(settings_.directory_url);
             keep_nonce(r);
-            auto doc = parse_json_body(r.body);
+            auto doc = parse_json(r.body);
             if (r.status == 200 && doc && doc->isObject() && (*doc)["newNonce"].isString()) {
                 return *doc;
             }
@@ -297,7 +279,7 @@ AcmeClient::Reply AcmeClient::post(const std::string& url,
             HttpResponse r = http_.post_jose(url, body);
             keep_nonce(r);
             log_debug("ACME POST ", url, " -> ", r.status);
-            auto doc = parse_json_body(r.body);
+            auto doc = parse_json(r.body);
             if (r.status >= 200 && r.status < 300) {
                 if (!doc && !r.body.empty() && r.content_type.find("json") != std::string::npos) {
                     // Not retried: for newOrder or finalize the CA may have acted.
@@ -548,7 +530,7 @@ AcmeClient::RenewalInfoReply AcmeClient::get_renewal_info(const std::string& cer
         throw AcmeError("renewalInfo " + url + ": " + e.what());
     }
     keep_nonce(r);
-    auto doc = parse_json_body(r.body);
+    auto doc = parse_json(r.body);
     if (r.status != 200) {
         throw AcmeError("renewalInfo " + url,
                         AcmeProblem::from_json(doc.value_or(Json::Value()), r.status));

@@ -103,11 +103,6 @@ struct AcmeOrder {
     std::optional<AcmeProblem> error;
 };
 
-// A CA's answer body as JSON (jsoncpp, default settings); nullopt when it is
-// not JSON, including what jsoncpp refuses by throwing (nesting deeper than
-// its stack limit), so that callers see "not JSON" and keep their retry logic.
-std::optional<Json::Value> parse_json_body(const std::string& text);
-
 // Parsers, exposed for unit tests. Throw AcmeError on malformed input.
 AcmeAuthorization parse_authorization(const Json::Value& doc, const std::string& url);
 AcmeOrder parse_order(const Json::Value& doc, const std::string& url);

@@ -1,16 +1,15 @@
 // See ca_failover.h.
 #include "issuer/ca/ca_failover.h"
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 
-#include <sstream>
 #include <system_error>
 
 #include "common/file_io.h"
 #include "common/log.h"
 #include "common/utc_time.h"
+#include "issuer/json/json_text.h"
 
 namespace acmezone::issuer {
 namespace {
@@ -32,13 +31,12 @@ CaFailoverState load(const std::filesystem::path& file, const std::string& prima
         return s;
     }
     try {
-        Json::CharReaderBuilder builder;
-        Json::Value doc;
-        std::string errors;
-        std::istringstream in(read_file(file));
-        if (!Json::parseFromStream(builder, in, &doc, &errors) || !doc.isObject()) {
-            throw std::runtime_error("not a JSON object" + (errors.empty() ? "" : ": " + errors));
+        std::string why;
+        const std::optional<Json::Value> parsed = parse_json(read_file(file), &why);
+        if (!parsed || !parsed->isObject()) {
+            throw std::runtime_error("not a JSON object" + (parsed ? "" : ": " + why));
         }
+        const Json::Value& doc = *parsed;
         if (doc["directory"].asString() != primary) {
             return s;  // about another first CA: start afresh
         }

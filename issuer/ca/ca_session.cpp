@@ -1,18 +1,17 @@
 // See ca_session.h.
 #include "issuer/ca/ca_session.h"
 
-#include <json/reader.h>
 #include <json/value.h>
 
 #include <ctime>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 #include "common/log.h"
 #include "common/utc_time.h"
 #include "issuer/ca/ca_failover.h"
+#include "issuer/json/json_text.h"
 
 namespace acmezone::issuer {
 namespace {
@@ -25,16 +24,13 @@ std::vector<std::string> directory_caa_identities(const std::string& directory, 
     std::vector<std::string> out;
     try {
         HttpResponse r = http.get(directory);
-        Json::CharReaderBuilder b;
-        Json::Value doc;
-        std::string errs;
-        std::istringstream in(r.body);
-        if (r.status != 200 || !Json::parseFromStream(b, in, &doc, &errs) || !doc.isObject()) {
+        const std::optional<Json::Value> parsed = parse_json(r.body);
+        if (r.status != 200 || !parsed || !parsed->isObject()) {
             log_warning("ACME directory ", directory, ": HTTP ", r.status,
                         ", not a directory: CAA records cannot be matched to the CA");
             return out;
         }
-        const Json::Value& ids = doc["meta"]["caaIdentities"];
+        const Json::Value& ids = (*parsed)["meta"]["caaIdentities"];
         for (const Json::Value& id : ids.isArray() ? ids : Json::Value(Json::arrayValue)) {
             if (id.isString()) {
                 out.push_back(id.asString());

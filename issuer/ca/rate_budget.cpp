@@ -1,7 +1,6 @@
 // See rate_budget.h.
 #include "issuer/ca/rate_budget.h"
 
-#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 #include <libpsl.h>
@@ -10,13 +9,13 @@
 #include <ctime>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <system_error>
 
 #include "common/file_io.h"
 #include "common/lock_guarded.h"
 #include "common/log.h"
 #include "common/utc_time.h"
+#include "issuer/json/json_text.h"
 
 namespace acmezone::issuer {
 namespace fs = std::filesystem;
@@ -178,13 +177,12 @@ class BudgetFiles {
         if (!fs::exists(file, ec)) {
             return Json::Value(Json::objectValue);
         }
-        Json::CharReaderBuilder builder;
-        Json::Value doc;
-        std::string errors;
-        std::istringstream in(read_file(file));
-        if (!Json::parseFromStream(builder, in, &doc, &errors)) {
-            throw std::runtime_error("not JSON: " + errors);
+        std::string why;
+        std::optional<Json::Value> parsed = parse_json(read_file(file), &why);
+        if (!parsed) {
+            throw std::runtime_error("not JSON: " + why);
         }
+        Json::Value doc = *std::move(parsed);
         if (!doc.isObject() || (doc.isMember("cas") && !doc["cas"].isObject())) {
             throw std::runtime_error("not a rate budget (no \"cas\" object)");
         }

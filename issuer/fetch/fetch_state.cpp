@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/utc_time.h"
 #include "issuer/certs/cert_store.h"
+#include "issuer/json/json_text.h"
 
 namespace acmezone::issuer {
 namespace fs = std::filesystem;
@@ -27,17 +28,12 @@ fs::path fetch_state_path(const fs::path& target) {
 }
 
 FetchState parse_fetch_state(std::string_view text) {
-    Json::CharReaderBuilder b;
-    b["stackLimit"] = 20;
-    std::unique_ptr<Json::CharReader> reader(b.newCharReader());
-    Json::Value v;
-    std::string errors;
     FetchState state;
-    if (!reader->parse(text.data(), text.data() + text.size(), &v, &errors) || !v.isObject() ||
-        !v["zones"].isObject()) {
+    const std::optional<Json::Value> v = parse_json(text, nullptr, {.max_depth = 20});
+    if (!v || !v->isObject() || !(*v)["zones"].isObject()) {
         return state;
     }
-    const Json::Value& zones = v["zones"];
+    const Json::Value& zones = (*v)["zones"];
     for (const std::string& name : zones.getMemberNames()) {
         const Json::Value& z = zones[name];
         if (!z.isObject() || !DnsName::try_parse(name)) {

@@ -11,37 +11,23 @@
 #include "common/utc_time.h"
 #include "issuer/certs/cert_check.h"
 #include "issuer/certs/openssl_ptr.h"
+#include "issuer/json/json_text.h"
 
 namespace acmezone::issuer {
 namespace {
 
-constexpr std::size_t kShownJsonErrorMax = 160;
 constexpr const char* kFileNames[] = {"cert", "chain", "fullchain", "privkey"};
 
-Json::Value parse_json(std::string_view body) {
-    Json::CharReaderBuilder b;
-    Json::CharReaderBuilder::strictMode(&b.settings_);
-    b["stackLimit"] = 20;
-    std::unique_ptr<Json::CharReader> reader(b.newCharReader());
-    Json::Value v;
-    std::string errors;
-    if (!reader->parse(body.data(), body.data() + body.size(), &v, &errors)) {
-        std::string why;  // jsoncpp's "* Line 1, Column 807\n  Missing ..." on one line
-        for (char c : errors.substr(0, kShownJsonErrorMax)) {
-            if (c == '\n') {
-                c = ' ';
-            }
-            if (!(c == ' ' && (why.empty() || why.back() == ' '))) {
-                why += c;
-            }
-        }
-        throw AnswerError("the answer is not JSON (" +
-                          why.substr(0, why.find_last_not_of(' ') + 1) + ")");
+Json::Value parse_json_object(std::string_view body) {
+    std::string why;
+    std::optional<Json::Value> v = parse_json(body, &why, {.max_depth = 20, .strict = true});
+    if (!v) {
+        throw AnswerError("the answer is not JSON (" + why + ")");
     }
-    if (!v.isObject()) {
+    if (!v->isObject()) {
         throw AnswerError("the answer is not a JSON object");
     }
-    return v;
+    return *std::move(v);
 }
 
 const Json::Value& member(const Json::Value& object, const char* name, const std::string& where) {
@@ -128,7 +114,7 @@ std::optional<unsigned long> parse_version(std::string_view text) {
 }
 
 ZoneSet parse_zone_set(std::string_view body) {
-    const Json::Value v = parse_json(body);
+    const Json::Value v = parse_json_object(body);
     ZoneSet set;
     set.zone = zone_member(v, "");
     set.version = version_member(v, "");
@@ -162,7 +148,7 @@ ZoneSet parse_zone_set(std::string_view body) {
 }
 
 std::vector<ZoneListing> parse_zone_listing(std::string_view body) {
-    const Json::Value v = parse_json(body);
+    const Json::Value v = parse_json_object(body);
     const Json::Value& zones = member(v, "zones", "");
     if (!zones.isArray()) {
         throw AnswerError("\"zones\" is not an array");

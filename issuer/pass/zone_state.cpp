@@ -1,7 +1,6 @@
 // See zone_state.h.
 #include "issuer/pass/zone_state.h"
 
-#include <json/reader.h>
 #include <json/writer.h>
 
 #include <memory>
@@ -12,6 +11,7 @@
 #include "common/log.h"
 #include "common/name_path.h"
 #include "common/utc_time.h"
+#include "issuer/json/json_text.h"
 
 namespace acmezone::issuer {
 namespace fs = std::filesystem;
@@ -254,16 +254,14 @@ ZoneState ZoneStateStore::load(const DnsName& zone) const {
     }
     try {
         const std::string text = read_file(path);
-        Json::CharReaderBuilder b;
-        std::unique_ptr<Json::CharReader> reader(b.newCharReader());
-        Json::Value doc;
-        std::string errors;
-        if (!reader->parse(text.data(), text.data() + text.size(), &doc, &errors)) {
-            log_warning(path.string(), ": not valid JSON (", errors,
+        std::string why;
+        const std::optional<Json::Value> doc = parse_json(text, &why);
+        if (!doc) {
+            log_warning(path.string(), ": not valid JSON (", why,
                         "); read as an empty state, rewritten after the next attempt");
             return {};
         }
-        return ZoneState::from_json(doc, path.string());
+        return ZoneState::from_json(*doc, path.string());
     } catch (const std::exception& e) {
         log_warning(path.string(), ": ", e.what(), "; read as an empty state");
         return {};

@@ -1,6 +1,6 @@
 // libFuzzer target: what the issuer reads from the CA's answers.
 //
-// AcmeClient reads every body through parse_json_body (jsoncpp with its
+// AcmeClient reads every body through parse_json (jsoncpp with its
 // default settings; acme_client.h) and then one of
 // the parsers acme_client.h exposes: parse_order (new order, finalize, poll),
 // parse_authorization (authorizations, with their challenges and errors) and
@@ -26,6 +26,7 @@
 
 #include "issuer/acme/acme_client.h"
 #include "issuer/acme/http_client.h"
+#include "issuer/json/json_text.h"
 
 namespace {
 
@@ -98,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string body(reinterpret_cast<const char*>(data), size);
     read_headers(body.substr(0, body.find('\n')));
 
-    const std::optional<Json::Value> parsed = parse_json_body(body);
+    const std::optional<Json::Value> parsed = parse_json(body);
     if (!parsed) {
         return 0;  // "not JSON": the client reports the HTTP status instead
     }

@@ -1,6 +1,6 @@
 // libFuzzer target: the CA's ARI answer (RFC 9773 renewalInfo) and what the
 // issuer makes of it, as pass.cpp update_window() does: the body through
-// parse_json_body (acme_client.h, as AcmeClient::get_renewal_info reads it),
+// parse_json (issuer/json/json_text.h, as AcmeClient::get_renewal_info reads it),
 // then parse_renewal_info (ari.h); the window's renewal time
 // (pick_in_window, schedule.h, at fixed draws instead of random_unit()), the
 // re-poll time from the answer's Retry-After (parse_retry_after,
@@ -31,6 +31,7 @@
 #include "issuer/acme/acme_client.h"
 #include "issuer/acme/ari.h"
 #include "issuer/acme/http_client.h"
+#include "issuer/json/json_text.h"
 #include "issuer/pass/schedule.h"
 #include "issuer/pass/zone_state.h"
 
@@ -96,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         retry_after = parse_retry_after(value, kNow);
         body = eol == std::string::npos ? std::string() : body.substr(eol + 1);
     }
-    const std::optional<Json::Value> doc = parse_json_body(body);
+    const std::optional<Json::Value> doc = parse_json(body);
     if (!doc) {
         if (kTrace) {
             std::fprintf(stderr, "not JSON\n");

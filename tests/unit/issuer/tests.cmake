@@ -72,6 +72,11 @@ acmezone_unit_test(test_issuer_serve
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_client_identity.cpp
     LIBS acmezone_issuer_lib)
 
+# json/: the one JSON reader (never throws, bounded nesting); hermetic.
+acmezone_unit_test(test_issuer_json
+    ${CMAKE_CURRENT_LIST_DIR}/json/test_json_text.cpp
+    LIBS acmezone_issuer_lib)
+
 # fetch/: acmezone-fetch's answers (parsed and checked before installing,
 # test PKI) and its atomic install in the store's layout.
 acmezone_unit_test(test_issuer_fetch

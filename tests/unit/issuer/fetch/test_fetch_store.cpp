@@ -8,6 +8,7 @@
 
 #include "common/file_io.h"
 #include "issuer/certs/cert_store.h"
+#include "issuer/fetch/fetch_state.h"
 #include "tests/unit/issuer_test_pki.h"
 #include "tests/unit/temp_dir.h"
 
@@ -90,6 +91,23 @@ TEST(FetchStore, AFailedInstallChangesNothing) {
     for (const auto& e : fs::directory_iterator(z)) {
         EXPECT_EQ(e.path().filename().string().rfind(".tmp-", 0), std::string::npos) << e.path();
     }
+}
+
+}  // namespace
+}  // namespace acmezone::issuer
+
+namespace acmezone::issuer {
+namespace {
+
+// The fetch state is acmezone-fetch's own file, but a damaged one must not
+// end the program: nesting beyond the reader's limit reads as an empty state.
+TEST(FetchState, ADamagedFileReadsAsEmpty) {
+    EXPECT_TRUE(parse_fetch_state(std::string(5000, '[')).empty());
+    EXPECT_TRUE(parse_fetch_state("{\"zones\": {\"example.com\": " + std::string(30, '[')).empty());
+    const FetchState good =
+        parse_fetch_state(R"({"zones": {"example.com": {"last_fetch": "2026-12-01T10:00:00Z"}}})");
+    ASSERT_EQ(good.size(), 1u);
+    EXPECT_EQ(good.at("example.com").last_fetch, "2026-12-01T10:00:00Z");
 }
 
 }  // namespace

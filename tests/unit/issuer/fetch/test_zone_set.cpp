@@ -117,6 +117,21 @@ TEST(ZoneSet, MalformedAnswersAreAnswerErrors) {
     EXPECT_THROW(parse_zone_set(Fixture::text(v)), AnswerError);
 }
 
+// fuzz_fetch_answer (CI at 9964cd0): nesting beyond the reader's limit made
+// jsoncpp throw instead of failing, and acmezone-fetch ended on the answer.
+TEST(ZoneSet, NestingTooDeepIsAnAnswerError) {
+    const std::string deep = "{\"zones\": " + std::string(30, '[') + std::string(30, ']') + "}";
+    for (const std::string& body : {deep, std::string(5000, '[')}) {
+        try {
+            (void)parse_zone_set(body);
+            ADD_FAILURE() << "parsed";
+        } catch (const AnswerError& e) {
+            EXPECT_NE(std::string(e.what()).find("not JSON"), std::string::npos) << e.what();
+        }
+        EXPECT_THROW(parse_zone_listing(body), AnswerError);
+    }
+}
+
 TEST(ZoneSet, ListingIsParsed) {
     const auto zones =
         parse_zone_listing(R"({"zones":[{"zone":"a.example","version":"3","not_after":"x"},)"
