@@ -33,13 +33,28 @@ Json::Value optional_time(const std::optional<SysTime>& t) {
     return t ? Json::Value(format_utc(*t)) : Json::Value(Json::nullValue);
 }
 
+// The leaf's SCTs: without a log list, as the zone's certificate summary
+// holds them (cert_summary.h: parsed when the certificate changed); with one,
+// read from the chain and verified against it now.
+CtReport ct_report(const CertStore& store, const ZoneStatus& st, KeyType type,
+                   const CtLogList* logs) {
+    if (logs == nullptr) {
+        for (const CertSummary& c : st.current.certs) {
+            if (c.type == type && c.scts) {
+                return CtReport{*c.scts, std::nullopt};
+            }
+        }
+    }
+    return read_scts(store.current_chain(st.zone, type), logs);
+}
+
 // A certificate's Certificate Transparency (ct.h): "sct_count", "ct_logs"
 // (the distinct logs that count), "scts" (each with its log and status) and
 // "ct_problem" ("" when the policy holds).
-void put_ct(const CertStore& store, const DnsName& zone, KeyType type, const CtLogList* logs,
+void put_ct(const CertStore& store, const ZoneStatus& st, KeyType type, const CtLogList* logs,
             Json::Value& j) {
     try {
-        const CtReport report = read_scts(store.current_chain(zone, type), logs);
+        const CtReport report = ct_report(store, st, type, logs);
         Json::Value counted(Json::arrayValue);
         for (const std::string& log : report.counted_logs()) {
             counted.append(log);
@@ -71,7 +86,7 @@ void put_certificates(const IssuerConfig& config, const CtLogList* ct_logs, cons
     Json::Value certs(Json::arrayValue);
     for (const ZoneStatus::Certificate& c : st.certs) {
         Json::Value j(Json::objectValue);
-        put_ct(store, st.zone, c.key_type, ct_logs, j);
+        put_ct(store, st, c.key_type, ct_logs, j);
         j["key_type"] = std::string(to_string(c.key_type));
         j["ari_cert_id"] = c.cert_id;
         j["renew_at"] = optional_time(c.renew_at);
@@ -279,6 +294,7 @@ int status_command(const IssuerConfig& config, bool json, std::ostream& out) {
     const auto now = std::chrono::system_clock::now();
     bool all_valid = true;
     std::vector<ZoneStatus> rows;
+    rows.reserve(config.zones.size());
     for (const DnsName& zone : config.zones) {
         rows.push_back(zone_status(config, zone, now));
         all_valid = all_valid && rows.back().state == CertState::valid;

@@ -185,7 +185,19 @@ void Pass::ask_renewal_info(CaSession& ca, bool offered, ZoneStatus& st, SysTime
         update_window(ca, a, who, c.cert_id, now);
     }
     save_zone_state(states_, st.zone, st.saved);
-    st = zone_status(config_, st.zone, now);
+    st = zone_status(config_, st.zone, now, SummaryUse::read_and_keep);
+}
+
+void Pass::keep_summary(const DnsName& zone, ZoneState& saved) const {
+    try {
+        CurrentRead r = read_current(CertStore(config_.certs_dir), zone, std::nullopt);
+        if (r.keep) {
+            saved.current = std::move(r.summary);
+        }
+    } catch (const std::exception& e) {
+        saved.current.reset();  // the next pass reads the store
+        log_debug(zone.text(), ": no summary of the stored certificates: ", e.what());
+    }
 }
 
 // A certificate just issued by a CA without renewalInfo: recorded as
@@ -565,6 +577,7 @@ void Pass::attempt(Shared& shared, ZoneStatus& st, ZoneOutcome& out,
     const SysTime now = system_clock::now();
     st.saved.record_success(env_.ca().directory(), now);
     note_no_renewal_info(st, now);
+    keep_summary(zone, st.saved);
     save_zone_state(states_, zone, st.saved);
     shared.progress.finish(zone, true,
                            "issued, valid until " + format_utc(info.not_after) + ", stored in " +

@@ -55,6 +55,9 @@ class Pass {
     IssuanceEvents events_for(Shared& shared, ZoneStatus& st, std::string& ordered_type);
     void ask_renewal_info(CaSession& ca, bool offered, ZoneStatus& st, SysTime now);
     void note_no_renewal_info(ZoneStatus& st, SysTime now);
+    // The summary of the certificates just stored, kept in `saved`
+    // (cert_summary.h), so that the next pass need not parse them.
+    void keep_summary(const DnsName& zone, ZoneState& saved) const;
 
     // Hook points for the features around a pass; each is called in the
     // pass, as its comment in pass.cpp says.

@@ -123,8 +123,9 @@ int Runner::exit_code(const PassReport& report) const {
 
 Runner::DueZones Runner::due_zones(Pass& pass, SysTime now, bool quiet) {
     DueZones z;
+    z.all.reserve(config_.zones.size());
     for (const DnsName& zone : config_.zones) {
-        z.all.push_back(zone_status(config_, zone, now));
+        z.all.push_back(zone_status(config_, zone, now, SummaryUse::read_and_keep));
     }
     pass.refresh_renewal_info(z.all, now);
     for (const ZoneStatus& st : z.all) {
@@ -172,7 +173,7 @@ int Runner::issue(const std::vector<std::string>& names, bool force) {
     std::vector<ZoneStatus> all;
     std::vector<ZoneStatus> todo;
     for (const DnsName& zone : zones) {
-        ZoneStatus st = zone_status(config_, zone, now);
+        ZoneStatus st = zone_status(config_, zone, now, SummaryUse::read_and_keep);
         if (force || st.needs_issuing()) {
             todo.push_back(st);
         } else {

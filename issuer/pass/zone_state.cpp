@@ -95,10 +95,22 @@ void put_string(Json::Value& doc, const char* key, const std::string& s) {
     }
 }
 
-const char* const kKnown[] = {
-    "last_attempt",      "last_result",  "last_error",      "last_success",      "failures",
-    "retry_at",          "ari",          "order",           "deploy_hook_error", "notified_failed",
-    "notified_expiring", "resume_order", "resume_key_type", "deferred_by",       "ca"};
+const char* const kKnown[] = {"last_attempt",
+                              "last_result",
+                              "last_error",
+                              "last_success",
+                              "failures",
+                              "retry_at",
+                              "ari",
+                              "order",
+                              "deploy_hook_error",
+                              "notified_failed",
+                              "notified_expiring",
+                              "resume_order",
+                              "resume_key_type",
+                              "deferred_by",
+                              "ca",
+                              "current"};
 
 }  // namespace
 
@@ -171,6 +183,12 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     }
     s.resume_order = r.string("resume_order");
     s.resume_key_type = r.string("resume_key_type");
+    if (doc.isMember("current")) {
+        s.current = current_summary_from_json(doc["current"]);
+        if (!s.current) {  // a cache: read the store instead, and write it anew
+            log_debug(origin, ": \"current\" is not a summary this version reads; ignored");
+        }
+    }
     return s;
 }
 
@@ -224,6 +242,11 @@ Json::Value ZoneState::to_json() const {
     }
     put_string(doc, "resume_order", resume_order);
     put_string(doc, "resume_key_type", resume_key_type);
+    if (current) {
+        doc["current"] = issuer::to_json(*current);
+    } else {
+        doc.removeMember("current");
+    }
     return doc;
 }
 

@@ -34,6 +34,9 @@
 //                           (issuance.h IssuanceOptions)
 //   deploy_hook_error       the deploy hook's last failure (hooks.h)
 //   notified_failed, notified_expiring   what the notify hook was told, when
+//   current                 what the zone's current certificates say, and the
+//                           files it was read from (cert_summary.h): a pass
+//                           and status parse a certificate only when it changed
 //
 // Reading is tolerant: a missing file is an empty state; a file that does not
 // parse is reported (file and reason) and read as empty, never fatal for this
@@ -55,6 +58,7 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "issuer/pass/cert_summary.h"
 #include "issuer/pass/schedule.h"
 
 namespace acmezone::issuer {
@@ -102,8 +106,9 @@ struct ZoneState {
     std::string deploy_hook_error;
     std::optional<SysTime> notified_failed;
     std::optional<SysTime> notified_expiring;
-    std::string resume_order;     // an order a crash left (see above)
-    std::string resume_key_type;  // its key type; "" if not recorded
+    std::string resume_order;               // an order a crash left (see above)
+    std::string resume_key_type;            // its key type; "" if not recorded
+    std::optional<CurrentSummary> current;  // nullopt: not known (read the store)
 
     // The entry for `cert_id`, nullptr when there is none.
     const AriState* ari_for(const std::string& cert_id) const;

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "issuer/acme/ari.h"
 #include "issuer/certs/cert_store.h"
+#include "issuer/pass/cert_summary.h"
 #include "issuer/pass/issuance.h"
 
 namespace acmezone::issuer {
@@ -14,17 +14,12 @@ namespace {
 // The certificate of `type` in the store: its certID, and its renewal time
 // (the ARI window's pick when the issuing CA gave one, else renew-before).
 ZoneStatus::Certificate certificate_of(const IssuerConfig& config, const ZoneStatus& st,
-                                       const CertStore::Current& current) {
-    const KeyType type = current.type;
+                                       const CertSummary& current) {
     const CertInfo& info = current.info;
     ZoneStatus::Certificate c;
-    c.key_type = type;
+    c.key_type = current.type;
     c.not_after = info.not_after;
-    try {
-        c.cert_id = ari_cert_id(current.leaf.get());
-    } catch (const std::exception& e) {
-        log_debug(st.zone.text(), ": ", to_string(type), ": no ARI certID: ", e.what());
-    }
+    c.cert_id = current.cert_id;
     c.renew_at = renewal_time(st.zone, info.not_before, info.not_after, config.schedule);
     c.renew_basis = "renew-before";
     const AriState* a = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
@@ -37,7 +32,7 @@ ZoneStatus::Certificate certificate_of(const IssuerConfig& config, const ZoneSta
 
 // The renewal times of `st`'s certificates (one per configured key type),
 // the earliest deciding, and its state.
-void read_certificates(const IssuerConfig& config, const std::vector<CertStore::Current>& current,
+void read_certificates(const IssuerConfig& config, const std::vector<CertSummary>& current,
                        ZoneStatus& st, SysTime now) {
     const DnsName& zone = st.zone;
     std::vector<std::string> want;
@@ -48,9 +43,8 @@ void read_certificates(const IssuerConfig& config, const std::vector<CertStore::
     std::string lacking;  // configured key types with no certificate yet
     for (KeyType type :
          config.key_types.empty() ? std::vector<KeyType>{config.key_type} : config.key_types) {
-        const auto found =
-            std::find_if(current.begin(), current.end(),
-                         [type](const CertStore::Current& c) { return c.type == type; });
+        const auto found = std::find_if(current.begin(), current.end(),
+                                        [type](const CertSummary& c) { return c.type == type; });
         if (found == current.end()) {
             lacking += (lacking.empty() ? "" : " ") + std::string(to_string(type));
             continue;
@@ -117,24 +111,30 @@ std::string_view to_string(CertState s) {
     return "invalid";
 }
 
-ZoneStatus zone_status(const IssuerConfig& config, const DnsName& zone, SysTime now) {
+ZoneStatus zone_status(const IssuerConfig& config, const DnsName& zone, SysTime now,
+                       SummaryUse use) {
     ZoneStatus st;
     st.zone = zone;
-    st.saved = ZoneStateStore(config.state_dir).load(zone);
-    const CertStore store(config.certs_dir);
+    const ZoneStateStore states(config.state_dir);
+    st.saved = states.load(zone);
     try {
-        // Each file read once: for a version without key-type directories
-        // its one certificate is also the top-level one.
-        const std::vector<CertStore::Current> current = store.current_all(zone);
-        if (current.size() == 1 && current.front().top_level) {
-            st.cert = current.front().info;
-        } else {
-            st.cert = store.current(zone);
+        // The certificates as the state file summarises them, or each file
+        // read and parsed once when they changed (cert_summary.h).
+        CurrentRead current = read_current(CertStore(config.certs_dir), zone, st.saved.current);
+        if (current.keep && use == SummaryUse::read_and_keep) {
+            st.saved.current = current.summary;
+            try {
+                states.save(zone, st.saved);
+            } catch (const std::exception& e) {
+                log_warning(zone.text(), ": cannot keep its certificates' summary: ", e.what());
+            }
         }
+        st.current = std::move(current.summary);
+        st.cert = st.current.top;
         if (!st.cert) {
             st.state = CertState::missing;
         } else {
-            read_certificates(config, current, st, now);
+            read_certificates(config, st.current.certs, st, now);
         }
     } catch (const std::exception& e) {
         st.state = CertState::invalid;

@@ -27,8 +27,9 @@ struct ZoneStatus {
     DnsName zone;
     std::optional<CertInfo> cert;
     CertState state = CertState::missing;
-    std::string problem;  // why "invalid"
-    ZoneState saved;      // <state-dir>/zones/<zone>.json
+    std::string problem;     // why "invalid"
+    ZoneState saved;         // <state-dir>/zones/<zone>.json
+    CurrentSummary current;  // the current certificates, as read now (cert_summary.h)
     // Each current certificate (one per key type): its renewal time is the
     // ARI window's pick when the CA offered one for it, else renew-before;
     // the zone's renew_at is the earliest of them (most urgent wins).
@@ -58,7 +59,14 @@ struct ZoneStatus {
     }
 };
 
+// Whether zone_status may write the zone's state file: to keep the summary
+// of certificates it had to read (cert_summary.h), so that the next call
+// need not. Only a caller that may write the zone's state (a pass, under its
+// lock, from the thread working on the zone) keeps it; `status` reads only.
+enum class SummaryUse { read_only, read_and_keep };
+
 // `zone` as it stands at `now`.
-ZoneStatus zone_status(const IssuerConfig& config, const DnsName& zone, SysTime now);
+ZoneStatus zone_status(const IssuerConfig& config, const DnsName& zone, SysTime now,
+                       SummaryUse use = SummaryUse::read_only);
 
 }  // namespace acmezone::issuer

@@ -48,6 +48,7 @@ acmezone_unit_test(test_issuer_pass
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_schedule.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_zone_state_changes.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_pass.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/pass/test_cert_summary.cpp
     LIBS acmezone_issuer_lib TSAN)
 
 # cli/: issuer.conf and the zones file.

@@ -1,0 +1,263 @@
+// See cert_summary.h.
+#include "issuer/pass/cert_summary.h"
+
+#include <sys/stat.h>
+
+#include <system_error>
+
+#include "common/file_io.h"
+#include "common/log.h"
+#include "common/utc_time.h"
+#include "issuer/acme/ari.h"
+
+namespace acmezone::issuer {
+namespace fs = std::filesystem;
+namespace {
+
+Json::Value stamp_json(const FileStamp& s) {
+    Json::Value j(Json::objectValue);
+    j["inode"] = Json::UInt64{s.inode};
+    j["size"] = Json::UInt64{s.size};
+    j["mtime_ns"] = Json::Int64{s.mtime_ns};
+    return j;
+}
+
+std::optional<FileStamp> stamp_from(const Json::Value& j) {
+    if (!j.isObject() || !j["inode"].isUInt64() || !j["size"].isUInt64() ||
+        !j["mtime_ns"].isInt64()) {
+        return std::nullopt;
+    }
+    return FileStamp{j["inode"].asUInt64(), j["size"].asUInt64(), j["mtime_ns"].asInt64()};
+}
+
+Json::Value info_json(const CertInfo& info) {
+    Json::Value j(Json::objectValue);
+    j["names"] = Json::Value(Json::arrayValue);
+    for (const std::string& n : info.dns_names) {
+        j["names"].append(n);
+    }
+    j["not_before"] = format_utc(info.not_before);
+    j["not_after"] = format_utc(info.not_after);
+    j["serial"] = info.serial_hex;
+    j["issuer"] = info.issuer;
+    return j;
+}
+
+std::optional<CertInfo> info_from(const Json::Value& j) {
+    if (!j.isObject() || !j["names"].isArray() || !j["not_before"].isString() ||
+        !j["not_after"].isString() || !j["serial"].isString() || !j["issuer"].isString()) {
+        return std::nullopt;
+    }
+    CertInfo info;
+    for (const Json::Value& n : j["names"]) {
+        if (!n.isString()) {
+            return std::nullopt;
+        }
+        info.dns_names.push_back(n.asString());
+    }
+    const auto not_before = parse_utc(j["not_before"].asString());
+    const auto not_after = parse_utc(j["not_after"].asString());
+    if (!not_before || !not_after) {
+        return std::nullopt;
+    }
+    info.not_before = *not_before;
+    info.not_after = *not_after;
+    info.serial_hex = j["serial"].asString();
+    info.issuer = j["issuer"].asString();
+    return info;
+}
+
+Json::Value cert_json(const CertSummary& c) {
+    Json::Value j = info_json(c.info);
+    j["file"] = c.file;
+    j["stamp"] = stamp_json(c.stamp);
+    j["key_type"] = std::string(to_string(c.type));
+    j["top_level"] = c.top_level;
+    j["cert_id"] = c.cert_id;
+    if (c.scts) {
+        j["scts"] = Json::Value(Json::arrayValue);
+        for (const SctInfo& s : *c.scts) {
+            Json::Value one(Json::objectValue);
+            one["log_id"] = s.log_id;
+            one["timestamp_ms"] = Json::Int64{std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  s.timestamp.time_since_epoch())
+                                                  .count()};
+            j["scts"].append(one);
+        }
+    } else {
+        j["sct_error"] = c.sct_error;
+    }
+    return j;
+}
+
+std::optional<CertSummary> cert_from(const Json::Value& j) {
+    if (!j.isObject() || !j["file"].isString() || !j["key_type"].isString() ||
+        !j["top_level"].isBool() || !j["cert_id"].isString()) {
+        return std::nullopt;
+    }
+    const auto info = info_from(j);
+    const auto stamp = stamp_from(j["stamp"]);
+    const auto type = key_type_from_name(j["key_type"].asString());
+    if (!info || !stamp || !type) {
+        return std::nullopt;
+    }
+    CertSummary c;
+    c.file = j["file"].asString();
+    c.stamp = *stamp;
+    c.type = *type;
+    c.top_level = j["top_level"].asBool();
+    c.info = *info;
+    c.cert_id = j["cert_id"].asString();
+    if (j["scts"].isArray()) {
+        std::vector<SctInfo> scts;
+        for (const Json::Value& s : j["scts"]) {
+            if (!s.isObject() || !s["log_id"].isString() || !s["timestamp_ms"].isInt64()) {
+                return std::nullopt;
+            }
+            SctInfo sct;
+            sct.log_id = s["log_id"].asString();
+            sct.timestamp = std::chrono::system_clock::time_point(
+                std::chrono::milliseconds(s["timestamp_ms"].asInt64()));
+            scts.push_back(std::move(sct));
+        }
+        c.scts = std::move(scts);
+    } else if (j["sct_error"].isString()) {
+        c.sct_error = j["sct_error"].asString();
+    } else {
+        return std::nullopt;
+    }
+    return c;
+}
+
+// Every file `s` was read from is as it was then.
+bool still_describes(const fs::path& current, const CurrentSummary& s) {
+    for (const CertSummary& c : s.certs) {
+        if (stamp_of(current / c.file) != c.stamp) {
+            return false;
+        }
+    }
+    return !s.top_stamp || stamp_of(current / "cert.pem") == s.top_stamp;
+}
+
+std::string current_target(const fs::path& zone_dir) {
+    std::error_code ec;
+    return fs::read_symlink(zone_dir / "current", ec).string();  // "" when there is none
+}
+
+}  // namespace
+
+std::optional<FileStamp> stamp_of(const fs::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return FileStamp{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_size),
+                     std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+Json::Value to_json(const CurrentSummary& s) {
+    Json::Value j(Json::objectValue);
+    j["version"] = s.version;
+    j["certs"] = Json::Value(Json::arrayValue);
+    for (const CertSummary& c : s.certs) {
+        j["certs"].append(cert_json(c));
+    }
+    if (s.top) {
+        j["top"] = info_json(*s.top);
+        if (s.top_stamp) {
+            j["top"]["stamp"] = stamp_json(*s.top_stamp);
+        }
+    }
+    return j;
+}
+
+std::optional<CurrentSummary> current_summary_from_json(const Json::Value& doc) {
+    if (!doc.isObject() || !doc["version"].isString() || !doc["certs"].isArray()) {
+        return std::nullopt;
+    }
+    CurrentSummary s;
+    s.version = doc["version"].asString();
+    for (const Json::Value& j : doc["certs"]) {
+        auto c = cert_from(j);
+        if (!c) {
+            return std::nullopt;
+        }
+        s.certs.push_back(std::move(*c));
+    }
+    if (doc.isMember("top")) {
+        s.top = info_from(doc["top"]);
+        if (!s.top) {
+            return std::nullopt;
+        }
+        if (doc["top"].isMember("stamp")) {
+            s.top_stamp = stamp_from(doc["top"]["stamp"]);
+            if (!s.top_stamp) {
+                return std::nullopt;
+            }
+        }
+    }
+    return s;
+}
+
+CurrentRead read_current(const CertStore& store, const DnsName& zone,
+                         const std::optional<CurrentSummary>& cached) {
+    const fs::path zone_dir = store.zone_dir(zone);
+    const fs::path current = zone_dir / "current";
+    const std::string version = current_target(zone_dir);
+    if (cached && cached->version == version && still_describes(current, *cached)) {
+        return CurrentRead{*cached, true};
+    }
+    CurrentRead r;
+    r.summary.version = version;
+    if (version.empty()) {
+        r.from_cache = cached && cached->version.empty() && cached->certs.empty();
+        r.keep = !r.from_cache;  // no version, then as now
+        return r;
+    }
+    // Stamps are taken after the reads: the version `current` names is never
+    // modified, so when `current` still names it afterwards, the stamps are
+    // the stamps of what was read (else nothing is kept: version "").
+    const std::vector<CertStore::Current> all = store.current_all(zone);
+    for (const CertStore::Current& c : all) {
+        CertSummary s;
+        s.file = c.top_level ? "fullchain.pem" : std::string(to_string(c.type)) + "/fullchain.pem";
+        s.type = c.type;
+        s.top_level = c.top_level;
+        s.info = c.info;
+        try {
+            s.cert_id = ari_cert_id(c.leaf.get());
+        } catch (const std::exception& e) {
+            log_debug(zone.text(), ": ", to_string(c.type), ": no ARI certID: ", e.what());
+        }
+        try {
+            s.scts = read_scts(c.fullchain_pem, nullptr).scts;
+        } catch (const std::exception& e) {
+            s.sct_error = e.what();
+        }
+        const auto stamp = stamp_of(current / s.file);
+        if (!stamp) {
+            r.summary.version.clear();
+        } else {
+            s.stamp = *stamp;
+        }
+        r.summary.certs.push_back(std::move(s));
+    }
+    if (all.size() == 1 && all.front().top_level) {
+        r.summary.top = all.front().info;
+    } else {
+        r.summary.top = store.current(zone);
+        if (r.summary.top) {
+            r.summary.top_stamp = stamp_of(current / "cert.pem");
+            if (!r.summary.top_stamp) {
+                r.summary.version.clear();
+            }
+        }
+    }
+    if (current_target(zone_dir) != version) {
+        r.summary.version.clear();  // switched meanwhile: read again next time
+    }
+    r.keep = !r.summary.version.empty();
+    return r;
+}
+
+}  // namespace acmezone::issuer

@@ -1,0 +1,166 @@
+// cert_summary: a zone's current certificates read once and then taken from
+// the summary while the files are unchanged; read again when a new version
+// is stored or a file is replaced; zone_status keeps the summary only when
+// asked to (a pass), never for status.
+#include "issuer/pass/cert_summary.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/file_io.h"
+#include "issuer/pass/zone_status.h"
+#include "tests/unit/issuer_test_pki.h"
+#include "tests/unit/temp_dir.h"
+
+namespace acmezone::issuer {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::TempDir;
+using testing::TestPki;
+
+const DnsName kZone = DnsName::parse("example.com");
+const std::vector<std::string> kSans{"DNS:example.com", "DNS:*.example.com"};
+
+struct Store {
+    TempDir dir;
+    TestPki pki;
+    CertStore store{dir.path() / "certs"};
+    CertKey ec = CertKey::generate(KeyType::ecdsa_p256);
+    CertKey rsa = CertKey::generate(KeyType::rsa_2048);
+
+    // Each certificate its own serial (ARI's certID is the issuer's key ID
+    // and the serial).
+    void one_type() { store.store(kZone, ec.private_pem(), chain(ec, 101)); }
+    void two_types() {
+        store.store(kZone, {{KeyType::ecdsa_p256, ec.private_pem(), chain(ec, 102)},
+                            {KeyType::rsa_2048, rsa.private_pem(), chain(rsa, 103)}});
+    }
+    std::string chain(const CertKey& key, long serial) const {
+        return pki.chain_for(key, kSans, -3600, 90 * 86400, serial);
+    }
+};
+
+TEST(CertSummary, NoVersionIsAnEmptySummaryAndThenACacheHit) {
+    Store s;
+    const CurrentRead first = read_current(s.store, kZone, std::nullopt);
+    EXPECT_FALSE(first.from_cache);
+    EXPECT_TRUE(first.keep);
+    EXPECT_TRUE(first.summary.version.empty());
+    EXPECT_TRUE(first.summary.certs.empty());
+    EXPECT_FALSE(first.summary.top);
+    const CurrentRead again = read_current(s.store, kZone, first.summary);
+    EXPECT_TRUE(again.from_cache);
+    EXPECT_FALSE(again.keep);
+}
+
+TEST(CertSummary, ReadOnceThenFromTheSummaryUntilANewVersion) {
+    Store s;
+    s.one_type();
+    const CurrentRead first = read_current(s.store, kZone, std::nullopt);
+    ASSERT_FALSE(first.from_cache);
+    ASSERT_TRUE(first.keep);
+    EXPECT_EQ(first.summary.version, ".v-1");
+    ASSERT_EQ(first.summary.certs.size(), 1u);
+    const CertSummary& c = first.summary.certs.front();
+    EXPECT_EQ(c.file, "fullchain.pem");
+    EXPECT_TRUE(c.top_level);
+    EXPECT_EQ(c.type, KeyType::ecdsa_p256);
+    EXPECT_EQ(c.info.dns_names, (std::vector<std::string>{"*.example.com", "example.com"}));
+    ASSERT_TRUE(c.scts.has_value());  // the test PKI embeds none
+    EXPECT_TRUE(c.scts->empty());
+    ASSERT_TRUE(first.summary.top);
+    EXPECT_EQ(first.summary.top->serial_hex, c.info.serial_hex);
+
+    // Through its JSON, as the state file keeps it.
+    const auto kept = current_summary_from_json(to_json(first.summary));
+    ASSERT_TRUE(kept);
+    const CurrentRead hit = read_current(s.store, kZone, kept);
+    EXPECT_TRUE(hit.from_cache);
+    EXPECT_FALSE(hit.keep);
+    EXPECT_EQ(hit.summary.certs.front().info.serial_hex, c.info.serial_hex);
+    EXPECT_EQ(hit.summary.certs.front().info.not_after, c.info.not_after);
+    EXPECT_EQ(hit.summary.certs.front().cert_id, c.cert_id);
+
+    s.two_types();  // a new version
+    const CurrentRead next = read_current(s.store, kZone, kept);
+    EXPECT_FALSE(next.from_cache);
+    EXPECT_TRUE(next.keep);
+    EXPECT_EQ(next.summary.version, ".v-2");
+    ASSERT_EQ(next.summary.certs.size(), 2u);
+    EXPECT_EQ(next.summary.certs[0].file, "ecdsa-p256/fullchain.pem");
+    EXPECT_EQ(next.summary.certs[1].file, "rsa-2048/fullchain.pem");
+    EXPECT_NE(next.summary.certs[1].info.serial_hex, c.info.serial_hex);
+    ASSERT_TRUE(next.summary.top_stamp);
+    EXPECT_TRUE(read_current(s.store, kZone, next.summary).from_cache);
+}
+
+// The summary names the version; a file of that version replaced all the
+// same (by hand: the store never does) is read again.
+TEST(CertSummary, AFileReplacedUnderTheSameVersionIsReadAgain) {
+    Store s;
+    s.two_types();
+    const CurrentRead first = read_current(s.store, kZone, std::nullopt);
+    ASSERT_TRUE(first.keep);
+    const fs::path rsa_chain = s.store.zone_dir(kZone) / "current" / "rsa-2048" / "fullchain.pem";
+    const std::string other = s.chain(s.rsa, 104);
+    fs::remove(rsa_chain);
+    write_file_atomic(rsa_chain, other, 0644);
+    const CurrentRead again = read_current(s.store, kZone, first.summary);
+    EXPECT_FALSE(again.from_cache);
+    EXPECT_NE(again.summary.certs[1].info.serial_hex, first.summary.certs[1].info.serial_hex);
+
+    const fs::path top = s.store.zone_dir(kZone) / "current" / "cert.pem";
+    const std::string leaf = read_file(top);
+    fs::remove(top);
+    write_file_atomic(top, leaf, 0644);  // same bytes, another file
+    EXPECT_FALSE(read_current(s.store, kZone, again.summary).from_cache);
+}
+
+TEST(CertSummary, WhatIsNotASummaryIsNotUsed) {
+    EXPECT_FALSE(current_summary_from_json(Json::Value("x")));
+    Json::Value j(Json::objectValue);
+    j["version"] = ".v-1";
+    EXPECT_FALSE(current_summary_from_json(j));  // no certs
+    j["certs"] = Json::Value(Json::arrayValue);
+    EXPECT_TRUE(current_summary_from_json(j));
+    j["certs"].append(Json::Value(Json::objectValue));
+    EXPECT_FALSE(current_summary_from_json(j));
+}
+
+IssuerConfig config_for(const Store& s) {
+    IssuerConfig c;
+    c.certs_dir = s.store.dir();
+    c.state_dir = s.dir.path() / "state";
+    return c;
+}
+
+// status reads only; a pass keeps the summary, once.
+TEST(CertSummary, ZoneStatusKeepsTheSummaryOnlyWhenAsked) {
+    Store s;
+    s.one_type();
+    const IssuerConfig config = config_for(s);
+    const ZoneStateStore states(config.state_dir);
+    const SysTime now = std::chrono::system_clock::now();
+
+    const ZoneStatus read_only = zone_status(config, kZone, now);
+    EXPECT_EQ(read_only.state, CertState::valid);
+    EXPECT_FALSE(fs::exists(states.file(kZone)));
+
+    const ZoneStatus kept = zone_status(config, kZone, now, SummaryUse::read_and_keep);
+    EXPECT_EQ(kept.state, CertState::valid);
+    ASSERT_TRUE(fs::exists(states.file(kZone)));
+    const ZoneState saved = states.load(kZone);
+    ASSERT_TRUE(saved.current);
+    EXPECT_EQ(saved.current->version, ".v-1");
+
+    const auto written = fs::last_write_time(states.file(kZone));
+    const ZoneStatus again = zone_status(config, kZone, now, SummaryUse::read_and_keep);
+    EXPECT_EQ(again.state, CertState::valid);
+    EXPECT_EQ(again.cert->serial_hex, kept.cert->serial_hex);
+    EXPECT_EQ(fs::last_write_time(states.file(kZone)), written);  // a hit writes nothing
+}
+
+}  // namespace
+}  // namespace acmezone::issuer
