@@ -211,9 +211,23 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
 void print_status_json(const IssuerConfig& config, const std::vector<ZoneStatus>& rows, SysTime now,
                        std::ostream& out) {
     const auto ct_logs = config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr;
-    Json::Value list(Json::arrayValue);
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "  ";
+    w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
+    // One zone's object at a time, as jsoncpp would indent it inside the
+    // list, so that 10,000 zones are never one tree in memory.
+    bool first = true;
+    auto put = [&](const Json::Value& z) {
+        std::string text = Json::writeString(w, z);
+        for (std::size_t at = text.find('\n'); at != std::string::npos;
+             at = text.find('\n', at + 3)) {
+            text.replace(at, 1, "\n  ");  // JSON strings hold no raw newline
+        }
+        out << (first ? "[\n  " : ",\n  ") << text;
+        first = false;
+    };
     for (const ZoneStatus& st : rows) {
-        list.append(zone_json(config, ct_logs.get(), st, now));
+        put(zone_json(config, ct_logs.get(), st, now));
     }
     for (const auto& left : config.left) {
         Json::Value z(Json::objectValue);
@@ -221,12 +235,9 @@ void print_status_json(const IssuerConfig& config, const std::vector<ZoneStatus>
         z["source"] = "catalog " + left.catalog.text();
         z["state"] = "left the catalog";
         z["certificates"] = certs_of(config, left.zone);
-        list.append(z);
+        put(z);
     }
-    Json::StreamWriterBuilder w;
-    w["indentation"] = "  ";
-    w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
-    out << Json::writeString(w, list) << "\n";
+    out << (first ? "[]\n" : "\n]\n");
 }
 
 // What follows a zone's names in the table: problem, deferral, fallback CA,
