@@ -8,7 +8,7 @@
 # records "FAIL" (never a number), and a peer that is not installed "n/a".
 #
 # Environment: ACMEZONE_PLUGIN, ACMEZONE_ISSUER, ACMEZONE_SOURCE_DIR (set by
-# scripts/bench); BENCH_CASES (default "1 2 3 4 5"), BENCH_RUNS (default 3),
+# scripts/bench); BENCH_CASES (default "1 2 3 4 5 6"), BENCH_RUNS (default 3),
 # BENCH_CHEAP_RUNS (default 5), BENCH_N (default "1 20 100"), BENCH_PEER_MAX_N
 # (largest N run for the peers, default 100; the budget guard in case 1 leaves
 # out what does not fit and says so), BENCH_PEER_SEQ_MAX_N (largest N run one
@@ -17,7 +17,10 @@
 # BENCH_SERVE_SECONDS (default 3), BENCH_SERVE_CLIENTS (default 4),
 # BENCH_PROFILE=0 (no perf profile in case 2), BENCH_OUT (default
 # tests/bench/RESULTS.md), BENCH_SCALE_N (case 5, default "100 1000"),
-# BENCH_SCALE_RUNS (default BENCH_RUNS), BENCH_SCALE_BIG (default 10000).
+# BENCH_SCALE_RUNS (default BENCH_RUNS), BENCH_SCALE_BIG (default 10000);
+# case 6: BENCH_SERVE_ZONES (1000), BENCH_FLEET (200), BENCH_SERVE_HTTP_CLIENTS
+# (64), BENCH_SERVE_HTTP_SECONDS (5), BENCH_SERVE_HTTP_RUNS (BENCH_RUNS),
+# BENCH_MTLS_LOAD (default build-bench/tests/bench/mtls_load).
 # tests/bench/README.md lists them all.
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,7 +40,7 @@ PY=/usr/bin/python3 # Debian's, with python3-dnspython (not a pyenv one)
 RUNS=${BENCH_RUNS:-3}
 CHEAP_RUNS=${BENCH_CHEAP_RUNS:-5}
 PEER_MAX_N=${BENCH_PEER_MAX_N:-100}
-CASES=${BENCH_CASES:-1 2 3 4 5}
+CASES=${BENCH_CASES:-1 2 3 4 5 6}
 OUT=${BENCH_OUT:-$here/RESULTS.md}
 bench_start=$(date +%s)
 SERVE_SECONDS=${BENCH_SERVE_SECONDS:-3}
