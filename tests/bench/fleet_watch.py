@@ -27,7 +27,8 @@ import time
 def main():
     fetch, zone, out_path, timeout = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     confs = sys.argv[5:]
-    installed = re.compile(r"^" + re.escape(zone) + r": installed version (\d+)")
+    # "acmezone: info: ZONE: installed version N from ..."
+    installed = re.compile(r": " + re.escape(zone) + r": installed version (\d+) ")
     out = open(out_path, "a", buffering=1)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -67,7 +68,7 @@ def main():
                 for line in lines:
                     text = line.decode(errors="replace")
                     last_line[host] = text[:200]
-                    m = installed.match(text)
+                    m = installed.search(text)
                     if m:
                         installs[host].append((int(m.group(1)), now))
             if not ready and all(len(v) >= 1 for v in installs.values()):

@@ -181,7 +181,8 @@ p("")
 steps = [("apt-get installs (scripts/bench)", "time.setup"),
          ("build of build-bench (scripts/build)", "time.build")]
 for c, what in ((1, "case 1, issuance"), (2, "case 2, serving"), (3, "case 3, updates"),
-                (4, "case 4, memory and scale"), (5, "case 5, scale of the issuer")):
+                (4, "case 4, memory and scale"), (5, "case 5, scale of the issuer"),
+                (6, "case 6, serve against nginx, a fleet")):
     steps.append((what, f"time.case{c}"))
 p("| step | seconds |")
 p("|---|---|")
@@ -451,6 +452,9 @@ def verdict(xs, ok):
     return "MISSED in every run"
 
 
+runs_verdict = verdict  # (case 4 below rebinds the name "verdict" to a string)
+
+
 r_txt = paired("serve.plugin_txt", "serve.native_txt")
 r_txt_c = paired("serve.plugin_txt.cpu", "serve.native_txt.cpu")
 
@@ -679,6 +683,80 @@ else:
                        f"{'met' if r <= 64 else 'MISSED'} ({r:.1f} MiB)")
     for t in targets:
         p(f"- Target: {t}")
+    p("")
+
+# ---- case 6
+p("## 6. Serving keys to a fleet: `acmezone-issuer serve` against nginx (issue 16)")
+p("")
+if not any(k.startswith(("https.", "fleet.")) for k in rows):
+    p("Not run (`BENCH_CASES` without 6).")
+    p("")
+else:
+    p("The anchor is what acme-chief deploys: nginx verifying client certificates in front of")
+    p("the files. Both serve the same zones, nginx the very bytes serve answers, as static")
+    p("files; the same load generator (mtls_load, 64 clients, one client certificate) asks")
+    p("both in turn within each run. req/CPU-s is requests answered per CPU-second the server")
+    p("spent (every nginx process counted): on a shared machine it says more than the rate.")
+    p("The cores columns say which was the limit: the server near 1.00 of its core, or the")
+    p("load generator near 1.00 of its own; both well below: the machine was busy with other work.")
+    p("")
+    p("| request | serve (req/s) | nginx (req/s) | serve ÷ nginx, per run | serve req/CPU-s | nginx req/CPU-s | serve ÷ nginx per CPU-s | server's cores: serve, nginx | mtls_load's cores: with serve, with nginx |")
+    p("|---|---|---|---|---|---|---|---|---|")
+    kinds = (("conditional GET answered 304, keep-alive mTLS", "c304"),
+             ("full fetch on a new mTLS connection (handshake included)", "full"))
+
+    def cores(k, srv):
+        sc, lc = good(f"https.{k}.{srv}.server_cpu"), good(f"https.{k}.{srv}.load_cpu")
+        return (f"{statistics.median(sc):.2f}" if sc else "—",
+                f"{statistics.median(lc):.2f}" if lc else "—")
+
+    https_ratio = {}
+    for label, k in kinds:
+        r = paired(f"https.{k}.serve", f"https.{k}.nginx")
+        rc = paired(f"https.{k}.serve.cpu", f"https.{k}.nginx.cpu")
+        https_ratio[k] = (r, rc)
+        (ss, sl), (ns, nl) = cores(k, "serve"), cores(k, "nginx")
+        cs, cn = cell(f"https.{k}.serve"), cell(f"https.{k}.nginx")
+        p(f"| {label} | {cs} | {cn} | {spread(r, rat)} | {spread(good(f'https.{k}.serve.cpu'))} | "
+          f"{spread(good(f'https.{k}.nginx.cpu'))} | {spread(rc, rat)} | "
+          f"{ss}, {ns} | {sl}, {nl} |")
+    p("")
+    for k in rows:
+        if k.startswith("https.") and k != "https.failure":
+            p(f"- {k}: {runs(k)}")
+    for f in rows.get("https.failure", []):
+        p(f"- failure: {f}")
+    p("")
+    p("| fleet | figure |")
+    p("|---|---|")
+    p(f"| renewal to the last of the fleet's installs (from `issue --force`'s start) | {cell('fleet.converge_s', ' s')} |")
+    p(f"| the same from the new version in the store (`issue`'s exit) | {cell('fleet.converge_store_s', ' s')} |")
+    p(f"| `issue ZONE --force` itself | {cell('fleet.issue_s', ' s')} |")
+    p(f"| every fetcher's first install, from their start | {cell('fleet.first_install_s', ' s')} |")
+    p(f"| serve's RSS with every watch open | {fmt(mib('fleet.rss_watches_kib'), ' MiB')} |")
+    p(f"| serve's peak RSS (VmHWM) after the fleet took the renewal | {fmt(mib('fleet.hwm_kib'), ' MiB')} |")
+    p(f"| serve's peak RSS after the load runs above | {fmt(mib('https.serve_hwm_after_load_kib'), ' MiB')} |")
+    p(f"| nginx's RSS after the load runs (master + workers) | {fmt(mib('https.nginx_rss_kib'), ' MiB')} |")
+    p("")
+    p("Targets (issue 16; reported, never asserted):")
+    for label, k in kinds:
+        r, rc = https_ratio[k]
+        if r:
+            p(f"- {label} ≥ 0.8× nginx: {rat(statistics.median(r))} → "
+              f"{runs_verdict(r, lambda x: x >= 0.8)}"
+              + (f" [per CPU-second {rat(statistics.median(rc))} → "
+                 f"{runs_verdict(rc, lambda x: x >= 0.8)}]"
+                 if rc else ""))
+    c = med("fleet.converge_s")
+    if c is not None:
+        p(f"- the fleet converged ≤ 5 s: {c:.2f} s → {'met' if c <= 5 else 'MISSED'}")
+    h = mib("fleet.hwm_kib")
+    if h is not None:
+        p(f"- serve's RSS ≤ 32 MiB with 1,000 zones and the open watches (its peak): {h:.1f} MiB → "
+          f"{'met' if h <= 32 else 'MISSED'}")
+    for k in ("settings.https", "settings.https_tls", "settings.nginx", "settings.fleet"):
+        if k in rows:
+            p(f"- {k[9:].replace('_', ' ')}: {one(k)}")
     p("")
 
 p("## What limits each target")
