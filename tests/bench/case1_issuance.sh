@@ -326,10 +326,10 @@ PEER_SEQ_MAX_N=${BENCH_PEER_SEQ_MAX_N:-$PEER_MAX_N}
 # A guard on the budget: before a peer's run at N > 1 its time is estimated
 # (peer_estimate), and the run is not run (and says so, with the estimate) if
 # it would leave less than BENCH_RESERVE_SECONDS for the cases still to come
-# (default 130 s for case 2, 330 for case 3, 130 for case 4, 150 for case 5:
+# (default 130 s for case 2, 330 for case 3, 130 for case 4, 150 for case 5, 180 for case 6:
 # their times under load). The runs of one N go cheapest first, so that the guard drops
 # the dearest.
-declare -A case_reserve=([2]=130 [3]=330 [4]=130 [5]=150)
+declare -A case_reserve=([2]=130 [3]=330 [4]=130 [5]=150 [6]=180)
 reserve=0
 for c1_case in $CASES; do ((c1_case > 1)) && reserve=$((reserve + ${case_reserve[$c1_case]:-0})); done
 reserve=${BENCH_RESERVE_SECONDS:-$reserve}
