@@ -107,6 +107,39 @@ bench_plugin_conf() {
     } >"$file"
 }
 
+# bench_issuer_conf STATE_DIR ZONES_FILE CERTS_DIR CONTROL_PORT DNS_PORT [lines...]
+# → an acmezone-issuer configuration on stdout: the Pebble started last
+# (AZ_PEBBLE_DIR), publishing through the control socket on CONTROL_PORT with
+# acme-key, checking and resolving at the named on DNS_PORT, ECDSA P-256;
+# the extra lines go at the end, in [certs]
+bench_issuer_conf() {
+    cat <<EOF
+[acme]
+directory = $AZ_PEBBLE_DIR
+ca-file = $AZ_PEBBLE_TLS_CA
+contact = mailto:bench@bench.test
+state-dir = $1
+# Pebble keeps no rate limits (Let's Encrypt's would defer most of the runs)
+rate-limits = none
+[zones]
+zones-file = $2
+[publish]
+control = 127.0.0.1:$4
+key = $KEY
+keys = $B/keys.conf
+[dns]
+resolver = 127.0.0.1:$5
+check-server = 127.0.0.1:$5
+timeout = 3
+propagation-timeout = 30
+[certs]
+dir = $3
+key-type = ecdsa-p256
+EOF
+    shift 5
+    printf '%s\n' "$@"
+}
+
 # Native zones, the same in every named: native.bench.test (a TXT at
 # _acme-challenge and www A) and dyn.bench.test (BIND's own dynamic update).
 mkdir -p "$B/zones"

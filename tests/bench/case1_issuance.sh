@@ -64,30 +64,8 @@ zones_list() { # N → file with z1..zN
 AZ_PARALLEL=${BENCH_AZ_PARALLEL:-16}
 az_issuer_conf() { # CERTDIR ZONESFILE → conf path
     local conf=$1.conf
-    cat >"$conf" <<EOF
-[acme]
-directory = $AZ_PEBBLE_DIR
-ca-file = $AZ_PEBBLE_TLS_CA
-contact = mailto:bench@bench.test
-state-dir = $C1/acmezone-state
-# Pebble keeps no rate limits (Let's Encrypt's would defer most of the runs)
-rate-limits = none
-[zones]
-zones-file = $2
-[publish]
-control = 127.0.0.1:$MAIN_CTL
-key = $KEY
-keys = $B/keys.conf
-[dns]
-resolver = 127.0.0.1:$MAIN_DNS
-check-server = 127.0.0.1:$MAIN_DNS
-timeout = 3
-propagation-timeout = 30
-[certs]
-dir = $1
-key-type = ecdsa-p256
-parallel = $AZ_PARALLEL
-EOF
+    bench_issuer_conf "$C1/acmezone-state" "$2" "$1" "$MAIN_CTL" "$MAIN_DNS" \
+        "parallel = $AZ_PARALLEL" >"$conf"
     echo "$conf"
 }
 run_acmezone() { # N RUNID

@@ -45,29 +45,7 @@ s5_zones() { # N → file with z1..zN
     echo "$f"
 }
 s5_conf() { # CONF CERTS STATE ZONESFILE
-    cat >"$1" <<EOF
-[acme]
-directory = $AZ_PEBBLE_DIR
-ca-file = $AZ_PEBBLE_TLS_CA
-contact = mailto:bench@bench.test
-state-dir = $3
-rate-limits = none
-[zones]
-zones-file = $4
-[publish]
-control = 127.0.0.1:$S5_CTL
-key = $KEY
-keys = $B/keys.conf
-[dns]
-resolver = 127.0.0.1:$S5_DNS
-check-server = 127.0.0.1:$S5_DNS
-timeout = 3
-propagation-timeout = 30
-[certs]
-dir = $2
-key-type = ecdsa-p256
-parallel = 16
-EOF
+    bench_issuer_conf "$3" "$4" "$2" "$S5_CTL" "$S5_DNS" "parallel = 16" >"$1"
 }
 # s5_time KEY LIMIT CONF ARGS...: run the issuer under GNU time, record
 # KEY.{wall_s,user_s,sys_s,rss_kib}; prints the exit status

@@ -25,7 +25,8 @@
 #       the server is pinned to CPU 0 (nginx's master and workers inherit it)
 #       and mtls_load (one thread) to CPU 1, as case 2 pins named and dnsperf.
 #   fleet.converge_s        BENCH_FLEET (200) `acmezone-fetch --watch` processes,
-#                           each with its own client certificate, all watching
+#                           each with its own client certificate (fleet_certs.py,
+#                           from the same CA), all watching
 #                           z1 (fleet_watch.py starts them and stamps each
 #                           install): seconds from the start of
 #                           `acmezone-issuer issue z1.bench.test --force`
@@ -73,35 +74,14 @@ az_make_ca "$AZ_PKI/ca" "acmezone bench hosts CA"
 az_pki_leaf "$AZ_PKI/ca" server "$(az_server_ext)"
 az_pki_leaf "$AZ_PKI/ca" bench-client.bench.test "$(az_client_ext bench-client.bench.test)"
 s6_t=$(now)
-for ((i = 1; i <= S6_FLEET; i++)); do
-    az_pki_leaf "$AZ_PKI/ca" "fleet$i.bench.test" "$(az_client_ext "fleet$i.bench.test")"
-done
+"$PY" "$here/fleet_certs.py" "$AZ_PKI/ca" "$AZ_PKI" "$S6_FLEET"
 az_log "case 6: $S6_FLEET client certificates in $(elapsed "$s6_t") s"
 
 S6_PORT=$(az_free_port)
 S6_URL=https://127.0.0.1:$S6_PORT
 {
+    bench_issuer_conf "$C6/state" "$C6/zones" "$C6/certs" "$MAIN_CTL" "$MAIN_DNS"
     cat <<EOF
-[acme]
-directory = $AZ_PEBBLE_DIR
-ca-file = $AZ_PEBBLE_TLS_CA
-contact = mailto:bench@bench.test
-state-dir = $C6/state
-rate-limits = none
-[zones]
-zones-file = $C6/zones
-[publish]
-control = 127.0.0.1:$MAIN_CTL
-key = $KEY
-keys = $B/keys.conf
-[dns]
-resolver = 127.0.0.1:$MAIN_DNS
-check-server = 127.0.0.1:$MAIN_DNS
-timeout = 3
-propagation-timeout = 30
-[certs]
-dir = $C6/certs
-key-type = ecdsa-p256
 [serve]
 listen = 127.0.0.1:$S6_PORT
 cert = $AZ_PKI/server.pem

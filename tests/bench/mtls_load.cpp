@@ -237,6 +237,18 @@ class Client : public std::enable_shared_from_this<Client> {
   private:
     bool conditional() const { return run_.opt.mode == "conditional"; }
 
+    // A completion handler: after an error, fail(step); else on to `next`.
+    auto then(const char* step, void (Client::*next)()) {
+        return [self = shared_from_this(), step, next](const beast::error_code& ec,
+                                                       const auto&... /*bytes*/) {
+            if (ec) {
+                self->fail(step, ec);
+                return;
+            }
+            ((*self).*next)();
+        };
+    }
+
     void connect() {
         if (run_.over) {
             return;
@@ -245,26 +257,14 @@ class Client : public std::enable_shared_from_this<Client> {
         SSL_set_tlsext_host_name(stream_->native_handle(), run_.opt.host.c_str());
         stream_->set_verify_callback(ssl::host_name_verification(run_.opt.host));
         beast::get_lowest_layer(*stream_).expires_after(kStepTimeout);
-        beast::get_lowest_layer(*stream_).async_connect(
-            run_.endpoint, [self = shared_from_this()](const beast::error_code& ec) {
-                if (ec) {
-                    self->fail("connect", ec);
-                    return;
-                }
-                self->handshake();
-            });
+        beast::get_lowest_layer(*stream_).async_connect(run_.endpoint,
+                                                        then("connect", &Client::handshake));
     }
 
     void handshake() {
         beast::get_lowest_layer(*stream_).expires_after(kStepTimeout);
         stream_->async_handshake(ssl::stream_base::client,
-                                 [self = shared_from_this()](const beast::error_code& ec) {
-                                     if (ec) {
-                                         self->fail("TLS handshake", ec);
-                                         return;
-                                     }
-                                     self->connected();
-                                 });
+                                 then("TLS handshake", &Client::connected));
     }
 
     void connected() {
@@ -320,27 +320,13 @@ class Client : public std::enable_shared_from_this<Client> {
         }
         req_.keep_alive(conditional());
         beast::get_lowest_layer(*stream_).expires_after(kStepTimeout);
-        http::async_write(*stream_, req_,
-                          [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                              if (ec) {
-                                  self->fail("write", ec);
-                                  return;
-                              }
-                              self->read();
-                          });
+        http::async_write(*stream_, req_, then("write", &Client::read));
     }
 
     void read() {
         parser_.emplace();
         parser_->body_limit(kBodyLimit);
-        http::async_read(*stream_, buffer_, *parser_,
-                         [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                             if (ec) {
-                                 self->fail("read", ec);
-                                 return;
-                             }
-                             self->answered();
-                         });
+        http::async_read(*stream_, buffer_, *parser_, then("read", &Client::answered));
     }
 
     void answered() {
