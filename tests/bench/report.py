@@ -730,7 +730,7 @@ else:
     p("| fleet | figure |")
     p("|---|---|")
     p(f"| renewal to the last of the fleet's installs (from `issue --force`'s start) | {cell('fleet.converge_s', ' s')} |")
-    p(f"| the same from the new version in the store (`issue`'s exit) | {cell('fleet.converge_store_s', ' s')} |")
+    p(f"| the same from the new version's entry in the store (its `current` link) | {cell('fleet.converge_store_s', ' s')} |")
     p(f"| `issue ZONE --force` itself | {cell('fleet.issue_s', ' s')} |")
     p(f"| every fetcher's first install, from their start | {cell('fleet.first_install_s', ' s')} |")
     p(f"| serve's RSS with every watch open | {fmt(mib('fleet.rss_watches_kib'), ' MiB')} |")
