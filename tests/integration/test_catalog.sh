@@ -15,6 +15,9 @@
 #       each refused or ignored with its log line, the member set kept
 #   (5) restart with the primary unreachable: the saved member set is claimed
 #   (6) 1000 members: transferred and claimed in under a second
+#   (7) a real Knot secondary consumes the same catalog (catalog-role:
+#       interpret): it makes the same 3 member zones, and the member added
+#       and the one removed in (2) and (3) join and leave Knot too
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -52,8 +55,53 @@ catalog_zone closed.example >"$AZ_TMP/closed.example.zone"
 BIG=()
 for i in $(seq 1 1000); do BIG+=("z$i.big.test"); done
 catalog_zone big.catalog "${BIG[@]}" >"$AZ_TMP/big.catalog.zone"
+# (7) Knot, a secondary of named for the catalog that makes its member zones
+# from it (each from one template zone file of relative records), in its own
+# directory, on its own port.
+command -v knotd >/dev/null && command -v knotc >/dev/null && command -v kdig >/dev/null ||
+    az_fail "knotd/knotc/kdig are not installed (scripts/bootstrap installs knot and knot-dnsutils)"
+K=$AZ_TMP/knot
+KNOT_PORT=$(az_free_port)
+mkdir -p "$K/run" "$K/db"
+printf '%s\n' "@ 0 IN SOA invalid. invalid. 1 3600 600 86400 0" "@ 0 IN NS invalid." >"$K/member.zone"
+(umask 077 && cat >"$K/knot.conf") <<EOF
+server:
+    rundir: "$K/run"
+    listen: 127.0.0.1@$KNOT_PORT
+log:
+  - target: stderr
+    any: info
+database:
+    storage: "$K/db"
+key:
+  - id: xfr-key
+    algorithm: hmac-sha256
+    secret: $(az_key_secret "$XFR_KEY")
+remote:
+  - id: named
+    address: 127.0.0.1@$PORT
+    key: xfr-key
+acl:
+  - id: notify-from-named
+    address: 127.0.0.1
+    action: notify
+template:
+  - id: default
+    storage: "$K/db"
+  - id: member
+    storage: "$K/db"
+    file: "$K/member.zone"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: $CAT
+    master: named
+    acl: notify-from-named
+    catalog-role: interpret
+    catalog-template: member
+EOF
 # named resolves every member's challenge name through the plugin; member
-# zones themselves are served elsewhere (not needed here).
+# zones themselves are served elsewhere (by Knot, from its template).
 cat >>"$AZ_PLUGIN_FRAGMENT" <<EOF
 include "$XFR_KEY";
 include "$CAT_KEY";
@@ -62,12 +110,31 @@ zone "$CAT" {
     allow-update { key cat-key; };
     allow-transfer { key xfr-key; };
     notify explicit; notify-delay 0;
-    also-notify { 127.0.0.1 port $AZ_CONTROL_PORT; };
+    also-notify { 127.0.0.1 port $AZ_CONTROL_PORT; 127.0.0.1 port $KNOT_PORT; };
 };
 zone "closed.example" { type primary; file "$AZ_TMP/closed.example.zone"; allow-transfer { none; }; };
 zone "big.catalog" { type primary; file "$AZ_TMP/big.catalog.zone"; allow-transfer { key xfr-key; }; };
 EOF
 az_start_named "$AZ_PLUGIN_FRAGMENT"
+az_start_bg knotd knotd -c "$K/knot.conf"
+az_log "knotd on 127.0.0.1:$KNOT_PORT (pid $AZ_BG_PID), a secondary of named for $CAT"
+
+# The member zones Knot made from the catalog, sorted, one line.
+knot_members() {
+    knotc -s "$K/run/knot.sock" zone-status |
+        sed -n "s/^\[\([^]]*\)\.\] .*| catalog: $CAT\..*/\1/p" | sort | tr '\n' ' '
+}
+knot_has_members() { [[ $(knot_members) == "$* " ]]; }
+knot_status() { kdig @127.0.0.1 -p "$KNOT_PORT" +norec +time=2 +retry=0 "$1" SOA | sed -n 's/.*status: \([A-Z]*\);.*/\1/p'; }
+# Waits until Knot's members are exactly MEMBERS... (sorted), and it answers for each.
+knot_wait_members() {
+    local m
+    az_wait_for 30 knot_has_members "$@" ||
+        az_fail "Knot's members are [$(knot_members)], not [$* ] within 30 s; knotd.log: $(tail -n 15 "$AZ_TMP/knotd.log")"
+    for m in "$@"; do
+        az_assert_eq NOERROR "$(knot_status "$m")" "Knot answers for its member $m"
+    done
+}
 
 status() { az_dig "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
 claimed() { [[ $(status "_acme-challenge.$1" SOA) == NOERROR ]]; }
@@ -103,6 +170,10 @@ az_nsupdate "update add _acme-challenge.member2.test 60 TXT \"m2-value\"" ||
     az_fail "the catalog grant does not let acme-key write at a member"
 az_assert_eq '"m2-value"' "$(az_dig +short _acme-challenge.member2.test TXT)" "member value served"
 
+az_log "(7) Knot, consuming the same catalog, makes the same 3 member zones"
+knot_wait_members member1.test member2.test member3.test
+az_assert_eq REFUSED "$(knot_status member9.test)" "Knot does not serve a non-member"
+
 az_log "(4) an AXFR refused is logged, nothing claimed from it"
 az_wait_for 30 log_has "acmezone: catalog closed.example: AXFR of closed.example from 127.0.0.1:$PORT: the server answered" ||
     az_fail "no log line for the refused AXFR of closed.example"
@@ -132,6 +203,7 @@ wait_notify
 t0=$(date +%s%N)
 az_wait_for 2 claimed member4.test || az_fail "member4.test not served within 2 s of the NOTIFY"
 az_log "member4.test served $((($(date +%s%N) - t0) / 1000000)) ms after the NOTIFY line was seen"
+knot_wait_members member1.test member2.test member3.test member4.test
 az_issuer "$CONF" run
 az_assert_eq 0 "$AZ_ISSUER_RC" "run after the join: $(tail -n 5 "$AZ_ISSUER_ERR")"
 az_verify_cert member4.test
@@ -142,6 +214,8 @@ az_log "(3) a member removed: unclaimed, its value gone, not renewed, 'left the 
 cat_update "update delete m2.zones.$CAT PTR"
 wait_notify
 az_wait_for 2 unclaimed member2.test || az_fail "member2.test still claimed after it left"
+knot_wait_members member1.test member3.test member4.test
+az_assert_eq REFUSED "$(knot_status member2.test)" "Knot no longer serves member2.test"
 az_wait_for 5 log_has "deleted the values of 1 name(s) under zones that left it" ||
     az_fail "the left member's value is not deleted"
 az_issuer "$CONF" status
@@ -181,6 +255,8 @@ bad() {
     cat_update "${undo[@]}"
     wait_notify
 }
+# Knot (7) refuses version "1" too, but drops a member listed twice (its own
+# reading of RFC 9432): its member set is not checked past this point.
 bad "version 1" "refused: catalog $CAT: unsupported catalog version \"1\"" \
     "update delete version.$CAT TXT" "update add version.$CAT 0 TXT \"1\"" -- \
     "update delete version.$CAT TXT" "update add version.$CAT 0 TXT \"2\""
