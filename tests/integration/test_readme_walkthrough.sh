@@ -11,11 +11,15 @@
 #     other.org from zones-example/ (other.org without its CNAME: step 4 adds
 #     one), plus an include of $ACMEZONE_BIND_ETC/named.conf.local
 #   - PATH starts with shims: rndc (the test named's rndc.conf), dig (the
-#     test named's port) and acmezone-issuer (the built one)
+#     test named's port), acmezone-issuer (the built one) and systemctl
+#     (`restart named` only: it asks this script, which started named, to
+#     restart it with az_restart_named, and waits until that is done)
 # Afterwards the test checks what the walkthrough claims: both certificates
 # verify against Pebble's root with names {Z, *.Z}, `check` found both zones
 # ok, no challenge value is
-# left, and the configuration left by step 8 names Let's Encrypt production.
+# left, and the configuration left by step 8 names Let's Encrypt production;
+# step 7b (the catalog): example.net, a zone that joined the catalog with
+# nsupdate, has its certificate and `status` names its catalog.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -38,7 +42,7 @@ az_log "walkthrough: $blocks sh blocks, $(grep -vc '^# ---- block ' "$script") l
 # -- the operator's host, before the walkthrough --------------------------
 etc=$AZ_TMP/etc/acmezone
 bind_etc=$AZ_TMP/etc/bind
-mkdir -p "$etc" "$bind_etc" "$AZ_TMP/var/lib/acmezone" "$AZ_TMP/shims"
+mkdir -p "$etc" "$bind_etc" "$AZ_TMP/var/lib/acmezone" "$AZ_TMP/var/lib/bind" "$AZ_TMP/shims"
 cp "$ACMEZONE_SOURCE_DIR/zones-example/zones/example.com.zone" "$bind_etc/db.example.com"
 grep -v '_acme-challenge' "$ACMEZONE_SOURCE_DIR/zones-example/zones/other.org.zone" >"$bind_etc/db.other.org"
 : >"$bind_etc/named.conf.local"
@@ -59,7 +63,17 @@ cat >"$AZ_TMP/shims/dig" <<EOF
 exec /usr/bin/dig -p $AZ_NAMED_PORT +norec +time=2 +tries=1 "\$@"
 EOF
 ln -s "$ACMEZONE_ISSUER" "$AZ_TMP/shims/acmezone-issuer"
-chmod 0755 "$AZ_TMP/shims/rndc" "$AZ_TMP/shims/dig"
+restart_request=$AZ_TMP/restart-named.request
+restart_done=$AZ_TMP/restart-named.done
+cat >"$AZ_TMP/shims/systemctl" <<EOF
+#!/bin/sh
+[ "\$*" = "restart named" ] || { echo "systemctl (test shim): only 'restart named', not '\$*'" >&2; exit 1; }
+rm -f "$restart_done"
+: >"$restart_request"
+timeout 60 sh -c 'until [ -e "$restart_done" ]; do sleep 0.1; done' ||
+    { echo "systemctl (test shim): named not restarted within 60 s" >&2; exit 1; }
+EOF
+chmod 0755 "$AZ_TMP/shims/rndc" "$AZ_TMP/shims/dig" "$AZ_TMP/shims/systemctl"
 control_port=$(az_free_port)
 
 # -- the walkthrough --------------------------------------------------------
@@ -77,8 +91,21 @@ env PATH="$AZ_TMP/shims:$PATH" \
     ACMEZONE_CA="$AZ_PEBBLE_DIR" \
     ACMEZONE_CA_FILE="$AZ_PEBBLE_TLS_CA" \
     ACMEZONE_CHECK_SERVER="127.0.0.1:$AZ_NAMED_PORT" \
-    timeout 600 bash -euo pipefail -x "$script" >"$AZ_TMP/walkthrough.out" 2>"$AZ_TMP/walkthrough.err" ||
-    rc=$?
+    ACMEZONE_NAMED_PORT="$AZ_NAMED_PORT" \
+    ACMEZONE_BIND_STATE="$AZ_TMP/var/lib/bind" \
+    timeout 600 bash -euo pipefail -x "$script" >"$AZ_TMP/walkthrough.out" 2>"$AZ_TMP/walkthrough.err" &
+walkthrough_pid=$!
+# The systemctl shim's requests, served until the walkthrough ends.
+while kill -0 "$walkthrough_pid" 2>/dev/null; do
+    if [[ -e $restart_request ]]; then
+        rm -f "$restart_request"
+        az_log "walkthrough: systemctl restart named"
+        az_restart_named
+        : >"$restart_done"
+    fi
+    sleep 0.1
+done
+wait "$walkthrough_pid" || rc=$?
 if ((rc != 0)); then
     tail -n 40 "$AZ_TMP/walkthrough.err" >&2
     az_fail "the README walkthrough failed (exit $rc) at the command traced last above"
@@ -89,8 +116,10 @@ az_log "walkthrough ran in $(($(date +%s) - start)) s"
 AZ_CERTS=$AZ_TMP/var/lib/acmezone/certs
 az_verify_cert example.com
 az_verify_cert other.org
+az_verify_cert example.net
 az_assert_no_txt _acme-challenge.example.com
 az_assert_no_txt other-org.acme.example.com
+az_assert_no_txt _acme-challenge.example.net
 az_assert_eq 0640 "$(stat -c %04a "$etc/keys.conf")" "keys.conf mode"
 az_assert_eq 0640 "$(stat -c %04a "$etc/issuer-keys.conf")" "issuer-keys.conf mode"
 az_assert_eq bind "$(stat -c %G "$etc/keys.conf")" "keys.conf group"
@@ -100,4 +129,7 @@ grep -qx 'directory = https://acme-v02.api.letsencrypt.org/directory' "$etc/issu
 az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "example.com: ok" "step 6 checks example.com"
 az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "other.org: ok" "step 6 checks other.org"
 az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.other.org" "step 7 shows other.org's names"
+az_assert_contains "$(grep '^example\.net ' "$AZ_TMP/walkthrough.out" | head -n 1)" \
+    "(from catalog catalog.example.com)" "step 7b's status names example.net's catalog"
+az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.example.net" "step 7b shows example.net's names"
 echo "PASS: the README's first-hour walkthrough runs as written ($blocks blocks)"
