@@ -132,16 +132,84 @@ void check_header(Connection& conn, const ldns_pkt* pkt, std::uint16_t id) {
     }
 }
 
-void check_rcode(Connection& conn, const ldns_pkt* pkt) {
+void check_rcode(Connection& conn, const ldns_pkt* pkt, ldns_rr_type type) {
     const ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
     if (rcode != LDNS_RCODE_NOERROR) {
         const ldns_lookup_table* entry = ldns_lookup_by_id(ldns_rcodes, static_cast<int>(rcode));
         conn.fail(std::string("the server answered ") +
                   (entry != nullptr && entry->name != nullptr ? entry->name
                                                               : "RCODE " + std::to_string(rcode)) +
-                  " (is the transfer allowed to this address and key?)");
+                  (type == LDNS_RR_TYPE_AXFR ? " (is the transfer allowed to this address and key?)"
+                                             : " (does the server serve the zone?)"));
     }
 }
+
+// One query on a connection and the checks of each answer message to it:
+// ID and QR; when signed, the TSIG (the first answer against the request's
+// MAC, each next one against the previous answer's); then the RCODE. At most
+// kMaxAxfrOctets are received in all.
+class Exchange {
+  public:
+    Exchange(Connection& conn, const DnsName& zone, ldns_rr_type type, const TsigKey* key)
+        : conn_(conn), key_(key), type_(type) {
+        LdnsPkt query(ldns_pkt_query_new(to_ldns_dname(zone).release(), type, LDNS_RR_CLASS_IN, 0));
+        if (!query) {
+            conn_.fail("cannot build the query");
+        }
+        id_ = random_message_id();
+        ldns_pkt_set_id(query.get(), id_);
+        if (key_ != nullptr) {
+            signer_.emplace(*key_);
+            request_ = signer_->sign(query.get());
+        } else {
+            request_.wire = to_wire(query.get());
+        }
+        conn_.send(request_.wire);
+    }
+
+    LdnsPkt next_answer() {
+        std::vector<std::uint8_t> wire = conn_.receive_message();
+        octets_ += wire.size();
+        if (octets_ > kMaxAxfrOctets) {
+            conn_.fail("more than " + std::to_string(kMaxAxfrOctets) + " octets");
+        }
+        std::string why;
+        LdnsPkt pkt = parse_message(wire, &why);
+        if (!pkt) {
+            conn_.fail("an answer that does not parse (" + why + ")");
+        }
+        check_header(conn_, pkt.get(), id_);
+        if (signer_) {  // a TSIG error says more than the rcode (NOTAUTH) that comes with it
+            const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+            const TsigSigner::Verdict v =
+                answers_ == 0 ? signer_->check_answer(pkt.get(), wire, request_, now)
+                              : signer_->check_next(pkt.get(), wire, previous_mac_.get(), now);
+            if (v.kind == TsigSigner::Verdict::Kind::tsig_error) {
+                conn_.fail(verdict_text(v, key_->name));
+            }
+            check_rcode(conn_, pkt.get(), type_);
+            if (v.kind != TsigSigner::Verdict::Kind::ok) {
+                conn_.fail(verdict_text(v, key_->name));
+            }
+            previous_mac_.reset(ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt.get()), 3)));
+        } else {
+            check_rcode(conn_, pkt.get(), type_);
+        }
+        ++answers_;
+        return pkt;
+    }
+
+  private:
+    Connection& conn_;
+    const TsigKey* key_;
+    ldns_rr_type type_;
+    std::uint16_t id_ = 0;
+    std::optional<TsigSigner> signer_;
+    TsigSigner::Signed request_;
+    LdnsRdf previous_mac_;
+    std::size_t answers_ = 0;
+    std::size_t octets_ = 0;
+};
 
 }  // namespace
 
@@ -149,56 +217,12 @@ std::vector<LdnsRr> transfer_zone(const Endpoint& server, const DnsName& zone, c
                                   std::chrono::milliseconds timeout) {
     const Clock::time_point deadline = Clock::now() + timeout;
     Connection conn(server, deadline, "AXFR of " + zone.text() + " from " + server.to_string());
-
-    LdnsPkt query(
-        ldns_pkt_query_new(to_ldns_dname(zone).release(), LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0));
-    if (!query) {
-        conn.fail("cannot build the query");
-    }
-    const std::uint16_t id = random_message_id();
-    ldns_pkt_set_id(query.get(), id);
-    std::optional<TsigSigner> signer;
-    TsigSigner::Signed request;
-    if (key != nullptr) {
-        signer.emplace(*key);
-        request = signer->sign(query.get());
-    } else {
-        request.wire = to_wire(query.get());
-    }
-    conn.send(request.wire);
+    Exchange exchange(conn, zone, LDNS_RR_TYPE_AXFR, key);
 
     std::vector<LdnsRr> records;
-    std::size_t octets = 0;
     std::size_t soas = 0;
-    LdnsRdf previous_mac;
-    for (std::size_t message = 0; soas < 2; ++message) {  // bounded by octets and the deadline
-        std::vector<std::uint8_t> wire = conn.receive_message();
-        octets += wire.size();
-        if (octets > kMaxAxfrOctets) {
-            conn.fail("more than " + std::to_string(kMaxAxfrOctets) + " octets");
-        }
-        std::string why;
-        LdnsPkt pkt = parse_message(wire, &why);
-        if (!pkt) {
-            conn.fail("an answer that does not parse (" + why + ")");
-        }
-        check_header(conn, pkt.get(), id);
-        if (signer) {  // a TSIG error says more than the rcode (NOTAUTH) that comes with it
-            const auto now = static_cast<std::uint64_t>(std::time(nullptr));
-            const TsigSigner::Verdict v =
-                message == 0 ? signer->check_answer(pkt.get(), wire, request, now)
-                             : signer->check_next(pkt.get(), wire, previous_mac.get(), now);
-            if (v.kind == TsigSigner::Verdict::Kind::tsig_error) {
-                conn.fail(verdict_text(v, key->name));
-            }
-            check_rcode(conn, pkt.get());
-            if (v.kind != TsigSigner::Verdict::Kind::ok) {
-                conn.fail(verdict_text(v, key->name));
-            }
-            previous_mac.reset(ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt.get()), 3)));
-        } else {
-            check_rcode(conn, pkt.get());
-        }
+    while (soas < 2) {  // bounded by kMaxAxfrOctets and the deadline
+        const LdnsPkt pkt = exchange.next_answer();
         const ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
         const std::size_t count = ldns_rr_list_rr_count(answer);
         if (count == 0) {
@@ -215,6 +239,24 @@ std::vector<LdnsRr> transfer_zone(const Endpoint& server, const DnsName& zone, c
         }
     }
     return records;
+}
+
+std::uint32_t query_soa_serial(const Endpoint& server, const DnsName& zone, const TsigKey* key,
+                               std::chrono::milliseconds timeout) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    Connection conn(server, deadline, "SOA query for " + zone.text() + " to " + server.to_string());
+    Exchange exchange(conn, zone, LDNS_RR_TYPE_SOA, key);
+    const LdnsPkt pkt = exchange.next_answer();
+    const ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
+    const LdnsRdf owner = to_ldns_dname(zone);
+    for (std::size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+        const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && ldns_rr_rd_count(rr) == 7 &&
+            ldns_dname_compare(ldns_rr_owner(rr), owner.get()) == 0) {
+            return ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+        }
+    }
+    conn.fail("the answer holds no SOA of the zone (is the server authoritative for it?)");
 }
 
 }  // namespace acmezone

@@ -1,6 +1,7 @@
 // A zone transfer (AXFR, RFC 5936) over TCP from one server, optionally
 // TSIG-signed (common/tsig_signer.h): how the plugin and the issuer read a
-// catalog zone (catalog_zone.h).
+// catalog zone (catalog_zone.h); and the SOA query that tells the plugin
+// whether a refresh needs one.
 //
 // transfer_zone() sends one AXFR query and reads answer messages until the
 // zone's SOA comes a second time. Every message must carry the query's ID,
@@ -17,6 +18,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,5 +41,12 @@ class AxfrError : public std::runtime_error {
 // sign with it and require signed answers; null: unsigned.
 std::vector<LdnsRr> transfer_zone(const Endpoint& server, const DnsName& zone, const TsigKey* key,
                                   std::chrono::milliseconds timeout);
+
+// The serial of the zone's SOA as `server` answers it now: one SOA query
+// over TCP, signed and checked as transfer_zone's (what a refresh compares
+// before it transfers). Throws AxfrError, its what() beginning "SOA query
+// for ZONE to SERVER: ", also when the answer holds no SOA of the zone.
+std::uint32_t query_soa_serial(const Endpoint& server, const DnsName& zone, const TsigKey* key,
+                               std::chrono::milliseconds timeout);
 
 }  // namespace acmezone

@@ -37,6 +37,14 @@ std::vector<CatalogMember> load_members(const std::filesystem::path& file, const
     }
 }
 
+// When a catalog whose SOA says REFRESH seconds is due again.
+std::chrono::steady_clock::time_point next_refresh(std::uint32_t refresh) {
+    const auto every = refresh > 0 ? std::clamp(std::chrono::seconds(refresh),
+                                                std::chrono::seconds(1), kMaxRefresh)
+                                   : std::chrono::seconds(3600);
+    return std::chrono::steady_clock::now() + every;
+}
+
 std::set<DnsName> zones_of(const std::vector<CatalogMember>& members) {
     std::set<DnsName> out;
     for (const auto& m : members) {
@@ -160,22 +168,44 @@ void CatalogFollower::run() {
             if (!f.notified && Clock::now() < f.due) {
                 continue;
             }
+            const std::optional<std::uint32_t> serial =
+                f.notified ? std::nullopt : f.serial;  // a NOTIFY always transfers
             f.notified = false;
             ++attempts_;
             const CatalogSource source = f.source;
             lock.unlock();
-            refresh(i, source);
+            refresh(i, source, serial);
             lock.lock();
         }
     }
 }
 
-void CatalogFollower::refresh(std::size_t i, const CatalogSource& source) {
+bool CatalogFollower::unchanged(std::size_t i, const CatalogSource& source, std::uint32_t serial) {
+    const TsigKey* key = source.key ? keyring_.find(*source.key) : nullptr;
+    const std::uint32_t now_serial =
+        query_soa_serial(source.server, source.zone, key, transfer_timeout_);
+    if (now_serial != serial) {
+        return false;
+    }
+    const std::lock_guard lock(mu_);
+    Followed& f = catalogs_[i];
+    f.backoff = std::chrono::seconds(1);
+    f.due = next_refresh(f.refresh);
+    log_debug("acmezone: catalog ", source.zone.text(), ": serial ", serial, " unchanged at ",
+              source.server.to_string(), ", no transfer; ", f.members.size(), " member(s)");
+    return true;
+}
+
+void CatalogFollower::refresh(std::size_t i, const CatalogSource& source,
+                              std::optional<std::uint32_t> serial) {
     const std::string who = "acmezone: catalog " + source.zone.text();
     const auto started = Clock::now();
     std::string failure;
     CatalogParse parsed;
     try {
+        if (serial && unchanged(i, source, *serial)) {
+            return;
+        }
         const TsigKey* key = source.key ? keyring_.find(*source.key) : nullptr;
         const std::vector<LdnsRr> records =
             transfer_zone(source.server, source.zone, key, transfer_timeout_);
@@ -207,12 +237,9 @@ void CatalogFollower::refresh(std::size_t i, const CatalogSource& source) {
             return;
         }
         f.backoff = std::chrono::seconds(1);
-        if (parsed.refresh > 0) {
-            f.due = Clock::now() + std::clamp(std::chrono::seconds(parsed.refresh),
-                                              std::chrono::seconds(1), kMaxRefresh);
-        } else {
-            f.due = Clock::now() + std::chrono::seconds(3600);
-        }
+        f.serial = parsed.serial;
+        f.refresh = parsed.refresh;
+        f.due = next_refresh(parsed.refresh);
         const std::set<DnsName> before = zones_of(f.members);
         const std::set<DnsName> after = zones_of(parsed.members);
         std::size_t joined = 0;

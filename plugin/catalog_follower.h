@@ -7,7 +7,9 @@
 //   - at start, and at once when its server NOTIFYs the control socket for
 //     it (notify(), called by the control handler: only for a followed
 //     catalog, only from its server's address);
-//   - otherwise every SOA REFRESH seconds of the last transfer;
+//   - otherwise every SOA REFRESH seconds of the last transfer, after an SOA
+//     query: a serial equal to that of the member set in force needs no
+//     transfer (a NOTIFY, or no set transferred since start, always does);
 //   - after a failure, again after 1, 2, 4 ... seconds, at most 60 s apart.
 // A transfer that fails, or a catalog that fails validation, leaves the
 // previous member set in force; the log says why and how many members stay.
@@ -29,10 +31,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -77,6 +81,8 @@ class CatalogFollower {
     struct Followed {
         CatalogSource source;
         std::vector<CatalogMember> members;
+        std::optional<std::uint32_t> serial;  // of `members`, once transferred since start
+        std::uint32_t refresh = 0;            // its SOA REFRESH
         Clock::time_point due;
         bool notified = false;
         std::chrono::seconds backoff{1};
@@ -84,8 +90,13 @@ class CatalogFollower {
     };
 
     void run();
-    // One transfer of catalogs_[i], without mu_ held.
-    void refresh(std::size_t i, const CatalogSource& source);
+    // One refresh of catalogs_[i], without mu_ held: an SOA query first when
+    // `serial` (that of the set in force) is given, then, unless the serial
+    // is that one, the transfer.
+    void refresh(std::size_t i, const CatalogSource& source, std::optional<std::uint32_t> serial);
+    // Whether the primary's serial is still `serial`: then the catalog is
+    // due again at its refresh, and the log (debug) says so. Throws AxfrError.
+    bool unchanged(std::size_t i, const CatalogSource& source, std::uint32_t serial);
     void publish_claims();  // with mu_ held
 
     std::vector<Followed> catalogs_;  // guarded by mu_ (the vector's shape is fixed)

@@ -15,6 +15,8 @@
 #       each refused or ignored with its log line, the member set kept
 #   (5) restart with the primary unreachable: the saved member set is claimed
 #   (6) 1000 members: transferred and claimed in under a second
+#   (8) a catalog refreshed every second without a NOTIFY: the plugin asks
+#       its SOA serial each time and transfers it only when that changed
 #   (7) a real Knot secondary consumes the same catalog (catalog-role:
 #       interpret): it makes the same 3 member zones, and the member added
 #       and the one removed in (2) and (3) join and leave Knot too
@@ -32,7 +34,8 @@ az_keygen xfr-key "$XFR_KEY"
 az_keygen cat-key "$CAT_KEY"
 AZ_PLUGIN_EXTRA="catalog = $CAT 127.0.0.1:$PORT key xfr-key
 catalog = closed.example 127.0.0.1:$PORT
-catalog = big.catalog 127.0.0.1:$PORT key xfr-key"
+catalog = big.catalog 127.0.0.1:$PORT key xfr-key
+catalog = steady.catalog 127.0.0.1:$PORT key xfr-key"
 AZ_PLUGIN_CONTROL_EXTRA="grant = acme-key catalog $CAT"
 az_plugin_setup listed.example
 cat "$XFR_KEY" >>"$AZ_KEY_FILE"  # the plugin signs its AXFR with it
@@ -55,6 +58,8 @@ catalog_zone closed.example >"$AZ_TMP/closed.example.zone"
 BIG=()
 for i in $(seq 1 1000); do BIG+=("z$i.big.test"); done
 catalog_zone big.catalog "${BIG[@]}" >"$AZ_TMP/big.catalog.zone"
+# (8) refreshed every second (SOA REFRESH 1), changed without a NOTIFY
+catalog_zone steady.catalog steady1.test | sed 's/ 1 3600 600 / 1 1 1 /' >"$AZ_TMP/steady.catalog.zone"
 # (7) Knot, a secondary of named for the catalog that makes its member zones
 # from it (each from one template zone file of relative records), in its own
 # directory, on its own port.
@@ -114,6 +119,10 @@ zone "$CAT" {
 };
 zone "closed.example" { type primary; file "$AZ_TMP/closed.example.zone"; allow-transfer { none; }; };
 zone "big.catalog" { type primary; file "$AZ_TMP/big.catalog.zone"; allow-transfer { key xfr-key; }; };
+zone "steady.catalog" {
+    type primary; file "$AZ_TMP/steady.catalog.zone"; notify no;
+    allow-update { key cat-key; }; allow-transfer { key xfr-key; };
+};
 EOF
 az_start_named "$AZ_PLUGIN_FRAGMENT"
 az_start_bg knotd knotd -c "$K/knot.conf"
@@ -187,6 +196,29 @@ ms=$(sed -n 's/.*catalog big.catalog: 1000 member(s).*claimed in \([0-9]*\) ms.*
 az_log "1000 members: transferred and claimed in $ms ms"
 ((ms < 1000)) || az_fail "1000 members took $ms ms (limit 1000)"
 claimed z777.big.test || az_fail "a member of the big catalog is not claimed"
+
+az_log "(8) a refresh asks the SOA serial first: no transfer while it stays, one when it changes"
+az_wait_for 30 log_has "acmezone: catalog steady.catalog: 1 member(s) (1 joined, 0 left)" ||
+    az_fail "the plugin did not read steady.catalog"
+az_rndc querylog on
+steady_soas() { log_count "query: steady.catalog IN SOA"; }
+steady_axfrs() { log_count "transfer of 'steady.catalog/IN': AXFR started"; }
+axfrs=$(steady_axfrs)
+soas=$(steady_soas)
+az_wait_for 15 eval '(($(steady_soas) >= soas + 3))' ||
+    az_fail "no 3 SOA queries for steady.catalog (REFRESH 1 s) within 15 s: $(($(steady_soas) - soas))"
+az_assert_eq "$axfrs" "$(steady_axfrs)" "AXFRs of steady.catalog while its serial stayed (after $(($(steady_soas) - soas)) SOA queries)"
+nsupdate -t 5 -k "$CAT_KEY" <<EOF || az_fail "nsupdate to steady.catalog refused"
+server 127.0.0.1 $PORT
+zone steady.catalog
+update add m2.zones.steady.catalog 0 IN PTR steady2.test.
+send
+EOF
+az_wait_for 10 log_has "acmezone: catalog steady.catalog: 2 member(s) (1 joined, 0 left)" ||
+    az_fail "the new serial of steady.catalog was not transferred at its next refresh"
+az_assert_eq $((axfrs + 1)) "$(steady_axfrs)" "AXFRs of steady.catalog after its serial changed"
+claimed steady2.test || az_fail "steady2.test, added without a NOTIFY, is not claimed"
+az_rndc querylog off
 
 az_log "(1) the issuer issues for its listed zone and the 3 members"
 PEBBLE_AUTHZREUSE=0 az_start_pebble "$AZ_NAMED_PORT"

@@ -1,7 +1,8 @@
 // transfer_zone (common/axfr_client.h) against a real named: an unsigned
 // transfer, a TSIG-signed one of a catalog big enough to take several
 // messages (each next MAC checked), and the refusals an operator must tell
-// apart (REFUSED, a wrong secret, nothing listening, a deadline).
+// apart (REFUSED, a wrong secret, nothing listening, a deadline); and
+// query_soa_serial, signed and not, against the same named.
 #include "common/axfr_client.h"
 
 #include <gtest/gtest.h>
@@ -119,6 +120,44 @@ TEST_F(AxfrClientTest, AWrongSecretIsNamed) {
         EXPECT_NE(std::string(e.what()).find(": the server refused key xfr-key: BADSIG"),
                   std::string::npos)
             << e.what();
+    }
+}
+
+TEST_F(AxfrClientTest, TheSoaSerialIsTheTransfersSerial) {
+    const DnsName zone = DnsName::parse("open.example");
+    const auto records = transfer_zone(server(), zone, nullptr, std::chrono::seconds(5));
+    const CatalogParse p = parse_catalog(zone, view(records));
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(query_soa_serial(server(), zone, nullptr, std::chrono::seconds(5)), p.serial);
+}
+
+TEST_F(AxfrClientTest, TheSoaQueryIsSignedWithTheKey) {
+    const DnsName zone = DnsName::parse("big.catalog");
+    const TsigKey k = key();
+    const auto records = transfer_zone(server(), zone, &k, std::chrono::seconds(10));
+    const CatalogParse p = parse_catalog(zone, view(records));
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(query_soa_serial(server(), zone, &k, std::chrono::seconds(5)), p.serial);
+    TsigKey wrong = k;
+    wrong.secret[0] ^= 0xff;
+    try {
+        query_soa_serial(server(), zone, &wrong, std::chrono::seconds(5));
+        FAIL() << "no error";
+    } catch (const AxfrError& e) {
+        EXPECT_EQ(std::string(e.what()), "SOA query for big.catalog to " + named_->address() +
+                                             ": the server refused key xfr-key: BADSIG");
+    }
+}
+
+TEST_F(AxfrClientTest, AnSoaQueryForAZoneNotServedSaysSo) {
+    try {
+        query_soa_serial(server(), DnsName::parse("elsewhere.example"), nullptr,
+                         std::chrono::seconds(5));
+        FAIL() << "no error";
+    } catch (const AxfrError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "SOA query for elsewhere.example to " + named_->address() +
+                      ": the server answered REFUSED (does the server serve the zone?)");
     }
 }
 
