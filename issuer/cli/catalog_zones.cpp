@@ -129,6 +129,9 @@ void add_catalog_members(IssuerConfig& config) {
             }
             config.zones.push_back(m.zone);
             config.catalog_of.emplace(m.zone, cat.zone);
+            if (m.coo) {
+                config.coo_of.emplace(m.zone, *m.coo);
+            }
         }
         for (const DnsName& z : read_left(state_file(config, cat.zone, ".left"))) {
             if (std::find(config.zones.begin(), config.zones.end(), z) == config.zones.end()) {

@@ -19,8 +19,8 @@
 
 namespace acmezone::issuer {
 
-// Adds the members of config.catalogs to config.zones, config.catalog_of and
-// config.left. Never throws for a catalog's failure (logged); throws
+// Adds the members of config.catalogs to config.zones, config.catalog_of,
+// config.coo_of and config.left. Never throws for a catalog's failure (logged); throws
 // std::runtime_error when the state directory cannot be written.
 void add_catalog_members(IssuerConfig& config);
 

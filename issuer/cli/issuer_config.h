@@ -163,6 +163,9 @@ struct IssuerConfig {
     std::vector<Catalog> catalogs;
     // Zones that came from a catalog, and which (listed zones are not here).
     std::map<DnsName, DnsName> catalog_of;
+    // Of those, the ones whose member entry has an RFC 9432 coo property: the
+    // catalog the zone is moving to (status shows it).
+    std::map<DnsName, DnsName> coo_of;
     // Members that left a catalog since acmezone first saw them: not renewed,
     // their certificates stay in certs_dir (status shows them).
     struct LeftZone {

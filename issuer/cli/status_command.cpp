@@ -168,6 +168,12 @@ std::string zone_source(const IssuerConfig& config, const DnsName& zone) {
     return it == config.catalog_of.end() ? "listed" : "catalog " + it->second.text();
 }
 
+// The catalog a member's RFC 9432 coo property moves it to, if any.
+const DnsName* coo_of(const IssuerConfig& config, const DnsName& zone) {
+    const auto it = config.coo_of.find(zone);
+    return it == config.coo_of.end() ? nullptr : &it->second;
+}
+
 std::string certs_of(const IssuerConfig& config, const DnsName& zone) {
     return (config.certs_dir / path_component(zone)).string();
 }
@@ -177,6 +183,9 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
     Json::Value z(Json::objectValue);
     z["zone"] = st.zone.text();
     z["source"] = zone_source(config, st.zone);
+    if (const DnsName* coo = coo_of(config, st.zone)) {
+        z["coo"] = coo->text();
+    }
     z["state"] = std::string(to_string(st.state));
     put_cert(st, now, z);
     if (!st.problem.empty()) {
@@ -287,7 +296,11 @@ void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus
             << (st.cert ? days.str() : "-") << std::setw(30) << next
             << (names.empty() ? "-" : names) << key_types_text(config, st);
         if (const auto it = config.catalog_of.find(st.zone); it != config.catalog_of.end()) {
-            out << "  (from catalog " << it->second.text() << ")";
+            out << "  (from catalog " << it->second.text();
+            if (const DnsName* coo = coo_of(config, st.zone)) {
+                out << "; coo: moving to catalog " << coo->text();
+            }
+            out << ")";
         }
         print_remarks(config, st, now, out);
         out << "\n";

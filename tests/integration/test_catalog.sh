@@ -6,7 +6,7 @@
 #       key granted `catalog` writes there; a non-member stays unclaimed
 #   (2) a member added with nsupdate to named is served within 2 s of
 #       named's NOTIFY; the issuer's next `run` issues it ({Z, *.Z} from
-#       Pebble), status marks its source
+#       Pebble), status marks its source (and member3.test's coo property)
 #   (3) a member removed: its names answer as unclaimed, its value is gone;
 #       the issuer does not renew it, status says "left the catalog" and
 #       where its certificates stay
@@ -54,6 +54,7 @@ catalog_zone() {  # NAME MEMBERS...: a version-2 catalog listing MEMBERS
 }
 catalog_zone $CAT member1.test member2.test member3.test >"$AZ_TMP/$CAT.zone"
 echo "group.m1.zones IN TXT \"web\"" >>"$AZ_TMP/$CAT.zone"
+echo "coo.m3.zones IN PTR next.catalog." >>"$AZ_TMP/$CAT.zone"  # member3.test moves (RFC 9432 5.6)
 catalog_zone closed.example >"$AZ_TMP/closed.example.zone"
 BIG=()
 for i in $(seq 1 1000); do BIG+=("z$i.big.test"); done
@@ -241,6 +242,11 @@ az_assert_eq 0 "$AZ_ISSUER_RC" "run after the join: $(tail -n 5 "$AZ_ISSUER_ERR"
 az_verify_cert member4.test
 az_issuer "$CONF" status
 az_assert_contains "$(cat "$AZ_ISSUER_OUT")" "(from catalog $CAT)" "status marks a member's source"
+az_assert_contains "$(grep '^member3\.test ' "$AZ_ISSUER_OUT")" \
+    "(from catalog $CAT; coo: moving to catalog next.catalog)" "status shows a member's coo property"
+az_issuer "$CONF" status --json
+az_assert_eq next.catalog "$(python3 -c 'import json, sys
+print(*[z["coo"] for z in json.load(sys.stdin) if "coo" in z])' <"$AZ_ISSUER_OUT")" "status --json: the coo of member3.test only"
 
 az_log "(3) a member removed: unclaimed, its value gone, not renewed, 'left the catalog'"
 cat_update "update delete m2.zones.$CAT PTR"
