@@ -11,11 +11,16 @@
 #     other.org from zones-example/ (other.org without its CNAME: step 4 adds
 #     one), plus an include of $ACMEZONE_BIND_ETC/named.conf.local
 #   - PATH starts with shims: rndc (the test named's rndc.conf), dig (the
-#     test named's port) and acmezone-issuer (the built one)
+#     test named's port), acmezone-issuer and acmezone-fetch (the built ones)
+#   - step 9's second host, web1, is a second directory ($AZ_TMP/web1) with
+#     its own etc/acmezone and target; the issuer's serve listens on a free
+#     loopback port and is reached as localhost
 # Afterwards the test checks what the walkthrough claims: both certificates
 # verify against Pebble's root with names {Z, *.Z}, `check` found both zones
 # ok, no challenge value is
-# left, and the configuration left by step 8 names Let's Encrypt production.
+# left, the configuration left by step 8 names Let's Encrypt production, web1
+# holds the issuer's version of both zones (step 9) and step 9 stopped the
+# serve it started.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -32,7 +37,7 @@ awk '
     END { if (inside || block) exit 1 }
 ' "$readme" >"$script" || az_fail "README.md: walkthrough markers or sh fences are not closed"
 blocks=$(grep -c '^# ---- block ' "$script" || true)
-((blocks >= 9)) || az_fail "README.md: expected at least 9 sh blocks in the walkthrough, found $blocks"
+((blocks >= 12)) || az_fail "README.md: expected at least 12 sh blocks in the walkthrough, found $blocks"
 az_log "walkthrough: $blocks sh blocks, $(grep -vc '^# ---- block ' "$script") lines"
 
 # -- the operator's host, before the walkthrough --------------------------
@@ -59,6 +64,10 @@ cat >"$AZ_TMP/shims/dig" <<EOF
 exec /usr/bin/dig -p $AZ_NAMED_PORT +norec +time=2 +tries=1 "\$@"
 EOF
 ln -s "$ACMEZONE_ISSUER" "$AZ_TMP/shims/acmezone-issuer"
+ln -s "$ACMEZONE_FETCH" "$AZ_TMP/shims/acmezone-fetch"
+web1=$AZ_TMP/web1
+mkdir -p "$web1/var/lib"
+serve_port=$(az_free_port)
 chmod 0755 "$AZ_TMP/shims/rndc" "$AZ_TMP/shims/dig"
 control_port=$(az_free_port)
 
@@ -77,6 +86,10 @@ env PATH="$AZ_TMP/shims:$PATH" \
     ACMEZONE_CA="$AZ_PEBBLE_DIR" \
     ACMEZONE_CA_FILE="$AZ_PEBBLE_TLS_CA" \
     ACMEZONE_CHECK_SERVER="127.0.0.1:$AZ_NAMED_PORT" \
+    ACMEZONE_ISSUER_HOST=localhost \
+    ACMEZONE_SERVE_LISTEN="127.0.0.1:$serve_port" \
+    ACMEZONE_WEB1_ETC="$web1/etc/acmezone" \
+    ACMEZONE_WEB1_TARGET="$web1/var/lib/acmezone-fetch" \
     timeout 600 bash -euo pipefail -x "$script" >"$AZ_TMP/walkthrough.out" 2>"$AZ_TMP/walkthrough.err" ||
     rc=$?
 if ((rc != 0)); then
@@ -100,4 +113,19 @@ grep -qx 'directory = https://acme-v02.api.letsencrypt.org/directory' "$etc/issu
 az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "example.com: ok" "step 6 checks example.com"
 az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "other.org: ok" "step 6 checks other.org"
 az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.other.org" "step 7 shows other.org's names"
+# step 9: the second host holds the issuer's current version of both zones,
+# its files the issuer's; serve was stopped (nothing listens on its port).
+for zone in example.com other.org; do
+    az_assert_eq "$(readlink "$AZ_CERTS/$zone/current")" "$(readlink "$web1/var/lib/acmezone-fetch/$zone/current")" \
+        "web1's installed version of $zone"
+    for f in cert.pem chain.pem fullchain.pem privkey.pem; do
+        cmp -s "$AZ_CERTS/$zone/$f" "$web1/var/lib/acmezone-fetch/$zone/$f" ||
+            az_fail "web1's $zone/$f differs from the issuer's"
+    done
+done
+az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "this host is web1.example.net" "step 9 checks web1's fetch.conf"
+grep -q "host=web1.example.net GET /v1/zones/other.org zone=other.org .*status=200" \
+    "$AZ_TMP/var/lib/acmezone/serve.log" || az_fail "serve logged no fetch of other.org by web1 (allow-regex)"
+! (exec 3<>"/dev/tcp/127.0.0.1/$serve_port") 2>/dev/null ||
+    az_fail "something still listens on serve's port $serve_port after step 9 stopped it"
 echo "PASS: the README's first-hour walkthrough runs as written ($blocks blocks)"
