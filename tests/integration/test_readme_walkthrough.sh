@@ -74,7 +74,10 @@ control_port=$(az_free_port)
 # -- the walkthrough --------------------------------------------------------
 start=$(date +%s)
 rc=0
-env PATH="$AZ_TMP/shims:$PATH" \
+# In a session of its own: step 9 starts serve in the background, and a
+# command failing after that would leave it running; the session is ended
+# with the test, whatever happens (timeout, whose pid this is, leads it).
+setsid env PATH="$AZ_TMP/shims:$PATH" \
     ACMEZONE_ETC="$etc" \
     ACMEZONE_BIND_ETC="$bind_etc" \
     ACMEZONE_PLUGIN="$ACMEZONE_PLUGIN" \
@@ -90,8 +93,12 @@ env PATH="$AZ_TMP/shims:$PATH" \
     ACMEZONE_SERVE_LISTEN="127.0.0.1:$serve_port" \
     ACMEZONE_WEB1_ETC="$web1/etc/acmezone" \
     ACMEZONE_WEB1_TARGET="$web1/var/lib/acmezone-fetch" \
-    timeout 600 bash -euo pipefail -x "$script" >"$AZ_TMP/walkthrough.out" 2>"$AZ_TMP/walkthrough.err" ||
-    rc=$?
+    timeout 600 bash -euo pipefail -x "$script" </dev/null >"$AZ_TMP/walkthrough.out" \
+    2>"$AZ_TMP/walkthrough.err" &
+walkthrough_pid=$!
+end_walkthrough_session() { kill -TERM -- "-$walkthrough_pid" 2>/dev/null || true; }
+az_at_exit end_walkthrough_session
+wait "$walkthrough_pid" || rc=$?
 if ((rc != 0)); then
     tail -n 40 "$AZ_TMP/walkthrough.err" >&2
     az_fail "the README walkthrough failed (exit $rc) at the command traced last above"
