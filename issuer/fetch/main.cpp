@@ -3,6 +3,7 @@
 //
 //   acmezone-fetch --config fetch.conf [--force] [--watch] [--mirror]
 //   acmezone-fetch --config fetch.conf status [--json]
+//   acmezone-fetch --config fetch.conf check [--mirror]
 #include <curl/curl.h>
 
 #include <boost/program_options.hpp>
@@ -12,6 +13,7 @@
 #include "common/error.h"
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "issuer/fetch/config_check.h"
 #include "issuer/fetch/fetch_config.h"
 #include "issuer/fetch/fetch_state.h"
 #include "issuer/fetch/fetcher.h"
@@ -24,7 +26,8 @@ namespace {
 
 const char* kUsage =
     "usage: acmezone-fetch --config FILE [--force] [--watch] [--mirror]\n"
-    "       acmezone-fetch --config FILE status [--json]\n";
+    "       acmezone-fetch --config FILE status [--json]\n"
+    "       acmezone-fetch --config FILE check [--mirror]\n";
 
 const char* kExitStatuses =
     "exit status:\n"
@@ -33,7 +36,10 @@ const char* kExitStatuses =
     "  1  some zone was not fetched or not installed (its installed files are unchanged),\n"
     "     or the deploy hook failed; status: some zone not installed or failing\n"
     "  2  bad configuration or command line\n"
-    "  3  another acmezone-fetch holds the target directory's lock (nothing done)\n";
+    "  3  another acmezone-fetch holds the target directory's lock (nothing done)\n"
+    "check (contacts no server): 0 the configuration and the files it names are usable,\n"
+    "  1 a file is missing, does not parse, is not valid now or the key does not match,\n"
+    "  2 bad configuration\n";
 
 int main_checked(int argc, char** argv) {
     po::options_description opts("options");
@@ -79,7 +85,7 @@ int main_checked(int argc, char** argv) {
         return kFetchUsage;
     }
     const std::string command = vm.count("command") ? vm["command"].as<std::string>() : "";
-    if (!command.empty() && command != "status") {
+    if (!command.empty() && command != "status" && command != "check") {
         std::cerr << "acmezone-fetch: unknown command \"" << command << "\"\n" << kUsage;
         return kFetchUsage;
     }
@@ -91,6 +97,10 @@ int main_checked(int argc, char** argv) {
         std::cerr << "acmezone-fetch: status takes only --json\n" << kUsage;
         return kFetchUsage;
     }
+    if (command == "check" && (options.force || options.watch || vm.count("json"))) {
+        std::cerr << "acmezone-fetch: check takes only --mirror\n" << kUsage;
+        return kFetchUsage;
+    }
     if (command.empty() && vm.count("json")) {
         std::cerr << "acmezone-fetch: --json is for status\n" << kUsage;
         return kFetchUsage;
@@ -100,6 +110,9 @@ int main_checked(int argc, char** argv) {
         if (command == "status") {
             return print_fetch_status(config.target, config.zones, vm.count("json") != 0,
                                       std::cout);
+        }
+        if (command == "check") {
+            return check_fetch_config(config, options.mirror, std::cout);
         }
         if (config.zones.empty() && !options.mirror) {
             throw ConfigError(config.origin +

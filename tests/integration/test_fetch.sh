@@ -19,13 +19,17 @@
 #       zone and ENOSPC, the installed tree unchanged; after room is made the
 #       next run installs
 #   (7) `issue ZONE --force` on the issuer: a --watch fetcher installs it
-#       within seconds and runs the hook once; SIGTERM ends the watch (0)
+#       within seconds and runs the hook once; that hook reloads a real nginx
+#       (nginx_lib.sh) serving the installed fullchain/privkey, and
+#       `openssl s_client` then sees the new certificate's serial; SIGTERM
+#       ends the watch (0)
 #   (8) --mirror, then serve on the mirror: a fetcher pointed at the mirror
 #       gets the issuer's versions and files
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
 source "$(dirname "$0")/pki_lib.sh"
+source "$(dirname "$0")/nginx_lib.sh"
 az_setup
 [[ -x ${ACMEZONE_FETCH:-} ]] || az_fail "ACMEZONE_FETCH is not set to the built acmezone-fetch"
 
@@ -69,7 +73,8 @@ start_serve serve "$PORT" "$AZ_CERTS"
 SERVE_LOG=$AZ_TMP/serve.log
 
 # fetch_conf NAME HOST TARGET [extra lines]: $AZ_TMP/NAME.conf for host HOST;
-# the hook appends $ACMEZONE_FETCH_ZONES to $AZ_TMP/NAME.hook.
+# the hook appends $ACMEZONE_FETCH_ZONES to $AZ_TMP/NAME.hook, then runs
+# $FETCH_HOOK_THEN if set.
 fetch_conf() {
     local name=$1 host=$2 target=$3
     shift 3
@@ -78,7 +83,7 @@ fetch_conf() {
         echo "client-cert = $AZ_PKI/$host.pem"
         echo "client-key = $AZ_PKI/$host.key"
         echo "target = $target"
-        echo "deploy-hook = echo \"\$ACMEZONE_FETCH_ZONES\" >>$AZ_TMP/$name.hook"
+        echo "deploy-hook = echo \"\$ACMEZONE_FETCH_ZONES\" >>$AZ_TMP/$name.hook${FETCH_HOOK_THEN:+ && $FETCH_HOOK_THEN}"
         echo "connect-timeout = 5"
         echo "timeout = 30"
         echo "wait = 20"
@@ -262,11 +267,38 @@ else
     az_log "not root: no tmpfs; the full disk is not covered by this run"
 fi
 
-az_log "(7) issue --force: a --watch fetcher installs it within seconds, hook once"
-fetch_conf watch web1.example.net "$T1" "server = $URL" "zone = $Z1" "zone = $Z2" \
-    "key-group = $KEY_GROUP"
+az_log "(7) issue --force: a --watch fetcher installs it within seconds, hook once, nginx reloaded"
+# A real nginx serving $Z1 from what the fetcher installed; the watch's hook
+# reloads it.
+NGX=$AZ_TMP/nginx
+NGINX_PORT=$(az_free_port)
+az_nginx_conf "$NGX" "$NGINX_PORT"
+cat >"$NGX/sites/$Z1.conf" <<EOF2
+server {
+    listen 127.0.0.1:$NGINX_PORT ssl;
+    server_name $Z1 *.$Z1;
+    ssl_certificate $T1/$Z1/fullchain.pem;
+    ssl_certificate_key $T1/$Z1/privkey.pem;
+    return 204;
+}
+EOF2
+FETCH_HOOK_THEN="nginx -s reload $AZ_NGINX_ARGS" fetch_conf watch web1.example.net "$T1" \
+    "server = $URL" "zone = $Z1" "zone = $Z2" "key-group = $KEY_GROUP"
+az_start_nginx
+# served_serial: the serial (hex) of the certificate nginx serves for www.$Z1
+served_serial() {
+    timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_PORT" -servername "www.$Z1" \
+        </dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//'
+}
+serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
+serves_serial() { [[ $(served_serial) == "$1" ]]; }
+old_serial=$(serial_of "$T1/$Z1/cert.pem")
+# Positive control: nginx serves the installed certificate before the renewal.
+az_wait_for 20 serves_serial "$old_serial" ||
+    az_fail "nginx does not serve the installed $Z1 certificate ($old_serial): [$(served_serial)]"
 fetch watch # first bring both zones up to date ($Z2 was issued again in (6))
 az_assert_eq 0 "$FETCH_RC" "the fetch before the watch: $(cat "$AZ_TMP/watch.err")"
+az_assert_eq "$old_serial" "$(serial_of "$T1/$Z1/cert.pem")" "$Z1 unchanged before the watch"
 rm -f "$AZ_TMP/watch.hook"
 az_start_bg watch "$ACMEZONE_FETCH" --config "$AZ_TMP/watch.conf" --watch
 WATCH_PID=$AZ_BG_PID
@@ -293,6 +325,12 @@ az_wait_for 10 grep -q "deploy-hook ran for $Z1" "$AZ_TMP/watch.log" ||
 az_wait_for 10 grep -q "GET /v1/zones/$Z1?wait=20 zone=$Z1 version=$new: waiting" "$SERVE_LOG" ||
     az_fail "the watch does not poll again"
 az_assert_eq "$Z1" "$(cat "$AZ_TMP/watch.hook")" "the hook ran once, for $Z1"
+new_serial=$(serial_of "$AZ_CERTS/$Z1/cert.pem")
+[[ $new_serial != "$old_serial" ]] || az_fail "issue --force gave the same serial $new_serial"
+az_wait_for 30 serves_serial "$new_serial" ||
+    az_fail "nginx, reloaded by the watch's hook, does not serve the new serial $new_serial: [$(served_serial)]" \
+        "watch: $(tail -5 "$AZ_TMP/watch.log")"
+az_log "nginx serves the new $Z1 certificate ($new_serial) $((SECONDS - issued_at)) s after issue --force"
 kill -TERM "$WATCH_PID"
 az_wait_for 10 bash -c "! kill -0 $WATCH_PID 2>/dev/null" || az_fail "the watch ignores SIGTERM"
 wait "$WATCH_PID" && rc=0 || rc=$?

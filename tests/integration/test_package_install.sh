@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # The Debian packages, as an operator gets them: scripts/package builds
-# acmezone-bind-plugin and acmezone-issuer; lintian finds no error in
-# either; apt-get installs both; the files, the system user and the modes
-# are what the packages promise; named loads the installed module with the
+# acmezone-bind-plugin, acmezone-issuer and acmezone-fetch; lintian finds no
+# error in any; apt-get installs the three; the files, the system user and
+# the modes are what the packages promise, systemd-analyze verify accepts
+# every unit; named loads the installed module with the
 # shipped plugin.conf (only the key file and the control port changed), and
 # the installed acmezone-issuer, run as user acmezone with the shipped
 # issuer.conf (only the CA, the key file and the ports changed), gets a
 # certificate from Pebble; its deploy-hook (the installed deploy-request)
 # asks for a deploy, and the installed acmezone-deploy.service's command, run
 # as root as the unit runs it, deploys that certificate into a real nginx on
-# a loopback port. Then an upgrade (the same packages with a higher
+# a loopback port. The installed serve unit's command, as acmezone, serves
+# that certificate over mutual TLS, and the installed acmezone-fetch, with
+# the shipped example fetch.conf (only the server, its CA and the client
+# certificate changed; `check` accepts it), installs it as the fetch unit
+# runs it. Then an upgrade (the same packages with a higher
 # version) keeps the state, a changed conffile and the user; a purge leaves
 # nothing behind (files, directories, user, group).
 #
@@ -17,12 +22,13 @@
 # to run when acmezone packages or an acmezone user are already there (it
 # would purge them). The EXIT trap purges what it installed, pass or fail.
 #
-# ACMEZONE_DEBS_DIR=DIR uses the two .debs already in DIR instead of running
+# ACMEZONE_DEBS_DIR=DIR uses the three .debs already in DIR instead of running
 # scripts/package (to debug this test without rebuilding).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
 source "$(dirname "$0")/nginx_lib.sh"
+source "$(dirname "$0")/pki_lib.sh"
 # named runs as bind and the issuer as acmezone, and both read files in
 # $AZ_TMP: it is made under /tmp (mode 1777 everywhere), not under $TMPDIR,
 # which may be a directory only root can enter (libpam-tmpdir's /tmp/user/0
@@ -33,7 +39,7 @@ TMPDIR=/tmp az_setup
 chmod 0711 "$AZ_TMP"
 umask 022 # what named.conf and the other files written here get, whatever the caller's umask
 
-packages=(acmezone-bind-plugin acmezone-issuer)
+packages=(acmezone-bind-plugin acmezone-issuer acmezone-fetch)
 installed_by_us=0
 
 purge_packages() {
@@ -64,7 +70,8 @@ for p in "${packages[@]}"; do
     fi
 done
 ! getent passwd acmezone >/dev/null || az_fail "a user acmezone exists already: this test would delete it"
-for d in /etc/acmezone /var/lib/acmezone /var/lib/bind/acmezone /var/lib/acmezone-deploy; do
+for d in /etc/acmezone /var/lib/acmezone /var/lib/bind/acmezone /var/lib/acmezone-deploy \
+    /var/lib/acmezone-fetch; do
     [[ ! -e $d ]] || az_fail "$d exists already: this test would remove it"
 done
 
@@ -103,7 +110,7 @@ grep -q . <<<"$lintian_out" && az_log "lintian (no errors): $(tr '\n' ';' <<<"$l
 # -- install -------------------------------------------------------------
 installed_by_us=1
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "$plugin_deb" "$issuer_deb" >"$AZ_TMP/apt.log" 2>&1 ||
+    "$plugin_deb" "$issuer_deb" "$fetch_deb" >"$AZ_TMP/apt.log" 2>&1 ||
     az_fail "apt-get install failed: $(tail -n 20 "$AZ_TMP/apt.log")"
 for p in "${packages[@]}"; do
     az_assert_eq "install ok installed" "$(dpkg-query -W -f='${Status}' "$p")" "$p status"
@@ -146,6 +153,18 @@ expect_path /etc/acmezone/nginx-site.conf.template "regular file" 644 root:root
 expect_path /etc/acmezone/deploy.conf "regular file" 644 root:root
 expect_path /lib/systemd/system/acmezone-deploy.path "regular file" 644 root:root
 expect_path /lib/systemd/system/acmezone-deploy.service "regular file" 644 root:root
+expect_path /lib/systemd/system/acmezone-serve.service "regular file" 644 root:root
+# acmezone-fetch: the program, its units and the example configuration (a
+# conffile: no secret in it, only paths, so 0644 as the other examples).
+expect_path /usr/bin/acmezone-fetch "regular file" 755 root:root
+expect_path /usr/share/man/man1/acmezone-fetch.1.gz "regular file" 644 root:root
+expect_path /etc/acmezone/fetch.conf "regular file" 644 root:root
+for u in acmezone-fetch.service acmezone-fetch.timer acmezone-fetch-watch.service; do
+    expect_path "/lib/systemd/system/$u" "regular file" 644 root:root
+done
+grep -qE '^ /etc/acmezone/fetch.conf [0-9a-f]{32}$' <<<"$(dpkg-query -W -f='${Conffiles}' acmezone-fetch)" ||
+    az_fail "/etc/acmezone/fetch.conf is not a conffile of acmezone-fetch: $(dpkg-query -W -f='${Conffiles}' acmezone-fetch)"
+man -w acmezone-fetch >/dev/null 2>&1 || az_fail "man acmezone-fetch: not found"
 man -w acmezone-issuer >/dev/null 2>&1 || az_fail "man acmezone-issuer: not found"
 man -w acmezone_dlz >/dev/null 2>&1 || az_fail "man acmezone_dlz: not found"
 nm -D --defined-only /usr/lib/bind/acmezone_dlz.so | awk '{print $3}' | grep -v '^dlz_' | grep -q . &&
@@ -188,8 +207,42 @@ for line in "ExecStart=/usr/lib/acmezone/acmezone-deploy" "EnvironmentFile=-/etc
     grep -qxF "$line" "$deploy_unit" || az_fail "$deploy_unit lacks the line: $line"
 done
 ! grep -q '^User=' "$deploy_unit" || az_fail "$deploy_unit must run as root (it edits nginx's configuration)"
+# serve: as acmezone, hardened as the issuer's units, the store read-only,
+# SIGHUP to re-read, no capability (it binds no port below 1024 by default).
+serve_unit=/lib/systemd/system/acmezone-serve.service
+for line in "User=acmezone" "ProtectSystem=strict" "ReadOnlyPaths=-/var/lib/acmezone/certs" \
+    "PrivateTmp=yes" "NoNewPrivileges=yes" "CapabilityBoundingSet=" "ProtectHome=yes" \
+    "PrivateDevices=yes" "SystemCallFilter=@system-service" \
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX" \
+    "ExecStart=/usr/sbin/acmezone-issuer --config /etc/acmezone/issuer.conf serve" \
+    'ExecReload=/bin/kill -HUP $MAINPID'; do
+    grep -qxF "$line" "$serve_unit" || az_fail "$serve_unit lacks the line: $line"
+done
+# fetch: a oneshot as root (keys given to key-group) from a randomised
+# timer, or the --watch service instead; both write only their target.
+fetch_unit=/lib/systemd/system/acmezone-fetch.service
+fetch_timer=/lib/systemd/system/acmezone-fetch.timer
+watch_unit=/lib/systemd/system/acmezone-fetch-watch.service
+for u in "$fetch_unit" "$watch_unit"; do
+    for line in "ProtectSystem=strict" "StateDirectory=acmezone-fetch" "PrivateTmp=yes" \
+        "NoNewPrivileges=yes" "CapabilityBoundingSet=CAP_CHOWN" "ProtectHome=yes" \
+        "SystemCallFilter=@system-service"; do
+        grep -qxF "$line" "$u" || az_fail "$u lacks the line: $line"
+    done
+    ! grep -q '^User=' "$u" || az_fail "$u must run as root (it gives keys to key-group)"
+done
+for line in "Type=oneshot" "ExecStart=/usr/bin/acmezone-fetch --config /etc/acmezone/fetch.conf" \
+    "SuccessExitStatus=3"; do
+    grep -qxF "$line" "$fetch_unit" || az_fail "$fetch_unit lacks the line: $line"
+done
+for line in "ExecStart=/usr/bin/acmezone-fetch --config /etc/acmezone/fetch.conf --watch" \
+    "Conflicts=acmezone-fetch.service acmezone-fetch.timer"; do
+    grep -qxF "$line" "$watch_unit" || az_fail "$watch_unit lacks the line: $line"
+done
+grep -qE '^RandomizedDelaySec=[1-9]' "$fetch_timer" || az_fail "$fetch_timer has no RandomizedDelaySec"
 out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$unit" /lib/systemd/system/acmezone-issuer.timer \
-    "$daemon_unit" "$deploy_unit" "$deploy_path" 2>&1) ||
+    "$daemon_unit" "$deploy_unit" "$deploy_path" "$serve_unit" "$fetch_unit" "$fetch_timer" \
+    "$watch_unit" 2>&1) ||
     az_fail "systemd-analyze verify: $out"
 [[ -z $out ]] || az_fail "systemd-analyze verify warns: $out"
 az_log "systemd-analyze verify: units clean"
@@ -199,6 +252,10 @@ az_log "systemd-analyze verify: units clean"
     az_fail "the daemon was enabled on installation"
 [[ ! -e /etc/systemd/system/paths.target.wants/acmezone-deploy.path ]] ||
     az_fail "acmezone-deploy.path was enabled on installation (the operator opts in)"
+for w in multi-user.target.wants/acmezone-serve.service timers.target.wants/acmezone-fetch.timer \
+    multi-user.target.wants/acmezone-fetch-watch.service; do
+    [[ ! -e /etc/systemd/system/$w ]] || az_fail "$w was enabled on installation (the operator opts in)"
+done
 
 # -- named with the installed module and the shipped plugin.conf ----------
 # named runs as bind, as Debian runs it (-u bind: named changes user before
@@ -359,11 +416,86 @@ az_assert_eq 3 "$status" "the unit's ExecStart with the lock held: $(cat "$AZ_TM
     az_fail "$unit: exit $status (lock held) is not in SuccessExitStatus (${success[*]})"
 az_log "ExecStart with the state lock held exits $status, which $unit counts as success"
 
+# -- serve and fetch, as installed ---------------------------------------------
+# The serve unit's ExecStart, as its User=, with the derived issuer.conf and
+# a [serve] for this test's hosts CA (pki_lib.sh), serves the certificate
+# the installed issuer got; the installed acmezone-fetch, with the shipped
+# fetch.conf (only server, server-ca, client-cert and client-key changed),
+# installs it as the fetch unit runs it, into the shipped target.
+# unit_line UNIT KEY: the value of KEY= in an installed unit, as systemd reads it
+unit_line() { systemd-analyze cat-config "$1" 2>/dev/null | sed -n "s/^$2=//p"; }
+shipped_fetch=/etc/acmezone/fetch.conf
+# The shipped example parses; check names the files it lacks here (exit 1,
+# not 2: the configuration itself is good) and contacts no server.
+status=0
+/usr/bin/acmezone-fetch --config "$shipped_fetch" check >"$AZ_TMP/check-shipped.out" 2>&1 || status=$?
+az_assert_eq 1 "$status" "check of the shipped fetch.conf (its files are not on this host): $(cat "$AZ_TMP/check-shipped.out")"
+az_assert_contains "$(cat "$AZ_TMP/check-shipped.out")" \
+    "$shipped_fetch: server-ca = /etc/acmezone/fetch/server-ca.pem: " "check names the missing server CA"
+AZ_PKI=$AZ_TMP/pki
+install -d -m 0755 "$AZ_PKI"
+az_make_ca "$AZ_PKI/ca" "acmezone test hosts CA"
+az_pki_leaf "$AZ_PKI/ca" server "$(az_server_ext)"
+az_pki_leaf "$AZ_PKI/ca" web1.example.net "$(az_client_ext web1.example.net)"
+chmod 0644 "$AZ_PKI/ca/ca.pem" "$AZ_PKI/server.pem"
+chown acmezone "$AZ_PKI/server.key"
+SERVE_PORT=$(az_free_port)
+serve_conf=$conf_dir/serve.conf
+{
+    cat "$conf_dir/issuer.conf"
+    printf '[serve]\nlisten = 127.0.0.1:%s\n' "$SERVE_PORT"
+    printf 'cert = %s\nkey = %s\n' "$AZ_PKI/server.pem" "$AZ_PKI/server.key"
+    printf 'client-ca = %s\nallow = example.com web1.example.net\n' "$AZ_PKI/ca/ca.pem"
+} >"$serve_conf"
+chmod 0644 "$serve_conf"
+readable_by acmezone "$serve_conf" "$AZ_PKI/server.pem" "$AZ_PKI/server.key" "$AZ_PKI/ca/ca.pem"
+serve_exec=$(unit_line "$serve_unit" ExecStart)
+[[ $serve_exec == *" --config $shipped_conf "* ]] || az_fail "$serve_unit: ExecStart does not name $shipped_conf"
+serve_exec=${serve_exec/" --config $shipped_conf "/" --config $serve_conf "}
+# setpriv execs (runuser would stay between, and not pass SIGTERM on).
+# shellcheck disable=SC2086 # ExecStart's words, as systemd splits them
+(cd / && exec setpriv --reuid="$(unit_line "$serve_unit" User)" \
+    --regid="$(unit_line "$serve_unit" Group)" --init-groups $serve_exec) >>"$AZ_TMP/serve.log" 2>&1 &
+serve_pid=$!
+az_track_pid "$serve_pid"
+az_wait_for 20 grep -q "serve: listening on 127.0.0.1:$SERVE_PORT" "$AZ_TMP/serve.log" ||
+    az_fail "the serve unit's command did not start: $(tail -5 "$AZ_TMP/serve.log")"
+fetch_conf=$AZ_TMP/fetch.conf
+sed -E -e "s|^server = .*|server = https://127.0.0.1:$SERVE_PORT|" \
+    -e "s|^server-ca = .*|server-ca = $AZ_PKI/ca/ca.pem|" \
+    -e "s|^client-cert = .*|client-cert = $AZ_PKI/web1.example.net.pem|" \
+    -e "s|^client-key = .*|client-key = $AZ_PKI/web1.example.net.key|" \
+    "$shipped_fetch" >"$fetch_conf"
+for k in "zone = example.com" "target = /var/lib/acmezone-fetch"; do
+    grep -qx "$k" "$fetch_conf" || az_fail "derived fetch.conf lacks \"$k\": shipped file changed?"
+done
+/usr/bin/acmezone-fetch --config "$fetch_conf" check >"$AZ_TMP/check.out" 2>&1 ||
+    az_fail "check of the derived fetch.conf: $(cat "$AZ_TMP/check.out")"
+az_assert_contains "$(cat "$AZ_TMP/check.out")" "this host is web1.example.net" "check's summary"
+fetch_exec=$(unit_line "$fetch_unit" ExecStart)
+[[ $fetch_exec == *" --config $shipped_fetch"* ]] || az_fail "$fetch_unit: ExecStart does not name $shipped_fetch"
+fetch_exec=${fetch_exec/" --config $shipped_fetch"/" --config $fetch_conf"}
+status=0
+# shellcheck disable=SC2086 # ExecStart's words, as systemd splits them
+(cd / && timeout 120 $fetch_exec) >"$AZ_TMP/fetch.out" 2>&1 || status=$?
+az_assert_eq 0 "$status" "the fetch unit's command: $(cat "$AZ_TMP/fetch.out")"
+fetched=/var/lib/acmezone-fetch/example.com
+az_assert_eq "$fingerprint" "$(openssl x509 -in "$fetched/cert.pem" -noout -fingerprint -sha256)" \
+    "the certificate acmezone-fetch installed is the one the issuer got"
+cmp -s "$AZ_CERTS/example.com/privkey.pem" "$fetched/privkey.pem" ||
+    az_fail "the installed key differs from the issuer's"
+az_assert_eq "600 root root" "$(stat -L -c '%a %U %G' "$fetched/privkey.pem")" "installed key (no key-group)"
+grep -q "host=web1.example.net GET /v1/zones/example.com zone=example.com .*status=200" "$AZ_TMP/serve.log" ||
+    az_fail "serve logged no fetch by web1: $(tail -5 "$AZ_TMP/serve.log")"
+kill -TERM "$serve_pid"
+az_wait_for 30 bash -c "! kill -0 $serve_pid" || az_fail "serve did not end on SIGTERM"
+az_log "the installed serve unit's command served, the installed fetch unit's command installed"
+
 # -- upgrade: the same packages with a higher version -----------------------
 echo "# kept across upgrades" >>/etc/acmezone/issuer.conf
 conf_sum=$(sha256sum /etc/acmezone/issuer.conf)
 up_version=$version+upgradetest1
-for deb in "$plugin_deb" "$issuer_deb"; do
+for deb in "$plugin_deb" "$issuer_deb" "$fetch_deb"; do
     d=$AZ_TMP/repack/$(basename "$deb" .deb)
     mkdir -p "$d"
     dpkg-deb -R "$deb" "$d"
@@ -400,7 +532,11 @@ for path in /usr/lib/bind/acmezone_dlz.so /usr/sbin/acmezone-issuer /etc/acmezon
     /lib/systemd/system/acmezone-issuer.timer /lib/systemd/system/acmezone-issuer-daemon.service \
     /lib/systemd/system/acmezone-deploy.path /lib/systemd/system/acmezone-deploy.service \
     /usr/lib/acmezone /var/lib/acmezone-deploy /usr/share/doc/acmezone-issuer \
-    /usr/share/doc/acmezone-bind-plugin /usr/share/man/man8/acmezone-issuer.8.gz; do
+    /usr/share/doc/acmezone-bind-plugin /usr/share/man/man8/acmezone-issuer.8.gz \
+    /lib/systemd/system/acmezone-serve.service /usr/bin/acmezone-fetch \
+    /lib/systemd/system/acmezone-fetch.service /lib/systemd/system/acmezone-fetch.timer \
+    /lib/systemd/system/acmezone-fetch-watch.service /var/lib/acmezone-fetch \
+    /usr/share/doc/acmezone-fetch /usr/share/man/man1/acmezone-fetch.1.gz; do
     [[ ! -e $path ]] || az_fail "$path is left after purge"
 done
 ! getent passwd acmezone >/dev/null || az_fail "user acmezone is left after purge"

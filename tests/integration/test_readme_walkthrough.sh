@@ -11,15 +11,21 @@
 #     other.org from zones-example/ (other.org without its CNAME: step 4 adds
 #     one), plus an include of $ACMEZONE_BIND_ETC/named.conf.local
 #   - PATH starts with shims: rndc (the test named's rndc.conf), dig (the
-#     test named's port), acmezone-issuer (the built one) and systemctl
-#     (`restart named` only: it asks this script, which started named, to
-#     restart it with az_restart_named, and waits until that is done)
+#     test named's port), acmezone-issuer and acmezone-fetch (the built
+#     ones) and systemctl (`restart named` only: it asks this script, which
+#     started named, to restart it with az_restart_named, and waits until
+#     that is done)
+#   - step 9's second host, web1, is a second directory ($AZ_TMP/web1) with
+#     its own etc/acmezone and target; the issuer's serve listens on a free
+#     loopback port and is reached as localhost
 # Afterwards the test checks what the walkthrough claims: both certificates
 # verify against Pebble's root with names {Z, *.Z}, `check` found both zones
 # ok, no challenge value is
 # left, and the configuration left by step 8 names Let's Encrypt production;
 # step 7b (the catalog): example.net, a zone that joined the catalog with
-# nsupdate, has its certificate and `status` names its catalog.
+# nsupdate, has its certificate and `status` names its catalog; step 9: web1
+# holds the issuer's version of both zones and step 9 stopped the serve it
+# started.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -36,7 +42,7 @@ awk '
     END { if (inside || block) exit 1 }
 ' "$readme" >"$script" || az_fail "README.md: walkthrough markers or sh fences are not closed"
 blocks=$(grep -c '^# ---- block ' "$script" || true)
-((blocks >= 9)) || az_fail "README.md: expected at least 9 sh blocks in the walkthrough, found $blocks"
+((blocks >= 12)) || az_fail "README.md: expected at least 12 sh blocks in the walkthrough, found $blocks"
 az_log "walkthrough: $blocks sh blocks, $(grep -vc '^# ---- block ' "$script") lines"
 
 # -- the operator's host, before the walkthrough --------------------------
@@ -73,13 +79,20 @@ rm -f "$restart_done"
 timeout 60 sh -c 'until [ -e "$restart_done" ]; do sleep 0.1; done' ||
     { echo "systemctl (test shim): named not restarted within 60 s" >&2; exit 1; }
 EOF
+ln -s "$ACMEZONE_FETCH" "$AZ_TMP/shims/acmezone-fetch"
+web1=$AZ_TMP/web1
+mkdir -p "$web1/var/lib"
+serve_port=$(az_free_port)
 chmod 0755 "$AZ_TMP/shims/rndc" "$AZ_TMP/shims/dig" "$AZ_TMP/shims/systemctl"
 control_port=$(az_free_port)
 
 # -- the walkthrough --------------------------------------------------------
 start=$(date +%s)
 rc=0
-env PATH="$AZ_TMP/shims:$PATH" \
+# In a session of its own: step 9 starts serve in the background, and a
+# command failing after that would leave it running; the session is ended
+# with the test, whatever happens (timeout, whose pid this is, leads it).
+setsid env PATH="$AZ_TMP/shims:$PATH" \
     ACMEZONE_ETC="$etc" \
     ACMEZONE_BIND_ETC="$bind_etc" \
     ACMEZONE_PLUGIN="$ACMEZONE_PLUGIN" \
@@ -93,8 +106,15 @@ env PATH="$AZ_TMP/shims:$PATH" \
     ACMEZONE_CHECK_SERVER="127.0.0.1:$AZ_NAMED_PORT" \
     ACMEZONE_NAMED_PORT="$AZ_NAMED_PORT" \
     ACMEZONE_BIND_STATE="$AZ_TMP/var/lib/bind" \
-    timeout 600 bash -euo pipefail -x "$script" >"$AZ_TMP/walkthrough.out" 2>"$AZ_TMP/walkthrough.err" &
+    ACMEZONE_ISSUER_HOST=localhost \
+    ACMEZONE_SERVE_LISTEN="127.0.0.1:$serve_port" \
+    ACMEZONE_WEB1_ETC="$web1/etc/acmezone" \
+    ACMEZONE_WEB1_TARGET="$web1/var/lib/acmezone-fetch" \
+    timeout 600 bash -euo pipefail -x "$script" </dev/null >"$AZ_TMP/walkthrough.out" \
+    2>"$AZ_TMP/walkthrough.err" &
 walkthrough_pid=$!
+end_walkthrough_session() { kill -TERM -- "-$walkthrough_pid" 2>/dev/null || true; }
+az_at_exit end_walkthrough_session
 # The systemctl shim's requests, served until the walkthrough ends.
 while kill -0 "$walkthrough_pid" 2>/dev/null; do
     if [[ -e $restart_request ]]; then
@@ -132,4 +152,19 @@ az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.other.org" "step 7 
 az_assert_contains "$(grep '^example\.net ' "$AZ_TMP/walkthrough.out" | head -n 1)" \
     "(from catalog catalog.example.com)" "step 7b's status names example.net's catalog"
 az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "DNS:*.example.net" "step 7b shows example.net's names"
+# step 9: the second host holds the issuer's current version of both zones,
+# its files the issuer's; serve was stopped (nothing listens on its port).
+for zone in example.com other.org; do
+    az_assert_eq "$(readlink "$AZ_CERTS/$zone/current")" "$(readlink "$web1/var/lib/acmezone-fetch/$zone/current")" \
+        "web1's installed version of $zone"
+    for f in cert.pem chain.pem fullchain.pem privkey.pem; do
+        cmp -s "$AZ_CERTS/$zone/$f" "$web1/var/lib/acmezone-fetch/$zone/$f" ||
+            az_fail "web1's $zone/$f differs from the issuer's"
+    done
+done
+az_assert_contains "$(cat "$AZ_TMP/walkthrough.out")" "this host is web1.example.net" "step 9 checks web1's fetch.conf"
+grep -q "host=web1.example.net GET /v1/zones/other.org zone=other.org .*status=200" \
+    "$AZ_TMP/var/lib/acmezone/serve.log" || az_fail "serve logged no fetch of other.org by web1 (allow-regex)"
+! (exec 3<>"/dev/tcp/127.0.0.1/$serve_port") 2>/dev/null ||
+    az_fail "something still listens on serve's port $serve_port after step 9 stopped it"
 echo "PASS: the README's first-hour walkthrough runs as written ($blocks blocks)"

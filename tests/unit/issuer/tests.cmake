@@ -79,8 +79,9 @@ acmezone_unit_test(test_issuer_json
     LIBS acmezone_issuer_lib)
 
 # fetch/: acmezone-fetch's answers (parsed and checked before installing,
-# test PKI) and its atomic install in the store's layout.
+# test PKI), its atomic install in the store's layout and `check`.
 acmezone_unit_test(test_issuer_fetch
     ${CMAKE_CURRENT_LIST_DIR}/fetch/test_zone_set.cpp
     ${CMAKE_CURRENT_LIST_DIR}/fetch/test_fetch_store.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/fetch/test_config_check.cpp
     LIBS acmezone_issuer_lib)
