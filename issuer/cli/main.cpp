@@ -3,7 +3,7 @@
 //
 //   acmezone-issuer --config issuer.conf run
 //   acmezone-issuer --config issuer.conf issue ZONE... [--force]
-//   acmezone-issuer --config issuer.conf status [--json] [--pins]
+//   acmezone-issuer --config issuer.conf status [--json] [--pins | --fleet]
 //   acmezone-issuer --config issuer.conf check [ZONE...] [--json]
 //   acmezone-issuer --config issuer.conf daemon
 //   acmezone-issuer --config issuer.conf serve
@@ -23,6 +23,7 @@
 #include "common/interrupt.h"
 #include "common/log.h"
 #include "issuer/cli/check_command.h"
+#include "issuer/cli/fleet_command.h"
 #include "issuer/cli/issuer_config.h"
 #include "issuer/cli/pins_command.h"
 #include "issuer/cli/status_command.h"
@@ -38,7 +39,7 @@ namespace {
 const char* kUsage =
     "usage: acmezone-issuer --config FILE run\n"
     "       acmezone-issuer --config FILE issue ZONE... [--force]\n"
-    "       acmezone-issuer --config FILE status [--json] [--pins]\n"
+    "       acmezone-issuer --config FILE status [--json] [--pins | --fleet]\n"
     "       acmezone-issuer --config FILE check [ZONE...] [--json]\n"
     "       acmezone-issuer --config FILE daemon\n"
     "       acmezone-issuer --config FILE serve\n";
@@ -51,6 +52,7 @@ int main_checked(int argc, char** argv) {
         ("force", "issue: even when the certificate is not due")
         ("json", "status, check: JSON instead of text")
         ("pins", "status: SPKI SHA-256 pins of the current and next keys (TLSA 3 1 1)")
+        ("fleet", "status: which hosts fetched which version from serve, and which are outdated")
         ("verbose,v", "debug logging (ACME requests, DNS steps)")
         ("help,h", "this help")
         ("help-config", "every configuration option, with defaults");
@@ -113,6 +115,11 @@ int main_checked(int argc, char** argv) {
         std::cerr << "acmezone-issuer: --pins applies to status only\n";
         return kExitConfig;
     }
+    const bool fleet = vm.count("fleet") > 0;
+    if (fleet && (command != "status" || pins)) {
+        std::cerr << "acmezone-issuer: --fleet applies to status only, without --pins\n";
+        return kExitConfig;
+    }
     if (command != "run" && command != "issue" && command != "status" && command != "check" &&
         command != "daemon" && command != "serve") {
         std::cerr << "acmezone-issuer: unknown command \"" << command << "\"\n" << kUsage;
@@ -146,6 +153,9 @@ int main_checked(int argc, char** argv) {
         }
         if (pins) {
             return print_pins(runner.config(), json, std::cout);
+        }
+        if (fleet) {
+            return fleet_status_command(runner.config(), json, std::cout);
         }
         return status_command(runner.config(), json, std::cout);
     } catch (const ConfigError& e) {

@@ -4,13 +4,16 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <sys/stat.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <charconv>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -18,7 +21,9 @@
 #include "common/file_io.h"
 #include "common/log.h"
 #include "issuer/serve/client_identity.h"
+#include "issuer/serve/fleet_view.h"
 #include "issuer/serve/request_target.h"
+#include "issuer/serve/serve_metrics.h"
 #include "issuer/serve/zone_answers.h"
 
 namespace acmezone::issuer {
@@ -37,6 +42,29 @@ constexpr auto kPollInterval = std::chrono::milliseconds(200);
 constexpr auto kShutdownTimeout = std::chrono::seconds(5);
 // How much of a request target a log line shows.
 constexpr std::size_t kLoggedTargetMax = 200;
+// How often fleet.json and the metrics file are written when something changed.
+constexpr auto kFleetWriteInterval = std::chrono::seconds(2);
+// How often, at most, a new connection has the client CRL file looked at.
+constexpr auto kCrlCheckInterval = std::chrono::seconds(1);
+
+// What tells that a file changed: device, inode, size, modification time.
+struct FileStamp {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    long long mtime_ns = 0;
+    friend bool operator==(const FileStamp&, const FileStamp&) = default;
+};
+
+// nullopt when `path` cannot be looked at (missing: the next look may find it).
+std::optional<FileStamp> file_stamp(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return FileStamp{st.st_dev, st.st_ino, st.st_size,
+                     static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
+}
 
 // [[noreturn]] helper: an OpenSSL/Asio setup step that failed, as a ConfigError.
 [[noreturn]] void setup_failed(const std::string& what, const std::string& why) {
@@ -96,6 +124,10 @@ void setup_tls(ssl::context& ctx, const ServeSettings& s) {
 // its own alive (SIGHUP).
 struct Setup {
     explicit Setup(IssuerConfig c) : config(std::move(c)), answers(config) {
+        // Before the file is read: a change while it is read is seen next time.
+        if (config.serve->client_crl) {
+            crl_stamp = file_stamp(*config.serve->client_crl);
+        }
         setup_tls(tls, *config.serve);
     }
     Setup(const Setup&) = delete;
@@ -104,6 +136,8 @@ struct Setup {
     IssuerConfig config;
     ZoneAnswers answers;
     ssl::context tls{ssl::context::tls_server};
+    // The client CRL file as it was when `tls` read it (or last failed to).
+    std::optional<FileStamp> crl_stamp;
     const ServeSettings& serve() const { return *config.serve; }
 };
 
@@ -115,17 +149,32 @@ class Server {
         : acceptor_(ioc),
           signals_(ioc, SIGTERM, SIGINT, SIGHUP),
           setup_(std::move(setup)),
-          config_path_(std::move(config_path)) {}
+          config_path_(std::move(config_path)),
+          fleet_timer_(ioc) {}
 
     void start();
     bool draining() const { return draining_; }
     void connection_ended() { --active_; }
+    // An answer sent: counted per status (serve_metrics.h).
+    void count_answer(unsigned status) {
+        ++requests_[status];
+        metrics_dirty_ = true;
+    }
+    // A host shown to hold `version` of `zone` (a 200 or 304; fleet_view.h).
+    void record_fetch(const std::string& zone, const std::string& host, const std::string& version,
+                      unsigned status);
+    // fleet.json and the metrics file, when something changed since the last
+    // write; true when fleet.json was written.
+    bool write_fleet();
 
   private:
     void accept();
+    void check_crl();
     void wait_for_signal();
     void drain();
     void reload();
+    void schedule_fleet_write();
+    std::map<std::string, ZoneFleetCount> fleet_counts() const;
 
     tcp::acceptor acceptor_;
     asio::signal_set signals_;
@@ -134,6 +183,15 @@ class Server {
     unsigned active_ = 0;
     bool draining_ = false;
     std::list<std::weak_ptr<Connection>> connections_;
+    std::chrono::steady_clock::time_point last_crl_check_{};
+    // The fleet view and the request counters, and what was last written.
+    asio::steady_timer fleet_timer_;
+    FleetView fleet_;
+    std::map<unsigned, unsigned long> requests_;
+    std::map<std::string, ZoneFleetCount> counts_written_;
+    bool fleet_dirty_ = false;
+    bool metrics_dirty_ = true;  // the first write has the zones at 0
+    bool write_failed_ = false;  // logged once until a write succeeds
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -297,6 +355,7 @@ void Connection::answer_zone(const DnsName& zone, const std::string& if_none_mat
     }
     log_info("serve: ", peer_, " host=", host(), " GET ", target_, " zone=", zone.text(),
              " version=", a.version, ": waiting up to ", bound.count(), " s for another version");
+    server_.record_fetch(zone.text(), host(), a.version, a.status);
     state_ = State::waiting;
     poll_zone_ = zone;
     poll_if_none_match_ = if_none_match;
@@ -342,6 +401,10 @@ void Connection::send(const Answer& a, bool keep_alive, const std::string& zone)
     log_info("serve: ", peer_, " host=", host(), " GET ", target_.empty() ? "-" : target_,
              " zone=", zone.empty() ? "-" : zone, " version=", a.version.empty() ? "-" : a.version,
              " status=", a.status, " bytes=", a.body.size());
+    server_.count_answer(a.status);
+    if (!zone.empty() && (a.status == 200 || a.status == 304)) {
+        server_.record_fetch(zone, host(), a.version, a.status);
+    }
     beast::get_lowest_layer(stream_).expires_after(idle());
     http::async_write(stream_, response_,
                       [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
@@ -400,8 +463,94 @@ void Server::start() {
     log_info("serve: listening on ", s.listen.to_string(), " (", setup_->config.zones.size(),
              " zones, stage-for ", s.stage_for.count(), " s, max-connections ", s.max_connections,
              ")");
+    const auto path = fleet_file(setup_->config.state_dir);
+    try {
+        fleet_ = load_fleet(path);
+    } catch (const std::exception& e) {
+        log_warning("serve: ", e.what(), ": the fleet view starts empty");
+    }
     accept();
     wait_for_signal();
+    schedule_fleet_write();
+}
+
+void Server::record_fetch(const std::string& zone, const std::string& host,
+                          const std::string& version, unsigned status) {
+    unsigned long n = 0;
+    const auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), n);
+    if (ec != std::errc() || end != version.data() + version.size()) {
+        return;
+    }
+    fleet_.record(zone, host, n, status, std::chrono::system_clock::now());
+    fleet_dirty_ = true;
+}
+
+std::map<std::string, ZoneFleetCount> Server::fleet_counts() const {
+    std::map<std::string, ZoneFleetCount> counts;
+    for (const DnsName& zone : setup_->config.zones) {
+        const auto it = fleet_.zones.find(zone.text());
+        if (it == fleet_.zones.end()) {
+            continue;
+        }
+        const auto served = setup_->answers.served_version(zone);
+        counts[zone.text()] = {static_cast<unsigned>(it->second.size()),
+                               count_outdated(it->second, served)};
+    }
+    return counts;
+}
+
+bool Server::write_fleet() {
+    // A new version (or its staging time passing) changes the counts without a request.
+    const auto counts = fleet_counts();
+    const bool counts_changed = counts.size() != counts_written_.size() ||
+                                !std::equal(counts.begin(), counts.end(), counts_written_.begin(),
+                                            [](const auto& a, const auto& b) {
+                                                return a.first == b.first &&
+                                                       a.second.hosts == b.second.hosts &&
+                                                       a.second.outdated == b.second.outdated;
+                                            });
+    const auto& metrics = setup_->config.metrics_file;
+    const bool write_metrics = metrics && (metrics_dirty_ || counts_changed);
+    if (!fleet_dirty_ && !write_metrics) {
+        return false;
+    }
+    bool wrote = false;
+    try {
+        if (fleet_dirty_) {
+            write_file_atomic(fleet_file(setup_->config.state_dir),
+                              fleet_to_json(fleet_, std::chrono::system_clock::now()), 0644);
+            fleet_dirty_ = false;
+            wrote = true;
+        }
+        if (write_metrics) {
+            write_metrics_file(serve_metrics_file(*metrics),
+                               serve_metric_samples(setup_->config.zones, counts, requests_));
+            metrics_dirty_ = false;
+            counts_written_ = counts;
+        }
+        if (write_failed_) {
+            log_info("serve: the fleet view and metrics are written again");
+            write_failed_ = false;
+        }
+    } catch (const std::exception& e) {
+        if (!write_failed_) {
+            log_error("serve: fleet view or metrics not written (retried every ",
+                      kFleetWriteInterval.count(), " s): ", e.what());
+            write_failed_ = true;
+        }
+    }
+    return wrote;
+}
+
+void Server::schedule_fleet_write() {
+    fleet_timer_.expires_after(kFleetWriteInterval);
+    fleet_timer_.async_wait([this](const beast::error_code& ec) {
+        if (ec || draining_) {
+            return;  // SIGTERM: serve() writes once more after the last answer
+        }
+        write_fleet();
+        schedule_fleet_write();
+    });
 }
 
 void Server::accept() {
@@ -419,6 +568,7 @@ void Server::accept() {
                         ") reached");
             socket.close(ignored);
         } else {
+            check_crl();
             ++active_;
             connections_.remove_if([](const std::weak_ptr<Connection>& c) { return c.expired(); });
             auto c = std::make_shared<Connection>(std::move(socket), setup_, *this);
@@ -427,6 +577,30 @@ void Server::accept() {
         }
         accept();
     });
+}
+
+// A changed client CRL file is read for new connections without a SIGHUP:
+// looked at (stat) at most once every kCrlCheckInterval, on a new connection.
+void Server::check_crl() {
+    // A copy: the Setup that holds the path may be gone once replaced.
+    const std::optional<std::filesystem::path> crl = setup_->serve().client_crl;
+    const auto now = std::chrono::steady_clock::now();
+    if (!crl || now - last_crl_check_ < kCrlCheckInterval) {
+        return;
+    }
+    last_crl_check_ = now;
+    const auto stamp = file_stamp(*crl);
+    if (stamp == setup_->crl_stamp) {
+        return;
+    }
+    try {
+        setup_ = std::make_shared<Setup>(setup_->config);
+        log_info("serve: ", crl->string(), " changed: client CRL re-read for new connections");
+    } catch (const std::exception& e) {
+        setup_->crl_stamp = stamp;  // tried again when it changes again
+        log_error("serve: ", crl->string(),
+                  " changed but does not load; new connections keep the previous CRL: ", e.what());
+    }
 }
 
 void Server::wait_for_signal() {
@@ -446,6 +620,7 @@ void Server::wait_for_signal() {
 void Server::drain() {
     log_info("serve: stopping: draining ", active_, " connection(s)");
     draining_ = true;
+    fleet_timer_.cancel();
     beast::error_code ignored;
     acceptor_.close(ignored);
     for (const auto& weak : connections_) {
@@ -483,6 +658,9 @@ int serve(const IssuerConfig& config, const std::string& config_path) {
     Server server(ioc, std::make_shared<Setup>(config), config_path);
     server.start();
     ioc.run();
+    if (server.write_fleet()) {  // what the last answers (drained long polls) changed
+        log_info("serve: fleet view written at exit");
+    }
     log_info("serve: stopped");
     return 0;
 }

@@ -17,6 +17,17 @@
 // version=N status=S bytes=B" (never a key byte), one per refused handshake
 // and per closed idle connection.
 //
+// The client CRL file is also re-read without a signal when it changes
+// (device, inode, size or mtime; looked at on a new connection, at most once
+// a second): a revocation takes effect for the next handshake. A CRL that
+// does not load keeps the previous one (logged once per change).
+//
+// Fleet view (fleet_view.h): every 200 or 304 for a zone, and every long poll
+// that starts waiting, records the host's version and time; STATE-DIR/
+// fleet.json and serve's metrics file (serve_metrics.h) are written every
+// 2 s when something changed (a new version served counts), and once more
+// after the drain at SIGTERM. A failed write is logged once and retried.
+//
 // Signals: SIGTERM or SIGINT drain (no new connections; requests in progress,
 // long polls included, are answered now, idle keep-alive connections closed;
 // exit 0 once none is left). SIGHUP re-reads the configuration file, the

@@ -21,8 +21,12 @@
 #   (7) `issue ZONE --force` on the issuer: a --watch fetcher installs it
 #       within seconds and runs the hook once; that hook reloads a real nginx
 #       (nginx_lib.sh) serving the installed fullchain/privkey, and
-#       `openssl s_client` then sees the new certificate's serial; SIGTERM
-#       ends the watch (0)
+#       `openssl s_client` then sees the new certificate's serial
+#   (7b) serve stopped while the fetcher watches, started again on the same
+#       port, a new version issued: the watch retried with a growing delay
+#       meanwhile (a bounded number of tries), reconnects, installs it and
+#       runs the hook; it never exits and never spins (its requests in the
+#       new serve's log are bounded); SIGTERM ends the watch (0)
 #   (8) --mirror, then serve on the mirror: a fetcher pointed at the mirror
 #       gets the issuer's versions and files
 source "$(dirname "$0")/lib.sh"
@@ -70,6 +74,7 @@ start_serve() {
 }
 PORT=$(az_free_port)
 start_serve serve "$PORT" "$AZ_CERTS"
+SERVE_PID=$AZ_BG_PID
 SERVE_LOG=$AZ_TMP/serve.log
 
 # fetch_conf NAME HOST TARGET [extra lines]: $AZ_TMP/NAME.conf for host HOST;
@@ -331,6 +336,52 @@ az_wait_for 30 serves_serial "$new_serial" ||
     az_fail "nginx, reloaded by the watch's hook, does not serve the new serial $new_serial: [$(served_serial)]" \
         "watch: $(tail -5 "$AZ_TMP/watch.log")"
 az_log "nginx serves the new $Z1 certificate ($new_serial) $((SECONDS - issued_at)) s after issue --force"
+
+az_log "(7b) serve stopped and started again on the same port: the watch reconnects"
+watch_alive() { kill -0 "$WATCH_PID" 2>/dev/null || az_fail "the watch exited: $(tail -5 "$AZ_TMP/watch.log")"; }
+tries() { grep -c "next try in" "$AZ_TMP/watch.log" || true; }
+tries_before=$(tries)
+kill -TERM "$SERVE_PID"
+az_wait_for 20 bash -c "! kill -0 $SERVE_PID 2>/dev/null" || az_fail "serve did not stop on SIGTERM"
+down_at=$SECONDS
+# Each zone's poll fails and is retried after 1, 2, 4 s ...: wait until both
+# zones wait 4 s (the third failure each, about 3 s down), then count.
+four_second_waits() { (($(grep -c "next try in 4 s" "$AZ_TMP/watch.log") >= 2)); }
+az_wait_for 30 four_second_waits ||
+    az_fail "the watch does not back off to 4 s: $(tail -5 "$AZ_TMP/watch.log")"
+down_tries=$(($(tries) - tries_before))
+down_secs=$((SECONDS - down_at))
+az_log "  $down_tries failed tries in $down_secs s down"
+((down_tries >= 6 && down_tries <= 10)) ||
+    az_fail "the watch tried $down_tries times while serve was down (2 zones, 1+2 s of back-off: 6 expected)"
+# The third try of each zone comes after 1 + 2 s of back-off, not at once.
+((down_secs >= 2)) || az_fail "the watch reached its 4 s back-off after $down_secs s, without waiting"
+watch_alive
+start_serve serve2 "$PORT" "$AZ_CERTS"
+restarted_at=$SECONDS
+az_wait_for 30 grep -q "host=web1.example.net GET /v1/zones/$Z1?wait=20 zone=$Z1 version=$new: waiting" \
+    "$AZ_TMP/serve2.log" || az_fail "the watch did not reconnect: $(tail -5 "$AZ_TMP/watch.log")"
+az_log "  reconnected $((SECONDS - restarted_at)) s after serve started again"
+az_issuer "$CONF" issue "$Z1" --force
+az_assert_eq 0 "$AZ_ISSUER_RC" "issue --force: $(tail -3 "$AZ_ISSUER_ERR")"
+newer=$(version_of "$AZ_CERTS" "$Z1")
+[[ $newer != "$new" ]] || az_fail "issue --force made no new version"
+az_wait_for 60 installed_is "$T1" "$Z1" "$newer" ||
+    az_fail "the watch did not install version $newer after the restart: $(tail -5 "$AZ_TMP/watch.log")"
+check_installed "$T1" "$Z1" "$KEY_MODE"
+az_wait_for 10 grep -q "GET /v1/zones/$Z1?wait=20 zone=$Z1 version=$newer: waiting" "$AZ_TMP/serve2.log" ||
+    az_fail "the watch does not poll again after installing $newer"
+az_wait_for 10 bash -c "(( \$(wc -l <'$AZ_TMP/watch.hook') == 2 ))" ||
+    az_fail "the hook did not run for $newer: $(cat "$AZ_TMP/watch.hook")"
+az_assert_eq "$Z1" "$(tail -1 "$AZ_TMP/watch.hook")" "the hook ran once more, for $Z1"
+watch_alive
+# Since the restart: per zone a poll (its waiting line), for $Z1 the new
+# version (200) and the next poll; a 20 s poll of $Z2 may end (304) and start
+# again. A watch that spins would have hundreds.
+requests=$(grep -c "host=web1.example.net GET /v1/zones/" "$AZ_TMP/serve2.log" || true)
+az_log "  $requests request lines of the watch in the restarted serve's log"
+((requests >= 3 && requests <= 12)) ||
+    az_fail "the watch made $requests requests to the restarted serve (3 to 12 expected)"
 kill -TERM "$WATCH_PID"
 az_wait_for 10 bash -c "! kill -0 $WATCH_PID 2>/dev/null" || az_fail "the watch ignores SIGTERM"
 wait "$WATCH_PID" && rc=0 || rc=$?

@@ -21,8 +21,15 @@
 #       not served before its time and is after it
 #   (7b) with max-connections 2 and two connections held, a third is closed
 #       at once; once they are gone clients are served again
+#   (6b) the fleet view: two hosts fetch, a new version is issued, one
+#       fetches it: status --fleet (text, JSON) and the metrics file show one
+#       outdated host (exit 1); the other fetches it: none (exit 0); request
+#       counters per status
 #   (7c) SIGHUP re-reads the CRL: a host revoked since then is refused
-#   (8) SIGTERM drains: a long poll in progress is answered, then exit 0
+#   (7d) the CRL file rewritten, no signal: the host revoked there is refused
+#       within seconds, the others are served
+#   (8) SIGTERM drains: a long poll in progress is answered, the fleet view
+#       written once more, then exit 0
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -44,6 +51,7 @@ az_make_ca "$PKI/other" "another CA"
 az_pki_leaf "$PKI/ca" server "$(az_server_ext)"
 az_pki_leaf "$PKI/ca" web1.example.net "$(az_client_ext web1.example.net)"
 az_pki_leaf "$PKI/ca" cp1001.eqiad.wmnet "$(az_client_ext cp1001.eqiad.wmnet)"
+az_pki_leaf "$PKI/ca" cp1002.eqiad.wmnet "$(az_client_ext cp1002.eqiad.wmnet)"
 az_pki_leaf "$PKI/ca" nothing.example.net "$(az_client_ext nothing.example.net)"
 az_pki_leaf "$PKI/ca" expired "$(az_client_ext web1.example.net)" \
     -startdate 20200101000000Z -enddate 20200102000000Z
@@ -55,9 +63,14 @@ openssl ca -config "$PKI/ca/ca.cnf" -gencrl -out "$PKI/crl.pem" 2>/dev/null ||
     az_fail "openssl ca -gencrl failed"
 
 PORT=$(az_free_port)
+METRICS=$AZ_TMP/metrics/acmezone.prom
+SERVE_METRICS=$AZ_TMP/metrics/acmezone-serve.prom
+mkdir -p "$AZ_TMP/metrics"
 serve_conf() { # extra [serve] lines
     {
         echo "$BASE_CONF"
+        echo "[status]"
+        echo "metrics-file = $METRICS"
         echo "[serve]"
         echo "listen = 127.0.0.1:$PORT"
         echo "cert = $PKI/server.pem"
@@ -240,9 +253,14 @@ az_wait_for 10 grep -q "$AZ_CERTS/$Z1" "$AZ_TMP/strace.out" ||
     az_fail "strace saw no store access for a real fetch: $(tail -3 "$AZ_TMP/strace.out")"
 kill -INT "$STRACE_PID"
 wait "$STRACE_PID" || true
-# Outside: not below the store, or through a ".." component.
+# Outside: not below the store, or through a ".." component. serve's own
+# outputs, written every 2 s apart from any request (the fleet view, its
+# metrics file and their directories), are not answers and are left out, and
+# so is the client CRL, looked at (stat) on new connections for a change.
 outside=$(grep -o '"/[^"]*"' "$AZ_TMP/strace.out" | tr -d '"' |
-    awk -v store="$AZ_CERTS/" 'index($0, store) != 1 || $0 ~ /(^|\/)\.\.(\/|$)/' | sort -u)
+    awk -v store="$AZ_CERTS/" 'index($0, store) != 1 || $0 ~ /(^|\/)\.\.(\/|$)/' |
+    grep -Ev "^($AZ_TMP/issuer-state(/\.?fleet\.json(\.tmp-[0-9-]+)?)?|$AZ_TMP/metrics(/\.?acmezone-serve\.prom(\.tmp-[0-9-]+)?)?|$PKI/crl\.pem)\$" |
+    sort -u || true)
 [[ -z $outside ]] || az_fail "serve touched paths outside the store while answering: $outside"
 
 az_log "(5) oversized header; an idle client closed while another is served"
@@ -290,6 +308,69 @@ az_assert_eq 200 "$(cat "$AZ_TMP/poll.code")" "the long poll's status"
 ((SECONDS - issued_at <= 3)) || az_fail "the long poll took $((SECONDS - issued_at)) s after issuance"
 cp "$AZ_TMP/poll.body" "$AZ_TMP/body" && cp "$AZ_TMP/poll.headers" "$AZ_TMP/headers"
 check_set "$Z1" "$v2"
+
+az_log "(6b) the fleet view: which host holds which version, outdated hosts, metrics"
+# fleet_of ZONE: FLEET = "serving=N outdated=K HOST=V[!] ..." from status
+# --fleet --json (! marks an outdated host), FLEET_RC its exit status.
+fleet_of() {
+    FLEET_RC=0 FLEET=
+    "$ACMEZONE_ISSUER" --config "$CONF" status --fleet --json >"$AZ_TMP/fleet.out" \
+        2>"$AZ_TMP/fleet.err" || FLEET_RC=$?
+    FLEET=$(python3 - "$AZ_TMP/fleet.out" "$1" <<'EOF2'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for z in doc["zones"]:
+    if z["zone"] == sys.argv[2]:
+        hosts = " ".join(h["host"] + "=" + h["version"] + ("!" if h["outdated"] else "")
+                         for h in z["hosts"] if h["host"] in ("web1.example.net", "cp1001.eqiad.wmnet"))
+        print("serving=%s outdated=%d %s" % (z["serving"], z["hosts_outdated"], hosts))
+EOF2
+    ) || true
+}
+# fleet_is ZONE WANT RC: status --fleet says WANT for ZONE and exits RC
+fleet_is() { fleet_of "$1" && [[ $FLEET == "$2" && $FLEET_RC == "$3" ]]; }
+metric_is() { grep -qx "acmezone_fleet_hosts_outdated{zone=\"$1\"} $2" "$SERVE_METRICS"; }
+v2=$(store_version "$Z1")
+az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "web1 fetches $Z1 version $v2"
+az_assert_eq 200 "$(fetch cp1001.eqiad.wmnet "/v1/zones/$Z1")" "cp1001 fetches $Z1 version $v2"
+want="serving=$v2 outdated=0 cp1001.eqiad.wmnet=$v2 web1.example.net=$v2"
+az_wait_for 15 fleet_is "$Z1" "$want" 0 ||
+    az_fail "status --fleet does not show both hosts on $v2: '$FLEET' (exit $FLEET_RC)" \
+        "$(cat "$AZ_TMP/fleet.err")"
+az_wait_for 15 metric_is "$Z1" 0 || az_fail "no outdated metric 0: $(cat "$SERVE_METRICS" 2>&1)"
+az_issuer "$CONF" issue "$Z1" --force
+az_assert_eq 0 "$AZ_ISSUER_RC" "issue $Z1 --force: $(tail -5 "$AZ_ISSUER_ERR")"
+v3=$(store_version "$Z1")
+[[ $v3 != "$v2" ]] || az_fail "issue --force stored no new version"
+az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "web1 fetches $Z1 version $v3"
+check_set "$Z1" "$v3"
+want="serving=$v3 outdated=1 cp1001.eqiad.wmnet=$v2! web1.example.net=$v3"
+az_wait_for 15 fleet_is "$Z1" "$want" 1 ||
+    az_fail "status --fleet does not show cp1001 outdated: '$FLEET' (exit $FLEET_RC)"
+az_wait_for 15 metric_is "$Z1" 1 ||
+    az_fail "the metric does not say 1 outdated host: $(grep outdated "$SERVE_METRICS")"
+"$ACMEZONE_ISSUER" --config "$CONF" status --fleet >"$AZ_TMP/fleet.txt" && rc=0 || rc=$?
+az_assert_eq 1 "$rc" "status --fleet exits 1 with an outdated host"
+az_assert_contains "$(cat "$AZ_TMP/fleet.txt")" "$Z1: serving version $v3; " "the text names the served version"
+az_assert_contains "$(grep cp1001.eqiad.wmnet "$AZ_TMP/fleet.txt" | grep "version $v2 ")" "outdated" \
+    "the text marks cp1001 outdated"
+az_assert_not_contains "$(grep web1.example.net "$AZ_TMP/fleet.txt" | grep "version $v3 ")" "outdated" \
+    "the text does not mark web1"
+az_log "  status --fleet: $(grep -A3 "^$Z1:" "$AZ_TMP/fleet.txt" | tr -s ' ' | tr '\n' '|')"
+az_assert_eq 200 "$(fetch cp1001.eqiad.wmnet "/v1/zones/$Z1" -H "If-None-Match: \"$v2\"")" \
+    "cp1001 naming its old version gets the new one"
+want="serving=$v3 outdated=0 cp1001.eqiad.wmnet=$v3 web1.example.net=$v3"
+az_wait_for 15 fleet_is "$Z1" "$want" 0 ||
+    az_fail "status --fleet still shows an outdated host: '$FLEET' (exit $FLEET_RC)"
+az_wait_for 15 metric_is "$Z1" 0 ||
+    az_fail "the metric does not go back to 0: $(grep outdated "$SERVE_METRICS")"
+for status in 200 304 404; do
+    grep -Eq "^acmezone_serve_requests_total\{status=\"$status\"\} [1-9][0-9]*$" "$SERVE_METRICS" ||
+        az_fail "no request counter for status $status: $(grep requests_total "$SERVE_METRICS")"
+done
+if grep -q acmezone_fleet "$METRICS" 2>/dev/null; then
+    az_fail "serve's samples in the issuer's metrics file $METRICS"
+fi
 
 az_log "(7) SIGHUP: stage-for = 8s"
 serve_conf "stage-for = 8s"
@@ -356,6 +437,27 @@ az_wait_for 10 bash -c "grep 'TLS handshake refused' '$SERVE_LOG' | tail -1 | gr
     az_fail "cp1001's refusal is not logged as revoked"
 az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "web1 still served after the reload"
 
+az_log "(7d) the CRL file rewritten, no signal: the host revoked there is refused"
+az_assert_eq 200 "$(fetch cp1002.eqiad.wmnet "/v1/zones/$Z2")" "cp1002 before its revocation"
+hups=$(grep -c 'SIGHUP' "$SERVE_LOG")
+openssl ca -config "$PKI/ca/ca.cnf" -revoke "$PKI/cp1002.eqiad.wmnet.pem" 2>/dev/null ||
+    az_fail "openssl ca -revoke cp1002 failed"
+# Rewritten in place, as an operator's `openssl ca -gencrl -out` does.
+openssl ca -config "$PKI/ca/ca.cnf" -gencrl -out "$PKI/crl.pem" 2>/dev/null ||
+    az_fail "openssl ca -gencrl failed"
+revoked_at=$SECONDS
+refused_now() { ! fetch cp1002.eqiad.wmnet "/v1/zones/$Z2"; }
+az_wait_for 10 refused_now ||
+    az_fail "cp1002, revoked in the rewritten CRL, is still served 10 s later: $(tail -3 "$SERVE_LOG")"
+az_log "  cp1002 refused $((SECONDS - revoked_at)) s after the CRL was rewritten"
+az_wait_for 10 bash -c "grep 'TLS handshake refused' '$SERVE_LOG' | tail -1 | grep -q 'certificate revoked'" ||
+    az_fail "cp1002's refusal is not logged as revoked"
+grep -q "serve: $PKI/crl.pem changed: client CRL re-read for new connections" "$SERVE_LOG" ||
+    az_fail "the CRL re-read is not logged"
+az_assert_eq "$hups" "$(grep -c 'SIGHUP' "$SERVE_LOG")" "no SIGHUP was involved"
+az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "web1 still served"
+az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "web1 served again (a second connection)"
+
 az_log "(8) SIGTERM drains"
 v2=$(store_version "$Z1")
 curl -sS --max-time 60 --cacert "$PKI/ca/ca.pem" --cert "$PKI/web1.example.net.pem" \
@@ -374,6 +476,11 @@ az_wait_for 10 bash -c "! kill -0 $SERVE_PID 2>/dev/null" || az_fail "serve did 
 wait "$SERVE_PID" || rc=$?
 az_assert_eq 0 "$rc" "serve's exit status after SIGTERM"
 grep -q "serve: stopped" "$SERVE_LOG" || az_fail "no 'serve: stopped' line"
+# The drained long poll's 304 is in the fleet view: written once more at the end.
+grep -q "serve: fleet view written at exit" "$SERVE_LOG" ||
+    az_fail "the fleet view was not written at SIGTERM: $(tail -3 "$SERVE_LOG")"
+az_assert_eq "$v2 304" "$(python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["zones"][sys.argv[2]]["web1.example.net"]; print(h["version"], h["status"])' \
+    "$AZ_TMP/issuer-state/fleet.json" "$Z1")" "fleet.json after SIGTERM: web1's last answer for $Z1"
 if grep -E "PRIVATE KEY|BEGIN CERT" "$SERVE_LOG"; then
     az_fail "key or certificate material in serve's log"
 fi

@@ -20,7 +20,7 @@ declare -A allowed=(
     [issuer/ca]="issuer/acme/ issuer/certs/ issuer/json/ issuer/cli/issuer_config.h"
     [issuer/pass]="issuer/acme/ issuer/dns/ issuer/certs/ issuer/json/ issuer/ca/ issuer/outputs/ issuer/cli/issuer_config.h"
     [issuer/outputs]="issuer/certs/ issuer/json/ issuer/pass/ issuer/cli/issuer_config.h"
-    [issuer/serve]="issuer/certs/ issuer/json/ issuer/cli/issuer_config.h"
+    [issuer/serve]="issuer/certs/ issuer/json/ issuer/cli/issuer_config.h issuer/outputs/metrics.h"
     [issuer/fetch]="issuer/certs/ issuer/json/ issuer/outputs/hooks.h"
     [issuer]="issuer/"
 )

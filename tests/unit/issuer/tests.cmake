@@ -65,12 +65,14 @@ acmezone_unit_test(test_issuer_outputs
 
 # serve/: the distribution service's pure parts: access rules (names,
 # full-match expressions), request targets (traversal and encodings never a
-# zone), staging decisions, client certificate names (test PKI).
+# zone), staging decisions, client certificate names (test PKI), the fleet
+# view (fleet.json, outdated hosts) and serve's metrics.
 acmezone_unit_test(test_issuer_serve
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_access_rules.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_request_target.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_staging.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_client_identity.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/serve/test_fleet_view.cpp
     LIBS acmezone_issuer_lib)
 
 # json/: the one JSON reader (never throws, bounded nesting); hermetic.
