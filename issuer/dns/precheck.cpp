@@ -192,7 +192,7 @@ Finding control_refusal_finding(const DnsError& error, const std::string& socket
                               " is not a zone of the control socket at " + socket + " (answered " +
                               (rcode == kRcodeNotAuth ? "NOTAUTH" : "NOTZONE") + ")",
                           "add `zone = " + zone.text() +
-                              "` to plugin.conf's zones and reload named, or CNAME " + first +
+                              "` to plugin.conf's zones and restart named, or CNAME " + first +
                               " to a name in your challenge zone");
         }
         return failed("publish",
@@ -200,7 +200,7 @@ Finding control_refusal_finding(const DnsError& error, const std::string& socket
                           ", which is in no zone of the control socket at " + socket +
                           " (answered NOTAUTH)",
                       "add the zone holding " + owner.text() +
-                          " to plugin.conf as `challenge-zone =` and reload named, or point the "
+                          " to plugin.conf as `challenge-zone =` and restart named, or point the "
                           "CNAME into a challenge zone the plugin serves");
     }
     if (rcode == kRcodeRefused) {
@@ -216,7 +216,8 @@ Finding control_refusal_finding(const DnsError& error, const std::string& socket
                           ": key " + key.text() + " is not granted " + owner.text() +
                           " (wrong or missing grant)",
                       "add `grant = " + key.text() + " zonesub " + where.text() +
-                          "` to the [control] section of plugin.conf and reload named");
+                          "` to the [control] section of plugin.conf and restart named (named "
+                          "reads plugin.conf as it starts)");
     }
     return failed(
         "publish", error.what(),
