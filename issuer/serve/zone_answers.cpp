@@ -22,10 +22,23 @@ std::string to_json(const Json::Value& v) {
 
 }  // namespace
 
-ZoneAnswers::ZoneAnswers(const IssuerConfig& config) : config_(config), store_(config.certs_dir) {}
+ZoneAnswers::ZoneAnswers(const IssuerConfig& config)
+    : config_(config),
+      store_(config.certs_dir),
+      configured_(config.zones.begin(), config.zones.end()) {}
+
+std::string ZoneAnswers::not_after(const DnsName& zone, const StoredVersion& v) const {
+    const auto found = not_after_.find(zone);
+    if (found != not_after_.end() && found->second.first == v.number) {
+        return found->second.second;
+    }
+    std::string text = format_utc(read_certificate(v.files.front().cert_pem).not_after);
+    not_after_[zone] = {v.number, text};
+    return text;
+}
 
 std::optional<unsigned long> ZoneAnswers::served_version(const DnsName& zone) const {
-    if (std::find(config_.zones.begin(), config_.zones.end(), zone) == config_.zones.end()) {
+    if (!configured_.contains(zone)) {
         return std::nullopt;
     }
     const auto current = store_.current_version(zone);
@@ -46,8 +59,7 @@ std::optional<unsigned long> ZoneAnswers::served_version(const DnsName& zone) co
 
 bool ZoneAnswers::may_fetch(const DnsName& zone,
                             const std::vector<std::string>& client_names) const {
-    return std::find(config_.zones.begin(), config_.zones.end(), zone) != config_.zones.end() &&
-           config_.serve->access.allowed(zone, client_names);
+    return configured_.contains(zone) && config_.serve->access.allowed(zone, client_names);
 }
 
 Answer ZoneAnswers::not_found() {
@@ -74,7 +86,7 @@ Answer ZoneAnswers::zone_list(const std::vector<std::string>& client_names) cons
         Json::Value z;
         z["zone"] = zone.text();
         z["version"] = std::to_string(v->number);
-        z["not_after"] = format_utc(read_certificate(v->files.front().cert_pem).not_after);
+        z["not_after"] = not_after(zone, *v);
         zones.append(z);
     }
     Json::Value body;
@@ -106,7 +118,7 @@ Answer ZoneAnswers::zone(const DnsName& zone, const std::vector<std::string>& cl
         body["version"] = version;
         body["written"] =
             format_utc(std::chrono::time_point_cast<std::chrono::seconds>(v->written));
-        body["not_after"] = format_utc(read_certificate(v->files.front().cert_pem).not_after);
+        body["not_after"] = not_after(zone, *v);
         Json::Value keys(Json::objectValue);
         for (const VersionFiles& f : v->files) {
             Json::Value k;

@@ -23,6 +23,8 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/dns_name.h"
@@ -56,8 +58,16 @@ class ZoneAnswers {
     static Answer error(unsigned status, const std::string& message);
 
   private:
+    // The notAfter of version `v` of `zone`, its leaf parsed once per version
+    // (OpenSSL 3 spends about a millisecond on one certificate).
+    std::string not_after(const DnsName& zone, const StoredVersion& v) const;
+
     const IssuerConfig& config_;
     CertStore store_;
+    std::unordered_set<DnsName> configured_;  // config_.zones, looked up per request
+    // Per zone: the version whose notAfter is known, and it. serve answers on
+    // one thread (server.h), so the cache needs no lock.
+    mutable std::unordered_map<DnsName, std::pair<unsigned long, std::string>> not_after_;
 };
 
 // Whether an If-None-Match header value names `etag` (a list, weak or not, or *).
