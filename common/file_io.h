@@ -3,8 +3,10 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +42,18 @@ void fsync_directory(const std::filesystem::path& dir);
 
 // Whole file as a string; throws std::system_error naming the path.
 std::string read_file(const std::filesystem::path& path);
+
+// What changes when a file is replaced or rewritten: its device, inode, size
+// and modification time (to the nanosecond).
+struct FileStamp {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+// The stamp of `path` (symlinks followed); nullopt when it cannot be stat'ed.
+std::optional<FileStamp> file_stamp(const std::filesystem::path& path);
 
 // A private key file read back: opened without following a symlink, it must
 // be a regular file that neither group nor others may read or write (keys are

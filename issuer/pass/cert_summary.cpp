@@ -1,8 +1,6 @@
 // See cert_summary.h.
 #include "issuer/pass/cert_summary.h"
 
-#include <sys/stat.h>
-
 #include <system_error>
 
 #include "common/file_io.h"
@@ -16,6 +14,7 @@ namespace {
 
 Json::Value stamp_json(const FileStamp& s) {
     Json::Value j(Json::objectValue);
+    j["device"] = Json::UInt64{s.device};
     j["inode"] = Json::UInt64{s.inode};
     j["size"] = Json::UInt64{s.size};
     j["mtime_ns"] = Json::Int64{s.mtime_ns};
@@ -23,11 +22,12 @@ Json::Value stamp_json(const FileStamp& s) {
 }
 
 std::optional<FileStamp> stamp_from(const Json::Value& j) {
-    if (!j.isObject() || !j["inode"].isUInt64() || !j["size"].isUInt64() ||
-        !j["mtime_ns"].isInt64()) {
+    if (!j.isObject() || !j["device"].isUInt64() || !j["inode"].isUInt64() ||
+        !j["size"].isUInt64() || !j["mtime_ns"].isInt64()) {
         return std::nullopt;
     }
-    return FileStamp{j["inode"].asUInt64(), j["size"].asUInt64(), j["mtime_ns"].asInt64()};
+    return FileStamp{j["device"].asUInt64(), j["inode"].asUInt64(), j["size"].asUInt64(),
+                     j["mtime_ns"].asInt64()};
 }
 
 Json::Value info_json(const CertInfo& info) {
@@ -132,11 +132,11 @@ std::optional<CertSummary> cert_from(const Json::Value& j) {
 // Every file `s` was read from is as it was then.
 bool still_describes(const fs::path& current, const CurrentSummary& s) {
     for (const CertSummary& c : s.certs) {
-        if (stamp_of(current / c.file) != c.stamp) {
+        if (file_stamp(current / c.file) != c.stamp) {
             return false;
         }
     }
-    return !s.top_stamp || stamp_of(current / "cert.pem") == s.top_stamp;
+    return !s.top_stamp || file_stamp(current / "cert.pem") == s.top_stamp;
 }
 
 std::string current_target(const fs::path& zone_dir) {
@@ -145,15 +145,6 @@ std::string current_target(const fs::path& zone_dir) {
 }
 
 }  // namespace
-
-std::optional<FileStamp> stamp_of(const fs::path& file) {
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-        return std::nullopt;
-    }
-    return FileStamp{static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_size),
-                     std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
 
 Json::Value to_json(const CurrentSummary& s) {
     Json::Value j(Json::objectValue);
@@ -234,7 +225,7 @@ CurrentRead read_current(const CertStore& store, const DnsName& zone,
         } catch (const std::exception& e) {
             s.sct_error = e.what();
         }
-        const auto stamp = stamp_of(current / s.file);
+        const auto stamp = file_stamp(current / s.file);
         if (!stamp) {
             r.summary.version.clear();
         } else {
@@ -247,7 +238,7 @@ CurrentRead read_current(const CertStore& store, const DnsName& zone,
     } else {
         r.summary.top = store.current(zone);
         if (r.summary.top) {
-            r.summary.top_stamp = stamp_of(current / "cert.pem");
+            r.summary.top_stamp = file_stamp(current / "cert.pem");
             if (!r.summary.top_stamp) {
                 r.summary.version.clear();
             }

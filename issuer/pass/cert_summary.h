@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/file_io.h"
 #include "issuer/certs/cert_check.h"
 #include "issuer/certs/cert_key.h"
 #include "issuer/certs/cert_store.h"
@@ -32,20 +33,10 @@
 
 namespace acmezone::issuer {
 
-// What changes when a file is replaced.
-struct FileStamp {
-    std::uint64_t inode = 0;
-    std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0;
-    bool operator==(const FileStamp&) const = default;
-};
-// nullopt when `file` cannot be stat'ed.
-std::optional<FileStamp> stamp_of(const std::filesystem::path& file);
-
 // One certificate file of the current version.
 struct CertSummary {
     std::string file;  // under current/: "fullchain.pem", "rsa-2048/fullchain.pem"
-    FileStamp stamp;
+    FileStamp stamp;   // common/file_io.h
     KeyType type = KeyType::ecdsa_p256;
     bool top_level = false;  // a version without key-type directories
     CertInfo info;

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
-#include <sys/stat.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -46,25 +45,6 @@ constexpr std::size_t kLoggedTargetMax = 200;
 constexpr auto kFleetWriteInterval = std::chrono::seconds(2);
 // How often, at most, a new connection has the client CRL file looked at.
 constexpr auto kCrlCheckInterval = std::chrono::seconds(1);
-
-// What tells that a file changed: device, inode, size, modification time.
-struct FileStamp {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = 0;
-    long long mtime_ns = 0;
-    friend bool operator==(const FileStamp&, const FileStamp&) = default;
-};
-
-// nullopt when `path` cannot be looked at (missing: the next look may find it).
-std::optional<FileStamp> file_stamp(const std::filesystem::path& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        return std::nullopt;
-    }
-    return FileStamp{st.st_dev, st.st_ino, st.st_size,
-                     static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
-}
 
 // [[noreturn]] helper: an OpenSSL/Asio setup step that failed, as a ConfigError.
 [[noreturn]] void setup_failed(const std::string& what, const std::string& why) {

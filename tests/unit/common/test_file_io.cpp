@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -248,4 +249,30 @@ TEST_F(FileIo, WriteNewFileThatCannotBeCompletedIsRemoved) {
 TEST_F(FileIo, FsyncDirectory) {
     EXPECT_NO_THROW(fsync_directory(dir_));
     EXPECT_THROW(fsync_directory(dir_ / "missing"), std::system_error);
+}
+
+// A stamp is the same while the file is, and differs once it is replaced,
+// even by the same bytes (a new inode) or rewritten in place (size or mtime).
+TEST_F(FileIo, FileStampFollowsReplacementAndRewrite) {
+    const fs::path f = dir_ / "stamped";
+    EXPECT_FALSE(file_stamp(f));
+    write_file_atomic(f, "one", 0644);
+    const auto first = file_stamp(f);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->size, 3u);
+    EXPECT_EQ(file_stamp(f), first);
+    write_file_atomic(f, "one", 0644);  // same bytes, a new file
+    const auto replaced = file_stamp(f);
+    ASSERT_TRUE(replaced);
+    EXPECT_NE(replaced, first);
+    {
+        std::FILE* out = std::fopen(f.c_str(), "a");
+        ASSERT_NE(out, nullptr);
+        std::fputs("two", out);
+        std::fclose(out);
+    }
+    const auto rewritten = file_stamp(f);
+    ASSERT_TRUE(rewritten);
+    EXPECT_EQ(rewritten->inode, replaced->inode);
+    EXPECT_NE(rewritten, replaced);
 }
