@@ -188,6 +188,23 @@ void Pass::ask_renewal_info(CaSession& ca, bool offered, ZoneStatus& st, SysTime
     st = zone_status(config_, st.zone, now, SummaryUse::read_and_keep);
 }
 
+namespace {
+
+// The certID of the current certificate of `type` as the zone's summary
+// holds it; "" when it holds none.
+std::string summarised_cert_id(const ZoneState& saved, KeyType type) {
+    if (saved.current) {
+        for (const CertSummary& c : saved.current->certs) {
+            if (c.type == type) {
+                return c.cert_id;
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 void Pass::keep_summary(const DnsName& zone, ZoneState& saved) const {
     try {
         CurrentRead r = read_current(CertStore(config_.certs_dir), zone, std::nullopt);
@@ -218,7 +235,10 @@ void Pass::note_no_renewal_info(ZoneStatus& st, SysTime now) {
         for (KeyType type : config_.key_types.empty() ? std::vector<KeyType>{config_.key_type}
                                                       : config_.key_types) {
             AriState a;
-            a.cert_id = ari_cert_id(store.current_chain(st.zone, type));
+            a.cert_id = summarised_cert_id(st.saved, type);  // kept just now (keep_summary)
+            if (a.cert_id.empty()) {
+                a.cert_id = ari_cert_id(store.current_chain(st.zone, type));
+            }
             a.directory = ca->directory();
             a.next_poll = now + 24h;
             st.saved.ari.push_back(std::move(a));
@@ -576,8 +596,8 @@ void Pass::attempt(Shared& shared, ZoneStatus& st, ZoneOutcome& out,
     out.cert = info;
     const SysTime now = system_clock::now();
     st.saved.record_success(env_.ca().directory(), now);
-    note_no_renewal_info(st, now);
     keep_summary(zone, st.saved);
+    note_no_renewal_info(st, now);
     save_zone_state(states_, zone, st.saved);
     shared.progress.finish(zone, true,
                            "issued, valid until " + format_utc(info.not_after) + ", stored in " +
