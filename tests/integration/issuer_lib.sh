@@ -32,7 +32,8 @@
 #                                 --slow-seconds N); wait (bounded, 10 s) until its /dir
 #                                 answers. Sets AZ_PROXY_DIR (the directory URL through it)
 #                                 and AZ_PROXY_PID; each injected fault is a line in
-#                                 $AZ_FAULTS_LOG ($AZ_TMP/faults.log)
+#                                 $AZ_FAULTS_LOG ($AZ_TMP/faults.log, emptied as each proxy
+#                                 starts: a line is always this proxy's)
 #   az_stop_fault_proxy           SIGTERM, bounded wait
 
 AZ_CERTS=""
@@ -148,6 +149,7 @@ az_start_fault_proxy() {
     local port i
     port=$(az_free_port)
     AZ_FAULTS_LOG=$AZ_TMP/faults.log
+    : >"$AZ_FAULTS_LOG"
     az_start_bg proxy python3 "$ACMEZONE_SOURCE_DIR/tests/integration/acme_fault_proxy.py" \
         --listen "$port" --upstream "${AZ_PEBBLE_DIR%/dir}" --cert "$AZ_TMP/pebble/tls.pem" \
         --key "$AZ_TMP/pebble/tls.key" --ca "$AZ_PEBBLE_TLS_CA" --log "$AZ_FAULTS_LOG" "$@"

@@ -37,8 +37,10 @@ TWO=s6.example.com                    # two key types (6)
 az_plugin_setup "${Z[@]}" "${LATE[@]}" "$TWO"
 az_start_named "$AZ_PLUGIN_FRAGMENT"
 # No authorization reuse: every order has challenges to publish (so (3) and
-# (5) always find values to wait for).
-PEBBLE_AUTHZREUSE=0 az_start_pebble "$AZ_NAMED_PORT"
+# (5) always find values to wait for). No nonce rejected: a badNonce retry is
+# a second POST to the same challenge, and the proxy's fault counts in (3)
+# and (5) count POSTs (retries are issuer_faults' and issuer_retries' part).
+PEBBLE_AUTHZREUSE=0 PEBBLE_WFE_NONCEREJECT=0 az_start_pebble "$AZ_NAMED_PORT"
 
 serial() { openssl x509 -in "$AZ_CERTS/$1/cert.pem" -noout -serial | cut -d= -f2; }
 
@@ -157,7 +159,17 @@ az_track_pid "$victim_pid"
 az_wait_for 60 grep -q "$victim: validating" "$AZ_TMP/kill.err" ||
     az_fail "never reached validation: $(cat "$AZ_TMP/kill.err")"
 az_wait_for 20 grep -q "POST /chalZ/.* -> slow" "$AZ_FAULTS_LOG" || az_fail "no slow response"
-az_assert_eq 2 "$(txt_count "$victim")" "both values published while validating (the issuer said: $(grep -E 'publishing|validating|already valid' "$AZ_TMP/kill.err" | tr '\n' ';'); served: $(az_dig "_acme-challenge.$victim" TXT +short | tr '\n' ' '))"
+# Every value the issuer published is served while it validates: 2 (Z and
+# *.Z), or 1 when Pebble reused the authorization (1) validated for one of the
+# names. Pebble 2.4 does that even with PEBBLE_AUTHZREUSE=0, for about 1 name
+# in 100: wfe.go makes a new authorization only when `rand.Intn(100) >
+# authzReusePercent`, false when the roll is 0 (seen here: "publishing 1
+# value(s)", the fourth of eight runs).
+published=$(sed -n "s/.*$victim: publishing \([0-9]*\) value(s) at .*/\1/p" "$AZ_TMP/kill.err" | head -n 1)
+[[ $published =~ ^[12]$ ]] ||
+    az_fail "the issuer did not say it published 1 or 2 values: $(tail -n 20 "$AZ_TMP/kill.err")"
+((published == 2)) || az_log "1 value published (Pebble reused an authorization)"
+az_assert_eq "$published" "$(txt_count "$victim")" "the values published while validating (the issuer said: $(grep -E 'publishing|validating|already valid' "$AZ_TMP/kill.err" | tr '\n' ';'); served: $(az_dig "_acme-challenge.$victim" TXT +short | tr '\n' ' '))"
 
 # (2) a second pass while this one holds the lock
 az_issuer "$KILL" run
@@ -169,15 +181,15 @@ az_log "(2) the second pass exited 3 at once: $(grep -o 'another.*' "$AZ_ISSUER_
 # (3) kill -9
 kill -KILL "$victim_pid"
 wait "$victim_pid" 2>/dev/null || true
-az_assert_eq 2 "$(txt_count "$victim")" "the killed run's values are still published"
+az_assert_eq "$published" "$(txt_count "$victim")" "the killed run's values are still published"
 az_assert_eq "$tree_before" "$(az_tree_digest "$AZ_CERTS/$victim")" \
     "$victim's files after kill -9 (old certificate in place)"
 az_verify_cert "$victim"
-python3 - "$(state_json "$victim")" "$victim" <<'PY' || az_fail "state after kill -9: $(state_json "$victim")"
+python3 - "$(state_json "$victim")" "$victim" "$published" <<'PY' || az_fail "state after kill -9: $(state_json "$victim")"
 import json, sys
 s = json.loads(sys.argv[1])
 o = s["order"]
-assert o["url"].startswith("https://") and len(o["values"]) == 2, s
+assert o["url"].startswith("https://") and len(o["values"]) == int(sys.argv[3]), s
 assert o["owner"] == "_acme-challenge." + sys.argv[2], s
 assert len(o["controls"]) == 1, s
 PY
@@ -191,7 +203,7 @@ az_issuer "$KILL" run
 err=$(cat "$AZ_ISSUER_ERR")
 az_assert_eq 0 "$AZ_ISSUER_RC" "run after kill -9: $err"
 az_assert_contains "$err" "$victim: an interrupted run left order" "the leftover order is found"
-az_assert_contains "$err" "removed its 2 value(s) at _acme-challenge.$victim" "its values removed"
+az_assert_contains "$err" "removed its $published value(s) at _acme-challenge.$victim" "its values removed"
 grep -qE "$victim: (resuming|abandoning) order" <<<"$err" || az_fail "order neither resumed nor abandoned: $err"
 az_log "the order: $(grep -oE "$victim: (resuming|abandoning) order.*" <<<"$err")"
 az_assert_no_txt "_acme-challenge.$victim"
@@ -257,6 +269,9 @@ az_verify_cert "${LATE[0]}"
 kill -0 "$daemon_pid" || az_fail "daemon exited after its pass: $(cat "$DLOG")"
 az_assert_contains "$(grep 'daemon: next pass at' "$DLOG" | tail -n 1)" "(in 60 min)" \
     "nothing due: sleeps max-sleep"
+# the premise of the SIGTERM below: the slow answer is still to come
+az_assert_eq 0 "$(grep -c -- '-> slow' "$AZ_FAULTS_LOG")" \
+    "the first pass's two challenge responses were not held: $(cat "$AZ_FAULTS_LOG")"
 
 # A broken configuration: reported, the old one kept.
 cp "$DAEMON" "$AZ_TMP/daemon.good"
