@@ -56,6 +56,11 @@ void setup_tls(ssl::context& ctx, const ServeSettings& s) {
     SSL_CTX* c = ctx.native_handle();
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    // A connection waiting in a long poll holds no TLS record buffers (about
+    // 34 KiB each): OpenSSL frees them while idle and takes them back on the
+    // next record (as Apache's mod_ssl does). A fleet's watches are idle
+    // connections.
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(s.cert_file.string(), ec);
     if (ec) {
