@@ -846,6 +846,28 @@ if readme:
       f"{PROMISE['gdnsd']} |")
     q(f"| named's RSS with {int(float(loaded)):,} live values | {fmt(rl, ' MiB')} "
       f"({fmt(r0, ' MiB')} with none) | |")
+    if med("scale.pass.1000.wall_s") is not None:
+        u, sy = med("scale.pass.1000.user_s"), med("scale.pass.1000.sys_s")
+        got = rows.get("scale.pass.1000.certs", [])
+        whole = sum(1 for v in got if v == "1000")
+        per = "" if u is None or sy is None else f", {(u + sy):.2f} ms of issuer CPU a zone"
+        idle = med("scale.idle.10000.wall_s")
+        st = med("scale.status.10000.wall_s")
+        q(f"| 1,000 zones in one `run` (Pebble, parallel = 16) | {cell('scale.pass.1000.wall_s', ' s')}"
+          f"{per}; every certificate stored in {whole} of {len(got)} runs; with nothing due "
+          f"{cell('scale.idle.1000.wall_s', ' s')} | 10,000 configured zones: `run` with nothing due "
+          f"{fmt(idle, ' s')}, `status --json` {fmt(st, ' s')}, issuer RSS "
+          f"{fmt(mib('scale.idle.10000.rss_kib'), ' MiB')} |")
+    r304 = paired("https.c304.serve", "https.c304.nginx")
+    rfull = paired("https.full.serve", "https.full.nginx")
+    if r304 or rfull:
+        q(f"| key distribution over mutual TLS, 1,000 zones (`serve`) | conditional GETs answered 304 "
+          f"{cell('https.c304.serve')}/s, full fetches on new connections {cell('https.full.serve')}/s; "
+          f"200 `acmezone-fetch --watch` hosts installed a renewal {cell('fleet.converge_store_s', ' s')} "
+          f"after it was stored; RSS {fmt(mib('fleet.hwm_kib'), ' MiB')} at its peak | nginx with "
+          f"`ssl_verify_client on` in front of the same bytes: {cell('https.c304.nginx')}/s and "
+          f"{cell('https.full.nginx')}/s; serve ÷ nginx per run {spread(r304, rat)} and "
+          f"{spread(rfull, rat)} |")
     print("\n".join(r))
 else:
     print("\n".join(out))
