@@ -43,7 +43,10 @@
 // after a recording when the last write is a second old or more, else by
 // flush() (the runner's end of a pass) or the destructor. So a pass of 100
 // zones costs a few writes, not 200 fsyncs, and a crash loses at most the
-// last second's recordings. A file that cannot be read or parsed is reported (a
+// last second's recordings. A write serialises only this CA's section; the
+// file's other sections are kept as text from when it was loaded, so the cost
+// of a write is its own ledger's, not a parse of the file. A file that cannot
+// be read or parsed is reported (a
 // warning naming it) and replaced by an empty ledger: the budget then errs
 // towards sending, as before it existed, rather than stopping issuance.
 //
@@ -167,6 +170,7 @@ class RateBudget {
         Ledger ledger;  // this CA's section
         bool dirty = false;
         std::chrono::steady_clock::time_point last_write{};
+        Clock::time_point latest{};  // the latest time recorded or saved: what prune() keeps to
     };
     void recorded(State& state, Clock::time_point now);
     void save(State& state, Clock::time_point now);
