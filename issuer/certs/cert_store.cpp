@@ -84,6 +84,68 @@ void replace_symlink(const fs::path& link, const std::string& target) {
     }
 }
 
+// The N of the version a symlink such as `current` names (".v-N"); nullopt
+// when there is no such link or it names something else.
+std::optional<unsigned long> link_version(const fs::path& link) {
+    std::error_code ec;
+    const std::string target = fs::read_symlink(link, ec).string();
+    if (ec || target.rfind(".v-", 0) != 0 || target.size() <= 3 || target.size() >= 15 ||
+        target.find_first_not_of("0123456789", 3) != std::string::npos) {
+        return std::nullopt;
+    }
+    return std::stoul(target.substr(3));
+}
+
+// Makes each of `names` a symlink to current/<name> (created once), then one
+// fsync of the zone's directory for them and for the switch before.
+void link_stable_names(const fs::path& zdir, const std::vector<std::string>& names) {
+    for (const std::string& f : names) {
+        const fs::path link = zdir / f;
+        std::error_code ec;
+        const std::string want = "current/" + f;
+        if (fs::is_symlink(fs::symlink_status(link, ec)) && fs::read_symlink(link, ec) == want) {
+            continue;
+        }
+        replace_symlink(link, want);
+    }
+    fsync_directory(zdir);
+}
+
+// The version kept before `current`: the newest below it that `standby` does
+// not name; nullopt when there is none.
+std::optional<unsigned long> previous_live(const std::set<unsigned long>& present,
+                                           std::optional<unsigned long> current,
+                                           std::optional<unsigned long> standby) {
+    if (!current) {
+        return std::nullopt;
+    }
+    for (auto it = present.rbegin(); it != present.rend(); ++it) {
+        if (*it < *current && *it != standby) {
+            return *it;
+        }
+    }
+    return std::nullopt;
+}
+
+// Keeps the versions `current` and `standby` name and the previous live one (a
+// reader holding its paths still finds it; serve may stage it); removes the rest.
+void prune(const fs::path& zdir) {
+    const auto current = link_version(zdir / "current");
+    const auto standby = link_version(zdir / "standby");
+    const auto present = versions(zdir);
+    const auto previous = previous_live(present, current, standby);
+    for (const unsigned long v : present) {
+        if (v == current || v == standby || v == previous) {
+            continue;
+        }
+        std::error_code ec;
+        fs::remove_all(zdir / (".v-" + std::to_string(v)), ec);
+        if (ec) {
+            log_warning(zdir.string(), ": could not remove old version .v-", v, ": ", ec.message());
+        }
+    }
+}
+
 // The leaf and the rest of a PEM chain.
 std::pair<std::string, std::string> split_leaf(const std::string& fullchain) {
     auto blocks = split_pem_chain(fullchain);
@@ -104,10 +166,18 @@ fs::path CertStore::zone_dir(const DnsName& zone) const {
 
 void CertStore::store(const DnsName& zone, const std::string& privkey_pem,
                       const std::string& fullchain_pem) {
-    store_version(zone, privkey_pem, fullchain_pem, {});
+    store_version(zone, privkey_pem, fullchain_pem, {}, Link::current);
 }
 
 void CertStore::store(const DnsName& zone, const std::vector<TypedCert>& certs) {
+    store_typed(zone, certs, Link::current);
+}
+
+void CertStore::store_standby(const DnsName& zone, const std::vector<TypedCert>& certs) {
+    store_typed(zone, certs, Link::standby);
+}
+
+void CertStore::store_typed(const DnsName& zone, const std::vector<TypedCert>& certs, Link link) {
     if (certs.empty()) {
         throw std::invalid_argument("no certificate to store for " + zone.text());
     }
@@ -119,12 +189,12 @@ void CertStore::store(const DnsName& zone, const std::vector<TypedCert>& certs) 
             }
         }
     }
-    store_version(zone, certs.front().privkey_pem, certs.front().fullchain_pem, certs);
+    store_version(zone, certs.front().privkey_pem, certs.front().fullchain_pem, certs, link);
 }
 
 void CertStore::store_version(const DnsName& zone, const std::string& privkey_pem,
-                              const std::string& fullchain_pem,
-                              const std::vector<TypedCert>& typed) {
+                              const std::string& fullchain_pem, const std::vector<TypedCert>& typed,
+                              Link link) {
     if (zone.is_root()) {
         throw std::invalid_argument("cannot store a certificate for the root zone");
     }
@@ -143,9 +213,12 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     // A version above `current` is what a store that died before its switch
     // left (this one holds the lock): never pointed to and maybe incomplete,
     // so it goes, and can never become the version kept before the new one.
-    const auto switched = current_version(zone);
+    // The standby set is the one version above `current` that stays: it was
+    // complete when `standby` was switched to it.
+    const auto switched = link_version(zdir / "current");
+    const auto standby = link_version(zdir / "standby");
     for (const unsigned long v : present) {
-        if (!switched || v > *switched) {
+        if ((!switched || v > *switched) && v != standby) {
             std::error_code ec;
             fs::remove_all(zdir / (".v-" + std::to_string(v)), ec);
         }
@@ -185,8 +258,9 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
             fsync_directory(tdir);
         }
         fsync_directory(vdir);
-        // The switch: from here on readers see the new version.
-        replace_symlink(zdir / "current", vname);
+        // The switch: from here on readers see the new version (or, for a
+        // standby set, `standby` names it; nothing servers read changes).
+        replace_symlink(zdir / link_name(link), vname);
     } catch (...) {
         std::error_code ec;
         fs::remove_all(vdir, ec);
@@ -194,36 +268,16 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     }
 
     // The stable names (created once; they point through `current`).
-    std::vector<std::string> names(kFiles.begin(), kFiles.end());
-    for (const TypedCert& t : typed) {
-        names.emplace_back(to_string(t.type));
-    }
-    for (const std::string& f : names) {
-        const fs::path link = zdir / f;
-        std::error_code ec;
-        const std::string want = "current/" + f;
-        if (fs::is_symlink(fs::symlink_status(link, ec)) && fs::read_symlink(link, ec) == want) {
-            continue;
+    if (link == Link::current) {
+        std::vector<std::string> names(kFiles.begin(), kFiles.end());
+        for (const TypedCert& t : typed) {
+            names.emplace_back(to_string(t.type));
         }
-        replace_symlink(link, want);
+        link_stable_names(zdir, names);
+    } else {
+        fsync_directory(zdir);
     }
-    // One fsync for the switch and any stable name made.
-    fsync_directory(zdir);
-
-    // Keep the new version and the one before it.
-    present = versions(zdir);
-    std::size_t kept = 0;
-    for (auto it = present.rbegin(); it != present.rend(); ++it) {
-        if (++kept <= 2) {
-            continue;
-        }
-        std::error_code ec;
-        fs::remove_all(zdir / (".v-" + std::to_string(*it)), ec);
-        if (ec) {
-            log_warning(zdir.string(), ": could not remove old version .v-", *it, ": ",
-                        ec.message());
-        }
-    }
+    prune(zdir);
 }
 
 std::optional<CertInfo> CertStore::current(const DnsName& zone) const {
@@ -236,26 +290,26 @@ std::optional<CertInfo> CertStore::current(const DnsName& zone) const {
 }
 
 // The file of `name` (cert.pem, privkey.pem, ...) of key type `type` in the
-// current version: its subdirectory, or the top level of a version without
-// one whose key is of that type; nullopt when there is none.
-std::optional<fs::path> CertStore::current_file(const DnsName& zone, KeyType type,
+// version `link` names: its subdirectory, or the top level of a version
+// without one whose key is of that type; nullopt when there is none.
+std::optional<fs::path> CertStore::version_file(const DnsName& zone, Link link, KeyType type,
                                                 const std::string& name) const {
-    const fs::path zdir = zone_dir(zone);
+    const fs::path vdir = zone_dir(zone) / link_name(link);
     std::error_code ec;
-    const fs::path typed = zdir / "current" / std::string(to_string(type)) / name;
+    const fs::path typed = vdir / std::string(to_string(type)) / name;
     if (fs::exists(typed, ec)) {
         return typed;
     }
-    if (fs::exists(zdir / "current" / std::string(to_string(type)), ec)) {
+    if (fs::exists(vdir / std::string(to_string(type)), ec)) {
         return std::nullopt;
     }
     // A version without subdirectories: its one certificate, if of that type.
-    const fs::path cert = zdir / "cert.pem";
+    const fs::path cert = vdir / "cert.pem";
     if (!fs::exists(cert, ec)) {
         return std::nullopt;
     }
     bool has_subdirs = false;
-    for (const auto& e : fs::directory_iterator(zdir / "current", ec)) {
+    for (const auto& e : fs::directory_iterator(vdir, ec)) {
         if (e.is_directory(ec)) {
             has_subdirs = true;
         }
@@ -272,11 +326,11 @@ std::optional<fs::path> CertStore::current_file(const DnsName& zone, KeyType typ
     if (key_type_of(X509_get0_pubkey(x.get())) != type) {
         return std::nullopt;
     }
-    return zdir / name;
+    return vdir / name;
 }
 
 std::optional<CertInfo> CertStore::current(const DnsName& zone, KeyType type) const {
-    auto file = current_file(zone, type, "cert.pem");
+    auto file = version_file(zone, Link::current, type, "cert.pem");
     if (!file) {
         return std::nullopt;
     }
@@ -284,12 +338,23 @@ std::optional<CertInfo> CertStore::current(const DnsName& zone, KeyType type) co
 }
 
 std::string CertStore::current_chain(const DnsName& zone, KeyType type) const {
-    auto file = current_file(zone, type, "fullchain.pem");
+    auto file = version_file(zone, Link::current, type, "fullchain.pem");
     return file ? read_file(*file) : std::string();
 }
 
 std::vector<CertStore::Current> CertStore::current_all(const DnsName& zone) const {
-    const fs::path current = zone_dir(zone) / "current";
+    return version_all(zone, Link::current);
+}
+
+std::vector<CertStore::Current> CertStore::standby_all(const DnsName& zone) const {
+    if (!standby_version(zone)) {
+        return {};
+    }
+    return version_all(zone, Link::standby);
+}
+
+std::vector<CertStore::Current> CertStore::version_all(const DnsName& zone, Link link) const {
+    const fs::path current = zone_dir(zone) / link_name(link);
     std::vector<std::pair<std::string, KeyType>> typed;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(current, ec)) {
@@ -337,26 +402,71 @@ std::vector<CertStore::Current> CertStore::current_all(const DnsName& zone) cons
 }
 
 std::optional<unsigned long> CertStore::current_version(const DnsName& zone) const {
-    std::error_code ec;
-    const std::string target = fs::read_symlink(zone_dir(zone) / "current", ec).string();
-    if (ec || target.rfind(".v-", 0) != 0 || target.size() <= 3 || target.size() >= 15 ||
-        target.find_first_not_of("0123456789", 3) != std::string::npos) {
-        return std::nullopt;
-    }
-    return std::stoul(target.substr(3));
+    return link_version(zone_dir(zone) / "current");
 }
 
 std::optional<unsigned long> CertStore::previous_version(const DnsName& zone) const {
-    const auto current = current_version(zone);
-    if (!current) {
+    const fs::path zdir = zone_dir(zone);
+    return previous_live(versions(zdir), link_version(zdir / "current"),
+                         link_version(zdir / "standby"));
+}
+
+std::optional<unsigned long> CertStore::standby_version(const DnsName& zone) const {
+    const fs::path zdir = zone_dir(zone);
+    const auto standby = link_version(zdir / "standby");
+    if (standby && standby == link_version(zdir / "current")) {
+        return std::nullopt;  // a switch that died between its two renames
+    }
+    std::error_code ec;
+    if (standby && !fs::is_directory(zdir / (".v-" + std::to_string(*standby)), ec)) {
+        return std::nullopt;  // names a version that is gone
+    }
+    return standby;
+}
+
+std::optional<CertInfo> CertStore::standby(const DnsName& zone, KeyType type) const {
+    if (!standby_version(zone)) {
         return std::nullopt;
     }
-    const auto present = versions(zone_dir(zone));
-    auto it = present.lower_bound(*current);
-    if (it == present.begin()) {
+    auto file = version_file(zone, Link::standby, type, "cert.pem");
+    if (!file) {
         return std::nullopt;
     }
-    return *std::prev(it);
+    return read_certificate(read_file(*file));
+}
+
+unsigned long CertStore::switch_to_standby(const DnsName& zone) {
+    const fs::path zdir = zone_dir(zone);
+    std::error_code ec;
+    if (!fs::is_directory(zdir, ec)) {
+        throw std::runtime_error(zone.text() + ": no certificate directory " + zdir.string());
+    }
+    FileLock lock(zdir / ".lock");
+    const auto standby = standby_version(zone);
+    if (!standby) {
+        throw std::runtime_error(zone.text() + ": no standby set in " + zdir.string() +
+                                 " to switch to (none issued yet, or switched already)");
+    }
+    const auto live = current_version(zone);
+    const std::string vname = ".v-" + std::to_string(*standby);
+    // The switch: one rename; from here on readers see the standby set.
+    replace_symlink(zdir / "current", vname);
+    std::vector<std::string> names(kFiles.begin(), kFiles.end());
+    for (const auto& e : fs::directory_iterator(zdir / vname, ec)) {
+        std::error_code dir_ec;
+        if (key_type_from_name(e.path().filename().string()) && e.is_directory(dir_ec)) {
+            names.push_back(e.path().filename().string());
+        }
+    }
+    link_stable_names(zdir, names);  // fsyncs the switch too
+    // The set that was live is the standby now (a switch back needs no CA).
+    if (live) {
+        replace_symlink(zdir / "standby", ".v-" + std::to_string(*live));
+    } else if (::unlink((zdir / "standby").c_str()) != 0) {
+        fail_errno("removing", zdir / "standby");
+    }
+    fsync_directory(zdir);
+    return *standby;
 }
 
 std::optional<std::chrono::system_clock::time_point> CertStore::version_written(

@@ -10,6 +10,12 @@
 //                                each configured key type's certificate, the first one
 //                                included (a copy of the four files above)
 //         current -> .v-2        the one switch: a symlink replaced by rename()
+//         standby -> .v-3        the standby set ([acme] standby-directory's CA): a
+//                                complete version written by store_standby(), which
+//                                switches this link only, never `current` or the
+//                                names below; made live by switch_to_standby() (one
+//                                rename of `current`; the set that was live becomes
+//                                the standby)
 //         privkey.pem -> current/privkey.pem     the four names servers read
 //         cert.pem -> current/cert.pem
 //         chain.pem -> current/chain.pem
@@ -30,9 +36,10 @@
 // A new version is written completely (each file fsync'd, keys 0600 from
 // their first byte, then the directory) into a new .v-<n> directory before
 // `current` is switched, so a reader that resolves `current` once sees one
-// consistent set; the previous version is kept (a reader holding its paths
-// still finds it), older ones are removed, and so is any version above
-// `current` (a store that died before its switch left it). Any failure
+// consistent set; the previous live version is kept (a reader holding its
+// paths still finds it), and so is the version `standby` names; other ones
+// are removed, and so is any version above `current` that `standby` does not
+// name (a store that died before its switch left it). Any failure
 // before the switch removes only the new directory: what was there stays as
 // it was, byte for byte. Durable writes per store: one fsync per file, one
 // per new directory, one of the zone's directory (switch and stable names).
@@ -92,6 +99,10 @@ class CertStore {
     // Stores one certificate per key type in one version (the first also at
     // the top level); each type at most once. Same guarantees.
     void store(const DnsName& zone, const std::vector<TypedCert>& certs);
+    // Stores a new version as the zone's standby set: as store(), but only
+    // the `standby` link is switched to it; `current`, the names servers read
+    // and every file of the live set stay byte for byte.
+    void store_standby(const DnsName& zone, const std::vector<TypedCert>& certs);
 
     // The current certificate's info, nullopt when the zone has none yet.
     // Throws CertCheckError when cert.pem exists but does not parse.
@@ -115,12 +126,26 @@ class CertStore {
         bool top_level = false;     // a version without key-type directories
     };
     std::vector<Current> current_all(const DnsName& zone) const;
+    // The same for the standby set; empty when the zone has none.
+    std::vector<Current> standby_all(const DnsName& zone) const;
 
     // The version `current` points to, and the newest one before it still kept
-    // (the store keeps two); nullopt when there is none. Reads only the zone's
-    // own directory (zone_dir).
+    // (never the standby set); nullopt when there is none. Reads only the
+    // zone's own directory (zone_dir).
     std::optional<unsigned long> current_version(const DnsName& zone) const;
     std::optional<unsigned long> previous_version(const DnsName& zone) const;
+    // The version `standby` points to; nullopt when there is none, when that
+    // version is gone, or when it names the live version (a switch that died
+    // between its two renames).
+    std::optional<unsigned long> standby_version(const DnsName& zone) const;
+    // The standby certificate of key type `type`, nullopt when there is none.
+    std::optional<CertInfo> standby(const DnsName& zone, KeyType type) const;
+    // Makes the standby set live: one rename of `current` (then the stable
+    // names of any key type the live set lacked), and the set that was live
+    // becomes the standby (so a switch back needs no CA). No network. Returns
+    // the version now live. Throws std::runtime_error naming the zone when it
+    // has no standby set; then nothing has changed.
+    unsigned long switch_to_standby(const DnsName& zone);
     // When version `number` was written; nullopt when it is not there.
     std::optional<std::chrono::system_clock::time_point> version_written(
         const DnsName& zone, unsigned long number) const;
@@ -138,10 +163,19 @@ class CertStore {
     void write_next_key(const DnsName& zone, KeyType type, const CertKey& key);
 
   private:
+    // The two symlinks a version is switched in by.
+    enum class Link { current, standby };
+    static const char* link_name(Link link) {
+        return link == Link::current ? "current" : "standby";
+    }
+
+    void store_typed(const DnsName& zone, const std::vector<TypedCert>& certs, Link link);
     void store_version(const DnsName& zone, const std::string& privkey_pem,
-                       const std::string& fullchain_pem, const std::vector<TypedCert>& typed);
-    std::optional<std::filesystem::path> current_file(const DnsName& zone, KeyType type,
+                       const std::string& fullchain_pem, const std::vector<TypedCert>& typed,
+                       Link link);
+    std::optional<std::filesystem::path> version_file(const DnsName& zone, Link link, KeyType type,
                                                       const std::string& name) const;
+    std::vector<Current> version_all(const DnsName& zone, Link link) const;
 
     std::filesystem::path dir_;
 };

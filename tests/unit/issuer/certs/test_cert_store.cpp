@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <set>
 
 #include "common/file_io.h"
 #include "issuer/certs/cert_store.h"
@@ -322,4 +323,174 @@ TEST_F(CertStoreTest, NextKeyReadableByOthersIsRefused) {
     fs::remove(p);
     fs::create_symlink(elsewhere, p);
     EXPECT_THROW((void)store.next_key(kZone, KeyType::ecdsa_p256), std::runtime_error);
+}
+
+// The standby set: a complete version beside the live one, switched in by its
+// own link; storing it changes no file, link or name of the live set.
+TEST_F(CertStoreTest, StandbySetIsStoredBesideTheLiveSetWithoutTouchingIt) {
+    CertStore store(dir);
+    const fs::path z = dir / "example.com";
+    CertKey live = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, {{KeyType::ecdsa_p256, live.private_pem(),
+                         pki.chain_for(live, kSans, -3600, 86400 * 90, 1)}});
+    EXPECT_FALSE(store.standby_version(kZone).has_value());
+    EXPECT_TRUE(store.standby_all(kZone).empty());
+    const auto before = snapshot(dir);
+
+    CertKey sb = CertKey::generate(KeyType::ecdsa_p256);
+    CertKey sb_rsa = CertKey::generate(KeyType::rsa_2048);
+    store.store_standby(kZone, {{KeyType::ecdsa_p256, sb.private_pem(),
+                                 pki.chain_for(sb, kSans, -3600, 86400 * 90, 2)},
+                                {KeyType::rsa_2048, sb_rsa.private_pem(),
+                                 pki.chain_for(sb_rsa, kSans, -3600, 86400 * 90, 3)}});
+    EXPECT_EQ(fs::read_symlink(z / "standby"), ".v-2");
+    EXPECT_EQ(store.standby_version(kZone), 2u);
+    EXPECT_EQ(store.standby(kZone, KeyType::ecdsa_p256).value().serial_hex, "02");
+    EXPECT_EQ(store.standby(kZone, KeyType::rsa_2048).value().serial_hex, "03");
+    ASSERT_EQ(store.standby_all(kZone).size(), 2u);
+    struct stat st {};
+    ASSERT_EQ(::stat((z / ".v-2/rsa-2048/privkey.pem").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+    // Every file, link and name of the live set as it was; nothing added but
+    // the standby version and its link.
+    const auto after = snapshot(dir);
+    for (const auto& [path, content] : before) {
+        const auto it = after.find(path);
+        ASSERT_NE(it, after.end()) << path;
+        EXPECT_EQ(it->second, content) << path;
+    }
+    for (const auto& [path, content] : after) {
+        if (!before.contains(path)) {
+            EXPECT_TRUE(path == "example.com/standby" || path.starts_with("example.com/.v-2"))
+                << path;
+        }
+    }
+    EXPECT_FALSE(fs::exists(z / "rsa-2048"));  // no name servers read points at it
+    EXPECT_EQ(store.current_version(kZone), 1u);
+    EXPECT_EQ(store.current(kZone).value().serial_hex, "01");
+    EXPECT_FALSE(store.current(kZone, KeyType::rsa_2048).has_value());
+    ASSERT_EQ(store.current_all(kZone).size(), 1u);
+    EXPECT_FALSE(store.previous_version(kZone).has_value());
+}
+
+// Renewals of the live set keep the standby version (which is above `current`
+// after a live renewal only when it was stored later; the rule that removes a
+// crashed store's leftover above `current` must spare it), the standby is
+// never the previous version, and a new standby replaces the old one.
+TEST_F(CertStoreTest, PruningKeepsCurrentStandbyAndThePreviousLiveVersion) {
+    CertStore store(dir);
+    const fs::path z = dir / "example.com";
+    auto store_live = [&](long serial) {
+        CertKey k = CertKey::generate(KeyType::ecdsa_p256);
+        store.store(kZone, {{KeyType::ecdsa_p256, k.private_pem(),
+                             pki.chain_for(k, kSans, -3600, 86400 * 90, serial)}});
+    };
+    auto store_standby = [&](long serial) {
+        CertKey k = CertKey::generate(KeyType::ecdsa_p256);
+        store.store_standby(kZone, {{KeyType::ecdsa_p256, k.private_pem(),
+                                     pki.chain_for(k, kSans, -3600, 86400 * 90, serial)}});
+    };
+    store_live(1);
+    store_standby(2);
+    store_live(3);  // .v-2 is above the `current` this store found
+    EXPECT_TRUE(fs::exists(z / ".v-2/ecdsa-p256/fullchain.pem"));
+    EXPECT_EQ(store.standby_version(kZone), 2u);
+    EXPECT_EQ(store.previous_version(kZone), 1u);
+    store_live(4);
+    store_live(5);
+    EXPECT_EQ(store.current_version(kZone), 5u);
+    EXPECT_EQ(store.previous_version(kZone), 4u);
+    EXPECT_EQ(store.standby(kZone, KeyType::ecdsa_p256).value().serial_hex, "02");
+    std::set<std::string> left;
+    for (const auto& e : fs::directory_iterator(z)) {
+        if (e.path().filename().string().starts_with(".v-")) {
+            left.insert(e.path().filename().string());
+        }
+    }
+    EXPECT_EQ(left, (std::set<std::string>{".v-2", ".v-4", ".v-5"}));
+
+    // A standby store that died before its switch left .v-6: the next store
+    // (standby or live) removes it and keeps the standby it did not replace.
+    fs::create_directory(z / ".v-6");
+    write_file_atomic(z / ".v-6/privkey.pem", "half", 0600);
+    store_live(7);
+    EXPECT_FALSE(fs::exists(z / ".v-6"));
+    EXPECT_EQ(store.standby_version(kZone), 2u);
+    EXPECT_EQ(store.previous_version(kZone), 5u);
+    EXPECT_FALSE(fs::exists(z / ".v-4"));
+
+    // A new standby replaces the old one, which goes.
+    store_standby(8);
+    EXPECT_EQ(store.standby_version(kZone), 8u);
+    EXPECT_FALSE(fs::exists(z / ".v-2"));
+    EXPECT_EQ(store.current_version(kZone), 7u);
+    EXPECT_EQ(store.previous_version(kZone), 5u);
+    EXPECT_EQ(store.current(kZone).value().serial_hex, "07");
+}
+
+// The switch: one rename of `current`; the set that was live becomes the
+// standby, so switching back needs no CA either.
+TEST_F(CertStoreTest, SwitchToStandbyMakesItLiveAndTheLiveSetTheStandby) {
+    CertStore store(dir);
+    const fs::path z = dir / "example.com";
+    EXPECT_THROW(store.switch_to_standby(kZone), std::runtime_error);  // no directory at all
+    CertKey live = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, {{KeyType::ecdsa_p256, live.private_pem(),
+                         pki.chain_for(live, kSans, -3600, 86400 * 90, 1)}});
+    const auto unswitched = snapshot(dir);
+    try {
+        store.switch_to_standby(kZone);
+        ADD_FAILURE() << "switched without a standby set";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("example.com: no standby set in"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(snapshot(dir), unswitched);
+
+    CertKey sb = CertKey::generate(KeyType::ecdsa_p256);
+    const std::string sb_chain = pki.chain_for(sb, kSans, -3600, 86400 * 90, 2);
+    store.store_standby(kZone, {{KeyType::ecdsa_p256, sb.private_pem(), sb_chain}});
+    EXPECT_EQ(store.switch_to_standby(kZone), 2u);
+    EXPECT_EQ(fs::read_symlink(z / "current"), ".v-2");
+    EXPECT_EQ(fs::read_symlink(z / "standby"), ".v-1");
+    EXPECT_EQ(read_file(z / "privkey.pem"), sb.private_pem());
+    EXPECT_EQ(read_file(z / "fullchain.pem"), sb_chain);
+    EXPECT_EQ(read_file(z / "ecdsa-p256/fullchain.pem"), sb_chain);
+    EXPECT_EQ(store.current(kZone).value().serial_hex, "02");
+    EXPECT_EQ(store.standby(kZone, KeyType::ecdsa_p256).value().serial_hex, "01");
+    EXPECT_EQ(store.standby_version(kZone), 1u);
+    EXPECT_FALSE(store.previous_version(kZone).has_value());  // .v-1 is the standby
+
+    // And back.
+    EXPECT_EQ(store.switch_to_standby(kZone), 1u);
+    EXPECT_EQ(read_file(z / "privkey.pem"), live.private_pem());
+    EXPECT_EQ(store.standby(kZone, KeyType::ecdsa_p256).value().serial_hex, "02");
+
+    // A switch that died between its two renames leaves both links on the
+    // live set: that is no standby (a second switch would change nothing).
+    fs::remove(z / "standby");
+    fs::create_symlink(".v-1", z / "standby");
+    EXPECT_FALSE(store.standby_version(kZone).has_value());
+    EXPECT_FALSE(store.standby(kZone, KeyType::ecdsa_p256).has_value());
+    EXPECT_TRUE(store.standby_all(kZone).empty());
+    EXPECT_THROW(store.switch_to_standby(kZone), std::runtime_error);
+}
+
+TEST_F(CertStoreTest, SwitchingToAStandbyWithAnotherKeyTypeLinksItsNames) {
+    CertStore store(dir);
+    const fs::path z = dir / "example.com";
+    CertKey ec = CertKey::generate(KeyType::ecdsa_p256);
+    store.store(kZone, ec.private_pem(), pki.chain_for(ec, kSans));
+    CertKey ec2 = CertKey::generate(KeyType::ecdsa_p256);
+    CertKey rsa = CertKey::generate(KeyType::rsa_2048);
+    store.store_standby(kZone, {{KeyType::ecdsa_p256, ec2.private_pem(), pki.chain_for(ec2, kSans)},
+                                {KeyType::rsa_2048, rsa.private_pem(), pki.chain_for(rsa, kSans)}});
+    EXPECT_FALSE(fs::exists(z / "rsa-2048"));
+    store.switch_to_standby(kZone);
+    EXPECT_EQ(fs::read_symlink(z / "rsa-2048"), "current/rsa-2048");
+    EXPECT_EQ(read_file(z / "rsa-2048/privkey.pem"), rsa.private_pem());
+    // The old live set, without key-type directories, is the standby now.
+    EXPECT_TRUE(store.standby(kZone, KeyType::ecdsa_p256).has_value());
+    EXPECT_FALSE(store.standby(kZone, KeyType::rsa_2048).has_value());
 }
