@@ -18,6 +18,31 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
+// The [acme] options of a CA besides the first; nullptr for the first.
+const IssuerConfig::OtherCa* other_ca(const IssuerConfig& c, CaRole role) {
+    switch (role) {
+        case CaRole::fallback:
+            return &*c.fallback;
+        case CaRole::standby:
+            return &*c.standby;
+        case CaRole::first:
+            break;
+    }
+    return nullptr;
+}
+
+std::filesystem::path account_key_path(const IssuerConfig& c, CaRole role) {
+    switch (role) {
+        case CaRole::fallback:
+            return c.fallback_account_key_path();
+        case CaRole::standby:
+            return c.standby_account_key_path();
+        case CaRole::first:
+            break;
+    }
+    return c.account_key_path();
+}
+
 // meta.caaIdentities of the directory at `directory`; empty, with a warning,
 // when it cannot be read.
 std::vector<std::string> directory_caa_identities(const std::string& directory, HttpClient& http) {
@@ -51,26 +76,26 @@ class AcmeCaSession final : public CaSession {
   public:
     // `with_account`: an account key, ACME client and rate budget (a pass);
     // without, only HTTPS (check).
-    AcmeCaSession(const IssuerConfig& c, bool fallback, bool with_account)
-        : directory_(fallback ? c.fallback->directory : c.directory),
-          fallback_(fallback),
-          configured_caa_(fallback ? std::vector<std::string>{} : c.caa_identities),
-          http_(std::make_unique<HttpClient>(http_settings(c, fallback))) {
+    AcmeCaSession(const IssuerConfig& c, CaRole role, bool with_account)
+        : directory_(other_ca(c, role) ? other_ca(c, role)->directory : c.directory),
+          role_(role),
+          configured_caa_(role != CaRole::first ? std::vector<std::string>{} : c.caa_identities),
+          http_(std::make_unique<HttpClient>(http_settings(c, role))) {
         if (!with_account) {
             return;
         }
-        key_ = std::make_unique<AccountKey>(AccountKey::load_or_create(
-            fallback ? c.fallback_account_key_path() : c.account_key_path()));
-        acme_ = std::make_unique<AcmeClient>(*http_, *key_, acme_settings(c, fallback));
-        budget_ = std::make_unique<RateBudget>(c.rate_budget_path(), directory_,
-                                               fallback ? c.fallback->rate_limits : c.rate_limits);
+        key_ = std::make_unique<AccountKey>(AccountKey::load_or_create(account_key_path(c, role)));
+        acme_ = std::make_unique<AcmeClient>(*http_, *key_, acme_settings(c, role));
+        budget_ = std::make_unique<RateBudget>(
+            c.rate_budget_path(), directory_,
+            other_ca(c, role) ? other_ca(c, role)->rate_limits : c.rate_limits);
     }
 
     void ensure_account() { acme().ensure_account(); }
     void set_unavailable(std::string why) { unavailable_ = std::move(why); }
 
     const std::string& directory() const override { return directory_; }
-    bool fallback() const override { return fallback_; }
+    bool fallback() const override { return role_ == CaRole::fallback; }
     const std::string& unavailable() const override { return unavailable_; }
     AcmeClient& acme() override {
         if (!acme_) {
@@ -97,7 +122,7 @@ class AcmeCaSession final : public CaSession {
 
   private:
     std::string directory_;
-    bool fallback_ = false;
+    CaRole role_ = CaRole::first;
     std::vector<std::string> configured_caa_;
     std::string unavailable_;
     std::unique_ptr<HttpClient> http_;
@@ -108,8 +133,8 @@ class AcmeCaSession final : public CaSession {
     std::optional<std::vector<std::string>> caa_;
 };
 
-std::unique_ptr<AcmeCaSession> connect(const IssuerConfig& c, bool fallback, bool ensure = true) {
-    auto s = std::make_unique<AcmeCaSession>(c, fallback, /*with_account=*/true);
+std::unique_ptr<AcmeCaSession> connect(const IssuerConfig& c, CaRole role, bool ensure = true) {
+    auto s = std::make_unique<AcmeCaSession>(c, role, /*with_account=*/true);
     if (ensure) {
         s->ensure_account();
     }
@@ -118,9 +143,10 @@ std::unique_ptr<AcmeCaSession> connect(const IssuerConfig& c, bool fallback, boo
 
 }  // namespace
 
-HttpSettings http_settings(const IssuerConfig& c, bool fallback) {
+HttpSettings http_settings(const IssuerConfig& c, CaRole role) {
     HttpSettings hs;
-    const auto& ca_file = fallback ? c.fallback->ca_file : c.ca_file;
+    const IssuerConfig::OtherCa* other = other_ca(c, role);
+    const auto& ca_file = other ? other->ca_file : c.ca_file;
     if (ca_file) {
         hs.ca_file = ca_file->string();
     }
@@ -128,13 +154,14 @@ HttpSettings http_settings(const IssuerConfig& c, bool fallback) {
     return hs;
 }
 
-AcmeSettings acme_settings(const IssuerConfig& c, bool fallback) {
+AcmeSettings acme_settings(const IssuerConfig& c, CaRole role) {
     AcmeSettings as;
-    as.directory_url = fallback ? c.fallback->directory : c.directory;
+    const IssuerConfig::OtherCa* other = other_ca(c, role);
+    as.directory_url = other ? other->directory : c.directory;
     as.contact = c.contact;
     as.retry_deadline = c.retry_deadline;
-    if (fallback && c.fallback->eab_key_file) {
-        as.eab = EabKey::load(c.fallback->eab_kid, *c.fallback->eab_key_file);
+    if (other && other->eab_key_file) {
+        as.eab = EabKey::load(other->eab_kid, *other->eab_key_file);
     }
     return as;
 }
@@ -143,14 +170,14 @@ std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config) {
     CaFailover failover(config.state_dir / "ca-failover.json", config.directory);
     std::string error;
     try {
-        auto s = connect(config, false);
+        auto s = connect(config, CaRole::first);
         failover.primary_ok(Clock::now());
         return s;
     } catch (const std::exception& e) {
         error = e.what();
     }
     auto unavailable = [&](const std::string& why) {
-        auto s = connect(config, false, /*ensure=*/false);
+        auto s = connect(config, CaRole::first, /*ensure=*/false);
         s->set_unavailable(why);
         return s;
     };
@@ -169,7 +196,7 @@ std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config) {
     log_warning("CA ", config.directory, " failing since ", format_utc(since), " (", error,
                 "); using the fallback CA ", config.fallback->directory);
     try {
-        auto s = connect(config, true);
+        auto s = connect(config, CaRole::fallback);
         failover.fallback_used(s->directory(), now);
         return s;
     } catch (const std::exception& e) {
@@ -182,7 +209,21 @@ std::unique_ptr<CaSession> open_ca_session_to_look(const IssuerConfig& config) {
     const CaFailoverState f =
         CaFailover::read(config.state_dir / "ca-failover.json", config.directory);
     const bool fallback = config.fallback && f.failing_since && f.used_fallback;
-    return std::make_unique<AcmeCaSession>(config, fallback, /*with_account=*/false);
+    return std::make_unique<AcmeCaSession>(config, fallback ? CaRole::fallback : CaRole::first,
+                                           /*with_account=*/false);
+}
+
+std::unique_ptr<CaSession> open_standby_ca_session(const IssuerConfig& config) {
+    if (!config.standby) {
+        throw std::logic_error("no [acme] standby-directory");
+    }
+    try {
+        return connect(config, CaRole::standby);
+    } catch (const std::exception& e) {
+        auto s = connect(config, CaRole::standby, /*ensure=*/false);
+        s->set_unavailable("standby CA " + config.standby->directory + ": " + e.what());
+        return s;
+    }
 }
 
 }  // namespace acmezone::issuer

@@ -16,7 +16,10 @@
 // runner fails each zone with it.)
 //
 // Each CA has its own account key: account.key for the first,
-// account-fallback.key for the fallback (created 0600 on first use).
+// account-fallback.key for the fallback, account-standby.key for the standby
+// CA (created 0600 on first use). The standby CA ([acme] standby-directory,
+// pass/standby.h) has a session of its own (open_standby_ca_session), never
+// the failover's.
 //
 // `check` opens a session only to look (open_ca_session_to_look): the CA the
 // last pass used (the fallback while the first is failing), its directory
@@ -65,17 +68,24 @@ class CaSession {
     virtual HttpStats http_stats() const = 0;
 };
 
-// The HTTPS and ACME settings [acme] gives for the first CA (or, with
-// `fallback`, the second: its directory, ca-file and EAB key), the one place
-// every command that talks to a CA takes them from.
+// Which of the configured CAs.
+enum class CaRole { first, fallback, standby };
+
+// The HTTPS and ACME settings [acme] gives for the first CA (or another: its
+// directory, ca-file and EAB key), the one place every command that talks to
+// a CA takes them from. `role` must be configured.
 // acme_settings throws what loading the EAB key file throws.
-HttpSettings http_settings(const IssuerConfig& config, bool fallback = false);
-AcmeSettings acme_settings(const IssuerConfig& config, bool fallback = false);
+HttpSettings http_settings(const IssuerConfig& config, CaRole role = CaRole::first);
+AcmeSettings acme_settings(const IssuerConfig& config, CaRole role = CaRole::first);
 
 // For a pass. Never null. Throws only what creating the first CA's account
 // key throws.
 std::unique_ptr<CaSession> open_ca_session(const IssuerConfig& config);
 // For check: never null, never throws; no account key is made.
 std::unique_ptr<CaSession> open_ca_session_to_look(const IssuerConfig& config);
+// The standby CA's, for the standby step of a pass (config.standby must be
+// set). Never null: when the CA does not answer, unavailable() says
+// "standby CA <url>: <error>". Throws only what creating its account key throws.
+std::unique_ptr<CaSession> open_standby_ca_session(const IssuerConfig& config);
 
 }  // namespace acmezone::issuer

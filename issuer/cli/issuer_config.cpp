@@ -143,20 +143,39 @@ std::vector<Row> acme_rows() {
             "override: certificates per exact set of names per 7 days", "0: no limit"),
         Row::number("acme.failed-authz-per-name-per-hour", std::nullopt, {0, 1000000},
             "override: failed authorizations per name per hour", "0: no limit"),
-        Row::text("acme.fallback-directory",
-            "URL of a second CA's directory, used while the first fails (see fallback-after)"),
-        Row::text("acme.fallback-ca-file",
-            "PEM file trusted for the second CA's own HTTPS instead of the system store"),
-        Row::text("acme.fallback-eab-kid",
-            "External Account Binding key identifier the second CA gave"),
-        Row::text("acme.fallback-eab-key-file",
-            "file holding the second CA's base64url EAB MAC key, mode 0600"),
-        Row::text("acme.fallback-after",
-            "how long the first CA must have been failing before the second is used "
-            "(seconds, or with a unit: 90s, 30m, 1h, 2d)", "1h"),
-        Row::text("acme.fallback-rate-limits",
-            "the second CA's rate limits: letsencrypt or none", "letsencrypt"),
     };
+}
+
+// The rows of a CA besides the first: [acme] <prefix>-directory, -ca-file,
+// -eab-kid, -eab-key-file, -rate-limits; `what` says what it is for.
+std::vector<Row> other_ca_rows(const std::string& prefix, const std::string& what) {
+    const std::string k = "acme." + prefix;
+    return {
+        Row::text(k + "-directory", "URL of " + what + "'s directory"),
+        Row::text(k + "-ca-file",
+            "PEM file trusted for " + what + "'s own HTTPS instead of the system store"),
+        Row::text(k + "-eab-kid", "External Account Binding key identifier " + what + " gave"),
+        Row::text(k + "-eab-key-file",
+            "file holding " + what + "'s base64url EAB MAC key, mode 0600"),
+        Row::text(k + "-rate-limits",
+            what + "'s rate limits: letsencrypt or none", "letsencrypt"),
+    };
+}
+
+std::vector<Row> second_ca_rows() {
+    std::vector<Row> rows = other_ca_rows(
+        "fallback", "a second CA, used while the first fails (see fallback-after),");
+    rows.push_back(Row::text("acme.fallback-after",
+            "how long the first CA must have been failing before the second is used "
+            "(seconds, or with a unit: 90s, 30m, 1h, 2d)", "1h"));
+    for (Row& r : other_ca_rows("standby", "the standby CA, whose certificate set every zone "
+                                           "also holds (switch makes it live),")) {
+        rows.push_back(std::move(r));
+    }
+    rows.push_back(Row::text("acme.standby-renew-before",
+            "renew the standby set when this much of its lifetime is left: a fraction or a "
+            "time, as [certs] renew-before (default: renew-before)"));
+    return rows;
 }
 // clang-format on
 
@@ -206,42 +225,56 @@ void parse_rate_limits(const Input& in, IssuerConfig& c) {
     }
 }
 
-// [acme]: the second CA, used while the first fails (ca_failover.h).
-void parse_fallback(const Input& in, IssuerConfig& c) {
-    if (!in.given("acme.fallback-directory")) {
-        for (const char* key :
-             {"acme.fallback-ca-file", "acme.fallback-eab-kid", "acme.fallback-eab-key-file"}) {
-            if (in.given(key)) {
-                in.fail(key, 0, "needs acme.fallback-directory");
+// [acme] <prefix>-directory and the options that go with it into `ca`; false
+// (and none of them may be given) when the directory is not given.
+bool parse_other_ca(const Input& in, const IssuerConfig& c, const std::string& prefix,
+                    IssuerConfig::OtherCa& ca) {
+    const std::string k = "acme." + prefix;
+    const std::string dir_key = k + "-directory";
+    const std::string kid_key = k + "-eab-kid";
+    const std::string key_file_key = k + "-eab-key-file";
+    if (!in.given(dir_key.c_str())) {
+        for (const std::string& key : {k + "-ca-file", kid_key, key_file_key}) {
+            if (in.given(key.c_str())) {
+                in.fail(key.c_str(), 0, "needs " + dir_key);
             }
         }
-        return;
+        return false;
     }
-    IssuerConfig::FallbackCa f;
-    f.directory = https_url(in, "acme.fallback-directory");
-    if (f.directory == c.directory) {
-        in.fail("acme.fallback-directory", 0, "is the same as acme.directory");
+    ca.directory = https_url(in, dir_key.c_str());
+    if (ca.directory == c.directory) {
+        in.fail(dir_key.c_str(), 0, "is the same as acme.directory");
     }
-    f.ca_file = in.path("acme.fallback-ca-file");
-    const bool kid = in.given("acme.fallback-eab-kid");
-    if (kid != in.given("acme.fallback-eab-key-file")) {
-        in.fail(kid ? "acme.fallback-eab-kid" : "acme.fallback-eab-key-file", 0,
-                "External Account Binding needs both fallback-eab-kid and fallback-eab-key-file");
+    ca.ca_file = in.path((k + "-ca-file").c_str());
+    const bool kid = in.given(kid_key.c_str());
+    if (kid != in.given(key_file_key.c_str())) {
+        in.fail((kid ? kid_key : key_file_key).c_str(), 0,
+                "External Account Binding needs both " + prefix + "-eab-kid and " + prefix +
+                    "-eab-key-file");
     }
     if (kid) {
-        f.eab_kid = in.text("acme.fallback-eab-kid");
-        if (f.eab_kid.empty()) {
-            in.fail("acme.fallback-eab-kid", 0, "is empty");
+        ca.eab_kid = in.text(kid_key.c_str());
+        if (ca.eab_kid.empty()) {
+            in.fail(kid_key.c_str(), 0, "is empty");
         }
-        f.eab_key_file = in.path("acme.fallback-eab-key-file");
+        ca.eab_key_file = in.path(key_file_key.c_str());
         try {
-            (void)EabKey::load(f.eab_kid, *f.eab_key_file);  // checked now, loaded when used
+            (void)EabKey::load(ca.eab_kid, *ca.eab_key_file);  // checked now, loaded when used
         } catch (const std::exception& e) {
-            in.fail("acme.fallback-eab-key-file", 0, e.what());
+            in.fail(key_file_key.c_str(), 0, e.what());
         }
     }
+    ca.rate_limits = rate_limits_option(in, (k + "-rate-limits").c_str());
+    return true;
+}
+
+// [acme]: the second CA, used while the first fails (ca_failover.h).
+void parse_fallback(const Input& in, IssuerConfig& c) {
+    IssuerConfig::FallbackCa f;
+    if (!parse_other_ca(in, c, "fallback", f)) {
+        return;
+    }
     f.after = duration(in, "acme.fallback-after");
-    f.rate_limits = rate_limits_option(in, "acme.fallback-rate-limits");
     c.fallback = std::move(f);
 }
 
@@ -579,6 +612,33 @@ void parse_certs(const Input& in, IssuerConfig& c) {
     parse_ct(in, c);
 }
 
+// [acme]: the standby CA (pass/standby.h), after [certs] (its renew-before
+// defaults to the live set's).
+void parse_standby(const Input& in, IssuerConfig& c) {
+    IssuerConfig::StandbyCa sb;
+    if (!parse_other_ca(in, c, "standby", sb)) {
+        if (in.given("acme.standby-renew-before")) {
+            in.fail("acme.standby-renew-before", 0, "needs acme.standby-directory");
+        }
+        return;
+    }
+    if (c.fallback && sb.directory == c.fallback->directory) {
+        in.fail("acme.standby-directory", 0,
+                "is the same as acme.fallback-directory (the standby set must come from a CA "
+                "whose failure does not also stop the live set)");
+    }
+    sb.renew_before = c.schedule.renew_before;
+    if (in.given("acme.standby-renew-before")) {
+        sb.renew_before = lifetime_part(in, "acme.standby-renew-before");
+        if (sb.renew_before.is_fraction ? sb.renew_before.fraction <= 0
+                                        : sb.renew_before.fixed.count() <= 0) {
+            in.fail("acme.standby-renew-before", 0,
+                    "\"" + in.text("acme.standby-renew-before") + "\": must be more than 0");
+        }
+    }
+    c.standby = std::move(sb);
+}
+
 // clang-format off
 std::vector<Row> daemon_rows() {
     return {
@@ -738,8 +798,8 @@ void parse_serve(const Input& in, IssuerConfig& c) {
 const OptionTable& table() {
     static const OptionTable t = [] {
         std::vector<Row> rows;
-        for (auto section : {acme_rows, zones_rows, publish_rows, dns_rows, certs_rows, daemon_rows,
-                             hooks_and_status_rows, serve_rows}) {
+        for (auto section : {acme_rows, second_ca_rows, zones_rows, publish_rows, dns_rows,
+                             certs_rows, daemon_rows, hooks_and_status_rows, serve_rows}) {
             std::vector<Row> more = section();
             rows.insert(rows.end(), more.begin(), more.end());
         }
@@ -815,6 +875,7 @@ IssuerConfig IssuerConfig::parse(std::string_view text, const std::string& origi
     resolve_catalog_keys(in, c);
     parse_dns(in, c);
     parse_certs(in, c);
+    parse_standby(in, c);
     parse_daemon(in, c);
     parse_hooks_and_status(in, c);
     parse_serve(in, c);

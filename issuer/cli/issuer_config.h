@@ -30,6 +30,12 @@
 //     fallback-eab-key-file = /path/eab.key   CA: its base64url MAC key, mode 0600
 //     fallback-after = 1h                 90s, 30m, 1h, 2d (0: at the first failure)
 //     fallback-rate-limits = letsencrypt  the second CA's limits: letsencrypt or none
+//     standby-directory = https://...     the standby CA: every zone also holds a
+//                                         certificate set from it, made live by
+//                                         `switch` (pass/standby.h); with its own
+//     standby-ca-file, standby-eab-kid, standby-eab-key-file, standby-rate-limits
+//                                         as the fallback's, account-standby.key, and
+//     standby-renew-before = 1/3          its own renewal point (default renew-before)
 //     [zones]
 //     zone = example.com                  (repeatable)
 //     zones-file = /etc/acmezone/zones    one zone a line, '#' comments
@@ -140,15 +146,24 @@ struct IssuerConfig {
     std::chrono::seconds retry_deadline{300};
     std::chrono::seconds validation_timeout{300};
     RateLimits rate_limits;  // the first CA's
-    struct FallbackCa {
+    // A CA besides the first: its own directory, trust, EAB and limits (and
+    // its own account key, *_account_key_path below).
+    struct OtherCa {
         std::string directory;
         std::optional<std::filesystem::path> ca_file;
         std::string eab_kid;  // empty: no External Account Binding
         std::optional<std::filesystem::path> eab_key_file;
-        std::chrono::seconds after{3600};
         RateLimits rate_limits;
     };
+    struct FallbackCa : OtherCa {
+        std::chrono::seconds after{3600};
+    };
     std::optional<FallbackCa> fallback;
+    // The standby CA (pass/standby.h): every zone also holds a set from it.
+    struct StandbyCa : OtherCa {
+        LifetimePart renew_before;  // default: [certs] renew-before
+    };
+    std::optional<StandbyCa> standby;
 
     // [zones]: both sources merged, in order, without duplicates; after
     // load(), the members of every catalog follow (cli/catalog_zones.h)
@@ -210,9 +225,12 @@ struct IssuerConfig {
     std::optional<ServeSettings> serve;
 
     std::filesystem::path account_key_path() const { return state_dir / "account.key"; }
-    // A separate account key for the fallback CA.
+    // A separate account key for the fallback CA, and one for the standby CA.
     std::filesystem::path fallback_account_key_path() const {
         return state_dir / "account-fallback.key";
+    }
+    std::filesystem::path standby_account_key_path() const {
+        return state_dir / "account-standby.key";
     }
     // [certs] ct for certificates from the CA at `directory`.
     CtMode ct_mode_for(std::string_view directory) const {

@@ -1,4 +1,4 @@
-// The [acme] options for rate limits and the fallback CA (issuer_config),
+// The [acme] options for rate limits, the fallback and the standby CA (issuer_config),
 // and CaFailover's memory of when the first CA began failing.
 #include <gtest/gtest.h>
 
@@ -131,6 +131,48 @@ TEST_F(CaConfigTest, FallbackMistakesNameFileLineAndKey) {
                                         (dir / "eab.key").string() + " has mode 0644"))
         << e;
     EXPECT_NE(std::string::npos, e.find("chmod 600")) << e;
+}
+
+// [acme] standby-*: the options a fallback CA has (one parser for both), its
+// own account key and renew-before (default [certs] renew-before).
+TEST_F(CaConfigTest, StandbyWithEabAndItsOwnRenewBefore) {
+    const IssuerConfig c = parse(
+        "standby-directory = https://127.0.0.1:15001/dir\nstandby-ca-file = ca3.pem\n"
+        "standby-eab-kid = kid-2\nstandby-eab-key-file = eab.key\n"
+        "standby-rate-limits = none\nstandby-renew-before = 10d\n");
+    ASSERT_TRUE(c.standby.has_value());
+    EXPECT_FALSE(c.fallback.has_value());
+    EXPECT_EQ("https://127.0.0.1:15001/dir", c.standby->directory);
+    EXPECT_EQ(dir / "ca3.pem", c.standby->ca_file);
+    EXPECT_EQ("kid-2", c.standby->eab_kid);
+    EXPECT_EQ(dir / "eab.key", c.standby->eab_key_file);
+    EXPECT_TRUE(c.standby->rate_limits.unlimited());
+    EXPECT_FALSE(c.standby->renew_before.is_fraction);
+    EXPECT_EQ(std::chrono::seconds(10 * 86400), c.standby->renew_before.fixed);
+    EXPECT_EQ(dir / "state" / "account-standby.key", c.standby_account_key_path());
+    const IssuerConfig d = parse("standby-directory = https://c.example/dir\n");
+    EXPECT_TRUE(d.standby->renew_before.is_fraction);
+    EXPECT_DOUBLE_EQ(1.0 / 3, d.standby->renew_before.fraction);
+    EXPECT_FALSE(d.standby->rate_limits.unlimited());  // letsencrypt's
+}
+
+TEST_F(CaConfigTest, StandbyMistakesNameFileLineAndKey) {
+    const std::string sb = "standby-directory = https://c.example/dir\n";
+    EXPECT_EQ("issuer.conf:4: acme.standby-eab-key-file: needs acme.standby-directory",
+              error("standby-eab-key-file = eab.key\n"));
+    EXPECT_EQ("issuer.conf:4: acme.standby-renew-before: needs acme.standby-directory",
+              error("standby-renew-before = 1/4\n"));
+    EXPECT_EQ("issuer.conf:4: acme.standby-directory: is the same as acme.directory",
+              error("standby-directory = https://127.0.0.1:14000/dir\n"));
+    EXPECT_EQ(
+        "issuer.conf:5: acme.standby-eab-kid: External Account Binding needs both "
+        "standby-eab-kid and standby-eab-key-file",
+        error(sb + "standby-eab-kid = k\n"));
+    EXPECT_NE(std::string::npos,
+              error("fallback-directory = https://c.example/dir\n" + sb)
+                  .find("acme.standby-directory: is the same as acme.fallback-directory"));
+    EXPECT_NE(std::string::npos,
+              error(sb + "standby-renew-before = 0\n").find("must be more than 0"));
 }
 
 TEST(CaFailover, RemembersTheFirstFailureUntilASuccess) {
