@@ -15,6 +15,7 @@
 #include "issuer/certs/cert_store.h"
 #include "issuer/certs/ct.h"
 #include "issuer/pass/runner.h"
+#include "issuer/pass/standby.h"
 #include "issuer/pass/zone_status.h"
 
 namespace acmezone::issuer {
@@ -162,6 +163,41 @@ void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
     z["names"] = names;
 }
 
+// With [acme] standby-directory, the zone's standby set (pass/standby.h):
+// "standby": {"present", "problem", "ca", "not_after", "key_types",
+// "renew_at", "last_error", "failures", "retry_at"}.
+Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+    const StandbyView v = standby_view(config, CertStore(config.certs_dir), st.zone, st.saved, now);
+    Json::Value j(Json::objectValue);
+    j["present"] = v.present;
+    j["problem"] = v.problem;
+    j["ca"] = v.ca;
+    j["not_after"] = optional_time(v.not_after);
+    Json::Value types(Json::arrayValue);
+    for (KeyType t : v.types) {
+        types.append(std::string(to_string(t)));
+    }
+    j["key_types"] = types;
+    j["renew_at"] = v.present ? Json::Value(format_utc(v.wanted_at)) : Json::Value::null;
+    j["last_error"] = st.saved.standby.last_error;
+    j["failures"] = st.saved.standby.failures;
+    j["retry_at"] = optional_time(st.saved.standby.retry_at);
+    return j;
+}
+
+// The table's remark on the standby set: "standby: CA until T" or
+// "standby missing (why)".
+std::string standby_text(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+    const StandbyView v = standby_view(config, CertStore(config.certs_dir), st.zone, st.saved, now);
+    if (v.present) {
+        return "  standby: " + (v.ca.empty() ? std::string("?") : v.ca) + " until " +
+               format_utc(*v.not_after) + (v.wanted_at <= now ? " (due)" : "");
+    }
+    return "  standby " +
+           (v.problem == "missing" ? std::string("missing") : "not usable (" + v.problem + ")") +
+           (st.saved.standby.last_error.empty() ? "" : ": " + st.saved.standby.last_error);
+}
+
 // "listed" ([zones] zone, zones-file) or "catalog CATALOG".
 std::string zone_source(const IssuerConfig& config, const DnsName& zone) {
     const auto it = config.catalog_of.find(zone);
@@ -213,6 +249,9 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
     if (!st.saved.ca.empty()) {
         z["ca"] = st.saved.ca;
         z["ca_fallback"] = st.saved.ca != config.directory;
+    }
+    if (config.standby) {
+        z["standby"] = standby_json(config, st, now);
     }
     return z;
 }
@@ -272,6 +311,9 @@ void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now
     }
     if (!st.saved.deploy_hook_error.empty()) {
         out << "  " << st.saved.deploy_hook_error;
+    }
+    if (config.standby) {
+        out << standby_text(config, st, now);
     }
 }
 

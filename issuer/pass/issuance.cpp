@@ -389,7 +389,11 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
             certs.push_back(TypedCert{type, key.private_pem(), std::move(chain)});
         }
         prefix.clear();
-        enter("storing");
+        enter(s.standby ? "storing the standby set" : "storing");
+        if (s.standby) {
+            s.store.store_standby(zone, certs);
+            return *first;
+        }
         if (s.key_types.empty()) {
             s.store.store(zone, certs.front().privkey_pem, certs.front().fullchain_pem);
         } else {

@@ -21,7 +21,9 @@
 //      certificate whose SCTs fail the policy throws, with warn it is logged.
 //   6. With two key types, steps 2-5 again for the second (its
 //      authorizations are usually valid already); then store every
-//      certificate in one version, and with next-key make new next keys.
+//      certificate in one version, and with next-key make new next keys (a
+//      standby set, IssuanceServices::standby, is stored as the standby
+//      version instead and keeps the next keys).
 // Any failure throws IssuanceError with the zone, the step and the cause in
 // the operator's words; the stored certificate is then untouched.
 #pragma once
@@ -71,6 +73,10 @@ struct IssuanceServices {
     std::string preferred_chain{};               // issuer CN; "": the CA's default chain
     CtMode ct_mode = CtMode::off;                // the issuing CA's [certs] ct
     std::shared_ptr<const CtLogList> ct_logs{};  // null: SCTs counted, not verified
+    // The zone's standby set (pass/standby.h): stored with store_standby(),
+    // so nothing live changes; with next_key, for the next key (which stays
+    // the next key: a switch rolls to it), never making a new one.
+    bool standby = false;
 };
 
 // What one zone's issuance tells its caller on the way, so that a crash

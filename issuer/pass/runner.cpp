@@ -14,6 +14,7 @@
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/pass/pass_env.h"
 #include "issuer/pass/schedule.h"
+#include "issuer/pass/standby.h"
 #include "issuer/pass/state_lock.h"
 
 namespace acmezone::issuer {
@@ -88,37 +89,52 @@ void Runner::recover_interrupted_orders() {
             continue;
         }
         ZoneState s = states.load(zone);
-        if (!s.order) {
-            continue;
+        if (s.order) {
+            const LeftOrder left = remove_left_values(zone, *s.order, "");
+            if (left == LeftOrder::removed) {
+                s.resume_order = s.order->order_url;
+                s.resume_key_type = s.order->key_type;
+            }
+            if (left != LeftOrder::still_published) {
+                s.order.reset();
+                save_zone_state(states, zone, s);
+            }
         }
-        const InFlightOrder& o = *s.order;
-        const std::string what = zone.text() + ": an interrupted run left order " +
-                                 (o.order_url.empty() ? "(unknown)" : o.order_url) +
-                                 (o.started ? " of " + format_utc(*o.started) : std::string());
-        auto owner = DnsName::try_parse(o.owner);
-        if (!owner || o.values.empty()) {
-            log_warning(what, " without values to remove; forgotten");
-            s.order.reset();
+        // A standby order is not resumed (the live set's order would be
+        // resumed with the wrong CA); the next standby attempt orders anew.
+        if (s.standby.order &&
+            remove_left_values(zone, *s.standby.order, "standby ") != LeftOrder::still_published) {
+            s.standby.order.reset();
             save_zone_state(states, zone, s);
-            continue;
-        }
-        try {
-            ChallengeDns(recorded_controls(config_, o, what)).unpublish(*owner, o.values);
-            log_info(what, ": removed its ", o.values.size(), " value(s) at ", owner->text());
-            s.resume_order = o.order_url;
-            s.resume_key_type = o.key_type;
-            s.order.reset();
-            save_zone_state(states, zone, s);
-        } catch (const std::exception& e) {
-            log_error(what, ": could not remove its values at ", owner->text(), ": ", e.what(),
-                      " (tried again on the next pass; the plugin drops them when their "
-                      "lifetime ends)");
         }
     }
 }
 
+// Removes the values of an order a dead process left.
+Runner::LeftOrder Runner::remove_left_values(const DnsName& zone, const InFlightOrder& o,
+                                             const std::string& kind) const {
+    const std::string what = zone.text() + ": an interrupted run left " + kind + "order " +
+                             (o.order_url.empty() ? "(unknown)" : o.order_url) +
+                             (o.started ? " of " + format_utc(*o.started) : std::string());
+    auto owner = DnsName::try_parse(o.owner);
+    if (!owner || o.values.empty()) {
+        log_warning(what, " without values to remove; forgotten");
+        return LeftOrder::forgotten;
+    }
+    try {
+        ChallengeDns(recorded_controls(config_, o, what)).unpublish(*owner, o.values);
+        log_info(what, ": removed its ", o.values.size(), " value(s) at ", owner->text());
+        return LeftOrder::removed;
+    } catch (const std::exception& e) {
+        log_error(what, ": could not remove its values at ", owner->text(), ": ", e.what(),
+                  " (tried again on the next pass; the plugin drops them when their "
+                  "lifetime ends)");
+        return LeftOrder::still_published;
+    }
+}
+
 int Runner::exit_code(const PassReport& report) const {
-    return report.failed() > 0 ? kExitFailed : kExitOk;
+    return report.failed() > 0 || standby_failed_ > 0 ? kExitFailed : kExitOk;
 }
 
 Runner::DueZones Runner::due_zones(Pass& pass, SysTime now, bool quiet) {
@@ -151,7 +167,17 @@ PassReport Runner::run_pass(bool quiet) {
     const auto env = real_pass_env(config_);
     Pass pass(config_, *env);
     DueZones z = due_zones(pass, system_clock::now(), quiet);
-    return pass.run(std::move(z.due), std::move(z.all));
+    PassReport report = pass.run(std::move(z.due), std::move(z.all));
+    standby_failed_ = 0;
+    if (config_.standby && !stop_requested()) {
+        try {
+            standby_failed_ = run_standby_step(config_, system_clock::now()).failed;
+        } catch (const std::exception& e) {
+            log_error("standby: ", e.what());
+            standby_failed_ = 1;
+        }
+    }
+    return report;
 }
 
 int Runner::run() {

@@ -50,7 +50,10 @@
 //      is stored, after_certificate_changed(); the zone's state (zone_state.h) is saved after each
 //      step: result, error, consecutive failures and backoff;
 //   6. after_pass() with every zone's outcome (and the rate budget's
-//      remaining figures for the metrics file).
+//      remaining figures for the metrics file);
+//   7. with [acme] standby-directory (run and daemon): the standby step
+//      (standby.h), each zone's standby set from the standby CA when missing
+//      or due; a failed one makes run exit 1 like a failed zone.
 // A failing zone never blocks the others: each has its own backoff.
 //
 // Exit codes: 0 all good, 1 some zone attempted in this pass failed (a zone
@@ -89,6 +92,12 @@ class Runner {
   private:
     // Step 1, with the state lock held.
     void recover_interrupted_orders();
+    // The values of an order a dead process left: removed (the record goes,
+    // the order may be resumed), none to remove (forgotten), or still
+    // published (removing failed: the record stays for the next pass).
+    enum class LeftOrder { removed, forgotten, still_published };
+    LeftOrder remove_left_values(const DnsName& zone, const InFlightOrder& o,
+                                 const std::string& kind) const;
     // run's and the daemon's choice: every zone's status (after refreshing
     // ARI with `pass`), and those whose next attempt is due; `quiet` (the
     // daemon) does not log why the others wait.
@@ -108,6 +117,7 @@ class Runner {
     int exit_code(const PassReport& report) const;
 
     IssuerConfig config_;
+    std::size_t standby_failed_ = 0;  // of the last pass's standby step (standby.h)
 };
 
 }  // namespace acmezone::issuer

@@ -95,22 +95,86 @@ void put_string(Json::Value& doc, const char* key, const std::string& s) {
     }
 }
 
-const char* const kKnown[] = {"last_attempt",
-                              "last_result",
-                              "last_error",
-                              "last_success",
-                              "failures",
-                              "retry_at",
-                              "ari",
-                              "order",
-                              "deploy_hook_error",
-                              "notified_failed",
-                              "notified_expiring",
-                              "resume_order",
-                              "resume_key_type",
-                              "deferred_by",
-                              "ca",
-                              "current"};
+// An order in flight as written in the file ("order", "standby"."order").
+Json::Value order_json(const InFlightOrder& order) {
+    Json::Value o(Json::objectValue);
+    o["url"] = order.order_url;
+    put_string(o, "key_type", order.key_type);
+    o["owner"] = order.owner;
+    o["values"] = Json::Value(Json::arrayValue);
+    for (const std::string& v : order.values) {
+        o["values"].append(v);
+    }
+    o["controls"] = Json::Value(Json::arrayValue);
+    for (const std::string& c : order.controls) {
+        o["controls"].append(c);
+    }
+    put_time(o, "started", order.started);
+    return o;
+}
+
+// `key` of `doc` read as an order in flight: nullopt when absent (and, with
+// a warning, when not an object).
+std::optional<InFlightOrder> order_from(const FieldReader& r, const char* key) {
+    const Json::Value& v = r.doc[key];
+    if (!v.isObject()) {
+        if (!v.isNull()) {
+            r.warn(key, "an object");
+        }
+        return std::nullopt;
+    }
+    const std::string where = r.origin + ": " + key;
+    const FieldReader o{v, where};
+    InFlightOrder f;
+    f.order_url = o.string("url");
+    f.key_type = o.string("key_type");
+    f.owner = o.string("owner");
+    f.values = o.strings("values");
+    f.controls = o.strings("controls");
+    f.started = o.time("started");
+    return f;
+}
+
+StandbyState standby_from(const FieldReader& r) {
+    StandbyState sb;
+    const Json::Value& v = r.doc["standby"];
+    if (!v.isObject()) {
+        if (!v.isNull()) {
+            r.warn("standby", "an object");
+        }
+        return sb;
+    }
+    const std::string where = r.origin + ": standby";
+    const FieldReader s{v, where};
+    sb.ca = s.string("ca");
+    sb.last_attempt = s.time("last_attempt");
+    sb.last_success = s.time("last_success");
+    sb.last_error = s.string("last_error");
+    sb.failures = s.count("failures");
+    sb.retry_at = s.time("retry_at");
+    sb.order = order_from(s, "order");
+    return sb;
+}
+
+Json::Value standby_json(const StandbyState& sb) {
+    Json::Value j(Json::objectValue);
+    put_string(j, "ca", sb.ca);
+    put_time(j, "last_attempt", sb.last_attempt);
+    put_time(j, "last_success", sb.last_success);
+    put_string(j, "last_error", sb.last_error);
+    j["failures"] = sb.failures;
+    put_time(j, "retry_at", sb.retry_at);
+    if (sb.order) {
+        j["order"] = order_json(*sb.order);
+    }
+    return j;
+}
+
+const char* const kKnown[] = {
+    "last_attempt",      "last_result",  "last_error",      "last_success",      "failures",
+    "retry_at",          "ari",          "order",           "deploy_hook_error", "notified_failed",
+    "notified_expiring", "resume_order", "resume_key_type", "deferred_by",       "ca",
+    "current",           "standby"};
 
 }  // namespace
 
@@ -167,20 +231,8 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     } else if (!ari.isNull()) {
         r.warn("ari", "a list of objects");
     }
-    if (doc["order"].isObject()) {
-        const std::string where = origin + ": order";
-        const FieldReader o{doc["order"], where};
-        InFlightOrder f;
-        f.order_url = o.string("url");
-        f.key_type = o.string("key_type");
-        f.owner = o.string("owner");
-        f.values = o.strings("values");
-        f.controls = o.strings("controls");
-        f.started = o.time("started");
-        s.order = std::move(f);
-    } else if (!doc["order"].isNull()) {
-        r.warn("order", "an object");
-    }
+    s.order = order_from(r, "order");
+    s.standby = standby_from(r);
     s.resume_order = r.string("resume_order");
     s.resume_key_type = r.string("resume_key_type");
     if (doc.isMember("current")) {
@@ -223,22 +275,14 @@ Json::Value ZoneState::to_json() const {
         doc["ari"] = list;
     }
     if (order) {
-        Json::Value o(Json::objectValue);
-        o["url"] = order->order_url;
-        put_string(o, "key_type", order->key_type);
-        o["owner"] = order->owner;
-        o["values"] = Json::Value(Json::arrayValue);
-        for (const std::string& v : order->values) {
-            o["values"].append(v);
-        }
-        o["controls"] = Json::Value(Json::arrayValue);
-        for (const std::string& c : order->controls) {
-            o["controls"].append(c);
-        }
-        put_time(o, "started", order->started);
-        doc["order"] = o;
+        doc["order"] = order_json(*order);
     } else {
         doc.removeMember("order");
+    }
+    if (standby.empty()) {
+        doc.removeMember("standby");
+    } else {
+        doc["standby"] = standby_json(standby);
     }
     put_string(doc, "resume_order", resume_order);
     put_string(doc, "resume_key_type", resume_key_type);

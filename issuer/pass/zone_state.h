@@ -34,6 +34,11 @@
 //                           (issuance.h IssuanceOptions)
 //   deploy_hook_error       the deploy hook's last failure (hooks.h)
 //   notified_failed, notified_expiring   what the notify hook was told, when
+//   standby                 the standby set's attempts (StandbyState): the CA
+//                           that issued it, last attempt, success and error,
+//                           failures, backoff, and its order in flight (as
+//                           `order`; a crash's is removed and forgotten, never
+//                           resumed)
 //   current                 what the zone's current certificates say, and the
 //                           files it was read from (cert_summary.h): a pass
 //                           and status parse a certificate only when it changed
@@ -82,6 +87,19 @@ struct InFlightOrder {
     std::string key_type;  // cert_key.h to_string(); "" if not recorded
 };
 
+// The zone's standby set (pass/standby.h): its attempts, apart from the live
+// set's, so that a failing standby CA never delays a renewal and vice versa.
+struct StandbyState {
+    std::string ca;  // the directory of the CA that issued the stored standby set
+    std::optional<SysTime> last_attempt;
+    std::optional<SysTime> last_success;
+    std::string last_error;  // "" after a success
+    unsigned failures = 0;
+    std::optional<SysTime> retry_at;     // backoff, as the live set's (schedule.h)
+    std::optional<InFlightOrder> order;  // as ZoneState::order, for a standby order
+    bool empty() const { return ca.empty() && !last_attempt && !order; }
+};
+
 // How the zone's last attempt ended; in the file "ok", "failed",
 // "interrupted", or no field (never attempted).
 enum class LastResult { none, ok, failed, interrupted };
@@ -109,6 +127,7 @@ struct ZoneState {
     std::string resume_order;               // an order a crash left (see above)
     std::string resume_key_type;            // its key type; "" if not recorded
     std::optional<CurrentSummary> current;  // nullopt: not known (read the store)
+    StandbyState standby;
 
     // The entry for `cert_id`, nullptr when there is none.
     const AriState* ari_for(const std::string& cert_id) const;

@@ -30,6 +30,9 @@ acmezone_integration_test(issuer_ratelimit test_issuer_ratelimit.sh TIMEOUT 300)
 acmezone_integration_test(issuer_fallback test_issuer_fallback.sh TIMEOUT 300)
 # One CA session per pass: a fallback pass's CAA identities and ARI are the fallback's.
 acmezone_integration_test(issuer_fallback_ca test_issuer_fallback_ca.sh TIMEOUT 300)
+# Standby certificates from a second CA (a second Pebble with EAB): issued
+# beside the live sets without changing them.
+acmezone_integration_test(issuer_standby test_issuer_standby.sh TIMEOUT 300)
 
 # zones-example/hooks/nginx-deploy alone against nginx -t: quoted paths, file
 # names from ACMEZONE_ZONE_FILE.

@@ -115,5 +115,42 @@ TEST(ZoneStateChanges, LastResultIsAStringInTheFile) {
     EXPECT_EQ(ZoneState::from_json(doc, "test").last_result, LastResult::none);
 }
 
+// The standby set's state ("standby"): written only when there is one,
+// read back field by field, its order in flight as the live one's.
+TEST(ZoneStateChanges, TheStandbyStateRoundTripsAndIsApartFromTheLiveSets) {
+    EXPECT_FALSE(ZoneState{}.to_json().isMember("standby"));
+    ZoneState s;
+    s.failures = 2;
+    s.standby.ca = "https://b.example/dir";
+    s.standby.last_attempt = kNow;
+    s.standby.last_error = "sb.example: standby CA https://b.example/dir: down";
+    s.standby.failures = 3;
+    s.standby.retry_at = kNow + 600s;
+    s.standby.order = InFlightOrder{"https://b.example/order/1",
+                                    "_acme-challenge.sb.example",
+                                    {"v1", "v2"},
+                                    {"127.0.0.1:5353"},
+                                    kNow,
+                                    "ecdsa-p256"};
+    const ZoneState r = ZoneState::from_json(s.to_json(), "test");
+    EXPECT_EQ(r.failures, 2u);
+    EXPECT_FALSE(r.order.has_value());
+    EXPECT_EQ(r.standby.ca, s.standby.ca);
+    EXPECT_EQ(r.standby.last_attempt, kNow);
+    EXPECT_FALSE(r.standby.last_success.has_value());
+    EXPECT_EQ(r.standby.last_error, s.standby.last_error);
+    EXPECT_EQ(r.standby.failures, 3u);
+    EXPECT_EQ(r.standby.retry_at, kNow + 600s);
+    ASSERT_TRUE(r.standby.order.has_value());
+    EXPECT_EQ(r.standby.order->order_url, "https://b.example/order/1");
+    EXPECT_EQ(r.standby.order->values, (std::vector<std::string>{"v1", "v2"}));
+    EXPECT_EQ(r.standby.order->controls, (std::vector<std::string>{"127.0.0.1:5353"}));
+    EXPECT_EQ(r.standby.order->key_type, "ecdsa-p256");
+    EXPECT_FALSE(r.extra.isMember("standby")) << "a known field, not kept as unknown";
+    Json::Value doc(Json::objectValue);
+    doc["standby"] = "x";
+    EXPECT_TRUE(ZoneState::from_json(doc, "test").standby.empty()) << "wrong type: ignored";
+}
+
 }  // namespace
 }  // namespace acmezone::issuer

@@ -1,0 +1,287 @@
+// See standby.h.
+#include "issuer/pass/standby.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "common/interrupt.h"
+#include "common/log.h"
+#include "issuer/ca/ca_session.h"
+#include "issuer/dns/challenge_dns.h"
+#include "issuer/dns/precheck.h"
+#include "issuer/pass/issuance.h"
+#include "issuer/pass/schedule.h"
+
+namespace acmezone::issuer {
+namespace {
+
+std::vector<KeyType> configured_types(const IssuerConfig& c) {
+    return c.key_types.empty() ? std::vector<KeyType>{c.key_type} : c.key_types;
+}
+
+// What one zone's standby attempt works with, shared by the worker threads.
+struct StandbyWork {
+    const IssuerConfig& config;
+    CaSession& ca;
+    const ChallengeDns& dns;
+    CertStore& store;
+    const ZoneStateStore& states;
+    std::vector<std::string> controls;  // as recorded in an order
+    std::shared_ptr<const CtLogList> ct_logs;
+};
+
+void save(const ZoneStateStore& states, const DnsName& zone, const ZoneState& s) {
+    try {
+        states.save(zone, s);
+    } catch (const std::exception& e) {
+        log_error(zone.text(), ": standby: could not record the attempt: ", e.what());
+    }
+}
+
+// The events that keep the standby order in flight in the zone's state.
+IssuanceEvents standby_events(StandbyWork& w, const DnsName& zone, ZoneState& saved,
+                              std::string& ordered_type) {
+    IssuanceEvents events;
+    events.ordered = [&ordered_type](const std::string&, KeyType type) {
+        ordered_type = to_string(type);
+    };
+    events.before_publish = [&w, &saved, &ordered_type, zone](
+                                const std::string& order_url, const DnsName& owner,
+                                const std::vector<std::string>& values) {
+        saved.standby.order = InFlightOrder{
+            order_url,   owner.text(), values, w.controls, std::chrono::system_clock::now(),
+            ordered_type};
+        try {
+            w.states.save(zone, saved);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(
+                std::string("could not record the order in flight, so nothing was published: ") +
+                e.what());
+        }
+    };
+    events.after_unpublish = [&w, &saved, zone] {
+        saved.standby.order.reset();
+        save(w.states, zone, saved);
+    };
+    events.authorization_failed = [&w](const DnsName& identifier) {
+        if (RateBudget* budget = w.ca.budget()) {
+            budget->record_failed_authorization(identifier, std::chrono::system_clock::now());
+        }
+    };
+    return events;
+}
+
+// One zone's attempt; true when a standby set was stored.
+bool standby_zone(StandbyWork& w, const DnsName& zone, Renewal renewal) {
+    ZoneState saved = w.states.load(zone);
+    const SysTime started = std::chrono::system_clock::now();
+    saved.standby.last_attempt = started;
+    try {
+        if (!w.ca.available()) {
+            throw IssuanceError(zone.text() + ": " + w.ca.unavailable());
+        }
+        const PrecheckReport checks = precheck_zone(zone, w.dns, w.ca.caa_identities());
+        if (checks.failed()) {
+            throw IssuanceError(zone.text() +
+                                ": checks before ordering failed: " + checks.failure_text());
+        }
+        const std::vector<DnsName> names = certificate_names(zone);
+        if (RateBudget* budget = w.ca.budget()) {
+            for (std::size_t i = 0; i < configured_types(w.config).size(); ++i) {
+                budget->record_order(names, started);
+            }
+        }
+        IssuanceServices services{w.ca.acme(),
+                                  w.dns,
+                                  w.store,
+                                  w.config.key_type,
+                                  w.config.trust_file,
+                                  w.config.validation_timeout};
+        services.key_types = configured_types(w.config);
+        services.next_key = w.config.next_key;
+        services.preferred_chain = w.config.preferred_chain;
+        services.ct_mode = w.config.ct_mode_for(w.ca.directory());
+        services.ct_logs = w.ct_logs;
+        services.standby = true;
+        std::string ordered_type;
+        const IssuanceEvents events = standby_events(w, zone, saved, ordered_type);
+        const CertInfo info =
+            issue_certificate(zone, services, [](const std::string&) {}, events, {});
+        if (RateBudget* budget = w.ca.budget()) {
+            for (std::size_t i = 0; i < services.key_types.size(); ++i) {
+                budget->record_issued(names, renewal, std::chrono::system_clock::now());
+            }
+        }
+        saved.standby.ca = w.ca.directory();
+        saved.standby.last_success = std::chrono::system_clock::now();
+        saved.standby.last_error.clear();
+        saved.standby.failures = 0;
+        saved.standby.retry_at.reset();
+        save(w.states, zone, saved);
+        log_info(zone.text(), ": standby set from ", w.ca.directory(), " stored, valid until ",
+                 format_utc(info.not_after), " (the live set is unchanged)");
+        return true;
+    } catch (const std::exception& e) {
+        saved.standby.last_error = e.what();
+        if (!interrupted()) {  // a signal is not the zone's fault: no backoff
+            saved.standby.failures += 1;
+            saved.standby.retry_at =
+                started + retry_delay(saved.standby.failures, random_unit(), w.config.schedule);
+        }
+        save(w.states, zone, saved);
+        log_error("standby: ", e.what(),
+                  saved.standby.retry_at
+                      ? " (attempt " + std::to_string(saved.standby.failures) + "; next after " +
+                            format_utc(*saved.standby.retry_at) + ")"
+                      : std::string());
+        return false;
+    }
+}
+
+}  // namespace
+
+StandbyView standby_view(const IssuerConfig& config, const CertStore& store, const DnsName& zone,
+                         const ZoneState& saved, SysTime now) {
+    StandbyView v;
+    v.ca = saved.standby.ca;
+    v.wanted_at = now;
+    try {
+        const std::vector<CertStore::Current> set = store.standby_all(zone);
+        if (set.empty()) {
+            v.problem = "missing";
+            return v;
+        }
+        SysTime not_before = set.front().info.not_before;
+        SysTime not_after = set.front().info.not_after;
+        for (const CertStore::Current& c : set) {
+            v.types.push_back(c.type);
+            if (c.info.not_after < not_after) {
+                not_after = c.info.not_after;
+                not_before = c.info.not_before;
+            }
+        }
+        v.not_after = not_after;
+        for (KeyType t : configured_types(config)) {
+            if (std::find(v.types.begin(), v.types.end(), t) == v.types.end()) {
+                v.problem = "no " + std::string(to_string(t)) + " certificate";
+                return v;
+            }
+        }
+        if (not_after <= now) {
+            v.problem = "expired";
+            return v;
+        }
+        v.present = true;
+        ScheduleSettings s = config.schedule;
+        if (config.standby) {
+            s.renew_before = config.standby->renew_before;
+        }
+        v.wanted_at = renewal_time(zone, not_before, not_after, s);
+    } catch (const std::exception& e) {
+        v.problem = e.what();
+    }
+    return v;
+}
+
+StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
+    StandbyReport report;
+    if (!config.standby) {
+        return report;
+    }
+    CertStore store(config.certs_dir);
+    const ZoneStateStore states(config.state_dir);
+    std::vector<std::pair<DnsName, Renewal>> todo;
+    for (const DnsName& zone : config.zones) {
+        if (!store.current_version(zone)) {
+            continue;  // the live set comes first
+        }
+        const ZoneState saved = states.load(zone);
+        const StandbyView v = standby_view(config, store, zone, saved, now);
+        if (v.wanted_at > now || (saved.standby.retry_at && *saved.standby.retry_at > now)) {
+            continue;
+        }
+        log_info(zone.text(), ": standby set ",
+                 v.present ? "due (valid until " + format_utc(*v.not_after) + ")" : v.problem,
+                 "; ordering from ", config.standby->directory);
+        todo.emplace_back(zone, v.present ? Renewal::yes : Renewal::no);
+    }
+    if (todo.empty()) {
+        return report;
+    }
+    const std::unique_ptr<CaSession> ca = open_standby_ca_session(config);
+    const ChallengeDns dns(config.dns);
+    StandbyWork work{config,
+                     *ca,
+                     dns,
+                     store,
+                     states,
+                     {},
+                     config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr};
+    for (const Endpoint& ep : config.dns.controls) {
+        work.controls.push_back(ep.to_string());
+    }
+    // The budget: the zones it admits now; the others wait (not a failure).
+    if (RateBudget* budget = ca->available() ? ca->budget() : nullptr) {
+        std::vector<OrderRequest> requests;
+        for (const auto& [zone, renewal] : todo) {
+            for (std::size_t i = 0; i < configured_types(config).size(); ++i) {
+                requests.push_back({certificate_names(zone), renewal});
+            }
+        }
+        const auto decisions = budget->plan(requests, now);
+        std::vector<std::pair<DnsName, Renewal>> admitted;
+        const std::size_t per_zone = configured_types(config).size();
+        for (std::size_t z = 0; z < todo.size(); ++z) {
+            const BudgetDecision* held = nullptr;
+            for (std::size_t i = 0; i < per_zone; ++i) {
+                if (!decisions[z * per_zone + i].allowed) {
+                    held = &decisions[z * per_zone + i];
+                }
+            }
+            if (held) {
+                ZoneState saved = states.load(todo[z].first);
+                saved.standby.retry_at = held->not_before;
+                saved.standby.last_error =
+                    "deferred by the standby CA's rate budget: " + held->limit;
+                save(states, todo[z].first, saved);
+                log_info(todo[z].first.text(), ": standby set deferred until ",
+                         format_utc(held->not_before), ": ", held->limit);
+            } else {
+                admitted.push_back(todo[z]);
+            }
+        }
+        todo = std::move(admitted);
+    }
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> attempted{0};
+    std::atomic<std::size_t> issued{0};
+    auto worker = [&] {
+        for (std::size_t i = next++; i < todo.size() && !stop_requested(); i = next++) {
+            ++attempted;
+            if (standby_zone(work, todo[i].first, todo[i].second)) {
+                ++issued;
+            }
+        }
+    };
+    const std::size_t n = std::min<std::size_t>(config.parallel, todo.size());
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < n; ++t) {
+        threads.emplace_back(worker);
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    if (ca->available() && ca->budget()) {
+        ca->budget()->flush();
+    }
+    report.attempted = attempted;
+    report.issued = issued;
+    report.failed = report.attempted - report.issued;
+    if (report.failed > 0) {
+        log_error("standby: ", report.failed, " of ", report.attempted, " zone(s) failed");
+    }
+    return report;
+}
+
+}  // namespace acmezone::issuer

@@ -1,0 +1,67 @@
+// The standby set: with [acme] standby-directory, every zone also holds a
+// certificate set from that second CA, stored beside the live set in the
+// same version layout (certs/cert_store.h: the `standby` link), so that
+// `switch` can make it live with one rename when the live CA is distrusted,
+// revokes in bulk or is down, without asking any CA.
+//
+// After each pass (run and the daemon's; `issue` does not), the standby
+// step looks at every configured zone that has a live set:
+//   wanted   now when the zone has no standby set, or it lacks a configured
+//            key type, or does not parse; else at its renewal time: the
+//            earliest notAfter of the set less [acme] standby-renew-before
+//            (default [certs] renew-before) and the zone's spread, as
+//            schedule.h computes for the live set (ARI is not asked for the
+//            standby set);
+//   attempted when wanted and its own backoff (StandbyState in zone_state.h,
+//            apart from the live set's) has passed.
+// Each attempt is a full issuance (issuance.h) with the standby CA's own
+// session (ca/ca_session.h: its account key account-standby.key, EAB, rate
+// budget), the same publisher and the checks before ordering against the
+// standby CA's CAA identities; every configured key type, for the zone's
+// next key with [certs] next-key = yes (the next key stays the next key), else
+// a fresh key. It is stored with store_standby(): `current`, the names
+// servers read, the deploy hook and the served set do not change. The
+// order in flight is recorded (StandbyState::order) before its values are
+// published, and a crash's values are removed by the next pass's recovery.
+// A failure is logged with the zone and backs off as the live set would
+// (retry-min doubling to retry-max); the standby CA unreachable fails every
+// due zone with why.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "common/utc_time.h"
+#include "issuer/certs/cert_store.h"
+#include "issuer/cli/issuer_config.h"
+#include "issuer/pass/zone_state.h"
+
+namespace acmezone::issuer {
+
+// One zone's standby set as status and the step see it.
+struct StandbyView {
+    bool present = false;              // a complete standby set of every configured type
+    std::string problem;               // why not present: "missing", "no rsa-2048", ...
+    std::optional<SysTime> not_after;  // the set's earliest, when there is one
+    std::vector<KeyType> types;        // of the stored set
+    std::string ca;                    // the CA that issued it (zone state), "" unknown
+    SysTime wanted_at{};               // now when !present, else its renewal time
+};
+
+// Never throws: a standby set that cannot be read is "not present" with why.
+StandbyView standby_view(const IssuerConfig& config, const CertStore& store, const DnsName& zone,
+                         const ZoneState& saved, SysTime now);
+
+struct StandbyReport {
+    std::size_t attempted = 0;
+    std::size_t issued = 0;
+    std::size_t failed = 0;
+};
+
+// The step after a pass (the caller holds the state lock); nothing when
+// config.standby is not set.
+StandbyReport run_standby_step(const IssuerConfig& config, SysTime now);
+
+}  // namespace acmezone::issuer
