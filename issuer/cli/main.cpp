@@ -6,6 +6,7 @@
 //   acmezone-issuer --config issuer.conf status [--json] [--pins | --fleet]
 //   acmezone-issuer --config issuer.conf check [ZONE...] [--json]
 //   acmezone-issuer --config issuer.conf daemon
+//   acmezone-issuer --config issuer.conf switch ZONE... | --all
 //   acmezone-issuer --config issuer.conf serve
 //
 // Exit codes: 0 all good, 1 some zone failed, 2 bad configuration or usage,
@@ -42,6 +43,7 @@ const char* kUsage =
     "       acmezone-issuer --config FILE status [--json] [--pins | --fleet]\n"
     "       acmezone-issuer --config FILE check [ZONE...] [--json]\n"
     "       acmezone-issuer --config FILE daemon\n"
+    "       acmezone-issuer --config FILE switch ZONE... | --all\n"
     "       acmezone-issuer --config FILE serve\n";
 
 int main_checked(int argc, char** argv) {
@@ -50,6 +52,7 @@ int main_checked(int argc, char** argv) {
     opts.add_options()
         ("config,c", po::value<std::string>(), "configuration file (INI)")
         ("force", "issue: even when the certificate is not due")
+        ("all", "switch: every configured zone")
         ("json", "status, check: JSON instead of text")
         ("pins", "status: SPKI SHA-256 pins of the current and next keys (TLSA 3 1 1)")
         ("fleet", "status: which hosts fetched which version from serve, and which are outdated")
@@ -98,6 +101,15 @@ int main_checked(int argc, char** argv) {
         std::cerr << "acmezone-issuer: " << command << " takes no zone names (use issue ZONE...)\n";
         return kExitConfig;
     }
+    const bool all_zones = vm.count("all") > 0;
+    if (all_zones && command != "switch") {
+        std::cerr << "acmezone-issuer: --all applies to switch only\n";
+        return kExitConfig;
+    }
+    if (command == "switch" && args.empty() == !all_zones) {
+        std::cerr << "acmezone-issuer: switch needs zone names or --all (not both)\n" << kUsage;
+        return kExitConfig;
+    }
     if (command == "issue" && args.empty()) {
         std::cerr << "acmezone-issuer: issue needs at least one zone name\n" << kUsage;
         return kExitConfig;
@@ -121,7 +133,7 @@ int main_checked(int argc, char** argv) {
         return kExitConfig;
     }
     if (command != "run" && command != "issue" && command != "status" && command != "check" &&
-        command != "daemon" && command != "serve") {
+        command != "daemon" && command != "serve" && command != "switch") {
         std::cerr << "acmezone-issuer: unknown command \"" << command << "\"\n" << kUsage;
         return kExitConfig;
     }
@@ -150,6 +162,9 @@ int main_checked(int argc, char** argv) {
         }
         if (command == "daemon") {
             return runner.daemon();
+        }
+        if (command == "switch") {
+            return runner.switch_zones(args, all_zones);
         }
         if (pins) {
             return print_pins(runner.config(), json, std::cout);

@@ -163,6 +163,12 @@ void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
     z["names"] = names;
 }
 
+// The live set is from the standby CA: switched to (switch), and the
+// configuration not yet swapped.
+bool live_from_standby_ca(const IssuerConfig& config, const ZoneStatus& st) {
+    return config.standby && !st.saved.ca.empty() && st.saved.ca == config.standby->directory;
+}
+
 // With [acme] standby-directory, the zone's standby set (pass/standby.h):
 // "standby": {"present", "problem", "ca", "not_after", "key_types",
 // "renew_at", "last_error", "failures", "retry_at"}.
@@ -248,7 +254,8 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
     }
     if (!st.saved.ca.empty()) {
         z["ca"] = st.saved.ca;
-        z["ca_fallback"] = st.saved.ca != config.directory;
+        z["ca_fallback"] = st.saved.ca != config.directory && !live_from_standby_ca(config, st);
+        z["ca_standby"] = live_from_standby_ca(config, st);
     }
     if (config.standby) {
         z["standby"] = standby_json(config, st, now);
@@ -299,7 +306,10 @@ void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now
         out << "  deferred until " << format_utc(*st.saved.retry_at) << ": "
             << st.saved.deferred_by;
     }
-    if (!st.saved.ca.empty() && st.saved.ca != config.directory) {
+    if (live_from_standby_ca(config, st)) {
+        out << "  (live set switched to the standby CA " << st.saved.ca
+            << "; renewals follow [acme] directory until it and standby-directory are swapped)";
+    } else if (!st.saved.ca.empty() && st.saved.ca != config.directory) {
         out << "  (issued by the fallback CA " << st.saved.ca << ")";
     }
     if (st.saved.last_result == LastResult::failed ||

@@ -12,6 +12,7 @@
 #include "common/name_path.h"
 #include "common/utc_time.h"
 #include "issuer/dns/challenge_dns.h"
+#include "issuer/outputs/pass_outputs.h"
 #include "issuer/pass/pass_env.h"
 #include "issuer/pass/schedule.h"
 #include "issuer/pass/standby.h"
@@ -210,6 +211,51 @@ int Runner::issue(const std::vector<std::string>& names, bool force) {
     }
     const auto env = real_pass_env(config_);
     return exit_code(Pass(config_, *env).run(std::move(todo), std::move(all)));
+}
+
+int Runner::switch_zones(const std::vector<std::string>& names, bool all) {
+    if (!config_.standby) {
+        throw ConfigError("switch: no [acme] standby-directory in " + config_.origin +
+                          ": there are no standby sets to switch to");
+    }
+    const std::vector<DnsName> zones =
+        all ? config_.zones : configured_zones_named(config_, names, "switch");
+    auto lock = take_lock(config_);
+    if (!lock) {
+        return kExitBusy;
+    }
+    // Every zone's rename first (no request, seconds for thousands of
+    // zones), then the hooks: the switch is not held up by a slow hook.
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<DnsName> switched;
+    std::size_t failed = 0;
+    for (const DnsName& zone : zones) {
+        try {
+            log_info(zone.text(), ": switched: ", switch_zone(config_, zone));
+            switched.push_back(zone);
+        } catch (const std::exception& e) {
+            log_error(zone.text(), ": not switched: ", e.what());
+            ++failed;
+        }
+    }
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    log_info("switch: ", switched.size(), " of ", zones.size(), " zone(s) switched in ",
+             took.count(), " ms");
+    std::size_t hook_failed = 0;
+    for (const DnsName& zone : switched) {
+        run_deploy_hook(config_, zone);
+        if (!ZoneStateStore(config_.state_dir).load(zone).deploy_hook_error.empty()) {
+            ++hook_failed;
+        }
+    }
+    if (!switched.empty()) {
+        log_info("switch: renewals still follow ", config_.origin, ": live sets from ",
+                 config_.directory, ", standby sets from ", config_.standby->directory,
+                 "; to keep the switched-to CA live, swap [acme] directory and "
+                 "standby-directory (and their ca-file options)");
+    }
+    return failed > 0 || hook_failed > 0 ? kExitFailed : kExitOk;
 }
 
 void Runner::reload_config(bool hup) {

@@ -5,6 +5,9 @@
 //                   due (schedule.h), most urgent first; then exits
 //   issue ZONE...   these (configured) zones if missing or due, whatever the
 //                   backoff says; with force, always
+//   switch ZONE... | --all
+//                   each zone's standby set (standby.h) made live with one
+//                   rename, no CA asked; then the deploy hook of each
 //   status [--json] (cli/status_command.h) per zone: certificate, state,
 //                   next action and when,
 //                   last attempt and error
@@ -86,6 +89,11 @@ class Runner {
     int run();
     int issue(const std::vector<std::string>& zones, bool force);
     int daemon();
+    // switch ZONE... (or `all`: every configured zone): each zone's standby
+    // set made live (standby.h switch_zone, no CA asked), then the deploy
+    // hook of each switched zone. 1 when a zone had no standby set or a hook
+    // failed; throws ConfigError without [acme] standby-directory.
+    int switch_zones(const std::vector<std::string>& zones, bool all);
 
     const IssuerConfig& config() const { return config_; }
 

@@ -8,6 +8,7 @@
 #include "common/interrupt.h"
 #include "common/log.h"
 #include "issuer/ca/ca_session.h"
+#include "issuer/certs/pins.h"
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/dns/precheck.h"
 #include "issuer/pass/issuance.h"
@@ -282,6 +283,36 @@ StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
         log_error("standby: ", report.failed, " of ", report.attempted, " zone(s) failed");
     }
     return report;
+}
+
+std::string switch_zone(const IssuerConfig& config, const DnsName& zone) {
+    CertStore store(config.certs_dir);
+    const ZoneStateStore states(config.state_dir);
+    const auto was_live = store.current_version(zone);
+    const unsigned long live = store.switch_to_standby(zone);
+    ZoneState saved = states.load(zone);
+    std::swap(saved.ca, saved.standby.ca);
+    saved.ari.clear();      // the windows were for the certificates now standby
+    saved.current.reset();  // the next read summarises the new live set
+    saved.resume_order.clear();
+    saved.standby.failures = 0;
+    saved.standby.retry_at.reset();
+    saved.standby.last_error.clear();
+    save(states, zone, saved);
+    if (config.next_key) {  // the next key is live now: the next one is new
+        for (const CertStore::Current& c : store.current_all(zone)) {
+            const auto next = store.next_key(zone, c.type);
+            if (next && spki_pin_of_pem(c.fullchain_pem, "live certificate").base64 ==
+                            spki_pin(next->public_der()).base64) {
+                store.write_next_key(zone, c.type, CertKey::generate(c.type));
+            }
+        }
+    }
+    return "the standby set (.v-" + std::to_string(live) + ", from " +
+           (saved.ca.empty() ? std::string("an unrecorded CA") : saved.ca) +
+           ") is live; the set that was live" +
+           (was_live ? " (.v-" + std::to_string(*was_live) + ")" : std::string()) +
+           " is the standby set";
 }
 
 }  // namespace acmezone::issuer

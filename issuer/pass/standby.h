@@ -26,6 +26,14 @@
 // A failure is logged with the zone and backs off as the live set would
 // (retry-min doubling to retry-max); the standby CA unreachable fails every
 // due zone with why.
+//
+// `switch ZONE... | --all` (runner.h) makes the standby set live, asking no
+// CA: switch_zone() below, then the deploy hook. The set that was live
+// becomes the standby set, so the zone still has one, from the CA that was
+// live. Renewals keep following the configuration: after a switch because
+// the first CA failed, swap [acme] directory and standby-directory (with
+// their ca-file options) so that the live set is renewed from the CA
+// now live and the standby set from the other; status says so until then.
 #pragma once
 
 #include <optional>
@@ -63,5 +71,14 @@ struct StandbyReport {
 // The step after a pass (the caller holds the state lock); nothing when
 // config.standby is not set.
 StandbyReport run_standby_step(const IssuerConfig& config, SysTime now);
+
+// One zone's switch (the caller holds the state lock): the store's one
+// rename (CertStore::switch_to_standby), then the zone's state (the live and
+// standby CAs swapped, the renewal windows and the summary of the old live
+// set dropped, the standby backoff reset) and, with next-key = yes, a new
+// next key of each type whose next key is now live. Returns what it did, for
+// the log; throws std::runtime_error naming the zone when it has no standby
+// set (nothing changed).
+std::string switch_zone(const IssuerConfig& config, const DnsName& zone);
 
 }  // namespace acmezone::issuer

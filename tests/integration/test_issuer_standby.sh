@@ -11,6 +11,14 @@
 #   (3) run again: nothing is due, no standby order is placed
 #   (4) a zone whose standby set is gone: status says "standby missing", and
 #       the next run orders it again (and only it)
+#   (5) the live CA stopped: switch --all makes every standby set live (no
+#       request: the live files now verify to the standby Pebble's root), runs
+#       the deploy hook for each zone, and the set that was live is the
+#       standby set; status says the live set is the standby CA's
+#   (6) with directory and standby-directory swapped in the configuration and
+#       the first Pebble back, run is content (nothing due) and status no
+#       longer says "switched"; switch ZONE switches one zone back, asking no CA
+#   (7) switch of a zone without a standby set: exit 1, naming the zone
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -136,4 +144,75 @@ az_assert_contains "$err" "${ZONES[1]}: standby set missing; ordering from $SB_D
 az_assert_not_contains "$err" "${ZONES[0]}: standby set" "the other zone's standby is left alone"
 [[ -L $AZ_CERTS/${ZONES[1]}/standby ]] || az_fail "${ZONES[1]}: no standby set again"
 az_log "(4) a missing standby set is shown and ordered again"
+
+# (5)
+FIRST_DIR=$AZ_PEBBLE_DIR
+FIRST_TLS_CA=$AZ_PEBBLE_TLS_CA
+FIRST_ROOT=$AZ_TMP/first-root.pem # a restarted Pebble has a new root, in the same file
+cp "$AZ_PEBBLE_ROOT" "$FIRST_ROOT"
+declare -A WAS_LIVE
+for z in "${ZONES[@]}"; do WAS_LIVE[$z]=$(readlink "$AZ_CERTS/$z/current"); done
+az_stop_pebble
+az_issuer "$CONF" switch --all
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 0 "$AZ_ISSUER_RC" "switch --all with the live CA down; stderr: $(tail -n 20 <<<"$err")"
+az_assert_contains "$err" "switch: 2 of 2 zone(s) switched in" "the switch says what it did"
+for z in "${ZONES[@]}"; do
+    az_assert_contains "$err" "$z: switched: the standby set" "$z switched"
+    d=$AZ_CERTS/$z
+    out=$(openssl verify -CAfile "$SB_ROOT" -untrusted "$d/chain.pem" "$d/cert.pem" 2>&1) ||
+        az_fail "$z: the live set is not the standby CA's after the switch: $out"
+    az_assert_eq "$(openssl pkey -in "$d/privkey.pem" -pubout)" \
+        "$(openssl x509 -in "$d/cert.pem" -noout -pubkey)" "$z: live key matches after the switch"
+    az_assert_eq "${WAS_LIVE[$z]}" "$(readlink "$d/standby")" "$z: the set that was live is the standby"
+    out=$(openssl verify -CAfile "$FIRST_ROOT" -untrusted "$d/standby/chain.pem" "$d/standby/cert.pem" 2>&1) ||
+        az_fail "$z: the standby set is not the first CA's after the switch: $out"
+done
+az_assert_eq 4 "$(wc -l <"$HOOK_LOG")" "the deploy hook ran once more per zone"
+az_assert_contains "$(tail -n 2 "$HOOK_LOG")" "${ZONES[1]}" "the hook ran for the second zone"
+az_issuer "$CONF" status
+az_assert_contains "$(grep "^${ZONES[0]}" "$AZ_ISSUER_OUT")" "live set switched to the standby CA $SB_DIR" \
+    "status says the live set is the standby CA's"
+az_issuer "$CONF" status --json
+python3 - "$AZ_ISSUER_OUT" "$SB_DIR" "$FIRST_DIR" "${ZONES[@]}" <<'PY' || az_fail "status --json: $(cat "$AZ_ISSUER_OUT")"
+import json, sys
+rows = {z["zone"]: z for z in json.load(open(sys.argv[1]))}
+for zone in sys.argv[4:]:
+    z = rows[zone]
+    assert z["ca"] == sys.argv[2] and z["ca_standby"] and not z["ca_fallback"], z
+    assert z["standby"]["present"] and z["standby"]["ca"] == sys.argv[3], z["standby"]
+PY
+az_log "(5) $(grep -m1 'switch: 2 of 2' <<<"$err"), live CA down; hooks ran"
+
+# (6)
+sed -i "s|^directory = .*|directory = $SB_DIR|; s|^ca-file = .*|ca-file = $SB_TLS_CA|" "$CONF"
+sed -i "s|^standby-directory = .*|standby-directory = $FIRST_DIR|; s|^standby-ca-file = .*|standby-ca-file = $FIRST_TLS_CA|" "$CONF"
+# ([acme] has no EAB options for the first CA: the swapped-in one cannot
+# make its account, so this run only looks; nothing is due either way.)
+sed -i "/^standby-eab-/d" "$CONF"
+az_restart_pebble
+az_issuer "$CONF" run
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 0 "$AZ_ISSUER_RC" "run after swapping the CAs; stderr: $(tail -n 20 <<<"$err")"
+az_assert_not_contains "$err" "ordering from" "nothing due after the switch"
+az_issuer "$CONF" status
+az_assert_not_contains "$(cat "$AZ_ISSUER_OUT")" "switched to the standby CA" "configuration follows"
+az_assert_contains "$(grep "^${ZONES[0]}" "$AZ_ISSUER_OUT")" "standby: $FIRST_DIR until" "standby: the first CA"
+az_stop_pebble
+az_issuer "$CONF" switch "${ZONES[0]}"
+az_assert_eq 0 "$AZ_ISSUER_RC" "switch back one zone; stderr: $(tail -n 5 "$AZ_ISSUER_ERR")"
+az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "switch: 1 of 1 zone(s) switched in" "one zone switched"
+openssl verify -CAfile "$FIRST_ROOT" -untrusted "$AZ_CERTS/${ZONES[0]}/chain.pem" \
+    "$AZ_CERTS/${ZONES[0]}/cert.pem" >/dev/null 2>&1 || az_fail "${ZONES[0]} did not switch back"
+openssl verify -CAfile "$SB_ROOT" -untrusted "$AZ_CERTS/${ZONES[1]}/chain.pem" \
+    "$AZ_CERTS/${ZONES[1]}/cert.pem" >/dev/null 2>&1 || az_fail "${ZONES[1]} was switched too"
+az_log "(6) configuration swapped: nothing due; one zone switched back without a CA"
+
+# (7)
+rm "$AZ_CERTS/${ZONES[1]}/standby"
+az_issuer "$CONF" switch --all
+az_assert_eq 1 "$AZ_ISSUER_RC" "switch with a zone lacking its standby set"
+az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "${ZONES[1]}: not switched: ${ZONES[1]}: no standby set in" \
+    "the zone without a standby set is named"
+az_log "(7) a zone without a standby set is not switched, exit 1"
 az_log "PASS"
