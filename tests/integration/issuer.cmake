@@ -33,6 +33,8 @@ acmezone_integration_test(issuer_fallback_ca test_issuer_fallback_ca.sh TIMEOUT 
 # Standby certificates from a second CA (a second Pebble with EAB): issued
 # beside the live sets without changing them.
 acmezone_integration_test(issuer_standby test_issuer_standby.sh TIMEOUT 300)
+# kill -9 during a standby issuance (through the fault proxy): both sets intact.
+acmezone_integration_test(issuer_standby_kill test_issuer_standby_kill.sh TIMEOUT 300)
 
 # zones-example/hooks/nginx-deploy alone against nginx -t: quoted paths, file
 # names from ACMEZONE_ZONE_FILE.
