@@ -26,7 +26,7 @@
 //
 // notify-hook: one JSON object on stdin (and ACMEZONE_EVENT, ACMEZONE_ZONE in
 // the environment):
-//   {"event": "failed" | "expiring" | "recovered",
+//   {"event": "failed" | "expiring" | "recovered" | "standby-missing" | "switched",
 //    "zone": "example.com",
 //    "error": "the last attempt's error (\"\" for recovered)",
 //    "not_after": "2026-02-01T00:00:00Z" or null (no certificate),
@@ -35,7 +35,12 @@
 // decide_notifications() says which events a zone's outcome calls for: failed
 // once when the zone starts failing, recovered once when it succeeds again,
 // expiring when `notify-expiring-days` or fewer are left and at most once a
-// day; the caller keeps NotifyState in the zone's state file.
+// day; the caller keeps NotifyState in the zone's state file. With [acme]
+// standby-directory (pass/standby.h): standby-missing once when, after the
+// standby step, a zone with a live set has no usable standby set (error: why,
+// or its last attempt's error; not_after: the live set's), again only after
+// one was stored; switched for each zone `switch` made live (not_after: the
+// set now live).
 #pragma once
 
 #include <chrono>
@@ -83,7 +88,7 @@ struct NotifyState {
 };
 
 struct NotifyEvent {
-    std::string event;  // failed, expiring, recovered
+    std::string event;  // failed, expiring, recovered, standby-missing, switched
     DnsName zone;
     std::string error;
     std::optional<std::chrono::system_clock::time_point> not_after;

@@ -43,6 +43,21 @@ void record(ZoneState& s, const NotifyState& ns) {
 
 }  // namespace
 
+void run_notify_hook(const IssuerConfig& config, const NotifyEvent& e) {
+    if (config.notify_hook.empty()) {
+        return;
+    }
+    HookResult r = run_hook(config.notify_hook,
+                            {{"ACMEZONE_EVENT", e.event}, {"ACMEZONE_ZONE", e.zone.text()}},
+                            e.to_json() + "\n", config.hook_timeout);
+    log_output(e.zone.text() + ": notify-hook: ", r.output);
+    if (r.ok) {
+        log_info(e.zone.text(), ": notify-hook told \"", e.event, "\"");
+    } else {
+        log_error(e.zone.text(), ": notify-hook (", e.event, ") ", r.describe());
+    }
+}
+
 void run_deploy_hook(const IssuerConfig& config, const DnsName& zone) {
     if (config.deploy_hook.empty()) {
         return;
@@ -179,15 +194,7 @@ void after_pass_outputs(const IssuerConfig& config, const PassReport& report,
             continue;
         }
         for (const NotifyEvent& e : events) {
-            HookResult r = run_hook(config.notify_hook,
-                                    {{"ACMEZONE_EVENT", e.event}, {"ACMEZONE_ZONE", zone.text()}},
-                                    e.to_json() + "\n", config.hook_timeout);
-            log_output(zone.text() + ": notify-hook: ", r.output);
-            if (r.ok) {
-                log_info(zone.text(), ": notify-hook told \"", e.event, "\"");
-            } else {
-                log_error(zone.text(), ": notify-hook (", e.event, ") ", r.describe());
-            }
+            run_notify_hook(config, e);
         }
         record(s, ns);
         try {

@@ -13,10 +13,15 @@
 #include <vector>
 
 #include "issuer/cli/issuer_config.h"
+#include "issuer/outputs/hooks.h"
 #include "issuer/outputs/metrics.h"
 #include "issuer/pass/pass_report.h"
 
 namespace acmezone::issuer {
+
+// Runs the notify hook (if one is configured) with `event`, its output and
+// outcome logged; never throws for the hook's own failure.
+void run_notify_hook(const IssuerConfig& config, const NotifyEvent& event);
 
 // Runs the deploy hook for `zone` (if one is configured) and records its
 // outcome in the zone's state (deploy_hook_error, "" when it succeeded).

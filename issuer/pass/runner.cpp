@@ -243,11 +243,21 @@ int Runner::switch_zones(const std::vector<std::string>& names, bool all) {
     log_info("switch: ", switched.size(), " of ", zones.size(), " zone(s) switched in ",
              took.count(), " ms");
     std::size_t hook_failed = 0;
+    const CertStore store(config_.certs_dir);
     for (const DnsName& zone : switched) {
         run_deploy_hook(config_, zone);
         if (!ZoneStateStore(config_.state_dir).load(zone).deploy_hook_error.empty()) {
             ++hook_failed;
         }
+        NotifyEvent e{"switched", zone, "", std::nullopt, system_clock::now()};
+        try {
+            if (const auto live = store.current(zone)) {
+                e.not_after = live->not_after;
+            }
+        } catch (const std::exception&) {
+            // an unreadable certificate: no expiry to report
+        }
+        run_notify_hook(config_, e);
     }
     if (!switched.empty()) {
         log_info("switch: renewals still follow ", config_.origin, ": live sets from ",

@@ -11,6 +11,7 @@
 #include "issuer/certs/pins.h"
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/dns/precheck.h"
+#include "issuer/outputs/pass_outputs.h"
 #include "issuer/pass/issuance.h"
 #include "issuer/pass/schedule.h"
 
@@ -185,31 +186,12 @@ StandbyView standby_view(const IssuerConfig& config, const CertStore& store, con
     return v;
 }
 
-StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
-    StandbyReport report;
-    if (!config.standby) {
-        return report;
-    }
-    CertStore store(config.certs_dir);
-    const ZoneStateStore states(config.state_dir);
-    std::vector<std::pair<DnsName, Renewal>> todo;
-    for (const DnsName& zone : config.zones) {
-        if (!store.current_version(zone)) {
-            continue;  // the live set comes first
-        }
-        const ZoneState saved = states.load(zone);
-        const StandbyView v = standby_view(config, store, zone, saved, now);
-        if (v.wanted_at > now || (saved.standby.retry_at && *saved.standby.retry_at > now)) {
-            continue;
-        }
-        log_info(zone.text(), ": standby set ",
-                 v.present ? "due (valid until " + format_utc(*v.not_after) + ")" : v.problem,
-                 "; ordering from ", config.standby->directory);
-        todo.emplace_back(zone, v.present ? Renewal::yes : Renewal::no);
-    }
-    if (todo.empty()) {
-        return report;
-    }
+namespace {
+
+// The standby sets of `todo` from the standby CA, within its budget.
+void issue_standby_sets(const IssuerConfig& config, CertStore& store, const ZoneStateStore& states,
+                        std::vector<std::pair<DnsName, Renewal>> todo, SysTime now,
+                        StandbyReport& report) {
     const std::unique_ptr<CaSession> ca = open_standby_ca_session(config);
     const ChallengeDns dns(config.dns);
     StandbyWork work{config,
@@ -282,6 +264,70 @@ StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
     if (report.failed > 0) {
         log_error("standby: ", report.failed, " of ", report.attempted, " zone(s) failed");
     }
+}
+
+// "standby-missing" (hooks.h) once for each zone with a live set and no
+// usable standby set after the step; the mark goes once one is stored.
+void notify_missing(const IssuerConfig& config, const CertStore& store,
+                    const ZoneStateStore& states, SysTime now) {
+    for (const DnsName& zone : config.zones) {
+        if (!store.current_version(zone)) {
+            continue;
+        }
+        ZoneState saved = states.load(zone);
+        const StandbyView v = standby_view(config, store, zone, saved, now);
+        if (v.present == !saved.standby.notified_missing.has_value()) {
+            continue;  // nothing new
+        }
+        if (v.present) {
+            saved.standby.notified_missing.reset();
+        } else {
+            NotifyEvent e{"standby-missing", zone,
+                          saved.standby.last_error.empty() ? "standby set " + v.problem
+                                                           : saved.standby.last_error,
+                          std::nullopt, now};
+            try {
+                if (const auto live = store.current(zone)) {
+                    e.not_after = live->not_after;
+                }
+            } catch (const std::exception&) {
+                // an unreadable live certificate: no expiry to report
+            }
+            run_notify_hook(config, e);
+            saved.standby.notified_missing = now;
+        }
+        save(states, zone, saved);
+    }
+}
+
+}  // namespace
+
+StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
+    StandbyReport report;
+    if (!config.standby) {
+        return report;
+    }
+    CertStore store(config.certs_dir);
+    const ZoneStateStore states(config.state_dir);
+    std::vector<std::pair<DnsName, Renewal>> todo;
+    for (const DnsName& zone : config.zones) {
+        if (!store.current_version(zone)) {
+            continue;  // the live set comes first
+        }
+        const ZoneState saved = states.load(zone);
+        const StandbyView v = standby_view(config, store, zone, saved, now);
+        if (v.wanted_at > now || (saved.standby.retry_at && *saved.standby.retry_at > now)) {
+            continue;
+        }
+        log_info(zone.text(), ": standby set ",
+                 v.present ? "due (valid until " + format_utc(*v.not_after) + ")" : v.problem,
+                 "; ordering from ", config.standby->directory);
+        todo.emplace_back(zone, v.present ? Renewal::yes : Renewal::no);
+    }
+    if (!todo.empty()) {
+        issue_standby_sets(config, store, states, std::move(todo), now, report);
+    }
+    notify_missing(config, store, states, std::chrono::system_clock::now());
     return report;
 }
 

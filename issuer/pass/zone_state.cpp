@@ -153,6 +153,7 @@ StandbyState standby_from(const FieldReader& r) {
     sb.failures = s.count("failures");
     sb.retry_at = s.time("retry_at");
     sb.order = order_from(s, "order");
+    sb.notified_missing = s.time("notified_missing");
     return sb;
 }
 
@@ -167,6 +168,7 @@ Json::Value standby_json(const StandbyState& sb) {
     if (sb.order) {
         j["order"] = order_json(*sb.order);
     }
+    put_time(j, "notified_missing", sb.notified_missing);
     return j;
 }
 

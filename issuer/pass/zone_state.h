@@ -95,9 +95,10 @@ struct StandbyState {
     std::optional<SysTime> last_success;
     std::string last_error;  // "" after a success
     unsigned failures = 0;
-    std::optional<SysTime> retry_at;     // backoff, as the live set's (schedule.h)
-    std::optional<InFlightOrder> order;  // as ZoneState::order, for a standby order
-    bool empty() const { return ca.empty() && !last_attempt && !order; }
+    std::optional<SysTime> retry_at;          // backoff, as the live set's (schedule.h)
+    std::optional<InFlightOrder> order;       // as ZoneState::order, for a standby order
+    std::optional<SysTime> notified_missing;  // "standby-missing" sent, none stored since
+    bool empty() const { return ca.empty() && !last_attempt && !order && !notified_missing; }
 };
 
 // How the zone's last attempt ended; in the file "ok", "failed",

@@ -19,6 +19,9 @@
 #       the first Pebble back, run is content (nothing due) and status no
 #       longer says "switched"; switch ZONE switches one zone back, asking no CA
 #   (7) switch of a zone without a standby set: exit 1, naming the zone
+#   (8) its standby CA down, run cannot make that zone's standby set: exit 1,
+#       the notify hook gets "standby-missing" once (not again on the next
+#       run); it got "switched" for each zone switched in (5), (6) and (7)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -40,11 +43,16 @@ EAB_FILE=$AZ_TMP/standby-eab.key
 HOOK=$AZ_TMP/deploy-hook
 HOOK_LOG=$AZ_TMP/deploy-hook.log
 printf '#!/bin/sh\necho "$ACMEZONE_ZONE" >>%q\n' "$HOOK_LOG" >"$HOOK"
-chmod 0755 "$HOOK"
+NOTIFY=$AZ_TMP/notify-hook
+NOTIFY_LOG=$AZ_TMP/notify-hook.log
+printf '#!/bin/sh\nprintf "%%s %%s " "$ACMEZONE_EVENT" "$ACMEZONE_ZONE" >>%q\ncat >>%q\n' \
+    "$NOTIFY_LOG" "$NOTIFY_LOG" >"$NOTIFY"
+touch "$NOTIFY_LOG"
+chmod 0755 "$HOOK" "$NOTIFY"
 
 CONF=$AZ_TMP/issuer.conf
 az_issuer_conf "$CONF" "${ZONES[@]}"
-printf '[hooks]\ndeploy-hook = %s\n' "$HOOK" >>"$CONF"
+printf '[hooks]\ndeploy-hook = %s\nnotify-hook = %s\n' "$HOOK" "$NOTIFY" >>"$CONF"
 
 # What the live sets are: for every zone, each path but the standby link and
 # the version it names, with its type, link target, mode and content digest.
@@ -215,4 +223,24 @@ az_assert_eq 1 "$AZ_ISSUER_RC" "switch with a zone lacking its standby set"
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "${ZONES[1]}: not switched: ${ZONES[1]}: no standby set in" \
     "the zone without a standby set is named"
 az_log "(7) a zone without a standby set is not switched, exit 1"
+
+# (8) The standby CA (the first Pebble since the swap) is stopped.
+az_issuer "$CONF" run
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 1 "$AZ_ISSUER_RC" "run with the standby CA down; stderr: $(tail -n 20 <<<"$err")"
+az_assert_contains "$err" "${ZONES[1]}: standby set missing; ordering from $FIRST_DIR" "ordered"
+az_assert_contains "$err" "standby: ${ZONES[1]}: standby CA $FIRST_DIR" "the failure names the CA"
+az_assert_eq 1 "$(grep -c "^standby-missing ${ZONES[1]} " "$NOTIFY_LOG")" "standby-missing notified"
+python3 - "$(grep "^standby-missing " "$NOTIFY_LOG")" "${ZONES[1]}" "$FIRST_DIR" <<'PY' ||
+import json, sys
+doc = json.loads(sys.argv[1].split(" ", 2)[2])
+assert doc["event"] == "standby-missing" and doc["zone"] == sys.argv[2], doc
+assert sys.argv[3] in doc["error"] and doc["not_after"], doc
+PY
+    az_fail "the standby-missing document: $(cat "$NOTIFY_LOG")"
+az_issuer "$CONF" run
+az_assert_eq 1 "$(grep -c "^standby-missing " "$NOTIFY_LOG")" "standby-missing is sent once"
+az_assert_eq 4 "$(grep -c "^switched " "$NOTIFY_LOG")" "switched: each zone switched in (5), (6) and (7)"
+az_assert_eq 0 "$(grep -c "^standby-missing ${ZONES[0]} " "$NOTIFY_LOG")" "not for a zone with its set"
+az_log "(8) standby-missing notified once; switched notified per zone"
 az_log "PASS"

@@ -126,6 +126,7 @@ TEST(ZoneStateChanges, TheStandbyStateRoundTripsAndIsApartFromTheLiveSets) {
     s.standby.last_error = "sb.example: standby CA https://b.example/dir: down";
     s.standby.failures = 3;
     s.standby.retry_at = kNow + 600s;
+    s.standby.notified_missing = kNow - 60s;
     s.standby.order = InFlightOrder{"https://b.example/order/1",
                                     "_acme-challenge.sb.example",
                                     {"v1", "v2"},
@@ -141,6 +142,7 @@ TEST(ZoneStateChanges, TheStandbyStateRoundTripsAndIsApartFromTheLiveSets) {
     EXPECT_EQ(r.standby.last_error, s.standby.last_error);
     EXPECT_EQ(r.standby.failures, 3u);
     EXPECT_EQ(r.standby.retry_at, kNow + 600s);
+    EXPECT_EQ(r.standby.notified_missing, kNow - 60s);
     ASSERT_TRUE(r.standby.order.has_value());
     EXPECT_EQ(r.standby.order->order_url, "https://b.example/order/1");
     EXPECT_EQ(r.standby.order->values, (std::vector<std::string>{"v1", "v2"}));
