@@ -12,6 +12,11 @@
 //   acmezone_certificate_not_after_seconds{zone,key_type}  the stored certificate's notAfter
 //   acmezone_last_success_timestamp_seconds{zone}          when the zone last got a certificate
 //   acmezone_consecutive_failures{zone}                    failed attempts since the last success
+//   acmezone_standby_present{zone}                         with standby-directory, for a
+//                                                          zone with a live set: 1 when it
+//                                                          holds a valid standby set of
+//                                                          every key type, else 0
+//   acmezone_standby_not_after_seconds{zone,key_type}      the standby certificate's notAfter
 //   acmezone_pass_timestamp_seconds                        when this pass ended
 //   acmezone_rate_budget_remaining{ca,limit,scope}         what the CA's rate limit leaves
 //   acmezone_rate_budget_limit{ca,limit,scope}             that limit (rate_budget.h;

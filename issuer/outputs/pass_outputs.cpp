@@ -1,6 +1,7 @@
 // See pass_outputs.h.
 #include "issuer/outputs/pass_outputs.h"
 
+#include <algorithm>
 #include <istream>
 #include <map>
 #include <sstream>
@@ -39,6 +40,48 @@ void record(ZoneState& s, const NotifyState& ns) {
         s.notified_failed = system_clock::now();
     }
     s.notified_expiring = ns.expiring_sent;
+}
+
+// acmezone_standby_present{zone} (1: a valid standby set of every key type;
+// 0: missing, incomplete, expired or unreadable) and
+// acmezone_standby_not_after_seconds{zone,key_type}, for zones with a live set.
+void standby_metrics(const IssuerConfig& config, const CertStore& store,
+                     std::vector<MetricSample>& out) {
+    std::vector<MetricSample> expiry;
+    for (const DnsName& zone : config.zones) {
+        if (!store.current_version(zone)) {
+            continue;
+        }
+        bool present = false;
+        try {
+            const auto set = store.standby_all(zone);
+            present = !set.empty();
+            for (KeyType type : config.key_types) {
+                const auto it = std::find_if(set.begin(), set.end(),
+                                             [&](const auto& c) { return c.type == type; });
+                if (it == set.end()) {
+                    present = false;
+                    continue;
+                }
+                present = present && it->info.not_after > system_clock::now();
+                expiry.push_back(
+                    {"acmezone_standby_not_after_seconds",
+                     "notAfter of the standby certificate (Unix time)",
+                     "gauge",
+                     {{"zone", zone.text()}, {"key_type", std::string(to_string(type))}},
+                     seconds_since_epoch(it->info.not_after)});
+            }
+        } catch (const std::exception& e) {
+            log_warning(zone.text(), ": standby set: ", e.what());
+            present = false;
+        }
+        out.push_back({"acmezone_standby_present",
+                       "1 when the zone holds a valid standby set of every key type, else 0",
+                       "gauge",
+                       {{"zone", zone.text()}},
+                       present ? 1.0 : 0.0});
+    }
+    out.insert(out.end(), expiry.begin(), expiry.end());
 }
 
 }  // namespace
@@ -123,6 +166,9 @@ std::vector<MetricSample> pass_metrics(const IssuerConfig& config, const PassRep
                        "gauge",
                        {{"zone", zone.text()}},
                        static_cast<double>(s.failures)});
+    }
+    if (config.standby) {
+        standby_metrics(config, store, out);
     }
     out.push_back({"acmezone_pass_timestamp_seconds",
                    "when the last pass ended (Unix time)",

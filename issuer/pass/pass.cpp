@@ -426,6 +426,13 @@ void Pass::after_certificate_changed(const ZoneStatus& before, const CertInfo& /
 // daemon's), with the lock still held, from the thread that ran the pass.
 // Metrics files and notifications about the pass as a whole go here.
 void Pass::after_pass(const PassReport& report) {
+    if (before_outputs_) {
+        try {
+            before_outputs_();
+        } catch (const std::exception& e) {
+            log_error("before the pass's outputs: ", e.what());
+        }
+    }
     // Notifications, next keys, the metrics file (pass_outputs.h). Other
     // parts' metric samples (the CA's rate-limit budget) go in the list.
     env_.after_pass(report, budget_metrics());

@@ -7,6 +7,7 @@
 // The caller holds the state lock.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -44,6 +45,10 @@ class Pass {
     void refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now);
     // Steps 3-6 over `todo` (chosen by the caller).
     PassReport run(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> considered);
+    // Work the caller adds after the zones and before the outputs (step 6),
+    // so that notifications and metrics see it: the runner's standby step
+    // (standby.h). An exception is logged, not thrown.
+    void set_before_outputs(std::function<void()> step) { before_outputs_ = std::move(step); }
 
   private:
     struct Shared;  // what the worker threads share (pass.cpp)
@@ -64,6 +69,7 @@ class Pass {
     PreOrderVerdict before_order(const ZoneStatus& zone);
     void after_certificate_changed(const ZoneStatus& before, const CertInfo& cert);
     void after_pass(const PassReport& report);
+    std::function<void()> before_outputs_;
 
     // The rate budget (rate_budget.h): plan the pass's orders, most urgent
     // first, within the budget; record what the CA was asked and answered.

@@ -168,17 +168,21 @@ PassReport Runner::run_pass(bool quiet) {
     const auto env = real_pass_env(config_);
     Pass pass(config_, *env);
     DueZones z = due_zones(pass, system_clock::now(), quiet);
-    PassReport report = pass.run(std::move(z.due), std::move(z.all));
     standby_failed_ = 0;
-    if (config_.standby && !stop_requested()) {
-        try {
-            standby_failed_ = run_standby_step(config_, system_clock::now()).failed;
-        } catch (const std::exception& e) {
-            log_error("standby: ", e.what());
-            standby_failed_ = 1;
-        }
+    if (config_.standby) {  // step 7, before the pass's outputs
+        pass.set_before_outputs([this] {
+            if (stop_requested()) {
+                return;
+            }
+            try {
+                standby_failed_ = run_standby_step(config_, system_clock::now()).failed;
+            } catch (const std::exception& e) {
+                log_error("standby: ", e.what());
+                standby_failed_ = 1;
+            }
+        });
     }
-    return report;
+    return pass.run(std::move(z.due), std::move(z.all));
 }
 
 int Runner::run() {

@@ -54,9 +54,10 @@
 //      step: result, error, consecutive failures and backoff;
 //   6. after_pass() with every zone's outcome (and the rate budget's
 //      remaining figures for the metrics file);
-//   7. with [acme] standby-directory (run and daemon): the standby step
-//      (standby.h), each zone's standby set from the standby CA when missing
-//      or due; a failed one makes run exit 1 like a failed zone.
+//   7. with [acme] standby-directory (run and daemon), before step 6's
+//      outputs: the standby step (standby.h), each zone's standby set from
+//      the standby CA when missing or due; a failed one makes run exit 1 like
+//      a failed zone.
 // A failing zone never blocks the others: each has its own backoff.
 //
 // Exit codes: 0 all good, 1 some zone attempted in this pass failed (a zone

@@ -21,7 +21,8 @@
 #   (7) switch of a zone without a standby set: exit 1, naming the zone
 #   (8) its standby CA down, run cannot make that zone's standby set: exit 1,
 #       the notify hook gets "standby-missing" once (not again on the next
-#       run); it got "switched" for each zone switched in (5), (6) and (7)
+#       run); it got "switched" for each zone switched in (5), (6) and (7);
+#       the metrics file says acmezone_standby_present 0 for it (1 in (2))
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -53,6 +54,9 @@ chmod 0755 "$HOOK" "$NOTIFY"
 CONF=$AZ_TMP/issuer.conf
 az_issuer_conf "$CONF" "${ZONES[@]}"
 printf '[hooks]\ndeploy-hook = %s\nnotify-hook = %s\n' "$HOOK" "$NOTIFY" >>"$CONF"
+METRICS=$AZ_TMP/acmezone.prom
+printf '[status]\nmetrics-file = %s\n' "$METRICS" >>"$CONF"
+standby_present() { sed -n "s/^acmezone_standby_present{zone=\"$1\"} //p" "$METRICS"; }
 
 # What the live sets are: for every zone, each path but the standby link and
 # the version it names, with its type, link target, mode and content digest.
@@ -132,6 +136,11 @@ for zone in sys.argv[3:]:
 PY
 az_issuer "$CONF" status
 az_assert_contains "$(grep "^${ZONES[0]}" "$AZ_ISSUER_OUT")" "standby: $SB_DIR until" "status table"
+for z in "${ZONES[@]}"; do
+    az_assert_eq 1 "$(standby_present "$z")" "$z: metric acmezone_standby_present after the pass"
+    grep -q "^acmezone_standby_not_after_seconds{zone=\"$z\",key_type=\"ecdsa-p256\"} " "$METRICS" ||
+        az_fail "$z: no acmezone_standby_not_after_seconds: $(grep standby "$METRICS")"
+done
 az_log "(2) standby sets from $SB_DIR; live sets byte for byte as before; no deploy hook"
 
 # (3)
@@ -231,6 +240,8 @@ az_assert_eq 1 "$AZ_ISSUER_RC" "run with the standby CA down; stderr: $(tail -n 
 az_assert_contains "$err" "${ZONES[1]}: standby set missing; ordering from $FIRST_DIR" "ordered"
 az_assert_contains "$err" "standby: ${ZONES[1]}: standby CA $FIRST_DIR" "the failure names the CA"
 az_assert_eq 1 "$(grep -c "^standby-missing ${ZONES[1]} " "$NOTIFY_LOG")" "standby-missing notified"
+az_assert_eq 0 "$(standby_present "${ZONES[1]}")" "metric: ${ZONES[1]} has no standby set"
+az_assert_eq 1 "$(standby_present "${ZONES[0]}")" "metric: ${ZONES[0]} has its standby set"
 python3 - "$(grep "^standby-missing " "$NOTIFY_LOG")" "${ZONES[1]}" "$FIRST_DIR" <<'PY' ||
 import json, sys
 doc = json.loads(sys.argv[1].split(" ", 2)[2])
