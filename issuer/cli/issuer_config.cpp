@@ -172,6 +172,9 @@ std::vector<Row> second_ca_rows() {
                                            "also holds (switch makes it live),")) {
         rows.push_back(std::move(r));
     }
+    rows.push_back(Row::text("acme.standby-grace",
+        "how long a zone may be without a usable standby set before status exits 1 "
+        "(seconds, or with a unit: 90s, 30m, 1h, 2d; default 1d)"));
     rows.push_back(Row::text("acme.standby-renew-before",
             "renew the standby set when this much of its lifetime is left: a fraction or a "
             "time, as [certs] renew-before (default: renew-before)"));
@@ -617,8 +620,10 @@ void parse_certs(const Input& in, IssuerConfig& c) {
 void parse_standby(const Input& in, IssuerConfig& c) {
     IssuerConfig::StandbyCa sb;
     if (!parse_other_ca(in, c, "standby", sb)) {
-        if (in.given("acme.standby-renew-before")) {
-            in.fail("acme.standby-renew-before", 0, "needs acme.standby-directory");
+        for (const char* key : {"acme.standby-renew-before", "acme.standby-grace"}) {
+            if (in.given(key)) {
+                in.fail(key, 0, "needs acme.standby-directory");
+            }
         }
         return;
     }
@@ -626,6 +631,9 @@ void parse_standby(const Input& in, IssuerConfig& c) {
         in.fail("acme.standby-directory", 0,
                 "is the same as acme.fallback-directory (the standby set must come from a CA "
                 "whose failure does not also stop the live set)");
+    }
+    if (in.given("acme.standby-grace")) {
+        sb.grace = duration(in, "acme.standby-grace");
     }
     sb.renew_before = c.schedule.renew_before;
     if (in.given("acme.standby-renew-before")) {

@@ -36,6 +36,8 @@
 //     standby-ca-file, standby-eab-kid, standby-eab-key-file, standby-rate-limits
 //                                         as the fallback's, account-standby.key, and
 //     standby-renew-before = 1/3          its own renewal point (default renew-before)
+//     standby-grace = 1d                  a zone without a usable standby set for longer
+//                                         (since a pass found it so): status exits 1
 //     [zones]
 //     zone = example.com                  (repeatable)
 //     zones-file = /etc/acmezone/zones    one zone a line, '#' comments
@@ -161,7 +163,8 @@ struct IssuerConfig {
     std::optional<FallbackCa> fallback;
     // The standby CA (pass/standby.h): every zone also holds a set from it.
     struct StandbyCa : OtherCa {
-        LifetimePart renew_before;  // default: [certs] renew-before
+        LifetimePart renew_before;          // default: [certs] renew-before
+        std::chrono::seconds grace{86400};  // missing longer: status exits 1
     };
     std::optional<StandbyCa> standby;
 

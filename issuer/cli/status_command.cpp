@@ -188,7 +188,17 @@ Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, SysTi
     j["last_error"] = st.saved.standby.last_error;
     j["failures"] = st.saved.standby.failures;
     j["retry_at"] = optional_time(st.saved.standby.retry_at);
+    j["missing_since"] =
+        v.present ? Json::Value::null : optional_time(st.saved.standby.notified_missing);
     return j;
+}
+
+// With standby-directory: the zone has been without a usable standby set
+// for longer than standby-grace (since the first pass that found it so).
+bool standby_missing_too_long(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+    const auto since = st.saved.standby.notified_missing;
+    return config.standby && since && now - *since > config.standby->grace &&
+           !standby_view(config, CertStore(config.certs_dir), st.zone, st.saved, now).present;
 }
 
 // The table's remark on the standby set: "standby: CA until T" or
@@ -199,8 +209,10 @@ std::string standby_text(const IssuerConfig& config, const ZoneStatus& st, SysTi
         return "  standby: " + (v.ca.empty() ? std::string("?") : v.ca) + " until " +
                format_utc(*v.not_after) + (v.wanted_at <= now ? " (due)" : "");
     }
+    const auto& since = st.saved.standby.notified_missing;
     return "  standby " +
            (v.problem == "missing" ? std::string("missing") : "not usable (" + v.problem + ")") +
+           (since ? " since " + format_utc(*since) : std::string()) +
            (st.saved.standby.last_error.empty() ? "" : ": " + st.saved.standby.last_error);
 }
 
@@ -373,7 +385,8 @@ int status_command(const IssuerConfig& config, bool json, std::ostream& out) {
     rows.reserve(config.zones.size());
     for (const DnsName& zone : config.zones) {
         rows.push_back(zone_status(config, zone, now));
-        all_valid = all_valid && rows.back().state == CertState::valid;
+        all_valid = all_valid && rows.back().state == CertState::valid &&
+                    !standby_missing_too_long(config, rows.back(), now);
     }
     if (json) {
         print_status_json(config, rows, now, out);

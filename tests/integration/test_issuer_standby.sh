@@ -22,7 +22,8 @@
 #   (8) its standby CA down, run cannot make that zone's standby set: exit 1,
 #       the notify hook gets "standby-missing" once (not again on the next
 #       run); it got "switched" for each zone switched in (5), (6) and (7);
-#       the metrics file says acmezone_standby_present 0 for it (1 in (2))
+#       the metrics file says acmezone_standby_present 0 for it (1 in (2));
+#       status exits 0 within standby-grace (1d) and 1 past it (grace 0)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
@@ -249,6 +250,18 @@ assert doc["event"] == "standby-missing" and doc["zone"] == sys.argv[2], doc
 assert sys.argv[3] in doc["error"] and doc["not_after"], doc
 PY
     az_fail "the standby-missing document: $(cat "$NOTIFY_LOG")"
+az_issuer "$CONF" status
+az_assert_eq 0 "$AZ_ISSUER_RC" "status within standby-grace (1d): $(cat "$AZ_ISSUER_OUT")"
+az_assert_contains "$(grep "^${ZONES[1]}" "$AZ_ISSUER_OUT")" "standby missing since" "status: since when"
+sed -i "/^\[acme\]/a standby-grace = 0" "$CONF"
+az_issuer "$CONF" status
+az_assert_eq 1 "$AZ_ISSUER_RC" "status past standby-grace: $(cat "$AZ_ISSUER_OUT")"
+az_issuer "$CONF" status --json
+python3 - "$AZ_ISSUER_OUT" "${ZONES[1]}" <<'PY' || az_fail "status --json: $(cat "$AZ_ISSUER_OUT")"
+import json, sys
+rows = {z["zone"]: z for z in json.load(open(sys.argv[1]))}
+assert rows[sys.argv[2]]["standby"]["missing_since"], rows[sys.argv[2]]
+PY
 az_issuer "$CONF" run
 az_assert_eq 1 "$(grep -c "^standby-missing " "$NOTIFY_LOG")" "standby-missing is sent once"
 az_assert_eq 4 "$(grep -c "^switched " "$NOTIFY_LOG")" "switched: each zone switched in (5), (6) and (7)"

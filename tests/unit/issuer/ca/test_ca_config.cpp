@@ -154,6 +154,10 @@ TEST_F(CaConfigTest, StandbyWithEabAndItsOwnRenewBefore) {
     EXPECT_TRUE(d.standby->renew_before.is_fraction);
     EXPECT_DOUBLE_EQ(1.0 / 3, d.standby->renew_before.fraction);
     EXPECT_FALSE(d.standby->rate_limits.unlimited());  // letsencrypt's
+    EXPECT_EQ(std::chrono::seconds(86400), d.standby->grace);
+    EXPECT_EQ(
+        7200s,
+        parse("standby-directory = https://c.example/dir\nstandby-grace = 2h\n").standby->grace);
 }
 
 TEST_F(CaConfigTest, StandbyMistakesNameFileLineAndKey) {
@@ -162,6 +166,8 @@ TEST_F(CaConfigTest, StandbyMistakesNameFileLineAndKey) {
               error("standby-eab-key-file = eab.key\n"));
     EXPECT_EQ("issuer.conf:4: acme.standby-renew-before: needs acme.standby-directory",
               error("standby-renew-before = 1/4\n"));
+    EXPECT_EQ("issuer.conf:4: acme.standby-grace: needs acme.standby-directory",
+              error("standby-grace = 1h\n"));
     EXPECT_EQ("issuer.conf:4: acme.standby-directory: is the same as acme.directory",
               error("standby-directory = https://127.0.0.1:14000/dir\n"));
     EXPECT_EQ(
