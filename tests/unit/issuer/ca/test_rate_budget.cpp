@@ -291,7 +291,7 @@ TEST(RateBudget, RefusalDetailsRoundTripThroughTheFile) {
 // A write serialises the writer's own section and keeps the file's other
 // sections as they were loaded: it does not parse the file again (it did on
 // every write, once a second during a pass: at 20,000 events a few MiB, and
-// the issuer's RSS grew to 1.2 GiB in bench case 5's 20th run of 1,000
+// the issuer's RSS grew to 1,175 MiB in bench case 5's 20th run of 1,000
 // zones). So a file spoiled after loading is replaced whole, the other CA's
 // section intact; with the old re-read, that section was lost.
 TEST(RateBudget, AWriteKeepsTheOtherSectionsAsLoadedWithoutReadingTheFileAgain) {
