@@ -5,12 +5,11 @@
 #include <json/writer.h>
 
 #include <algorithm>
-#include <atomic>
 #include <iomanip>
-#include <thread>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/parallel.h"
 #include "issuer/ca/ca_session.h"
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/dns/precheck.h"
@@ -35,25 +34,15 @@ std::vector<PrecheckReport> run_checks(const IssuerConfig& config,
     const std::vector<std::string> identities = open_ca_session_to_look(config)->caa_identities();
     const ChallengeDns dns(config.dns);
     std::vector<PrecheckReport> reports(zones.size());
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-        for (std::size_t i = next++; i < zones.size(); i = next++) {
-            try {
-                reports[i] = precheck_zone(zones[i], dns, identities);
-            } catch (const std::exception& e) {
-                reports[i].zone = zones[i];
-                reports[i].findings.push_back(
-                    {"check", Finding::Result::failed, e.what(), "see the message"});
-            }
+    for_each_index_parallel(config.parallel, zones.size(), [&](std::size_t i) {
+        try {
+            reports[i] = precheck_zone(zones[i], dns, identities);
+        } catch (const std::exception& e) {
+            reports[i].zone = zones[i];
+            reports[i].findings.push_back(
+                {"check", Finding::Result::failed, e.what(), "see the message"});
         }
-    };
-    {
-        std::vector<std::jthread> threads;
-        const std::size_t n = std::min<std::size_t>(config.parallel, zones.size());
-        for (std::size_t t = 0; t < n; ++t) {
-            threads.emplace_back(worker);
-        }
-    }  // joined: every report is complete
+    });  // returns once every report is complete
     return reports;
 }
 

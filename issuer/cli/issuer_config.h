@@ -235,6 +235,11 @@ struct IssuerConfig {
     std::filesystem::path standby_account_key_path() const {
         return state_dir / "account-standby.key";
     }
+    // Every key type a zone's set holds, the first first (a configuration
+    // built by hand may leave key_types empty: then key_type alone).
+    std::vector<KeyType> configured_key_types() const {
+        return key_types.empty() ? std::vector<KeyType>{key_type} : key_types;
+    }
     // [certs] ct for certificates from the CA at `directory`.
     CtMode ct_mode_for(std::string_view directory) const {
         return ct_mode.value_or(default_ct_mode(directory));

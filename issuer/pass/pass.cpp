@@ -2,12 +2,11 @@
 #include "issuer/pass/pass.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
 #include "common/file_io.h"
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "common/parallel.h"
 #include "common/utc_time.h"
 #include "issuer/acme/ari.h"
 #include "issuer/certs/cert_store.h"
@@ -232,8 +231,7 @@ void Pass::note_no_renewal_info(ZoneStatus& st, SysTime now) {
             return;  // the next pass asks it (refresh_renewal_info)
         }
         const CertStore store(config_.certs_dir);
-        for (KeyType type : config_.key_types.empty() ? std::vector<KeyType>{config_.key_type}
-                                                      : config_.key_types) {
+        for (KeyType type : config_.configured_key_types()) {
             AriState a;
             a.cert_id = summarised_cert_id(st.saved, type);  // kept just now (keep_summary)
             if (a.cert_id.empty()) {
@@ -492,20 +490,8 @@ void Pass::issue_all(std::vector<ZoneStatus>& todo, PassReport& report) {
     for (const Endpoint& ep : config_.dns.controls) {
         shared.controls.push_back(ep.to_string());
     }
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-        for (std::size_t i = next++; i < todo.size(); i = next++) {
-            one_zone(shared, todo[i], report.outcomes[i]);
-        }
-    };
-    const std::size_t n = std::min<std::size_t>(config_.parallel, todo.size());
-    std::vector<std::thread> threads;
-    for (std::size_t t = 0; t < n; ++t) {
-        threads.emplace_back(worker);
-    }
-    for (auto& t : threads) {
-        t.join();
-    }
+    for_each_index_parallel(config_.parallel, todo.size(),
+                            [&](std::size_t i) { one_zone(shared, todo[i], report.outcomes[i]); });
 }
 
 void Pass::one_zone(Shared& shared, ZoneStatus& st, ZoneOutcome& out) {

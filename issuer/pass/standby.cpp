@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 
 #include "common/interrupt.h"
 #include "common/log.h"
+#include "common/parallel.h"
 #include "issuer/ca/ca_session.h"
 #include "issuer/certs/pins.h"
 #include "issuer/dns/challenge_dns.h"
@@ -17,10 +17,6 @@
 
 namespace acmezone::issuer {
 namespace {
-
-std::vector<KeyType> configured_types(const IssuerConfig& c) {
-    return c.key_types.empty() ? std::vector<KeyType>{c.key_type} : c.key_types;
-}
 
 // What one zone's standby attempt works with, shared by the worker threads.
 struct StandbyWork {
@@ -90,7 +86,7 @@ bool standby_zone(StandbyWork& w, const DnsName& zone, Renewal renewal) {
         }
         const std::vector<DnsName> names = certificate_names(zone);
         if (RateBudget* budget = w.ca.budget()) {
-            for (std::size_t i = 0; i < configured_types(w.config).size(); ++i) {
+            for (std::size_t i = 0; i < w.config.configured_key_types().size(); ++i) {
                 budget->record_order(names, started);
             }
         }
@@ -100,7 +96,7 @@ bool standby_zone(StandbyWork& w, const DnsName& zone, Renewal renewal) {
                                   w.config.key_type,
                                   w.config.trust_file,
                                   w.config.validation_timeout};
-        services.key_types = configured_types(w.config);
+        services.key_types = w.config.configured_key_types();
         services.next_key = w.config.next_key;
         services.preferred_chain = w.config.preferred_chain;
         services.ct_mode = w.config.ct_mode_for(w.ca.directory());
@@ -164,7 +160,7 @@ StandbyView standby_view(const IssuerConfig& config, const CertStore& store, con
             }
         }
         v.not_after = not_after;
-        for (KeyType t : configured_types(config)) {
+        for (KeyType t : config.configured_key_types()) {
             if (std::find(v.types.begin(), v.types.end(), t) == v.types.end()) {
                 v.problem = "no " + std::string(to_string(t)) + " certificate";
                 return v;
@@ -208,13 +204,13 @@ void issue_standby_sets(const IssuerConfig& config, CertStore& store, const Zone
     if (RateBudget* budget = ca->available() ? ca->budget() : nullptr) {
         std::vector<OrderRequest> requests;
         for (const auto& [zone, renewal] : todo) {
-            for (std::size_t i = 0; i < configured_types(config).size(); ++i) {
+            for (std::size_t i = 0; i < config.configured_key_types().size(); ++i) {
                 requests.push_back({certificate_names(zone), renewal});
             }
         }
         const auto decisions = budget->plan(requests, now);
         std::vector<std::pair<DnsName, Renewal>> admitted;
-        const std::size_t per_zone = configured_types(config).size();
+        const std::size_t per_zone = config.configured_key_types().size();
         for (std::size_t z = 0; z < todo.size(); ++z) {
             const BudgetDecision* held = nullptr;
             for (std::size_t i = 0; i < per_zone; ++i) {
@@ -236,25 +232,17 @@ void issue_standby_sets(const IssuerConfig& config, CertStore& store, const Zone
         }
         todo = std::move(admitted);
     }
-    std::atomic<std::size_t> next{0};
     std::atomic<std::size_t> attempted{0};
     std::atomic<std::size_t> issued{0};
-    auto worker = [&] {
-        for (std::size_t i = next++; i < todo.size() && !stop_requested(); i = next++) {
-            ++attempted;
-            if (standby_zone(work, todo[i].first, todo[i].second)) {
-                ++issued;
-            }
+    for_each_index_parallel(config.parallel, todo.size(), [&](std::size_t i) {
+        if (stop_requested()) {
+            return;  // not started
         }
-    };
-    const std::size_t n = std::min<std::size_t>(config.parallel, todo.size());
-    std::vector<std::thread> threads;
-    for (std::size_t t = 0; t < n; ++t) {
-        threads.emplace_back(worker);
-    }
-    for (auto& t : threads) {
-        t.join();
-    }
+        ++attempted;
+        if (standby_zone(work, todo[i].first, todo[i].second)) {
+            ++issued;
+        }
+    });
     if (ca->available() && ca->budget()) {
         ca->budget()->flush();
     }

@@ -41,8 +41,7 @@ void read_certificates(const IssuerConfig& config, const std::vector<CertSummary
     }
     std::sort(want.begin(), want.end());
     std::string lacking;  // configured key types with no certificate yet
-    for (KeyType type :
-         config.key_types.empty() ? std::vector<KeyType>{config.key_type} : config.key_types) {
+    for (KeyType type : config.configured_key_types()) {
         const auto found = std::find_if(current.begin(), current.end(),
                                         [type](const CertSummary& c) { return c.type == type; });
         if (found == current.end()) {

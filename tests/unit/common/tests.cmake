@@ -9,6 +9,7 @@ acmezone_unit_test(test_common
     ${CMAKE_CURRENT_LIST_DIR}/test_log.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_name_path.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_option_table.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test_parallel.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_tsig_keyring.cpp
     ${CMAKE_CURRENT_LIST_DIR}/test_utc_time.cpp
     LIBS acmezone_common TSAN)
