@@ -63,7 +63,7 @@ std::optional<CurrentSummary> current_summary_from_json(const Json::Value& doc);
 
 struct CurrentRead {
     CurrentSummary summary;
-    bool from_cache = false;  // `cached` held: nothing was read or parsed
+    bool from_cache = false;  // `cached` held, or no version: nothing was read or parsed
     // Read anew and worth keeping in place of `cached` (false when `current`
     // switched while it was read, or a file could not be stat'ed).
     bool keep = false;

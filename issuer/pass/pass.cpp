@@ -529,7 +529,8 @@ void Pass::one_zone(Shared& shared, ZoneStatus& st, ZoneOutcome& out) {
 }
 
 // The zone's state follows the issuance: the order in flight is recorded
-// before its values are published and cleared once they are removed.
+// (durably) before its values are published, and cleared once they are
+// removed, in the write of the zone's outcome.
 IssuanceEvents Pass::events_for(Shared& shared, ZoneStatus& st, std::string& ordered_type) {
     const DnsName& zone = st.zone;
     ZoneState& saved = st.saved;
@@ -560,10 +561,12 @@ IssuanceEvents Pass::events_for(Shared& shared, ZoneStatus& st, std::string& ord
             budget->record_failed_authorization(identifier, system_clock::now());
         }
     };
-    events.after_unpublish = [&, zone] {
-        saved.record_unpublished();
-        save_zone_state(states_, zone, saved);
-    };
+    // Not written now: the zone's next write (its success or failure, which
+    // every path out of attempt() makes) carries it. A crash before that
+    // finds the order still recorded: its values are deleted again (exact
+    // values, harmless) and the order resumed when it can be, rather than
+    // forgotten and ordered again.
+    events.after_unpublish = [&] { saved.record_unpublished(); };
     return events;
 }
 

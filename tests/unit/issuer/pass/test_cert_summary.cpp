@@ -42,17 +42,28 @@ struct Store {
     }
 };
 
-TEST(CertSummary, NoVersionIsAnEmptySummaryAndThenACacheHit) {
+// No version: nothing parsed, so nothing worth writing the state for, unless
+// a summary of a version is there to be replaced.
+TEST(CertSummary, NoVersionIsAnEmptySummaryNotKept) {
     Store s;
     const CurrentRead first = read_current(s.store, kZone, std::nullopt);
-    EXPECT_FALSE(first.from_cache);
-    EXPECT_TRUE(first.keep);
+    EXPECT_TRUE(first.from_cache);
+    EXPECT_FALSE(first.keep);
     EXPECT_TRUE(first.summary.version.empty());
     EXPECT_TRUE(first.summary.certs.empty());
     EXPECT_FALSE(first.summary.top);
     const CurrentRead again = read_current(s.store, kZone, first.summary);
     EXPECT_TRUE(again.from_cache);
     EXPECT_FALSE(again.keep);
+
+    s.one_type();
+    const CurrentRead one = read_current(s.store, kZone, std::nullopt);
+    ASSERT_TRUE(one.keep);
+    fs::remove(s.store.zone_dir(kZone) / "current");  // the version gone: its summary goes
+    const CurrentRead gone = read_current(s.store, kZone, one.summary);
+    EXPECT_FALSE(gone.from_cache);
+    EXPECT_TRUE(gone.keep);
+    EXPECT_TRUE(gone.summary.version.empty());
 }
 
 TEST(CertSummary, ReadOnceThenFromTheSummaryUntilANewVersion) {
@@ -160,6 +171,16 @@ TEST(CertSummary, ZoneStatusKeepsTheSummaryOnlyWhenAsked) {
     EXPECT_EQ(again.state, CertState::valid);
     EXPECT_EQ(again.cert->serial_hex, kept.cert->serial_hex);
     EXPECT_EQ(fs::last_write_time(states.file(kZone)), written);  // a hit writes nothing
+}
+
+// A pass over a zone never issued writes no state file for it.
+TEST(CertSummary, ZoneStatusWritesNoStateForAZoneWithoutCertificates) {
+    Store s;
+    const IssuerConfig config = config_for(s);
+    const ZoneStatus st =
+        zone_status(config, kZone, std::chrono::system_clock::now(), SummaryUse::read_and_keep);
+    EXPECT_EQ(st.state, CertState::missing);
+    EXPECT_FALSE(fs::exists(ZoneStateStore(config.state_dir).file(kZone)));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // One pass (pass.h) driven against a fake CA session and a fake publisher
 // (pass_env.h): what each zone's outcome and state file say, that the order
-// in flight is recorded before its values are published and cleared once
-// they are removed, that the checks before ordering get the CAA identities
+// in flight is recorded before its values are published and cleared, once
+// they are removed, with the zone's outcome, that the checks before ordering get the CAA identities
 // of the pass's CA (here a fallback), and that hooks see the right zones.
 #include <gtest/gtest.h>
 
@@ -91,6 +91,11 @@ class FakeEnv final : public PassEnv {
         publisher.publish(owner, values);
         publisher.unpublish(owner, values);
         events.after_unpublish();
+        {
+            const bool on_disk = publisher.states_.load(zone).order.has_value();
+            std::lock_guard lock(mutex);
+            recorded_after_removal[zone.text()] = on_disk;
+        }
         if (zone.text() == "b.test") {
             throw IssuanceError(zone.text() + ": finalize: the CA said no");
         }
@@ -112,6 +117,7 @@ class FakeEnv final : public PassEnv {
     std::mutex mutex;
     std::map<std::string, std::vector<std::string>> identities;
     std::set<std::string> deployed;
+    std::map<std::string, bool> recorded_after_removal;  // state file still names the order
     int after_passes = 0;
     PassReport last_report;
 };
@@ -172,6 +178,10 @@ TEST_F(PassTest, OnePassAgainstFakes) {
     EXPECT_TRUE(env.publisher.recorded_first["b.test"]);
     EXPECT_EQ(env.publisher.recorded_first.count("c.test"), 0u) << "c.test was not ordered";
     EXPECT_TRUE(env.publisher.live.empty());
+    // The removal is written with the zone's outcome, not on its own: until
+    // then a crash finds the order and removes its values again.
+    EXPECT_TRUE(env.recorded_after_removal["a.test"]);
+    EXPECT_TRUE(env.recorded_after_removal["b.test"]);
 
     const ZoneStateStore states(config.state_dir);
     const ZoneState a = states.load(DnsName::parse("a.test"));
