@@ -246,8 +246,15 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
         write_new_file(d / "chain.pem", chain_pem, 0644);
         write_new_file(d / "fullchain.pem", full, 0644);
     };
+    // The top-level set, when it is the first key type's (store_typed),
+    // is that type's four files linked again: no second copy to write and
+    // fsync (the links are made durable by the version directory's fsync).
+    const bool top_is_first_type = !typed.empty() && typed.front().privkey_pem == privkey_pem &&
+                                   typed.front().fullchain_pem == fullchain_pem;
     try {
-        write_set(vdir, privkey_pem, leaf, chain, fullchain_pem);
+        if (!top_is_first_type) {
+            write_set(vdir, privkey_pem, leaf, chain, fullchain_pem);
+        }
         for (std::size_t i = 0; i < typed.size(); ++i) {
             const fs::path tdir = vdir / std::string(to_string(typed[i].type));
             if (::mkdir(tdir.c_str(), 0755) != 0) {
@@ -256,6 +263,14 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
             write_set(tdir, typed[i].privkey_pem, typed_split[i].first, typed_split[i].second,
                       typed[i].fullchain_pem);
             fsync_directory(tdir);
+        }
+        if (top_is_first_type) {
+            const fs::path first = vdir / std::string(to_string(typed.front().type));
+            for (const char* f : kFiles) {
+                if (::link((first / f).c_str(), (vdir / f).c_str()) != 0) {
+                    fail_errno("linking", vdir / f);
+                }
+            }
         }
         fsync_directory(vdir);
         // The switch: from here on readers see the new version (or, for a

@@ -8,7 +8,8 @@
 //             ecdsa-p256/{privkey,cert,chain,fullchain}.pem
 //             rsa-2048/{privkey,cert,chain,fullchain}.pem
 //                                each configured key type's certificate, the first one
-//                                included (a copy of the four files above)
+//                                included (its four files are the ones above: hard
+//                                links, written and fsync'd once)
 //         current -> .v-2        the one switch: a symlink replaced by rename()
 //         standby -> .v-3        the standby set ([acme] standby-directory's CA): a
 //                                complete version written by store_standby(), which
@@ -41,8 +42,9 @@
 // are removed, and so is any version above `current` that `standby` does not
 // name (a store that died before its switch left it). Any failure
 // before the switch removes only the new directory: what was there stays as
-// it was, byte for byte. Durable writes per store: one fsync per file, one
-// per new directory, one of the zone's directory (switch and stable names).
+// it was, byte for byte. Durable writes per store: one fsync per file written
+// (the top-level links to the first type's files write none), one per new
+// directory, one of the zone's directory (switch and stable names).
 #pragma once
 
 #include <chrono>

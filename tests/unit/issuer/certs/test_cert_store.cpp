@@ -168,6 +168,15 @@ TEST_F(CertStoreTest, TwoKeyTypesInOneVersion) {
     struct stat st {};
     ASSERT_EQ(::stat((z / ".v-1/rsa-2048/privkey.pem").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
+    // ... as the first type's files themselves (written once, linked twice).
+    for (const char* f : {"privkey.pem", "cert.pem", "chain.pem", "fullchain.pem"}) {
+        struct stat top {
+        }, first{};
+        ASSERT_EQ(::stat((z / ".v-1" / f).c_str(), &top), 0) << f;
+        ASSERT_EQ(::stat((z / ".v-1/ecdsa-p256" / f).c_str(), &first), 0) << f;
+        EXPECT_EQ(top.st_ino, first.st_ino) << f;
+        EXPECT_EQ(top.st_nlink, 2u) << f;
+    }
     EXPECT_EQ(store.current_chain(kZone, KeyType::rsa_2048), rsa_chain);
     EXPECT_EQ(store.current_chain(kZone, KeyType::ecdsa_p256), ec_chain);
     EXPECT_TRUE(store.current(kZone, KeyType::rsa_2048).has_value());
