@@ -194,24 +194,19 @@ std::vector<std::string> CtReport::counted_logs() const {
     return logs;
 }
 
-CtReport read_scts(std::string_view fullchain_pem, const CtLogList* logs) {
-    std::vector<std::string> blocks;
-    try {
-        blocks = split_pem_chain(fullchain_pem);
-    } catch (const CertCheckError& e) {
-        throw CtError(e.what());
-    }
-    X509Ptr leaf = parse_pem(blocks.front(), "certificate");
-    X509Ptr issuer = blocks.size() > 1 ? parse_pem(blocks[1], "issuer certificate") : nullptr;
+namespace {
+
+// `logs` null: parsed only, `issuer` unused.
+CtReport scts_of(X509* leaf, X509* issuer, const CtLogList* logs) {
     CtReport report;
-    SctListPtr list = leaf_scts(leaf.get());
+    SctListPtr list = leaf_scts(leaf);
     if (!list) {
         return report;
     }
     PolicyCtxPtr ctx;
     if (logs != nullptr) {
         report.log_list = logs->file();
-        ctx = policy_ctx(leaf.get(), issuer.get(), *logs);
+        ctx = policy_ctx(leaf, issuer, *logs);
     }
     for (int i = 0; i < sk_SCT_num(list.get()); ++i) {
         SCT* sct = sk_SCT_value(list.get(), i);
@@ -231,6 +226,27 @@ CtReport read_scts(std::string_view fullchain_pem, const CtLogList* logs) {
         report.scts.push_back(std::move(info));
     }
     return report;
+}
+
+}  // namespace
+
+CtReport read_scts(std::string_view fullchain_pem, const CtLogList* logs) {
+    std::vector<std::string> blocks;
+    try {
+        blocks = split_pem_chain(fullchain_pem);
+    } catch (const CertCheckError& e) {
+        throw CtError(e.what());
+    }
+    X509Ptr leaf = parse_pem(blocks.front(), "certificate");
+    if (logs == nullptr) {
+        return read_scts(leaf.get());
+    }
+    X509Ptr issuer = blocks.size() > 1 ? parse_pem(blocks[1], "issuer certificate") : nullptr;
+    return scts_of(leaf.get(), issuer.get(), logs);
+}
+
+CtReport read_scts(X509* leaf) {
+    return scts_of(leaf, nullptr, nullptr);
 }
 
 std::string ct_policy_failure(const CtReport& report) {

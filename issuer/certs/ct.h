@@ -92,9 +92,12 @@ struct CtReport {
     std::vector<std::string> counted_logs() const;
 };
 
-// The leaf's (first certificate's) SCTs; `logs` null: parsed only. Throws
-// CtError when the chain or the SCT extension does not parse.
+// The leaf's (first certificate's) SCTs; `logs` null: parsed only (and the
+// issuer, needed only to verify, is not parsed). Throws CtError when the
+// chain or the SCT extension does not parse.
 CtReport read_scts(std::string_view fullchain_pem, const CtLogList* logs);
+// The SCTs of a leaf already parsed, parsed only (no log list).
+CtReport read_scts(X509* leaf);
 
 // "" when `report` holds the policy, else why not, in the operator's words.
 std::string ct_policy_failure(const CtReport& report);

@@ -190,6 +190,36 @@ std::optional<CurrentSummary> current_summary_from_json(const Json::Value& doc) 
     return s;
 }
 
+namespace {
+
+// The top-level cert.pem of a version with key-type directories. The store
+// links it to the first key type's cert.pem (cert_store.h): when it is one of
+// `all`'s files, that one's facts, with no parse; else (a version written
+// before the link) read and parsed.
+void read_top(const CertStore& store, const DnsName& zone,
+              const std::vector<CertStore::Current>& all, CurrentSummary& summary) {
+    const fs::path current = store.zone_dir(zone) / "current";
+    if (const auto top = file_stamp(current / "cert.pem")) {
+        for (const CertStore::Current& c : all) {
+            const auto stamp = file_stamp(current / std::string(to_string(c.type)) / "cert.pem");
+            if (stamp && stamp->device == top->device && stamp->inode == top->inode) {
+                summary.top = c.info;
+                summary.top_stamp = top;
+                return;
+            }
+        }
+    }
+    summary.top = store.current(zone);
+    if (summary.top) {
+        summary.top_stamp = file_stamp(current / "cert.pem");
+        if (!summary.top_stamp) {
+            summary.version.clear();
+        }
+    }
+}
+
+}  // namespace
+
 CurrentRead read_current(const CertStore& store, const DnsName& zone,
                          const std::optional<CurrentSummary>& cached) {
     const fs::path zone_dir = store.zone_dir(zone);
@@ -225,7 +255,7 @@ CurrentRead read_current(const CertStore& store, const DnsName& zone,
             log_debug(zone.text(), ": ", to_string(c.type), ": no ARI certID: ", e.what());
         }
         try {
-            s.scts = read_scts(c.fullchain_pem, nullptr).scts;
+            s.scts = read_scts(c.leaf.get()).scts;  // the leaf parsed once
         } catch (const std::exception& e) {
             s.sct_error = e.what();
         }
@@ -240,13 +270,7 @@ CurrentRead read_current(const CertStore& store, const DnsName& zone,
     if (all.size() == 1 && all.front().top_level) {
         r.summary.top = all.front().info;
     } else {
-        r.summary.top = store.current(zone);
-        if (r.summary.top) {
-            r.summary.top_stamp = file_stamp(current / "cert.pem");
-            if (!r.summary.top_stamp) {
-                r.summary.version.clear();
-            }
-        }
+        read_top(store, zone, all, r.summary);
     }
     if (current_target(zone_dir) != version) {
         r.summary.version.clear();  // switched meanwhile: read again next time

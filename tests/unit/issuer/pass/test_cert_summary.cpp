@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "common/file_io.h"
 #include "issuer/pass/zone_status.h"
@@ -105,6 +106,27 @@ TEST(CertSummary, ReadOnceThenFromTheSummaryUntilANewVersion) {
     EXPECT_NE(next.summary.certs[1].info.serial_hex, c.info.serial_hex);
     ASSERT_TRUE(next.summary.top_stamp);
     EXPECT_TRUE(read_current(s.store, kZone, next.summary).from_cache);
+}
+
+// The top-level cert.pem is the first key type's (one inode, cert_store.h):
+// its facts are that type's, taken without parsing it again (here the shared
+// file is made unparseable in place: a parse would throw).
+TEST(CertSummary, TheTopLevelCertificateIsTheLinkedKeyTypesWithoutAParse) {
+    Store s;
+    s.two_types();
+    const fs::path cert = s.store.zone_dir(kZone) / "current" / "cert.pem";
+    {
+        std::ofstream out(cert, std::ios::trunc);  // same inode, new bytes
+        out << "not a certificate\n";
+    }
+    const CurrentRead r = read_current(s.store, kZone, std::nullopt);
+    ASSERT_TRUE(r.summary.top);
+    ASSERT_EQ(r.summary.certs.size(), 2u);
+    EXPECT_EQ(r.summary.top->serial_hex, r.summary.certs[0].info.serial_hex);
+    EXPECT_EQ(r.summary.certs[0].type, KeyType::ecdsa_p256);
+    EXPECT_TRUE(r.keep);
+    ASSERT_TRUE(r.summary.top_stamp);
+    EXPECT_EQ(*r.summary.top_stamp, *file_stamp(cert));
 }
 
 // The summary names the version; a file of that version replaced all the
