@@ -317,12 +317,16 @@ fs::path ZoneStateStore::file(const DnsName& zone) const {
 
 ZoneState ZoneStateStore::load(const DnsName& zone) const {
     const fs::path path = file(zone);
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-        return {};
-    }
     try {
-        const std::string text = read_file(path);
+        std::string text;
+        try {
+            text = read_file(path);  // no stat first: status loads every zone's
+        } catch (const std::system_error& e) {
+            if (e.code() == std::errc::no_such_file_or_directory) {
+                return {};
+            }
+            throw;
+        }
         std::string why;
         const std::optional<Json::Value> doc = parse_json(text, &why);
         if (!doc) {
