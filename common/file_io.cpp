@@ -264,8 +264,12 @@ void ensure_directory(const std::filesystem::path& dir, mode_t mode) {
     // There already (every call after the first, in a pass): one stat, not a
     // failing mkdir per component.
     struct stat existing {};
-    if (::stat(dir.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) {
-        return;
+    if (::stat(dir.c_str(), &existing) == 0) {
+        if (S_ISDIR(existing.st_mode)) {
+            return;
+        }
+    } else if (errno == ENOENT && ::mkdir(dir.c_str(), mode) == 0) {
+        return;  // its parent there (a zone's new directory): one mkdir, not one a component
     }
     std::filesystem::path prefix;
     for (const auto& part : dir) {

@@ -200,8 +200,16 @@ TEST_F(FileIo, EnsureDirectory) {
     EXPECT_TRUE(fs::is_directory(d));
     EXPECT_EQ(mode_of(d), 0700u);
     EXPECT_EQ(mode_of(dir_ / "a"), 0700u);
-    ensure_directory(d, 0700);  // exists already: fine
+    ensure_directory(d, 0700);                 // exists already: fine
+    ensure_directory(dir_ / "a" / "d", 0750);  // its parent there: made with its mode
+    EXPECT_EQ(mode_of(dir_ / "a" / "d"), 0750u);
     write_file_atomic(dir_ / "file", "x");
+    try {
+        ensure_directory(dir_ / "file");
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), ENOTDIR);
+    }
     try {
         ensure_directory(dir_ / "file" / "sub");
         FAIL() << "no exception";
