@@ -9,8 +9,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <charconv>
+#include <csignal>
 #include <list>
 #include <map>
 #include <memory>
@@ -23,6 +23,7 @@
 #include "issuer/serve/fleet_view.h"
 #include "issuer/serve/request_target.h"
 #include "issuer/serve/serve_metrics.h"
+#include "issuer/serve/tls_socket.h"
 #include "issuer/serve/zone_answers.h"
 
 namespace acmezone::issuer {
@@ -33,7 +34,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Clock = std::chrono::steady_clock;
 
 // How often a long poll looks at the store for a new version.
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
@@ -58,9 +59,11 @@ void setup_tls(ssl::context& ctx, const ServeSettings& s) {
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
     // A connection waiting in a long poll holds no TLS record buffers (about
     // 34 KiB each): OpenSSL frees them while idle and takes them back on the
-    // next record (as Apache's mod_ssl does). A fleet's watches are idle
-    // connections.
+    // next record (as nginx and Apache's mod_ssl do). A fleet's watches are
+    // idle connections (tls_socket.h keeps no buffers of its own).
     SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    // A record's header and body in one read(2), not two.
+    SSL_CTX_set_read_ahead(c, 1);
     boost::system::error_code ec;
     ctx.use_certificate_chain_file(s.cert_file.string(), ec);
     if (ec) {
@@ -181,13 +184,15 @@ class Server {
 
 class Connection : public std::enable_shared_from_this<Connection> {
   public:
+    // Throws std::runtime_error when OpenSSL cannot make the connection.
     Connection(tcp::socket socket, std::shared_ptr<Setup> setup, Server& server)
-        : stream_(std::move(socket), setup->tls),
+        : tls_(std::move(socket), setup->tls.native_handle()),
           setup_(std::move(setup)),
           server_(server),
-          poll_timer_(stream_.get_executor()) {
+          deadline_timer_(tls_.get_executor()),
+          poll_timer_(tls_.get_executor()) {
         beast::error_code ec;
-        const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+        const auto ep = tls_.socket().remote_endpoint(ec);
         peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     ~Connection() { server_.connection_ended(); }
@@ -211,12 +216,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void send(const Answer& a, bool keep_alive, const std::string& zone = "");
     void on_write(const beast::error_code& ec);
     void close();
+    // The handshake, each request, each answer and the close must end within
+    // `d` from now, else the pending operation ends with beast::error::timeout
+    // (tls_socket.h: expire()). Moving the deadline later costs no timer call.
+    void expire_after(Clock::duration d);
+    void on_deadline();
     std::string host() const { return names_.empty() ? "-" : names_.front(); }
     std::chrono::seconds idle() const { return setup_->serve().idle_timeout; }
 
-    Stream stream_;
+    TlsSocket tls_;
     std::shared_ptr<Setup> setup_;
     Server& server_;
+    Clock::time_point deadline_{};
+    asio::steady_timer deadline_timer_;
+    bool deadline_armed_ = false;
     asio::steady_timer poll_timer_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::empty_body>> parser_;
@@ -233,10 +246,37 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 void Connection::start() {
-    beast::get_lowest_layer(stream_).expires_after(idle());
-    stream_.async_handshake(
-        ssl::stream_base::server,
-        [self = shared_from_this()](const beast::error_code& ec) { self->on_handshake(ec); });
+    expire_after(idle());
+    tls_.async_handshake([self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+        self->on_handshake(ec);
+    });
+}
+
+void Connection::expire_after(Clock::duration d) {
+    deadline_ = Clock::now() + d;
+    if (deadline_armed_ && deadline_timer_.expiry() <= deadline_) {
+        return;  // on_deadline() sees the later deadline and waits on
+    }
+    deadline_armed_ = true;
+    deadline_timer_.expires_at(deadline_);
+    // Not an owner: a connection that is done goes at once, not at its deadline.
+    deadline_timer_.async_wait([weak = weak_from_this()](const beast::error_code& ec) {
+        if (ec) {
+            return;  // replaced by an earlier deadline, or the connection is gone
+        }
+        if (auto self = weak.lock()) {
+            self->on_deadline();
+        }
+    });
+}
+
+void Connection::on_deadline() {
+    deadline_armed_ = false;
+    if (Clock::now() < deadline_) {
+        expire_after(deadline_ - Clock::now());
+        return;
+    }
+    tls_.expire();
 }
 
 void Connection::on_handshake(const beast::error_code& ec) {
@@ -246,7 +286,7 @@ void Connection::on_handshake(const beast::error_code& ec) {
     }
     if (ec) {
         std::string why = ec.message();
-        const long verify = SSL_get_verify_result(stream_.native_handle());
+        const long verify = SSL_get_verify_result(tls_.native_handle());
         if (verify != X509_V_OK) {
             why +=
                 std::string(" (client certificate: ") + X509_verify_cert_error_string(verify) + ")";
@@ -256,7 +296,7 @@ void Connection::on_handshake(const beast::error_code& ec) {
         }
         return;
     }
-    names_ = client_names(SSL_get0_peer_certificate(stream_.native_handle()));
+    names_ = client_names(SSL_get0_peer_certificate(tls_.native_handle()));
     read_request();
 }
 
@@ -268,8 +308,8 @@ void Connection::read_request() {
     state_ = State::reading;
     parser_.emplace();
     parser_->header_limit(setup_->serve().max_header_bytes);
-    beast::get_lowest_layer(stream_).expires_after(idle());
-    http::async_read(stream_, buffer_, *parser_,
+    expire_after(idle());
+    http::async_read(tls_, buffer_, *parser_,
                      [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
                          self->on_read(ec);
                      });
@@ -342,6 +382,7 @@ void Connection::answer_zone(const DnsName& zone, const std::string& if_none_mat
              " version=", a.version, ": waiting up to ", bound.count(), " s for another version");
     server_.record_fetch(zone.text(), host(), a.version, a.status);
     state_ = State::waiting;
+    expire_after(bound + idle());  // no I/O while waiting: only the poll's bound
     poll_zone_ = zone;
     poll_if_none_match_ = if_none_match;
     poll_deadline_ = std::chrono::steady_clock::now() + bound;
@@ -390,8 +431,8 @@ void Connection::send(const Answer& a, bool keep_alive, const std::string& zone)
     if (!zone.empty() && (a.status == 200 || a.status == 304)) {
         server_.record_fetch(zone, host(), a.version, a.status);
     }
-    beast::get_lowest_layer(stream_).expires_after(idle());
-    http::async_write(stream_, response_,
+    expire_after(idle());
+    http::async_write(tls_, response_,
                       [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
                           self->on_write(ec);
                       });
@@ -413,13 +454,14 @@ void Connection::on_write(const beast::error_code& ec) {
 
 void Connection::close() {
     state_ = State::closing;
-    beast::get_lowest_layer(stream_).expires_after(kShutdownTimeout);
-    stream_.async_shutdown([self = shared_from_this()](const beast::error_code&) {});
+    expire_after(kShutdownTimeout);
+    tls_.async_shutdown([self = shared_from_this()](const beast::error_code&, std::size_t) {});
 }
 
 void Connection::drain() {
     if (state_ == State::handshake || state_ == State::reading) {
-        beast::get_lowest_layer(stream_).cancel();
+        beast::error_code ignored;
+        tls_.socket().cancel(ignored);
     } else if (state_ == State::waiting) {
         poll_timer_.cancel();
     }
@@ -554,11 +596,15 @@ void Server::accept() {
             socket.close(ignored);
         } else {
             check_crl();
-            ++active_;
             connections_.remove_if([](const std::weak_ptr<Connection>& c) { return c.expired(); });
-            auto c = std::make_shared<Connection>(std::move(socket), setup_, *this);
-            connections_.push_back(c);
-            c->start();
+            try {
+                auto c = std::make_shared<Connection>(std::move(socket), setup_, *this);
+                ++active_;  // its destructor counts it out
+                connections_.push_back(c);
+                c->start();
+            } catch (const std::exception& e) {
+                log_error(e.what(), ": connection closed");
+            }
         }
         accept();
     });
@@ -639,6 +685,10 @@ int serve(const IssuerConfig& config, const std::string& config_path) {
         throw ConfigError(config.origin +
                           ": serve needs a [serve] section with listen, cert, key and client-ca");
     }
+    // OpenSSL writes the sockets itself (tls_socket.h) with write(2): a peer
+    // gone before its answer or close_notify must be an EPIPE for that
+    // connection, not a signal that ends the service (as nginx does).
+    std::signal(SIGPIPE, SIG_IGN);
     asio::io_context ioc(1);
     Server server(ioc, std::make_shared<Setup>(config), config_path);
     server.start();

@@ -286,6 +286,52 @@ python3 -c "import sys; t=float(sys.argv[1]); sys.exit(0 if 2.5 <= t <= 8 else 1
     az_fail "the idle client was closed after $idle_secs s (idle-timeout = 3)"
 grep -q "closed: no TLS handshake within 3 s" "$SERVE_LOG" || az_fail "the idle close is not logged"
 
+az_log "(5b) clients gone before their answer: the service stays up"
+# Each asks for a whole set with Connection: close and closes at once, so
+# serve writes the answer and its close_notify to a socket whose peer is
+# gone (EPIPE, after the peer's reset); half of them reset it themselves.
+python3 - "$PORT" "$PKI" "$Z1" >"$AZ_TMP/gone.out" 2>&1 <<'EOF' || az_fail "the vanishing clients failed: $(cat "$AZ_TMP/gone.out")"
+import socket, ssl, struct, sys
+port, pki, zone = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=pki + "/ca/ca.pem")
+ctx.load_cert_chain(pki + "/web1.example.net.pem", pki + "/web1.example.net.key")
+request = ("GET /v1/zones/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % zone).encode()
+for i in range(40):
+    try:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        tls.sendall(request)
+    except OSError as e:
+        sys.exit("client %d of 40: %s (serve gone?)" % (i + 1, e))
+    if i % 2:
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    tls.close()
+print("40 clients gone")
+EOF
+kill -0 "$SERVE_PID" 2>/dev/null || az_fail "serve died when clients went away: $(tail -5 "$SERVE_LOG")"
+# Three requests in one write (pipelined): all three answered, in order,
+# on the one connection (the later ones are read from what TLS already holds).
+python3 - "$PORT" "$PKI" "$Z1" >"$AZ_TMP/pipelined.out" 2>&1 <<'EOF' || az_fail "pipelined requests: $(cat "$AZ_TMP/pipelined.out")"
+import re, socket, ssl, sys
+port, pki, zone = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=pki + "/ca/ca.pem")
+ctx.load_cert_chain(pki + "/web1.example.net.pem", pki + "/web1.example.net.key")
+tls = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                      server_hostname="127.0.0.1")
+get = "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n"
+tls.sendall((get % ("/v1/zones/" + zone, "") + get % ("/v1/zones/nosuch.example", "") +
+             get % ("/v1/zones", "Connection: close\r\n")).encode())
+data = b""
+while True:
+    chunk = tls.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(" ".join(re.findall(r"HTTP/1\.1 (\d+)", data.decode("latin-1"))))
+EOF
+az_assert_eq "200 404 200" "$(cat "$AZ_TMP/pipelined.out")" "three pipelined requests' statuses"
+az_assert_eq 200 "$(fetch web1.example.net "/v1/zones/$Z1")" "a client served after 40 that went away"
+
 az_log "(6) 304, and a long poll answered by a new version"
 v1=$(store_version "$Z1")
 az_assert_eq 304 "$(fetch web1.example.net "/v1/zones/$Z1" -H "If-None-Match: \"$v1\"")" \
