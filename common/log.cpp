@@ -24,14 +24,20 @@ std::atomic<int> g_min_level{static_cast<int>(LogLevel::info)};
 std::mutex g_sink_mutex;
 std::shared_ptr<const LogSink> g_sink;  // null: the default sink
 
-void stderr_sink(LogLevel level, const std::string& line) {
+}  // namespace
+
+std::string format_log_line(LogLevel level, const std::string& line) {
     std::string out = "acmezone: ";
     out += to_string(level);
     out += ": ";
     out += line;
     out += '\n';
-    const char* p = out.data();
-    std::size_t left = out.size();
+    return out;
+}
+
+void write_log_text(std::string_view text) {
+    const char* p = text.data();
+    std::size_t left = text.size();
     for (int attempts = 0; left > 0 && attempts < 100; ++attempts) {
         ssize_t n = ::write(STDERR_FILENO, p, left);
         if (n < 0) {
@@ -44,8 +50,6 @@ void stderr_sink(LogLevel level, const std::string& line) {
         left -= static_cast<std::size_t>(n);
     }
 }
-
-}  // namespace
 
 std::string_view to_string(LogLevel level) {
     switch (level) {
@@ -91,7 +95,7 @@ void log_line(LogLevel level, const std::string& line) {
     if (sink) {
         (*sink)(level, line);
     } else {
-        stderr_sink(level, line);
+        write_log_text(format_log_line(level, line));
     }
 }
 

@@ -22,6 +22,12 @@ void set_log_level(LogLevel min_level);
 bool log_enabled(LogLevel level);
 void log_line(LogLevel level, const std::string& line);
 
+// The default sink's form of a line: "acmezone: <level>: <line>\n".
+std::string format_log_line(LogLevel level, const std::string& line);
+// Writes whole formatted lines to stderr, with one write(2) when it takes
+// them all (as the default sink does for each line).
+void write_log_text(std::string_view text);
+
 template <typename... Args>
 void log(LogLevel level, const Args&... args) {
     if (!log_enabled(level)) {

@@ -14,6 +14,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "common/error.h"
@@ -127,6 +128,53 @@ struct Setup {
     // The client CRL file as it was when `tls` read it (or last failed to).
     std::optional<FileStamp> crl_stamp;
     const ServeSettings& serve() const { return *config.serve; }
+};
+
+// serve's log lines, written together: each line is kept and a flush is
+// posted to the io_context, which runs it after the handlers that were ready
+// with it. Idle, a line is written as soon as its handler returns; under
+// load one write(2) carries the lines of many requests (one line each still).
+// Lines are never held longer than that, nor beyond kLogBatchBytes.
+class BatchedLog {
+  public:
+    explicit BatchedLog(asio::io_context& ioc) : ioc_(ioc) {
+        set_log_sink([this](LogLevel level, const std::string& line) { add(level, line); });
+    }
+    ~BatchedLog() {
+        set_log_sink(nullptr);
+        flush();
+    }
+    BatchedLog(const BatchedLog&) = delete;
+    BatchedLog& operator=(const BatchedLog&) = delete;
+
+  private:
+    static constexpr std::size_t kLogBatchBytes = 64 * 1024;
+
+    void add(LogLevel level, const std::string& line) {
+        std::lock_guard lock(mutex_);
+        pending_ += format_log_line(level, line);
+        if (pending_.size() >= kLogBatchBytes) {
+            write_log_text(pending_);
+            pending_.clear();
+        } else if (!flush_posted_) {
+            flush_posted_ = true;
+            asio::post(ioc_, [this] { flush(); });
+        }
+    }
+    void flush() {
+        std::string out;
+        {
+            std::lock_guard lock(mutex_);
+            out.swap(pending_);
+            flush_posted_ = false;
+        }
+        write_log_text(out);
+    }
+
+    asio::io_context& ioc_;
+    std::mutex mutex_;  // serve logs from one thread; a stray other one stays safe
+    std::string pending_;
+    bool flush_posted_ = false;
 };
 
 class Connection;
@@ -690,11 +738,14 @@ int serve(const IssuerConfig& config, const std::string& config_path) {
     // connection, not a signal that ends the service (as nginx does).
     std::signal(SIGPIPE, SIG_IGN);
     asio::io_context ioc(1);
-    Server server(ioc, std::make_shared<Setup>(config), config_path);
-    server.start();
-    ioc.run();
-    if (server.write_fleet()) {  // what the last answers (drained long polls) changed
-        log_info("serve: fleet view written at exit");
+    {
+        const BatchedLog batched(ioc);  // until the loop has ended
+        Server server(ioc, std::make_shared<Setup>(config), config_path);
+        server.start();
+        ioc.run();
+        if (server.write_fleet()) {  // what the last answers (drained long polls) changed
+            log_info("serve: fleet view written at exit");
+        }
     }
     log_info("serve: stopped");
     return 0;

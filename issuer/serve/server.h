@@ -3,7 +3,8 @@
 // what is answered; this file moves the bytes).
 //
 // One thread, one Boost.Asio io_context; Boost.Beast parses HTTP/1.1 (no
-// hand-written parser). TLS 1.2 at least; the client must present a
+// hand-written parser) over tls_socket.h (OpenSSL on the socket itself, no
+// buffers of its own: an idle watch costs a few KiB). TLS 1.2 at least; the client must present a
 // certificate that [serve] client-ca issued, valid now and not revoked in
 // client-crl: otherwise the handshake fails (logged, no HTTP answer). Its DNS
 // SANs (or CN) name the host (client_identity.h).
@@ -15,7 +16,8 @@
 //
 // Logs: one line per request, "serve: PEER host=NAME GET TARGET zone=Z
 // version=N status=S bytes=B" (never a key byte), one per refused handshake
-// and per closed idle connection.
+// and per closed idle connection. Written together: the lines of the
+// handlers that ran together in one write(2), right after them.
 //
 // The client CRL file is also re-read without a signal when it changes
 // (device, inode, size or mtime; looked at on a new connection, at most once
