@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -215,6 +216,23 @@ std::string read_all(const UniqueFd& fd, const std::filesystem::path& path, bool
 }
 
 }  // namespace
+
+std::optional<std::string> read_link(const std::filesystem::path& link) {
+    std::array<char, 256> buf{};  // ".v-N" and the like; a longer one the slow way
+    const ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size());
+    if (n < 0) {
+        return std::nullopt;
+    }
+    if (static_cast<std::size_t>(n) < buf.size()) {
+        return std::string(buf.data(), static_cast<std::size_t>(n));
+    }
+    std::error_code ec;
+    std::string target = std::filesystem::read_symlink(link, ec).string();
+    if (ec) {
+        return std::nullopt;
+    }
+    return target;
+}
 
 std::optional<FileStamp> file_stamp(const std::filesystem::path& path) {
     struct stat st {};

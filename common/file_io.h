@@ -55,6 +55,11 @@ struct FileStamp {
 // The stamp of `path` (symlinks followed); nullopt when it cannot be stat'ed.
 std::optional<FileStamp> file_stamp(const std::filesystem::path& path);
 
+// The target of the symlink `link`; nullopt when it is not one or cannot be
+// read. One readlink(2) where std::filesystem::read_symlink lstat()s first:
+// serve and status read a zone's `current` link for every request and zone.
+std::optional<std::string> read_link(const std::filesystem::path& link);
+
 // A private key file read back: opened without following a symlink, it must
 // be a regular file that neither group nor others may read or write (keys are
 // created 0600 from their first byte); otherwise std::runtime_error naming the

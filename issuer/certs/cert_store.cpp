@@ -87,21 +87,13 @@ void replace_symlink(const fs::path& link, const std::string& target) {
 // The N of the version a symlink such as `current` names (".v-N"); nullopt
 // when there is no such link or it names something else.
 std::optional<unsigned long> link_version(const fs::path& link) {
-    // One readlink(2) (fs::read_symlink lstat()s first): serve reads
-    // `current` for every request it answers.
-    char buf[16];
-    const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
-    if (n <= 3 || n >= 15) {
-        return std::nullopt;  // no link, or not ".v-" and 1 to 11 digits
-    }
-    const std::string_view target(buf, static_cast<std::size_t>(n));
-    if (target.substr(0, 3) != ".v-" ||
-        target.find_first_not_of("0123456789", 3) != std::string_view::npos) {
+    const std::optional<std::string> target = read_link(link);
+    if (!target || target->rfind(".v-", 0) != 0 || target->size() <= 3 || target->size() >= 15 ||
+        target->find_first_not_of("0123456789", 3) != std::string::npos) {
         return std::nullopt;
     }
-    return std::stoul(std::string(target.substr(3)));
+    return std::stoul(target->substr(3));
 }
-
 // Makes each of `names` a symlink to current/<name> (created once), then one
 // fsync of the zone's directory for them and for the switch before.
 void link_stable_names(const fs::path& zdir, const std::vector<std::string>& names) {

@@ -1,9 +1,6 @@
 // See cert_summary.h.
 #include "issuer/pass/cert_summary.h"
 
-#include <unistd.h>
-
-#include <array>
 #include <system_error>
 
 #include "common/file_io.h"
@@ -142,20 +139,9 @@ bool still_describes(const fs::path& current, const CurrentSummary& s) {
     return !s.top_stamp || file_stamp(current / "cert.pem") == s.top_stamp;
 }
 
-// "" when there is none. One readlink(), where fs::read_symlink() stats
-// first: status asks this of every zone.
+// "" when there is none (status asks this of every zone).
 std::string current_target(const fs::path& zone_dir) {
-    const fs::path link = zone_dir / "current";
-    std::array<char, 256> buf{};  // ".v-N"; a longer target the slow way
-    const ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size());
-    if (n < 0) {
-        return "";
-    }
-    if (static_cast<std::size_t>(n) < buf.size()) {
-        return std::string(buf.data(), static_cast<std::size_t>(n));
-    }
-    std::error_code ec;
-    return fs::read_symlink(link, ec).string();
+    return read_link(zone_dir / "current").value_or("");
 }
 
 }  // namespace

@@ -284,3 +284,15 @@ TEST_F(FileIo, FileStampFollowsReplacementAndRewrite) {
     EXPECT_EQ(rewritten->inode, replaced->inode);
     EXPECT_NE(rewritten, replaced);
 }
+
+TEST_F(FileIo, ReadLinkGivesTheTargetShortOrLongAndNothingForTheRest) {
+    fs::create_symlink(".v-12", dir_ / "current");
+    EXPECT_EQ(read_link(dir_ / "current"), ".v-12");
+    // Longer than the first try's buffer: read the slow way, whole.
+    const std::string long_target(300, 'x');
+    fs::create_symlink(long_target, dir_ / "long");
+    EXPECT_EQ(read_link(dir_ / "long"), long_target);
+    write_file_atomic(dir_ / "plain", "not a link");
+    EXPECT_EQ(read_link(dir_ / "plain"), std::nullopt);
+    EXPECT_EQ(read_link(dir_ / "missing"), std::nullopt);
+}
