@@ -13,7 +13,9 @@
 #       the next run orders it again (and only it)
 #   (5) the live CA stopped: switch --all makes every standby set live (no
 #       request: the live files now verify to the standby Pebble's root), runs
-#       the deploy hook for each zone, and the set that was live is the
+#       the deploy hook for each zone (zones-example/hooks/nginx-deploy into a
+#       real nginx on a loopback port: nginx then serves each zone the serial
+#       its standby set had before the switch), and the set that was live is the
 #       standby set; status says the live set is the standby CA's, renewed
 #       from it, and the next standby set comes from the first CA
 #   (6) the configuration unchanged and the first Pebble back: run orders a
@@ -31,6 +33,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
+source "$(dirname "$0")/nginx_lib.sh"
 az_setup
 
 ZONES=(sb1.example.com sb2.example.com)
@@ -56,9 +59,35 @@ printf '#!/bin/sh\nprintf "%%s %%s " "$ACMEZONE_EVENT" "$ACMEZONE_ZONE" >>%q\nca
 touch "$NOTIFY_LOG"
 chmod 0755 "$HOOK" "$NOTIFY"
 
+# A real nginx (its own prefix, config and loopback port; stopped on exit by
+# az_setup's trap), which the deploy hook renders each zone's server block
+# into and reloads (zones-example/hooks/nginx-deploy).
+NGX=$AZ_TMP/nginx
+NGINX_PORT=$(az_free_port)
+az_nginx_conf "$NGX" "$NGINX_PORT"
+NGINX_ARGS=$AZ_NGINX_ARGS
+az_start_nginx
+NGINX_PID=$AZ_BG_PID
+# served_serial ZONE: the serial of the certificate nginx serves for ZONE.
+served_serial() {
+    timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_PORT" -servername "$1" </dev/null 2>/dev/null |
+        openssl x509 -noout -serial 2>/dev/null
+}
+az_wait_for 30 served_serial "${ZONES[0]}" ||
+    az_fail "nginx does not answer TLS on 127.0.0.1:$NGINX_PORT: $(tail -n 20 "$AZ_TMP/nginx.log")"
+# assert_serves ZONE SERIAL WHAT: waits (30 s at most) for a reload under way
+# to be done, then asserts the serial nginx serves for ZONE.
+assert_serves() {
+    local end=$((SECONDS + 30))
+    until [[ $(served_serial "$1") == "$2" ]] || ((SECONDS >= end)); do sleep 0.2; done
+    az_assert_eq "$2" "$(served_serial "$1")" "$3"
+}
+
 CONF=$AZ_TMP/issuer.conf
 az_issuer_conf "$CONF" "${ZONES[@]}"
-printf '[hooks]\ndeploy-hook = %s\nnotify-hook = %s\n' "$HOOK" "$NOTIFY" >>"$CONF"
+printf '[hooks]\ndeploy-hook = %s\nnotify-hook = %s\n' \
+    "$HOOK && NGINX_SITES_DIR=$NGX/sites NGINX_LISTEN=127.0.0.1:$NGINX_PORT NGINX_TEMPLATE=$ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-site.conf.template NGINX_TEST=\"nginx -t $NGINX_ARGS\" NGINX_RELOAD=\"nginx -s reload $NGINX_ARGS\" $ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-deploy" \
+    "$NOTIFY" >>"$CONF"
 METRICS=$AZ_TMP/acmezone.prom
 printf '[status]\nmetrics-file = %s\n' "$METRICS" >>"$CONF"
 standby_present() { sed -n "s/^acmezone_standby_present{zone=\"$1\"} //p" "$METRICS"; }
@@ -103,6 +132,9 @@ done
 BEFORE=$(live_digest)
 HOOK_BEFORE=$(cat "$HOOK_LOG")
 az_assert_eq 2 "$(wc -l <<<"$HOOK_BEFORE")" "the deploy hook ran once per zone"
+for z in "${ZONES[@]}"; do
+    assert_serves "$z" "$(openssl x509 -in "$AZ_CERTS/$z/cert.pem" -noout -serial)" "$z: nginx serves the live set"
+done
 az_log "(1) live sets issued by $AZ_PEBBLE_DIR"
 
 # (2)
@@ -172,8 +204,12 @@ FIRST_DIR=$AZ_PEBBLE_DIR
 FIRST_TLS_CA=$AZ_PEBBLE_TLS_CA
 FIRST_ROOT=$AZ_TMP/first-root.pem # a restarted Pebble has a new root, in the same file
 cp "$AZ_PEBBLE_ROOT" "$FIRST_ROOT"
-declare -A WAS_LIVE
-for z in "${ZONES[@]}"; do WAS_LIVE[$z]=$(readlink "$AZ_CERTS/$z/current"); done
+declare -A WAS_LIVE STANDBY_SERIAL
+for z in "${ZONES[@]}"; do
+    WAS_LIVE[$z]=$(readlink "$AZ_CERTS/$z/current")
+    STANDBY_SERIAL[$z]=$(openssl x509 -in "$AZ_CERTS/$z/standby/ecdsa-p256/cert.pem" -noout -serial)
+    [[ ${STANDBY_SERIAL[$z]} != "$(served_serial "$z")" ]] || az_fail "$z: nginx serves the standby set before the switch"
+done
 az_stop_pebble
 az_issuer "$CONF" switch --all
 err=$(cat "$AZ_ISSUER_ERR")
@@ -190,6 +226,10 @@ for z in "${ZONES[@]}"; do
     out=$(openssl verify -CAfile "$FIRST_ROOT" -untrusted "$d/standby/chain.pem" "$d/standby/cert.pem" 2>&1) ||
         az_fail "$z: the standby set is not the first CA's after the switch: $out"
 done
+for z in "${ZONES[@]}"; do
+    assert_serves "$z" "${STANDBY_SERIAL[$z]}" "$z: nginx serves the standby set's serial after the switch"
+done
+kill -0 "$NGINX_PID" 2>/dev/null || az_fail "nginx died: $(tail -n 20 "$AZ_TMP/nginx.log")"
 az_assert_eq 4 "$(wc -l <"$HOOK_LOG")" "the deploy hook ran once more per zone"
 az_assert_contains "$(tail -n 2 "$HOOK_LOG")" "${ZONES[1]}" "the hook ran for the second zone"
 az_issuer "$CONF" status
@@ -206,7 +246,7 @@ for zone in sys.argv[4:]:
     assert z["standby"]["present"] and z["standby"]["ca"] == sys.argv[3], z["standby"]
     assert z["standby"]["next_from"] == sys.argv[3], z["standby"]
 PY
-az_log "(5) $(grep -m1 'switch: 2 of 2' <<<"$err"), live CA down; hooks ran"
+az_log "(5) $(grep -m1 'switch: 2 of 2' <<<"$err"), live CA down; hooks ran; nginx serves ${STANDBY_SERIAL[${ZONES[0]}]} for ${ZONES[0]}"
 
 # (6)
 az_restart_pebble # the first CA is back, with a new root (in $AZ_PEBBLE_ROOT)
