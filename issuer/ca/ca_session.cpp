@@ -160,8 +160,9 @@ AcmeSettings acme_settings(const IssuerConfig& c, CaRole role) {
     as.directory_url = other ? other->directory : c.directory;
     as.contact = c.contact;
     as.retry_deadline = c.retry_deadline;
-    if (other && other->eab_key_file) {
-        as.eab = EabKey::load(other->eab_kid, *other->eab_key_file);
+    const auto& eab_key_file = other ? other->eab_key_file : c.eab_key_file;
+    if (eab_key_file) {
+        as.eab = EabKey::load(other ? other->eab_kid : c.eab_kid, *eab_key_file);
     }
     return as;
 }
