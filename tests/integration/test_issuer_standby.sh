@@ -63,11 +63,8 @@ chmod 0755 "$HOOK" "$NOTIFY"
 # az_setup's trap), which the deploy hook renders each zone's server block
 # into and reloads (zones-example/hooks/nginx-deploy).
 NGX=$AZ_TMP/nginx
-NGINX_PORT=$(az_free_port)
-az_nginx_conf "$NGX" "$NGINX_PORT"
-NGINX_ARGS=$AZ_NGINX_ARGS
-az_start_nginx
-NGINX_PID=$AZ_BG_PID
+az_nginx_up "$NGX"
+NGINX_PORT=$AZ_NGINX_PORT NGINX_ARGS=$AZ_NGINX_ARGS NGINX_PID=$AZ_NGINX_PID
 # served_serial ZONE: the serial of the certificate nginx serves for ZONE.
 served_serial() {
     timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_PORT" -servername "$1" </dev/null 2>/dev/null |
