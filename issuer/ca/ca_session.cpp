@@ -160,8 +160,9 @@ AcmeSettings acme_settings(const IssuerConfig& c, CaRole role) {
     as.directory_url = other ? other->directory : c.directory;
     as.contact = c.contact;
     as.retry_deadline = c.retry_deadline;
-    if (other && other->eab_key_file) {
-        as.eab = EabKey::load(other->eab_kid, *other->eab_key_file);
+    const auto& eab_key_file = other ? other->eab_key_file : c.eab_key_file;
+    if (eab_key_file) {
+        as.eab = EabKey::load(other ? other->eab_kid : c.eab_kid, *eab_key_file);
     }
     return as;
 }
@@ -224,6 +225,48 @@ std::unique_ptr<CaSession> open_standby_ca_session(const IssuerConfig& config) {
         s->set_unavailable("standby CA " + config.standby->directory + ": " + e.what());
         return s;
     }
+}
+
+std::unique_ptr<CaSession> open_ca_session_for(const IssuerConfig& config, CaRole role) {
+    switch (role) {
+        case CaRole::first:
+            return open_ca_session(config);
+        case CaRole::standby:
+            return open_standby_ca_session(config);
+        case CaRole::fallback:
+            break;
+    }
+    throw std::logic_error("no session of its own for the fallback CA");
+}
+
+const std::string& role_directory(const IssuerConfig& config, CaRole role) {
+    static const std::string kNone;
+    switch (role) {
+        case CaRole::first:
+            return config.directory;
+        case CaRole::fallback:
+            return config.fallback ? config.fallback->directory : kNone;
+        case CaRole::standby:
+            return config.standby ? config.standby->directory : kNone;
+    }
+    return kNone;
+}
+
+ZoneCaRoles zone_ca_roles(const IssuerConfig& config, const std::string& live_ca) {
+    ZoneCaRoles r;
+    if (config.standby && !live_ca.empty() && live_ca == config.standby->directory &&
+        live_ca != config.directory) {
+        r.live = CaRole::standby;
+        r.standby = CaRole::first;
+        return r;
+    }
+    if (!live_ca.empty() && live_ca != config.directory &&
+        live_ca != role_directory(config, CaRole::fallback) &&
+        live_ca != role_directory(config, CaRole::standby)) {
+        r.note = "the live set came from " + live_ca + ", which " + config.origin +
+                 " no longer configures; renewed from [acme] directory " + config.directory;
+    }
+    return r;
 }
 
 }  // namespace acmezone::issuer

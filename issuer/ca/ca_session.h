@@ -71,6 +71,29 @@ class CaSession {
 // Which of the configured CAs.
 enum class CaRole { first, fallback, standby };
 
+// Which CA renews a zone's live set and which orders its standby set
+// (pass/standby.h), from the directory of the CA that issued the live set
+// (ZoneState::ca, "" unknown):
+//   the standby CA's directory (the zone was switched)
+//                          -> live: standby; standby: first
+//   anything else          -> live: first;   standby: standby
+// "first" is the first CA, or the fallback as ca_failover.h decides: the
+// failover is about the first CA only, so a switched zone's live set never
+// falls over (switch it back), while its standby set, ordered from the first
+// CA, may come from the fallback. A recorded CA that is no longer configured
+// (not directory, fallback- or standby-directory) is renewed from the first
+// CA, and `note` says so for the log. Without standby-directory, the standby
+// role is unused.
+struct ZoneCaRoles {
+    CaRole live = CaRole::first;
+    CaRole standby = CaRole::standby;
+    std::string note;  // "" unless live_ca is not a configured CA
+};
+ZoneCaRoles zone_ca_roles(const IssuerConfig& config, const std::string& live_ca);
+// The directory a role's session asks first: [acme] directory,
+// fallback-directory or standby-directory ("" when that one is not configured).
+const std::string& role_directory(const IssuerConfig& config, CaRole role);
+
 // The HTTPS and ACME settings [acme] gives for the first CA (or another: its
 // directory, ca-file and EAB key), the one place every command that talks to
 // a CA takes them from. `role` must be configured.
@@ -87,5 +110,8 @@ std::unique_ptr<CaSession> open_ca_session_to_look(const IssuerConfig& config);
 // set). Never null: when the CA does not answer, unavailable() says
 // "standby CA <url>: <error>". Throws only what creating its account key throws.
 std::unique_ptr<CaSession> open_standby_ca_session(const IssuerConfig& config);
+// The session of `role`: open_ca_session for first, open_standby_ca_session
+// for standby (fallback: std::logic_error; the first's session falls over).
+std::unique_ptr<CaSession> open_ca_session_for(const IssuerConfig& config, CaRole role);
 
 }  // namespace acmezone::issuer

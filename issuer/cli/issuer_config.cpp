@@ -117,8 +117,19 @@ std::chrono::seconds duration(const Input& in, const char* key) {
 }
 
 // clang-format off
-std::vector<Row> acme_rows() {
+// [acme] <prefix>eab-kid and <prefix>eab-key-file: a CA's External Account
+// Binding (prefix "" for the first CA, "fallback-", "standby-").
+std::vector<Row> eab_rows(const std::string& prefix, const std::string& what) {
+    const std::string k = "acme." + prefix;
     return {
+        Row::text(k + "eab-kid", "External Account Binding key identifier " + what + " gave"),
+        Row::text(k + "eab-key-file",
+            "file holding " + what + "'s base64url EAB MAC key, mode 0600"),
+    };
+}
+
+std::vector<Row> acme_rows() {
+    std::vector<Row> rows = {
         Row::required_text("acme.directory", "URL of the ACME server's directory"),
         Row::text("acme.ca-file",
             "PEM file trusted for the CA's own HTTPS instead of the system store (Pebble)"),
@@ -144,19 +155,23 @@ std::vector<Row> acme_rows() {
         Row::number("acme.failed-authz-per-name-per-hour", std::nullopt, {0, 1000000},
             "override: failed authorizations per name per hour", "0: no limit"),
     };
+    std::vector<Row> eab = eab_rows("", "the CA");  // after acme.ca-file
+    rows.insert(rows.begin() + 2, std::make_move_iterator(eab.begin()),
+                std::make_move_iterator(eab.end()));
+    return rows;
 }
 
 // The rows of a CA besides the first: [acme] <prefix>-directory, -ca-file,
 // -eab-kid, -eab-key-file, -rate-limits; `what` says what it is for.
 std::vector<Row> other_ca_rows(const std::string& prefix, const std::string& what) {
     const std::string k = "acme." + prefix;
+    std::vector<Row> eab = eab_rows(prefix + "-", what);
     return {
         Row::text(k + "-directory", "URL of " + what + "'s directory"),
         Row::text(k + "-ca-file",
             "PEM file trusted for " + what + "'s own HTTPS instead of the system store"),
-        Row::text(k + "-eab-kid", "External Account Binding key identifier " + what + " gave"),
-        Row::text(k + "-eab-key-file",
-            "file holding " + what + "'s base64url EAB MAC key, mode 0600"),
+        std::move(eab[0]),
+        std::move(eab[1]),
         Row::text(k + "-rate-limits",
             what + "'s rate limits: letsencrypt or none", "letsencrypt"),
     };
@@ -182,10 +197,38 @@ std::vector<Row> second_ca_rows() {
 }
 // clang-format on
 
+// [acme] <prefix>eab-kid and <prefix>eab-key-file (eab_rows) into `kid` and
+// `key_file`: both or neither; the key file is checked now (mode 0600, a
+// base64url MAC key) and loaded when used.
+void parse_eab(const Input& in, const std::string& prefix, std::string& kid,
+               std::optional<std::filesystem::path>& key_file) {
+    const std::string kid_key = "acme." + prefix + "eab-kid";
+    const std::string key_file_key = "acme." + prefix + "eab-key-file";
+    const bool given = in.given(kid_key.c_str());
+    if (given != in.given(key_file_key.c_str())) {
+        in.fail((given ? kid_key : key_file_key).c_str(), 0,
+                "External Account Binding needs both " + prefix + "eab-kid and " + prefix +
+                    "eab-key-file");
+    }
+    if (given) {
+        kid = in.text(kid_key.c_str());
+        if (kid.empty()) {
+            in.fail(kid_key.c_str(), 0, "is empty");
+        }
+        key_file = in.path(key_file_key.c_str());
+        try {
+            (void)EabKey::load(kid, *key_file);  // checked now, loaded when used
+        } catch (const std::exception& e) {
+            in.fail(key_file_key.c_str(), 0, e.what());
+        }
+    }
+}
+
 // [acme]: the CA, the account, its timeouts and CAA identities.
 void parse_acme(const Input& in, IssuerConfig& c) {
     c.directory = https_url(in, "acme.directory");
     c.ca_file = in.path("acme.ca-file");
+    parse_eab(in, "", c.eab_kid, c.eab_key_file);
     const strings contacts = in.texts("acme.contact");
     for (std::size_t i = 0; i < contacts.size(); ++i) {
         if (contacts[i].rfind("mailto:", 0) != 0 || contacts[i].size() <= 7 ||
@@ -249,24 +292,7 @@ bool parse_other_ca(const Input& in, const IssuerConfig& c, const std::string& p
         in.fail(dir_key.c_str(), 0, "is the same as acme.directory");
     }
     ca.ca_file = in.path((k + "-ca-file").c_str());
-    const bool kid = in.given(kid_key.c_str());
-    if (kid != in.given(key_file_key.c_str())) {
-        in.fail((kid ? kid_key : key_file_key).c_str(), 0,
-                "External Account Binding needs both " + prefix + "-eab-kid and " + prefix +
-                    "-eab-key-file");
-    }
-    if (kid) {
-        ca.eab_kid = in.text(kid_key.c_str());
-        if (ca.eab_kid.empty()) {
-            in.fail(kid_key.c_str(), 0, "is empty");
-        }
-        ca.eab_key_file = in.path(key_file_key.c_str());
-        try {
-            (void)EabKey::load(ca.eab_kid, *ca.eab_key_file);  // checked now, loaded when used
-        } catch (const std::exception& e) {
-            in.fail(key_file_key.c_str(), 0, e.what());
-        }
-    }
+    parse_eab(in, prefix + "-", ca.eab_kid, ca.eab_key_file);
     ca.rate_limits = rate_limits_option(in, (k + "-rate-limits").c_str());
     return true;
 }

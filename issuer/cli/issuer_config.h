@@ -6,6 +6,8 @@
 //     [acme]
 //     directory = https://acme-v02.api.letsencrypt.org/directory   (required)
 //     ca-file = /path/to/extra-trust.pem   trust anchor for the CA's HTTPS (Pebble)
+//     eab-kid = KID                       External Account Binding for the first CA
+//     eab-key-file = /path/eab.key        (ZeroSSL, Google): base64url MAC key, 0600
 //     contact = mailto:hostmaster@example.com   (repeatable)
 //     state-dir = /var/lib/acmezone       (required) account key, per-certificate state
 //     timeout = 30                        seconds for one HTTPS request
@@ -142,6 +144,8 @@ struct IssuerConfig {
     // [acme]
     std::string directory;
     std::optional<std::filesystem::path> ca_file;
+    std::string eab_kid;  // the first CA's External Account Binding; empty: none
+    std::optional<std::filesystem::path> eab_key_file;
     std::vector<std::string> contact;
     std::filesystem::path state_dir;
     std::chrono::seconds http_timeout{30};

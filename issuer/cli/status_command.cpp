@@ -163,21 +163,23 @@ void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
     z["names"] = names;
 }
 
-// The live set is from the standby CA: switched to (switch), and the
-// configuration not yet swapped.
+// The live set is from the standby CA (switched to), which renews it; the
+// next standby set comes from the first CA (ca_session.h zone_ca_roles).
 bool live_from_standby_ca(const IssuerConfig& config, const ZoneStatus& st) {
-    return config.standby && !st.saved.ca.empty() && st.saved.ca == config.standby->directory;
+    return zone_ca_roles(config, st.saved.ca).live == CaRole::standby;
 }
 
 // With [acme] standby-directory, the zone's standby set (pass/standby.h):
-// "standby": {"present", "problem", "ca", "not_after", "key_types",
-// "renew_at", "last_error", "failures", "retry_at"}.
+// "standby": {"present", "problem", "ca", "next_from", "not_after",
+// "key_types", "renew_at", "last_error", "failures", "retry_at"}; next_from:
+// the directory its next standby set is ordered from.
 Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
     const StandbyView v = standby_view(config, CertStore(config.certs_dir), st.zone, st.saved, now);
     Json::Value j(Json::objectValue);
     j["present"] = v.present;
     j["problem"] = v.problem;
     j["ca"] = v.ca;
+    j["next_from"] = role_directory(config, zone_ca_roles(config, st.saved.ca).standby);
     j["not_after"] = optional_time(v.not_after);
     Json::Value types(Json::arrayValue);
     for (KeyType t : v.types) {
@@ -264,6 +266,9 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
         z["deferred_until"] = format_utc(*st.saved.retry_at);
         z["deferred_by"] = st.saved.deferred_by;
     }
+    // The directory the live set is renewed from (the first CA's, which may
+    // fall over to the fallback; the standby CA's for a switched zone).
+    z["renews_from"] = role_directory(config, zone_ca_roles(config, st.saved.ca).live);
     if (!st.saved.ca.empty()) {
         z["ca"] = st.saved.ca;
         z["ca_fallback"] = st.saved.ca != config.directory && !live_from_standby_ca(config, st);
@@ -318,9 +323,12 @@ void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now
         out << "  deferred until " << format_utc(*st.saved.retry_at) << ": "
             << st.saved.deferred_by;
     }
+    const ZoneCaRoles roles = zone_ca_roles(config, st.saved.ca);
     if (live_from_standby_ca(config, st)) {
         out << "  (live set switched to the standby CA " << st.saved.ca
-            << "; renewals follow [acme] directory until it and standby-directory are swapped)";
+            << ", renewed from it; next standby set from " << config.directory << ")";
+    } else if (!roles.note.empty()) {
+        out << "  (" << roles.note << ")";
     } else if (!st.saved.ca.empty() && st.saved.ca != config.directory) {
         out << "  (issued by the fallback CA " << st.saved.ca << ")";
     }

@@ -90,20 +90,36 @@ void save_zone_state(const ZoneStateStore& states, const DnsName& zone, const Zo
 Pass::Pass(const IssuerConfig& config, PassEnv& env)
     : config_(config), env_(env), states_(config.state_dir) {}
 
-CaSession* Pass::usable_ca() const {
-    if (!env_.ca_opened() || !env_.ca().available()) {
+CaSession* Pass::usable_ca(CaRole role) const {
+    if (!env_.ca_opened(role) || !env_.ca(role).available()) {
         return nullptr;
     }
-    return &env_.ca();
+    return &env_.ca(role);
+}
+
+CaRole Pass::live_role(const ZoneStatus& st) const {
+    return zone_ca_roles(config_, st.saved.ca).live;
+}
+
+std::vector<CaRole> Pass::roles_of(const std::vector<ZoneStatus>& zones) const {
+    std::vector<CaRole> roles;
+    for (CaRole role : {CaRole::first, CaRole::standby}) {
+        if (std::any_of(zones.begin(), zones.end(),
+                        [&](const ZoneStatus& st) { return live_role(st) == role; })) {
+            roles.push_back(role);
+        }
+    }
+    return roles;
 }
 
 // ---- Step 2: renewal information ----------------------------------------
 
 // A certificate's answer is stale when there is none for it (a new
 // certificate), it is not from the CA that issued it, or its Retry-After has
-// passed. Only the pass's CA is asked, so only for the certificates it
-// issued: a certificate of the fallback CA gets its window from the fallback
-// (while a pass uses the first CA, renew-before decides for it).
+// passed. Each zone's live CA (zone_ca_roles) is asked, and only for the
+// certificates it issued: a certificate of the fallback CA gets its window
+// from the fallback (while a pass uses the first CA, renew-before decides
+// for it); one of the standby CA, in a zone switched to it, from the standby CA.
 void Pass::refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now) {
     if (!config_.ari) {
         return;
@@ -120,26 +136,29 @@ void Pass::refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now) {
             todo.push_back(&st);
         }
     }
-    if (todo.empty()) {
-        return;
-    }
-    try {
-        CaSession& ca = env_.ca();
-        if (!ca.available()) {
-            log_warning("renewal information: ", ca.unavailable());
-            return;
+    for (CaRole role : {CaRole::first, CaRole::standby}) {
+        if (std::none_of(todo.begin(), todo.end(),
+                         [&](const ZoneStatus* st) { return live_role(*st) == role; })) {
+            continue;
         }
-        const bool offered = ca.offers_renewal_info();
-        for (ZoneStatus* st : todo) {
-            if (st->issuing_ca(config_) == ca.directory()) {
-                ask_renewal_info(ca, offered, *st, now);
+        try {
+            CaSession& ca = env_.ca(role);
+            if (!ca.available()) {
+                log_warning("renewal information: ", ca.unavailable());
+                continue;
             }
+            const bool offered = ca.offers_renewal_info();
+            for (ZoneStatus* st : todo) {
+                if (live_role(*st) == role && st->issuing_ca(config_) == ca.directory()) {
+                    ask_renewal_info(ca, offered, *st, now);
+                }
+            }
+        } catch (const Interrupted&) {
+            throw;
+        } catch (const std::exception& e) {
+            // The CA unreachable: renew-before decides; the next pass asks again.
+            log_warning("renewal information: ", e.what());
         }
-    } catch (const Interrupted&) {
-        throw;
-    } catch (const std::exception& e) {
-        // The CA unreachable: renew-before decides; the next pass asks again.
-        log_warning("renewal information: ", e.what());
     }
 }
 
@@ -222,7 +241,7 @@ void Pass::keep_summary(const DnsName& zone, ZoneState& saved) const {
 // open the CA to learn that for every new certificate.
 void Pass::note_no_renewal_info(ZoneStatus& st, SysTime now) {
     using namespace std::chrono_literals;
-    CaSession* ca = usable_ca();
+    CaSession* ca = usable_ca(live_role(st));
     if (!config_.ari || ca == nullptr) {
         return;
     }
@@ -256,12 +275,15 @@ void Pass::note_no_renewal_info(ZoneStatus& st, SysTime now) {
 std::vector<std::pair<KeyType, Renewal>> Pass::orders_of(const ZoneStatus& st, SysTime now) const {
     std::vector<std::pair<KeyType, Renewal>> out;
     const bool renewal = has_its_names(st);
-    const CaSession* ca = usable_ca();
+    const CaRole role = live_role(st);
+    const CaSession* ca = usable_ca(role);
+    const auto ari = ca_ari_.find(role);
+    const bool ca_ari = ari != ca_ari_.end() && ari->second;
     for (KeyType type : config_.key_types) {
         Renewal r = renewal ? Renewal::yes : Renewal::no;
         for (const ZoneStatus::Certificate& c : st.certs) {
             const AriState* a = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
-            if (renewal && ca_ari_ && c.key_type == type && a && ca &&
+            if (renewal && ca_ari && c.key_type == type && a && ca &&
                 a->directory == ca->directory() && a->window_start && *a->window_start <= now) {
                 r = Renewal::ari;
             }
@@ -273,14 +295,21 @@ std::vector<std::pair<KeyType, Renewal>> Pass::orders_of(const ZoneStatus& st, S
 
 void Pass::plan_budget(const std::vector<ZoneStatus>& todo) {
     budget_plan_.clear();
-    ca_ari_ = false;
-    CaSession* ca = usable_ca();
+    ca_ari_.clear();
+    for (CaRole role : roles_of(todo)) {
+        plan_budget(todo, role);
+    }
+}
+
+// The zones of `todo` whose live set `role` renews, within its CA's budget.
+void Pass::plan_budget(const std::vector<ZoneStatus>& todo, CaRole role) {
+    CaSession* ca = usable_ca(role);
     if (!ca || !ca->budget()) {
         return;
     }
     if (config_.ari) {
         try {
-            ca_ari_ = ca->offers_renewal_info();
+            ca_ari_[role] = ca->offers_renewal_info();
         } catch (const std::exception& e) {
             log_debug("renewal information: ", e.what());
         }
@@ -289,6 +318,9 @@ void Pass::plan_budget(const std::vector<ZoneStatus>& todo) {
     std::vector<OrderRequest> requests;
     std::vector<std::size_t> zone_of;  // request -> index in todo
     for (std::size_t i = 0; i < todo.size(); ++i) {
+        if (live_role(todo[i]) != role) {
+            continue;
+        }
         ZonePlan& p = budget_plan_[todo[i].zone];
         p.orders = orders_of(todo[i], now);
         for (const auto& [type, renewal] : p.orders) {
@@ -321,7 +353,8 @@ std::vector<MetricSample> Pass::budget_metrics() const {
     }
     try {
         std::unique_ptr<RateBudget> own;
-        const RateBudget* budget = env_.ca_opened() ? env_.ca().budget() : nullptr;
+        const RateBudget* budget =
+            env_.ca_opened(CaRole::first) ? env_.ca(CaRole::first).budget() : nullptr;
         if (!budget) {
             own = std::make_unique<RateBudget>(config_.rate_budget_path(), config_.directory,
                                                config_.rate_limits);
@@ -352,7 +385,7 @@ std::vector<MetricSample> Pass::budget_metrics() const {
 // until the CA's Retry-After, even when that is later than the backoff.
 void Pass::record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneState& saved) {
     const auto& p = e.problem();
-    CaSession* ca = usable_ca();
+    CaSession* ca = usable_ca(live_role(zone));
     if (!p || p->short_type() != "rateLimited" || !p->retry_after || !ca || !ca->budget()) {
         return;
     }
@@ -373,9 +406,14 @@ void Pass::record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneSt
 // without counting a failure, `fail` counts as a failed attempt (backoff).
 // Called concurrently for different zones.
 PreOrderVerdict Pass::before_order(const ZoneStatus& zone) {
-    // The CA: when neither the first nor the fallback answered, every zone
-    // fails with the reason (ca_session.h).
-    CaSession& ca = env_.ca();
+    // The zone's live CA (zone_ca_roles): when it does not answer (neither
+    // the first nor the fallback, or the standby CA of a switched zone), the
+    // zone fails with the reason (ca_session.h).
+    const ZoneCaRoles roles = zone_ca_roles(config_, zone.saved.ca);
+    if (!roles.note.empty()) {
+        log_warning(zone.zone.text(), ": ", roles.note);
+    }
+    CaSession& ca = env_.ca(roles.live);
     if (!ca.available()) {
         return {PreOrderVerdict::Kind::fail, ca.unavailable(), std::nullopt};
     }
@@ -407,7 +445,8 @@ PreOrderVerdict Pass::before_order(const ZoneStatus& zone) {
 // hooks go here. Called concurrently for different zones; an exception is
 // logged and does not fail the zone.
 void Pass::after_certificate_changed(const ZoneStatus& before, const CertInfo& /*cert*/) {
-    if (RateBudget* budget = env_.ca().budget()) {  // first: a failing deploy hook must not skip it
+    // first: a failing deploy hook must not skip it
+    if (RateBudget* budget = env_.ca(live_role(before)).budget()) {
         // One certificate per key type, each counted as planned (before the
         // pass: the zone's state no longer has the old certificates' windows).
         const SysTime now = system_clock::now();
@@ -460,15 +499,24 @@ PassReport Pass::run(std::vector<ZoneStatus> todo, std::vector<ZoneStatus> consi
         return report;
     }
     ensure_directory(config_.certs_dir, 0755);
-    // The CA (first or fallback, ca_session.h; opened already when renewal
-    // information was asked) and the budget's plan for `todo`, most urgent
-    // first; both read by before_order().
-    CaSession& ca = env_.ca();
+    // The CAs the zones' live sets renew from (zone_ca_roles: the first or
+    // fallback, and the standby CA for zones switched to it; opened already
+    // when renewal information was asked) and the budgets' plan for `todo`,
+    // most urgent first; both read by before_order().
+    const std::vector<CaRole> roles = roles_of(todo);
+    for (CaRole role : roles) {
+        env_.ca(role);
+    }
     plan_budget(todo);
     issue_all(todo, report);
-    const HttpStats hs_done = ca.http_stats();
-    if (ca.budget()) {
-        ca.budget()->flush();
+    HttpStats hs_done{};
+    for (CaRole role : roles) {
+        CaSession& ca = env_.ca(role);
+        hs_done.requests += ca.http_stats().requests;
+        hs_done.connections += ca.http_stats().connections;
+        if (ca.budget()) {
+            ca.budget()->flush();
+        }
     }
     log_info("ACME: ", hs_done.requests, " HTTPS request(s) over ", hs_done.connections,
              " connection(s) for ", todo.size(), " zone(s)");
@@ -556,8 +604,8 @@ IssuanceEvents Pass::events_for(Shared& shared, ZoneStatus& st, std::string& ord
                 e.what());
         }
     };
-    events.authorization_failed = [this](const DnsName& identifier) {
-        if (RateBudget* budget = env_.ca().budget()) {
+    events.authorization_failed = [this, role = live_role(st)](const DnsName& identifier) {
+        if (RateBudget* budget = env_.ca(role).budget()) {
             budget->record_failed_authorization(identifier, system_clock::now());
         }
     };
@@ -586,12 +634,14 @@ void Pass::attempt(Shared& shared, ZoneStatus& st, ZoneOutcome& out,
     }
     options.resume_order_url = st.saved.resume_order;
     options.resume_key_type = resume_key_type(st.saved, config_);
+    const CaRole role = live_role(st);
     CertInfo info = env_.issue(
-        zone, [&](const std::string& step) { shared.progress.step(zone, step); }, events, options);
+        role, zone, [&](const std::string& step) { shared.progress.step(zone, step); }, events,
+        options);
     out.result = ZoneOutcome::Result::issued;
     out.cert = info;
     const SysTime now = system_clock::now();
-    st.saved.record_success(env_.ca().directory(), now);
+    st.saved.record_success(env_.ca(role).directory(), now);
     keep_summary(zone, st.saved);
     note_no_renewal_info(st, now);
     save_zone_state(states_, zone, st.saved);

@@ -80,18 +80,23 @@ class Pass {
         std::vector<std::pair<KeyType, Renewal>> orders;
     };
     void plan_budget(const std::vector<ZoneStatus>& todo);
+    void plan_budget(const std::vector<ZoneStatus>& todo, CaRole role);
     std::vector<std::pair<KeyType, Renewal>> orders_of(const ZoneStatus& st, SysTime now) const;
     const ZonePlan& plan_of(const ZoneStatus& st) const;
     void record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneState& saved);
     // The budget's remaining figures as metric samples (metrics.h).
     std::vector<MetricSample> budget_metrics() const;
-    // The pass's CA when it was opened and answers, else nullptr.
-    CaSession* usable_ca() const;
+    // The pass's session of `role` when it was opened and answers, else nullptr.
+    CaSession* usable_ca(CaRole role) const;
+    // The CA role that renews the zone's live set (ca_session.h zone_ca_roles).
+    CaRole live_role(const ZoneStatus& st) const;
+    // The live roles of `zones`, each once, first before standby.
+    std::vector<CaRole> roles_of(const std::vector<ZoneStatus>& zones) const;
 
     const IssuerConfig& config_;
     PassEnv& env_;
     const ZoneStateStore states_;
-    bool ca_ari_ = false;                      // the pass's CA answers renewalInfo ([certs] ari on)
+    std::map<CaRole, bool> ca_ari_;            // the role's CA answers renewalInfo ([certs] ari on)
     std::map<DnsName, ZonePlan> budget_plan_;  // set by run(), read by the hook points
 };
 

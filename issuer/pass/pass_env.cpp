@@ -20,16 +20,17 @@ class RealPassEnv final : public PassEnv {
           store_(config.certs_dir),
           ct_logs_(config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr) {}
 
-    CaSession& ca() override {
+    CaSession& ca(CaRole role) override {
         std::lock_guard lock(ca_mutex_);
-        if (!ca_) {
-            ca_ = open_ca_session(config_);
+        std::unique_ptr<CaSession>& s = role == CaRole::standby ? standby_ : first_;
+        if (!s) {
+            s = open_ca_session_for(config_, role);
         }
-        return *ca_;
+        return *s;
     }
-    bool ca_opened() const override {
+    bool ca_opened(CaRole role) const override {
         std::lock_guard lock(ca_mutex_);
-        return ca_ != nullptr;
+        return (role == CaRole::standby ? standby_ : first_) != nullptr;
     }
 
     // Warnings are logged at info level (a resolver refusing CAA queries
@@ -50,9 +51,10 @@ class RealPassEnv final : public PassEnv {
         return "checks before ordering failed: " + report.failure_text();
     }
 
-    CertInfo issue(const DnsName& zone, const StepReporter& report, const IssuanceEvents& events,
-                   const IssuanceOptions& options) override {
-        IssuanceServices services{ca().acme(),
+    CertInfo issue(CaRole role, const DnsName& zone, const StepReporter& report,
+                   const IssuanceEvents& events, const IssuanceOptions& options) override {
+        CaSession& session = ca(role);
+        IssuanceServices services{session.acme(),
                                   dns_,
                                   store_,
                                   config_.key_type,
@@ -61,7 +63,7 @@ class RealPassEnv final : public PassEnv {
         services.key_types = config_.key_types;
         services.next_key = config_.next_key;
         services.preferred_chain = config_.preferred_chain;
-        services.ct_mode = config_.ct_mode_for(ca().directory());
+        services.ct_mode = config_.ct_mode_for(session.directory());
         services.ct_logs = ct_logs_;
         return issue_certificate(zone, services, report, events, options);
     }
@@ -78,7 +80,8 @@ class RealPassEnv final : public PassEnv {
     CertStore store_;
     const std::shared_ptr<const CtLogList> ct_logs_;
     mutable std::mutex ca_mutex_;
-    std::unique_ptr<CaSession> ca_;
+    std::unique_ptr<CaSession> first_;    // the first CA or its fallback
+    std::unique_ptr<CaSession> standby_;  // for zones switched to the standby CA
 };
 
 }  // namespace

@@ -264,10 +264,9 @@ int Runner::switch_zones(const std::vector<std::string>& names, bool all) {
         run_notify_hook(config_, e);
     }
     if (!switched.empty()) {
-        log_info("switch: renewals still follow ", config_.origin, ": live sets from ",
-                 config_.directory, ", standby sets from ", config_.standby->directory,
-                 "; to keep the switched-to CA live, swap [acme] directory and "
-                 "standby-directory (and their ca-file options)");
+        log_info(
+            "switch: each switched zone's live set is renewed from the CA it came from, "
+            "and its next standby set is ordered from the CA that was live");
     }
     return failed > 0 || hook_failed > 0 ? kExitFailed : kExitOk;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 
 #include "common/interrupt.h"
 #include "common/log.h"
@@ -116,6 +117,7 @@ bool standby_zone(StandbyWork& w, const DnsName& zone, Renewal renewal) {
         saved.standby.last_error.clear();
         saved.standby.failures = 0;
         saved.standby.retry_at.reset();
+        saved.standby.switched_at.reset();
         save(w.states, zone, saved);
         log_info(zone.text(), ": standby set from ", w.ca.directory(), " stored, valid until ",
                  format_utc(info.not_after), " (the live set is unchanged)");
@@ -175,7 +177,8 @@ StandbyView standby_view(const IssuerConfig& config, const CertStore& store, con
         if (config.standby) {
             s.renew_before = config.standby->renew_before;
         }
-        v.wanted_at = renewal_time(zone, not_before, not_after, s);
+        v.wanted_at = saved.standby.switched_at ? now  // replaced after the switch
+                                                : renewal_time(zone, not_before, not_after, s);
     } catch (const std::exception& e) {
         v.problem = e.what();
     }
@@ -184,11 +187,12 @@ StandbyView standby_view(const IssuerConfig& config, const CertStore& store, con
 
 namespace {
 
-// The standby sets of `todo` from the standby CA, within its budget.
+// The standby sets of `todo` from the CA of `role` (zone_ca_roles), within
+// its budget.
 void issue_standby_sets(const IssuerConfig& config, CertStore& store, const ZoneStateStore& states,
-                        std::vector<std::pair<DnsName, Renewal>> todo, SysTime now,
+                        CaRole role, std::vector<std::pair<DnsName, Renewal>> todo, SysTime now,
                         StandbyReport& report) {
-    const std::unique_ptr<CaSession> ca = open_standby_ca_session(config);
+    const std::unique_ptr<CaSession> ca = open_ca_session_for(config, role);
     const ChallengeDns dns(config.dns);
     StandbyWork work{config,
                      *ca,
@@ -222,7 +226,7 @@ void issue_standby_sets(const IssuerConfig& config, CertStore& store, const Zone
                 ZoneState saved = states.load(todo[z].first);
                 saved.standby.retry_at = held->not_before;
                 saved.standby.last_error =
-                    "deferred by the standby CA's rate budget: " + held->limit;
+                    "deferred by the rate budget of " + ca->directory() + ": " + held->limit;
                 save(states, todo[z].first, saved);
                 log_info(todo[z].first.text(), ": standby set deferred until ",
                          format_utc(held->not_before), ": ", held->limit);
@@ -246,11 +250,12 @@ void issue_standby_sets(const IssuerConfig& config, CertStore& store, const Zone
     if (ca->available() && ca->budget()) {
         ca->budget()->flush();
     }
-    report.attempted = attempted;
-    report.issued = issued;
-    report.failed = report.attempted - report.issued;
-    if (report.failed > 0) {
-        log_error("standby: ", report.failed, " of ", report.attempted, " zone(s) failed");
+    report.attempted += attempted;
+    report.issued += issued;
+    report.failed += attempted - issued;
+    if (attempted > issued) {
+        log_error("standby: ", attempted - issued, " of ", attempted.load(), " zone(s) failed (",
+                  ca->directory(), ")");
     }
 }
 
@@ -297,7 +302,9 @@ StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
     }
     CertStore store(config.certs_dir);
     const ZoneStateStore states(config.state_dir);
-    std::vector<std::pair<DnsName, Renewal>> todo;
+    // By the CA each zone's standby set comes from: the standby CA, or the
+    // first for zones switched to the standby CA.
+    std::map<CaRole, std::vector<std::pair<DnsName, Renewal>>> todo;
     for (const DnsName& zone : config.zones) {
         if (!store.current_version(zone)) {
             continue;  // the live set comes first
@@ -307,13 +314,18 @@ StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
         if (v.wanted_at > now || (saved.standby.retry_at && *saved.standby.retry_at > now)) {
             continue;
         }
+        const CaRole role = zone_ca_roles(config, saved.ca).standby;
         log_info(zone.text(), ": standby set ",
-                 v.present ? "due (valid until " + format_utc(*v.not_after) + ")" : v.problem,
-                 "; ordering from ", config.standby->directory);
-        todo.emplace_back(zone, v.present ? Renewal::yes : Renewal::no);
+                 !v.present                  ? v.problem
+                 : saved.standby.switched_at ? "to be replaced (it was the live set until the "
+                                               "switch at " +
+                                                   format_utc(*saved.standby.switched_at) + ")"
+                                             : "due (valid until " + format_utc(*v.not_after) + ")",
+                 "; ordering from ", role_directory(config, role));
+        todo[role].emplace_back(zone, v.present ? Renewal::yes : Renewal::no);
     }
-    if (!todo.empty()) {
-        issue_standby_sets(config, store, states, std::move(todo), now, report);
+    for (auto& [role, zones] : todo) {
+        issue_standby_sets(config, store, states, role, std::move(zones), now, report);
     }
     notify_missing(config, store, states, std::chrono::system_clock::now());
     return report;
@@ -332,6 +344,7 @@ std::string switch_zone(const IssuerConfig& config, const DnsName& zone) {
     saved.standby.failures = 0;
     saved.standby.retry_at.reset();
     saved.standby.last_error.clear();
+    saved.standby.switched_at = std::chrono::system_clock::now();
     save(states, zone, saved);
     if (config.next_key) {  // the next key is live now: the next one is new
         for (const CertStore::Current& c : store.current_all(zone)) {

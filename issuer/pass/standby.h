@@ -7,33 +7,38 @@
 // After each pass (run and the daemon's; `issue` does not), the standby
 // step looks at every configured zone that has a live set:
 //   wanted   now when the zone has no standby set, or it lacks a configured
-//            key type, or does not parse; else at its renewal time: the
+//            key type, or does not parse, or it is the set that was live
+//            until a switch (StandbyState::switched_at); else at its renewal time: the
 //            earliest notAfter of the set less [acme] standby-renew-before
 //            (default [certs] renew-before) and the zone's spread, as
 //            schedule.h computes for the live set (ARI is not asked for the
 //            standby set);
 //   attempted when wanted and its own backoff (StandbyState in zone_state.h,
 //            apart from the live set's) has passed.
-// Each attempt is a full issuance (issuance.h) with the standby CA's own
-// session (ca/ca_session.h: its account key account-standby.key, EAB, rate
-// budget), the same publisher and the checks before ordering against the
-// standby CA's CAA identities; every configured key type, for the zone's
+// Each attempt is a full issuance (issuance.h) with the session of the CA the
+// zone's standby set comes from (ca/ca_session.h zone_ca_roles): the standby
+// CA's own (its account key account-standby.key, EAB, rate budget), or, for a
+// zone switched to the standby CA, the first CA's (which may fall over to the
+// fallback as ca_failover.h says); the same publisher and the checks before
+// ordering against that CA's CAA identities; every configured key type, for the zone's
 // next key with [certs] next-key = yes (the next key stays the next key), else
 // a fresh key. It is stored with store_standby(): `current`, the names
 // servers read, the deploy hook and the served set do not change. The
 // order in flight is recorded (StandbyState::order) before its values are
 // published, and a crash's values are removed by the next pass's recovery.
 // A failure is logged with the zone and backs off as the live set would
-// (retry-min doubling to retry-max); the standby CA unreachable fails every
-// due zone with why.
+// (retry-min doubling to retry-max); the CA unreachable fails every zone due
+// from it with why.
 //
 // `switch ZONE... | --all` (runner.h) makes the standby set live, asking no
 // CA: switch_zone() below, then the deploy hook. The set that was live
 // becomes the standby set, so the zone still has one, from the CA that was
-// live. Renewals keep following the configuration: after a switch because
-// the first CA failed, swap [acme] directory and standby-directory (with
-// their ca-file options) so that the live set is renewed from the CA
-// now live and the standby set from the other; status says so until then.
+// live, until the next pass orders a new one from that CA (a CA distrusted or
+// revoking in bulk may have revoked the old set). The zone's state records the live set's CA, and
+// the roles follow it (zone_ca_roles): a switched zone's live set is renewed from the standby CA
+// (its session: account-standby.key, EAB, rate budget) and its next standby
+// set is ordered from the first CA; switching it back restores the roles.
+// The configuration stays as it is.
 #pragma once
 
 #include <optional>
@@ -75,7 +80,8 @@ StandbyReport run_standby_step(const IssuerConfig& config, SysTime now);
 // One zone's switch (the caller holds the state lock): the store's one
 // rename (CertStore::switch_to_standby), then the zone's state (the live and
 // standby CAs swapped, the renewal windows and the summary of the old live
-// set dropped, the standby backoff reset) and, with next-key = yes, a new
+// set dropped, the standby backoff reset, the standby set marked to be
+// replaced) and, with next-key = yes, a new
 // next key of each type whose next key is now live. Returns what it did, for
 // the log; throws std::runtime_error naming the zone when it has no standby
 // set (nothing changed).

@@ -154,6 +154,7 @@ StandbyState standby_from(const FieldReader& r) {
     sb.retry_at = s.time("retry_at");
     sb.order = order_from(s, "order");
     sb.notified_missing = s.time("notified_missing");
+    sb.switched_at = s.time("switched_at");
     return sb;
 }
 
@@ -169,6 +170,7 @@ Json::Value standby_json(const StandbyState& sb) {
         j["order"] = order_json(*sb.order);
     }
     put_time(j, "notified_missing", sb.notified_missing);
+    put_time(j, "switched_at", sb.switched_at);
     return j;
 }
 

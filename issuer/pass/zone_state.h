@@ -36,7 +36,9 @@
 //   notified_failed, notified_expiring   what the notify hook was told, when
 //   standby                 the standby set's attempts (StandbyState): the CA
 //                           that issued it, last attempt, success and error,
-//                           failures, backoff, and its order in flight (as
+//                           failures, backoff, when a switch made the live set
+//                           the standby set (switched_at: a new one is due),
+//                           and its order in flight (as
 //                           `order`; a crash's is removed and forgotten, never
 //                           resumed)
 //   current                 what the zone's current certificates say, and the
@@ -98,7 +100,12 @@ struct StandbyState {
     std::optional<SysTime> retry_at;          // backoff, as the live set's (schedule.h)
     std::optional<InFlightOrder> order;       // as ZoneState::order, for a standby order
     std::optional<SysTime> notified_missing;  // "standby-missing" sent, none stored since
-    bool empty() const { return ca.empty() && !last_attempt && !order && !notified_missing; }
+    // The stored standby set is the one that was live until this switch: a
+    // new one is ordered on the next pass (until one is stored).
+    std::optional<SysTime> switched_at;
+    bool empty() const {
+        return ca.empty() && !last_attempt && !order && !notified_missing && !switched_at;
+    }
 };
 
 // How the zone's last attempt ended; in the file "ok", "failed",

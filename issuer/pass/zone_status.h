@@ -48,14 +48,16 @@ struct ZoneStatus {
 
     bool needs_issuing() const { return state != CertState::valid; }
     // The CA whose renewal windows (ARI) count for the current certificate,
-    // and which is asked for them: the fallback CA when the state records it
-    // issued the certificate, else the first CA (also for a certificate from
-    // a directory no longer configured: the first CA is asked, as it always
-    // was).
+    // and which is asked for them: the fallback or the standby CA (a zone
+    // switched to it) when the state records it issued the certificate, else
+    // the first CA (also for a certificate from a directory no longer
+    // configured: the first CA is asked, as it always was).
     const std::string& issuing_ca(const IssuerConfig& config) const {
-        return config.fallback && !saved.ca.empty() && saved.ca == config.fallback->directory
-                   ? config.fallback->directory
-                   : config.directory;
+        if (!saved.ca.empty() && ((config.fallback && saved.ca == config.fallback->directory) ||
+                                  (config.standby && saved.ca == config.standby->directory))) {
+            return saved.ca;
+        }
+        return config.directory;
     }
 };
 

@@ -28,6 +28,7 @@ acmezone_integration_test(issuer_expiring test_issuer_expiring.sh TIMEOUT 300)
 # issuer-ca2: the rate-limit budget, a fallback CA (a second Pebble with EAB).
 acmezone_integration_test(issuer_ratelimit test_issuer_ratelimit.sh TIMEOUT 300)
 acmezone_integration_test(issuer_fallback test_issuer_fallback.sh TIMEOUT 300)
+acmezone_integration_test(issuer_eab test_issuer_eab.sh TIMEOUT 180)
 # One CA session per pass: a fallback pass's CAA identities and ARI are the fallback's.
 acmezone_integration_test(issuer_fallback_ca test_issuer_fallback_ca.sh TIMEOUT 300)
 # Standby certificates from a second CA (a second Pebble with EAB): issued
@@ -35,6 +36,7 @@ acmezone_integration_test(issuer_fallback_ca test_issuer_fallback_ca.sh TIMEOUT 
 acmezone_integration_test(issuer_standby test_issuer_standby.sh TIMEOUT 300)
 # kill -9 during a standby issuance (through the fault proxy): both sets intact.
 acmezone_integration_test(issuer_standby_kill test_issuer_standby_kill.sh TIMEOUT 300)
+acmezone_integration_test(issuer_standby_next_key test_issuer_standby_next_key.sh TIMEOUT 180)
 
 # zones-example/hooks/nginx-deploy alone against nginx -t: quoted paths, file
 # names from ACMEZONE_ZONE_FILE.

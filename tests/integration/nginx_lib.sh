@@ -12,6 +12,8 @@
 #                              for nginx -t, -s reload and az_start_nginx.
 #   az_start_nginx             nginx -t, then start nginx in the foreground
 #                              (tracked, stopped on exit; log $AZ_TMP/nginx.log)
+#   az_nginx_up DIR            both, on a free loopback port: sets AZ_NGINX_PORT,
+#                              AZ_NGINX_ARGS and AZ_NGINX_PID
 #   az_served_fp PORT SNI [SIGALGS]
 #                              the SHA-256 fingerprint of the certificate nginx
 #                              serves on 127.0.0.1:PORT for SNI (empty: none)
@@ -58,6 +60,13 @@ az_start_nginx() {
     out=$(nginx -t $AZ_NGINX_ARGS 2>&1) || az_fail "nginx -t on the test's own configuration: $out"
     # shellcheck disable=SC2086
     az_start_bg nginx nginx $AZ_NGINX_ARGS -g "daemon off;"
+}
+
+az_nginx_up() {
+    AZ_NGINX_PORT=$(az_free_port)
+    az_nginx_conf "$1" "$AZ_NGINX_PORT"
+    az_start_nginx
+    AZ_NGINX_PID=$AZ_BG_PID
 }
 
 az_served_fp() {

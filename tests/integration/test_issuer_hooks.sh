@@ -50,11 +50,8 @@ az_log "roots: [$ROOT0_CN] (default) and [$ROOT1_CN] (alternate)"
 # A real nginx: its own prefix, config, pid and a loopback port; a default
 # server with a certificate of its own answers the names no site block claims.
 NGX=$AZ_TMP/nginx
-NGINX_PORT=$(az_free_port)
-az_nginx_conf "$NGX" "$NGINX_PORT"
-NGINX_ARGS=$AZ_NGINX_ARGS
-az_start_nginx
-NGINX_PID=$AZ_BG_PID
+az_nginx_up "$NGX"
+NGINX_PORT=$AZ_NGINX_PORT NGINX_ARGS=$AZ_NGINX_ARGS NGINX_PID=$AZ_NGINX_PID
 ECDSA_ONLY=ecdsa_secp256r1_sha256
 RSA_ONLY=rsa_pss_rsae_sha256:rsa_pkcs1_sha256
 fp_file() { openssl x509 -in "$1" -noout -fingerprint -sha256; }

@@ -13,13 +13,19 @@
 #       the next run orders it again (and only it)
 #   (5) the live CA stopped: switch --all makes every standby set live (no
 #       request: the live files now verify to the standby Pebble's root), runs
-#       the deploy hook for each zone, and the set that was live is the
-#       standby set; status says the live set is the standby CA's
-#   (6) with directory and standby-directory swapped in the configuration and
-#       the first Pebble back, run is content (nothing due) and status no
-#       longer says "switched"; switch ZONE switches one zone back, asking no CA
+#       the deploy hook for each zone (zones-example/hooks/nginx-deploy into a
+#       real nginx on a loopback port: nginx then serves each zone the serial
+#       its standby set had before the switch), and the set that was live is the
+#       standby set; status says the live set is the standby CA's, renewed
+#       from it, and the next standby set comes from the first CA
+#   (6) the configuration unchanged and the first Pebble back: run orders a
+#       new standby set for each zone from the first Pebble (the CA that was
+#       live; its chain verifies to that Pebble's root, the zone state names
+#       it) and leaves the live sets alone; issue ZONE --force renews the live
+#       set from the second Pebble (the standby CA, with its EAB account);
+#       switch ZONE switches one zone back, asking no CA
 #   (7) switch of a zone without a standby set: exit 1, naming the zone
-#   (8) its standby CA down, run cannot make that zone's standby set: exit 1,
+#   (8) the first CA down, run cannot make a switched zone's standby set: exit 1,
 #       the notify hook gets "standby-missing" once (not again on the next
 #       run); it got "switched" for each zone switched in (5), (6) and (7);
 #       the metrics file says acmezone_standby_present 0 for it (1 in (2));
@@ -27,6 +33,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/pebble.sh"
 source "$(dirname "$0")/issuer_lib.sh"
+source "$(dirname "$0")/nginx_lib.sh"
 az_setup
 
 ZONES=(sb1.example.com sb2.example.com)
@@ -52,9 +59,32 @@ printf '#!/bin/sh\nprintf "%%s %%s " "$ACMEZONE_EVENT" "$ACMEZONE_ZONE" >>%q\nca
 touch "$NOTIFY_LOG"
 chmod 0755 "$HOOK" "$NOTIFY"
 
+# A real nginx (its own prefix, config and loopback port; stopped on exit by
+# az_setup's trap), which the deploy hook renders each zone's server block
+# into and reloads (zones-example/hooks/nginx-deploy).
+NGX=$AZ_TMP/nginx
+az_nginx_up "$NGX"
+NGINX_PORT=$AZ_NGINX_PORT NGINX_ARGS=$AZ_NGINX_ARGS NGINX_PID=$AZ_NGINX_PID
+# served_serial ZONE: the serial of the certificate nginx serves for ZONE.
+served_serial() {
+    timeout 10 openssl s_client -connect "127.0.0.1:$NGINX_PORT" -servername "$1" </dev/null 2>/dev/null |
+        openssl x509 -noout -serial 2>/dev/null
+}
+az_wait_for 30 served_serial "${ZONES[0]}" ||
+    az_fail "nginx does not answer TLS on 127.0.0.1:$NGINX_PORT: $(tail -n 20 "$AZ_TMP/nginx.log")"
+# assert_serves ZONE SERIAL WHAT: waits (30 s at most) for a reload under way
+# to be done, then asserts the serial nginx serves for ZONE.
+assert_serves() {
+    local end=$((SECONDS + 30))
+    until [[ $(served_serial "$1") == "$2" ]] || ((SECONDS >= end)); do sleep 0.2; done
+    az_assert_eq "$2" "$(served_serial "$1")" "$3"
+}
+
 CONF=$AZ_TMP/issuer.conf
 az_issuer_conf "$CONF" "${ZONES[@]}"
-printf '[hooks]\ndeploy-hook = %s\nnotify-hook = %s\n' "$HOOK" "$NOTIFY" >>"$CONF"
+printf '[hooks]\ndeploy-hook = %s\nnotify-hook = %s\n' \
+    "$HOOK && NGINX_SITES_DIR=$NGX/sites NGINX_LISTEN=127.0.0.1:$NGINX_PORT NGINX_TEMPLATE=$ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-site.conf.template NGINX_TEST=\"nginx -t $NGINX_ARGS\" NGINX_RELOAD=\"nginx -s reload $NGINX_ARGS\" $ACMEZONE_SOURCE_DIR/zones-example/hooks/nginx-deploy" \
+    "$NOTIFY" >>"$CONF"
 METRICS=$AZ_TMP/acmezone.prom
 printf '[status]\nmetrics-file = %s\n' "$METRICS" >>"$CONF"
 standby_present() { sed -n "s/^acmezone_standby_present{zone=\"$1\"} //p" "$METRICS"; }
@@ -99,6 +129,9 @@ done
 BEFORE=$(live_digest)
 HOOK_BEFORE=$(cat "$HOOK_LOG")
 az_assert_eq 2 "$(wc -l <<<"$HOOK_BEFORE")" "the deploy hook ran once per zone"
+for z in "${ZONES[@]}"; do
+    assert_serves "$z" "$(openssl x509 -in "$AZ_CERTS/$z/cert.pem" -noout -serial)" "$z: nginx serves the live set"
+done
 az_log "(1) live sets issued by $AZ_PEBBLE_DIR"
 
 # (2)
@@ -168,8 +201,12 @@ FIRST_DIR=$AZ_PEBBLE_DIR
 FIRST_TLS_CA=$AZ_PEBBLE_TLS_CA
 FIRST_ROOT=$AZ_TMP/first-root.pem # a restarted Pebble has a new root, in the same file
 cp "$AZ_PEBBLE_ROOT" "$FIRST_ROOT"
-declare -A WAS_LIVE
-for z in "${ZONES[@]}"; do WAS_LIVE[$z]=$(readlink "$AZ_CERTS/$z/current"); done
+declare -A WAS_LIVE STANDBY_SERIAL
+for z in "${ZONES[@]}"; do
+    WAS_LIVE[$z]=$(readlink "$AZ_CERTS/$z/current")
+    STANDBY_SERIAL[$z]=$(openssl x509 -in "$AZ_CERTS/$z/standby/ecdsa-p256/cert.pem" -noout -serial)
+    [[ ${STANDBY_SERIAL[$z]} != "$(served_serial "$z")" ]] || az_fail "$z: nginx serves the standby set before the switch"
+done
 az_stop_pebble
 az_issuer "$CONF" switch --all
 err=$(cat "$AZ_ISSUER_ERR")
@@ -186,6 +223,10 @@ for z in "${ZONES[@]}"; do
     out=$(openssl verify -CAfile "$FIRST_ROOT" -untrusted "$d/standby/chain.pem" "$d/standby/cert.pem" 2>&1) ||
         az_fail "$z: the standby set is not the first CA's after the switch: $out"
 done
+for z in "${ZONES[@]}"; do
+    assert_serves "$z" "${STANDBY_SERIAL[$z]}" "$z: nginx serves the standby set's serial after the switch"
+done
+kill -0 "$NGINX_PID" 2>/dev/null || az_fail "nginx died: $(tail -n 20 "$AZ_TMP/nginx.log")"
 az_assert_eq 4 "$(wc -l <"$HOOK_LOG")" "the deploy hook ran once more per zone"
 az_assert_contains "$(tail -n 2 "$HOOK_LOG")" "${ZONES[1]}" "the hook ran for the second zone"
 az_issuer "$CONF" status
@@ -198,33 +239,63 @@ rows = {z["zone"]: z for z in json.load(open(sys.argv[1]))}
 for zone in sys.argv[4:]:
     z = rows[zone]
     assert z["ca"] == sys.argv[2] and z["ca_standby"] and not z["ca_fallback"], z
+    assert z["renews_from"] == sys.argv[2], z
     assert z["standby"]["present"] and z["standby"]["ca"] == sys.argv[3], z["standby"]
+    assert z["standby"]["next_from"] == sys.argv[3], z["standby"]
 PY
-az_log "(5) $(grep -m1 'switch: 2 of 2' <<<"$err"), live CA down; hooks ran"
+az_log "(5) $(grep -m1 'switch: 2 of 2' <<<"$err"), live CA down; hooks ran; nginx serves ${STANDBY_SERIAL[${ZONES[0]}]} for ${ZONES[0]}"
 
 # (6)
-sed -i "s|^directory = .*|directory = $SB_DIR|; s|^ca-file = .*|ca-file = $SB_TLS_CA|" "$CONF"
-sed -i "s|^standby-directory = .*|standby-directory = $FIRST_DIR|; s|^standby-ca-file = .*|standby-ca-file = $FIRST_TLS_CA|" "$CONF"
-# ([acme] has no EAB options for the first CA: the swapped-in one cannot
-# make its account, so this run only looks; nothing is due either way.)
-sed -i "/^standby-eab-/d" "$CONF"
-az_restart_pebble
+az_restart_pebble # the first CA is back, with a new root (in $AZ_PEBBLE_ROOT)
+declare -A SB_LIVE
+for z in "${ZONES[@]}"; do SB_LIVE[$z]=$(readlink "$AZ_CERTS/$z/current"); done
 az_issuer "$CONF" run
 err=$(cat "$AZ_ISSUER_ERR")
-az_assert_eq 0 "$AZ_ISSUER_RC" "run after swapping the CAs; stderr: $(tail -n 20 <<<"$err")"
-az_assert_not_contains "$err" "ordering from" "nothing due after the switch"
+az_assert_eq 0 "$AZ_ISSUER_RC" "run after the switch; stderr: $(tail -n 20 <<<"$err")"
+for z in "${ZONES[@]}"; do
+    az_assert_contains "$err" "$z: standby set to be replaced (it was the live set until the switch" \
+        "$z: a new standby set is due after the switch"
+    az_assert_contains "$err" "$z: standby set from $FIRST_DIR stored" "$z: the new standby from the first CA"
+    az_assert_eq "${SB_LIVE[$z]}" "$(readlink "$AZ_CERTS/$z/current")" "$z: the live set is left alone"
+    d=$AZ_CERTS/$z/standby
+    out=$(openssl verify -CAfile "$AZ_PEBBLE_ROOT" -untrusted "$d/chain.pem" "$d/cert.pem" 2>&1) ||
+        az_fail "$z: the new standby set is not the restarted first Pebble's: $out"
+    python3 - "$AZ_TMP/issuer-state/zones/$z.json" "$FIRST_DIR" "$SB_DIR" <<'PY' ||
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["standby"]["ca"] == sys.argv[2] and "switched_at" not in s["standby"], s
+assert s["ca"] == sys.argv[3], s
+PY
+        az_fail "$z: zone state after the new standby: $(cat "$AZ_TMP/issuer-state/zones/$z.json")"
+done
+az_assert_not_contains "$err" "ordering from $SB_DIR" "no standby order from the CA now live"
 az_issuer "$CONF" status
-az_assert_not_contains "$(cat "$AZ_ISSUER_OUT")" "switched to the standby CA" "configuration follows"
+az_assert_contains "$(grep "^${ZONES[0]}" "$AZ_ISSUER_OUT")" \
+    "live set switched to the standby CA $SB_DIR, renewed from it; next standby set from $FIRST_DIR" \
+    "status: which CA renews what"
 az_assert_contains "$(grep "^${ZONES[0]}" "$AZ_ISSUER_OUT")" "standby: $FIRST_DIR until" "standby: the first CA"
+az_issuer "$CONF" issue "${ZONES[0]}" --force
+err=$(cat "$AZ_ISSUER_ERR")
+az_assert_eq 0 "$AZ_ISSUER_RC" "issue --force of a switched zone; stderr: $(tail -n 20 <<<"$err")"
+d=$AZ_CERTS/${ZONES[0]}
+[[ $(readlink "$d/current") != "${SB_LIVE[${ZONES[0]}]}" ]] || az_fail "issue --force stored no new live set"
+out=$(openssl verify -CAfile "$SB_ROOT" -untrusted "$d/chain.pem" "$d/cert.pem" 2>&1) ||
+    az_fail "${ZONES[0]}: the live set was not renewed from the standby CA: $out"
+python3 - "$AZ_TMP/issuer-state/zones/${ZONES[0]}.json" "$SB_DIR" <<'PY' ||
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["ca"] == sys.argv[2], s
+PY
+    az_fail "the live set's CA after issue --force: $(cat "$AZ_TMP/issuer-state/zones/${ZONES[0]}.json")"
 az_stop_pebble
 az_issuer "$CONF" switch "${ZONES[0]}"
 az_assert_eq 0 "$AZ_ISSUER_RC" "switch back one zone; stderr: $(tail -n 5 "$AZ_ISSUER_ERR")"
 az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "switch: 1 of 1 zone(s) switched in" "one zone switched"
-openssl verify -CAfile "$FIRST_ROOT" -untrusted "$AZ_CERTS/${ZONES[0]}/chain.pem" \
+openssl verify -CAfile "$AZ_PEBBLE_ROOT" -untrusted "$AZ_CERTS/${ZONES[0]}/chain.pem" \
     "$AZ_CERTS/${ZONES[0]}/cert.pem" >/dev/null 2>&1 || az_fail "${ZONES[0]} did not switch back"
 openssl verify -CAfile "$SB_ROOT" -untrusted "$AZ_CERTS/${ZONES[1]}/chain.pem" \
     "$AZ_CERTS/${ZONES[1]}/cert.pem" >/dev/null 2>&1 || az_fail "${ZONES[1]} was switched too"
-az_log "(6) configuration swapped: nothing due; one zone switched back without a CA"
+az_log "(6) new standby sets from the first CA, the live set renewed from the standby CA; one zone switched back without a CA"
 
 # (7)
 rm "$AZ_CERTS/${ZONES[1]}/standby"
@@ -234,12 +305,13 @@ az_assert_contains "$(cat "$AZ_ISSUER_ERR")" "${ZONES[1]}: not switched: ${ZONES
     "the zone without a standby set is named"
 az_log "(7) a zone without a standby set is not switched, exit 1"
 
-# (8) The standby CA (the first Pebble since the swap) is stopped.
+# (8) Both zones are live from the standby CA, so their standby sets come from
+# the first Pebble, which is stopped.
 az_issuer "$CONF" run
 err=$(cat "$AZ_ISSUER_ERR")
-az_assert_eq 1 "$AZ_ISSUER_RC" "run with the standby CA down; stderr: $(tail -n 20 <<<"$err")"
+az_assert_eq 1 "$AZ_ISSUER_RC" "run with the first CA down; stderr: $(tail -n 20 <<<"$err")"
 az_assert_contains "$err" "${ZONES[1]}: standby set missing; ordering from $FIRST_DIR" "ordered"
-az_assert_contains "$err" "standby: ${ZONES[1]}: standby CA $FIRST_DIR" "the failure names the CA"
+az_assert_contains "$err" "standby: ${ZONES[1]}: CA $FIRST_DIR" "the failure names the CA"
 az_assert_eq 1 "$(grep -c "^standby-missing ${ZONES[1]} " "$NOTIFY_LOG")" "standby-missing notified"
 az_assert_eq 0 "$(standby_present "${ZONES[1]}")" "metric: ${ZONES[1]} has no standby set"
 az_assert_eq 1 "$(standby_present "${ZONES[0]}")" "metric: ${ZONES[0]} has its standby set"

@@ -8,6 +8,7 @@
 #include "common/file_io.h"
 #include "common/utc_time.h"
 #include "issuer/ca/ca_failover.h"
+#include "issuer/ca/ca_session.h"
 #include "issuer/cli/issuer_config.h"
 
 namespace acmezone::issuer {
@@ -128,6 +129,36 @@ TEST_F(CaConfigTest, FallbackMistakesNameFileLineAndKey) {
     fs::permissions(dir / "eab.key", fs::perms(0644));
     const std::string e = error(fb + "fallback-eab-kid = k\nfallback-eab-key-file = eab.key\n");
     EXPECT_NE(std::string::npos, e.find("issuer.conf:6: acme.fallback-eab-key-file: EAB key file " +
+                                        (dir / "eab.key").string() + " has mode 0644"))
+        << e;
+    EXPECT_NE(std::string::npos, e.find("chmod 600")) << e;
+}
+
+// [acme] eab-kid and eab-key-file: the first CA's External Account Binding,
+// parsed and checked as the fallback's and the standby's (one parser), and
+// what the first CA's session gets (acme_settings).
+TEST_F(CaConfigTest, FirstCaWithEab) {
+    IssuerConfig c = parse("");
+    EXPECT_EQ("", c.eab_kid);
+    EXPECT_FALSE(c.eab_key_file.has_value());
+    c = parse("eab-kid = kid-0\neab-key-file = eab.key\n");
+    EXPECT_EQ("kid-0", c.eab_kid);
+    EXPECT_EQ(dir / "eab.key", c.eab_key_file);
+    const AcmeSettings first = acme_settings(c, CaRole::first);
+    ASSERT_TRUE(first.eab.has_value()) << "the first CA's session binds its account";
+    EXPECT_EQ("kid-0", first.eab->kid());
+    c = parse(
+        "eab-kid = kid-0\neab-key-file = eab.key\nstandby-directory = https://b.example/dir\n");
+    EXPECT_FALSE(acme_settings(c, CaRole::standby).eab.has_value()) << "the first CA's only";
+    EXPECT_EQ(
+        "issuer.conf:4: acme.eab-key-file: External Account Binding needs both eab-kid and "
+        "eab-key-file",
+        error("eab-key-file = eab.key\n"));
+    EXPECT_EQ("issuer.conf:4: acme.eab-kid: is empty",
+              error("eab-kid =\neab-key-file = eab.key\n"));
+    fs::permissions(dir / "eab.key", fs::perms(0644));
+    const std::string e = error("eab-kid = k\neab-key-file = eab.key\n");
+    EXPECT_NE(std::string::npos, e.find("issuer.conf:5: acme.eab-key-file: EAB key file " +
                                         (dir / "eab.key").string() + " has mode 0644"))
         << e;
     EXPECT_NE(std::string::npos, e.find("chmod 600")) << e;

@@ -19,22 +19,26 @@ using namespace std::chrono_literals;
 using test_support::TempDir;
 
 const std::string kFallback = "https://fallback.test/dir";
+const std::string kStandby = "https://standby.test/dir";
 
 class FakeCa final : public CaSession {
   public:
+    FakeCa(std::string directory, std::string identity)
+        : directory_(std::move(directory)), identity_(std::move(identity)) {}
     const std::string& directory() const override { return directory_; }
     bool fallback() const override { return true; }
     const std::string& unavailable() const override { return unavailable_; }
     AcmeClient& acme() override { throw std::logic_error("the fake CA has no ACME client"); }
     RateBudget* budget() override { return nullptr; }
-    std::vector<std::string> caa_identities() override { return {"fallback.test"}; }
+    std::vector<std::string> caa_identities() override { return {identity_}; }
     bool offers_renewal_info() override { return false; }
     AcmeClient::RenewalInfoReply renewal_info(const std::string&) override {
         throw std::logic_error("no ARI");
     }
     HttpStats http_stats() const override { return {}; }
 
-    std::string directory_ = kFallback;
+    std::string directory_;
+    std::string identity_;
     std::string unavailable_;
 };
 
@@ -67,11 +71,17 @@ class FakeEnv final : public PassEnv {
   public:
     explicit FakeEnv(std::filesystem::path state_dir) : publisher(std::move(state_dir)) {}
 
-    CaSession& ca() override {
+    CaSession& ca(CaRole role) override {
+        if (role == CaRole::standby) {
+            standby_opened = true;
+            return standby_ca_;
+        }
         opened = true;
         return ca_;
     }
-    bool ca_opened() const override { return opened; }
+    bool ca_opened(CaRole role) const override {
+        return role == CaRole::standby ? standby_opened.load() : opened.load();
+    }
     std::optional<std::string> check_before_order(
         const DnsName& zone, const std::vector<std::string>& caa_identities) override {
         std::lock_guard lock(mutex);
@@ -81,8 +91,12 @@ class FakeEnv final : public PassEnv {
         }
         return std::nullopt;
     }
-    CertInfo issue(const DnsName& zone, const StepReporter& report, const IssuanceEvents& events,
-                   const IssuanceOptions&) override {
+    CertInfo issue(CaRole role, const DnsName& zone, const StepReporter& report,
+                   const IssuanceEvents& events, const IssuanceOptions&) override {
+        {
+            std::lock_guard lock(mutex);
+            issued_by[zone.text()] = role;
+        }
         const DnsName owner = DnsName::parse("_acme-challenge." + zone.text());
         const std::vector<std::string> values = {"value-of-" + zone.text()};
         events.ordered("https://fallback.test/order/" + zone.text(), KeyType::ecdsa_p256);
@@ -111,9 +125,12 @@ class FakeEnv final : public PassEnv {
         last_report = report;
     }
 
-    FakeCa ca_;
+    FakeCa ca_{kFallback, "fallback.test"};
+    FakeCa standby_ca_{kStandby, "standby.test"};
     FakePublisher publisher;
     std::atomic<bool> opened{false};
+    std::atomic<bool> standby_opened{false};
+    std::map<std::string, CaRole> issued_by;
     std::mutex mutex;
     std::map<std::string, std::vector<std::string>> identities;
     std::set<std::string> deployed;
@@ -221,8 +238,67 @@ TEST_F(PassTest, NothingDueAsksNoCa) {
     FakeEnv env(config.state_dir);
     const PassReport report = Pass(config, env).run({}, {});
     EXPECT_TRUE(report.outcomes.empty());
-    EXPECT_FALSE(env.ca_opened());
+    EXPECT_FALSE(env.ca_opened(CaRole::first));
+    EXPECT_FALSE(env.ca_opened(CaRole::standby));
     EXPECT_EQ(env.after_passes, 1);
+}
+
+// A zone switched to the standby CA (its state records it as the live set's
+// CA) renews from the standby CA's session; the others, and a zone whose
+// recorded CA is no longer configured, from the first CA's.
+TEST_F(PassTest, ASwitchedZoneRenewsFromTheStandbyCa) {
+    config.standby.emplace();
+    config.standby->directory = kStandby;
+    const ZoneStateStore states(config.state_dir);
+    ZoneState switched;
+    switched.ca = kStandby;
+    states.save(DnsName::parse("a.test"), switched);
+    ZoneState gone;
+    gone.ca = "https://gone.test/dir";
+    states.save(DnsName::parse("b.test"), gone);
+    FakeEnv env(config.state_dir);
+    const PassReport report = run_pass(env);
+    EXPECT_EQ(outcome_of(report, "a.test").result, ZoneOutcome::Result::issued);
+    EXPECT_EQ(env.issued_by.at("a.test"), CaRole::standby);
+    EXPECT_EQ(env.identities["a.test"], std::vector<std::string>{"standby.test"});
+    EXPECT_EQ(states.load(DnsName::parse("a.test")).ca, kStandby);
+    EXPECT_EQ(env.issued_by.at("b.test"), CaRole::first);
+    EXPECT_EQ(env.identities["b.test"], std::vector<std::string>{"fallback.test"});
+    EXPECT_EQ(env.identities["c.test"], std::vector<std::string>{"fallback.test"});
+}
+
+TEST(ZoneCaRoles, FollowTheLiveSetsRecordedCa) {
+    IssuerConfig config;
+    config.origin = "issuer.conf";
+    config.directory = "https://first.test/dir";
+    // Without standby-directory: always the first.
+    EXPECT_EQ(zone_ca_roles(config, "").live, CaRole::first);
+    EXPECT_EQ(zone_ca_roles(config, kStandby).live, CaRole::first);
+    config.fallback.emplace();
+    config.fallback->directory = kFallback;
+    config.standby.emplace();
+    config.standby->directory = kStandby;
+    for (const std::string& ca : {std::string(), config.directory, kFallback}) {
+        const ZoneCaRoles r = zone_ca_roles(config, ca);
+        EXPECT_EQ(r.live, CaRole::first) << ca;
+        EXPECT_EQ(r.standby, CaRole::standby) << ca;
+        EXPECT_EQ(r.note, "") << ca;
+    }
+    const ZoneCaRoles switched = zone_ca_roles(config, kStandby);
+    EXPECT_EQ(switched.live, CaRole::standby);
+    EXPECT_EQ(switched.standby, CaRole::first);
+    EXPECT_EQ(switched.note, "");
+    const ZoneCaRoles gone = zone_ca_roles(config, "https://gone.test/dir");
+    EXPECT_EQ(gone.live, CaRole::first);
+    EXPECT_EQ(gone.standby, CaRole::standby);
+    EXPECT_EQ(gone.note,
+              "the live set came from https://gone.test/dir, which issuer.conf no longer "
+              "configures; renewed from [acme] directory https://first.test/dir");
+    EXPECT_EQ(role_directory(config, CaRole::standby), kStandby);
+    config.standby.reset();
+    EXPECT_EQ(role_directory(config, CaRole::standby), "");
+    EXPECT_EQ(zone_ca_roles(config, kStandby).live, CaRole::first) << "standby CA removed";
+    EXPECT_NE(zone_ca_roles(config, kStandby).note, "");
 }
 
 }  // namespace

@@ -127,6 +127,7 @@ TEST(ZoneStateChanges, TheStandbyStateRoundTripsAndIsApartFromTheLiveSets) {
     s.standby.failures = 3;
     s.standby.retry_at = kNow + 600s;
     s.standby.notified_missing = kNow - 60s;
+    s.standby.switched_at = kNow - 30s;
     s.standby.order = InFlightOrder{"https://b.example/order/1",
                                     "_acme-challenge.sb.example",
                                     {"v1", "v2"},
@@ -143,6 +144,7 @@ TEST(ZoneStateChanges, TheStandbyStateRoundTripsAndIsApartFromTheLiveSets) {
     EXPECT_EQ(r.standby.failures, 3u);
     EXPECT_EQ(r.standby.retry_at, kNow + 600s);
     EXPECT_EQ(r.standby.notified_missing, kNow - 60s);
+    EXPECT_EQ(r.standby.switched_at, kNow - 30s);
     ASSERT_TRUE(r.standby.order.has_value());
     EXPECT_EQ(r.standby.order->order_url, "https://b.example/order/1");
     EXPECT_EQ(r.standby.order->values, (std::vector<std::string>{"v1", "v2"}));
@@ -152,6 +154,9 @@ TEST(ZoneStateChanges, TheStandbyStateRoundTripsAndIsApartFromTheLiveSets) {
     Json::Value doc(Json::objectValue);
     doc["standby"] = "x";
     EXPECT_TRUE(ZoneState::from_json(doc, "test").standby.empty()) << "wrong type: ignored";
+    ZoneState switched;
+    switched.standby.switched_at = kNow;
+    EXPECT_TRUE(switched.to_json().isMember("standby")) << "switched_at alone is kept";
 }
 
 }  // namespace
