@@ -171,7 +171,8 @@ bool live_from_standby_ca(const IssuerConfig& config, const ZoneStatus& st) {
 
 // With [acme] standby-directory, the zone's standby set (pass/standby.h):
 // "standby": {"present", "problem", "ca", "next_from", "not_after",
-// "key_types", "renew_at", "last_error", "failures", "retry_at"}; next_from:
+// "key_types", "renew_at", "renew_basis", "last_error", "failures",
+// "retry_at"}; next_from:
 // the directory its next standby set is ordered from.
 Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
     const StandbyView v = standby_view(config, CertStore(config.certs_dir), st.zone, st.saved, now);
@@ -187,6 +188,7 @@ Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, SysTi
     }
     j["key_types"] = types;
     j["renew_at"] = v.present ? Json::Value(format_utc(v.wanted_at)) : Json::Value::null;
+    j["renew_basis"] = v.renew_basis;
     j["last_error"] = st.saved.standby.last_error;
     j["failures"] = st.saved.standby.failures;
     j["retry_at"] = optional_time(st.saved.standby.retry_at);

@@ -49,9 +49,8 @@ bool has_its_names(const ZoneStatus& st) {
     return st.cert->dns_names == want;
 }
 
-// Asks `ca` for the window of certificate `cert_id` and keeps it in `a`: a
-// new window picks a new renewal time in it; the CA's Retry-After says when
-// to ask again (an error: in an hour).
+// Asks `ca` for the window of certificate `cert_id` and keeps it in `a`
+// (refresh_ari_entries).
 void update_window(CaSession& ca, AriState& a, const std::string& who, const std::string& cert_id,
                    SysTime now) {
     using namespace std::chrono_literals;
@@ -78,6 +77,56 @@ void update_window(CaSession& ca, AriState& a, const std::string& who, const std
 }
 
 }  // namespace
+
+bool ari_stale(const std::vector<AriState>& ari, const std::string& cert_id,
+               const std::string& directory, SysTime now) {
+    for (const AriState& a : ari) {
+        if (a.cert_id == cert_id) {
+            return a.directory != directory || !a.next_poll || *a.next_poll <= now;
+        }
+    }
+    return true;
+}
+
+void refresh_ari_entries(CaSession& ca, bool offered, std::vector<AriState>& ari,
+                         const std::vector<AriCert>& certs, SysTime now) {
+    using namespace std::chrono_literals;
+    std::vector<AriState> kept;
+    for (const AriCert& c : certs) {
+        for (const AriState& a : ari) {
+            if (!c.cert_id.empty() && a.cert_id == c.cert_id) {
+                kept.push_back(a);
+                break;
+            }
+        }
+    }
+    ari = std::move(kept);
+    for (const AriCert& c : certs) {
+        if (c.cert_id.empty() || !ari_stale(ari, c.cert_id, ca.directory(), now)) {
+            continue;
+        }
+        auto found = std::find_if(ari.begin(), ari.end(),
+                                  [&](const AriState& a) { return a.cert_id == c.cert_id; });
+        if (found == ari.end()) {
+            found = ari.insert(ari.end(), AriState{});
+        }
+        if (found->directory != ca.directory() || found->cert_id != c.cert_id) {
+            *found = AriState{};
+            found->cert_id = c.cert_id;
+            found->directory = ca.directory();
+        }
+        AriState& a = *found;
+        if (!offered) {
+            // The CA has no ARI: renew-before decides; look again in a day.
+            a.window_start.reset();
+            a.window_end.reset();
+            a.renew_at.reset();
+            a.next_poll = now + 24h;
+            continue;
+        }
+        update_window(ca, a, c.who, c.cert_id, now);
+    }
+}
 
 void save_zone_state(const ZoneStateStore& states, const DnsName& zone, const ZoneState& s) {
     try {
@@ -125,9 +174,8 @@ void Pass::refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now) {
         return;
     }
     auto stale = [&](const ZoneStatus& st, const ZoneStatus::Certificate& c) {
-        const AriState* a = st.saved.ari_for(c.cert_id);
-        return !c.cert_id.empty() && (!a || a->directory != st.issuing_ca(config_) ||
-                                      !a->next_poll || *a->next_poll <= now);
+        return !c.cert_id.empty() &&
+               ari_stale(st.saved.ari, c.cert_id, st.issuing_ca(config_), now);
     };
     std::vector<ZoneStatus*> todo;
     for (ZoneStatus& st : zones) {
@@ -165,43 +213,14 @@ void Pass::refresh_renewal_info(std::vector<ZoneStatus>& zones, SysTime now) {
 // One zone's stale certificates; entries for certificates no longer
 // current go.
 void Pass::ask_renewal_info(CaSession& ca, bool offered, ZoneStatus& st, SysTime now) {
-    using namespace std::chrono_literals;
-    std::vector<AriState> kept;
+    std::vector<AriCert> certs;
     for (const ZoneStatus::Certificate& c : st.certs) {
-        if (const AriState* a = st.saved.ari_for(c.cert_id)) {
-            kept.push_back(*a);
-        }
+        certs.push_back(
+            {c.cert_id,
+             st.zone.text() +
+                 (st.certs.size() > 1 ? " (" + std::string(to_string(c.key_type)) + ")" : "")});
     }
-    st.saved.ari = std::move(kept);
-    for (const ZoneStatus::Certificate& c : st.certs) {
-        AriState* found = c.cert_id.empty() ? nullptr : st.saved.ari_for(c.cert_id);
-        if (c.cert_id.empty() || (found && found->directory == ca.directory() && found->next_poll &&
-                                  *found->next_poll > now)) {
-            continue;  // not stale
-        }
-        if (!found) {
-            st.saved.ari.emplace_back();
-            found = &st.saved.ari.back();
-        }
-        if (found->directory != ca.directory()) {
-            *found = AriState{};
-            found->cert_id = c.cert_id;
-            found->directory = ca.directory();
-        }
-        AriState& a = *found;
-        const std::string who =
-            st.zone.text() +
-            (st.certs.size() > 1 ? " (" + std::string(to_string(c.key_type)) + ")" : "");
-        if (!offered) {
-            // The CA has no ARI: renew-before decides; look again in a day.
-            a.window_start.reset();
-            a.window_end.reset();
-            a.renew_at.reset();
-            a.next_poll = now + 24h;
-            continue;
-        }
-        update_window(ca, a, who, c.cert_id, now);
-    }
+    refresh_ari_entries(ca, offered, st.saved.ari, certs, now);
     save_zone_state(states_, st.zone, st.saved);
     st = zone_status(config_, st.zone, now, SummaryUse::read_and_keep);
 }

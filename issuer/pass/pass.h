@@ -30,6 +30,28 @@ struct PreOrderVerdict {
     std::optional<SysTime> until;  // defer: not before this (default: retry-min from now)
 };
 
+// One certificate whose renewal information (ARI) is kept: its certID ("":
+// none) and how the log names it.
+struct AriCert {
+    std::string cert_id;
+    std::string who;
+};
+
+// Whether `ari` has no answer for `cert_id` from `directory` that is still
+// fresh (its Retry-After not passed).
+bool ari_stale(const std::vector<AriState>& ari, const std::string& cert_id,
+               const std::string& directory, SysTime now);
+
+// Keeps in `ari` the entries of `certs` only, and refreshes the stale ones
+// from `ca` (an entry from another CA starts afresh): with renewalInfo
+// `offered`, a new window picks a new renewal time in it and the CA's
+// Retry-After says when to ask again (an error: in an hour, logged as a
+// warning naming the certificate); without, renew-before decides and it is
+// looked at again in a day. Used for the live set (Pass) and the standby
+// set (standby.h).
+void refresh_ari_entries(CaSession& ca, bool offered, std::vector<AriState>& ari,
+                         const std::vector<AriCert>& certs, SysTime now);
+
 // Saves `state` as `zone`'s; a failure is logged ("could not record the
 // attempt"), not thrown.
 void save_zone_state(const ZoneStateStore& states, const DnsName& zone, const ZoneState& state);

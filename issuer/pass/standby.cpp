@@ -8,12 +8,14 @@
 #include "common/interrupt.h"
 #include "common/log.h"
 #include "common/parallel.h"
+#include "issuer/acme/ari.h"
 #include "issuer/ca/ca_session.h"
 #include "issuer/certs/pins.h"
 #include "issuer/dns/challenge_dns.h"
 #include "issuer/dns/precheck.h"
 #include "issuer/outputs/pass_outputs.h"
 #include "issuer/pass/issuance.h"
+#include "issuer/pass/pass.h"
 #include "issuer/pass/schedule.h"
 
 namespace acmezone::issuer {
@@ -118,6 +120,7 @@ bool standby_zone(StandbyWork& w, const DnsName& zone, Renewal renewal) {
         saved.standby.failures = 0;
         saved.standby.retry_at.reset();
         saved.standby.switched_at.reset();
+        saved.standby.ari.clear();  // the next step asks for the new certificates' windows
         save(w.states, zone, saved);
         log_info(zone.text(), ": standby set from ", w.ca.directory(), " stored, valid until ",
                  format_utc(info.not_after), " (the live set is unchanged)");
@@ -154,8 +157,29 @@ StandbyView standby_view(const IssuerConfig& config, const CertStore& store, con
         }
         SysTime not_before = set.front().info.not_before;
         SysTime not_after = set.front().info.not_after;
+        std::optional<SysTime> ari_at;
+        bool every_ari = config.ari;
         for (const CertStore::Current& c : set) {
             v.types.push_back(c.type);
+            v.cert_ids.emplace_back();
+            if (config.ari) {
+                try {
+                    v.cert_ids.back() = ari_cert_id(c.leaf.get());
+                } catch (const std::exception& e) {  // no ARI for it: renew-before decides
+                    log_debug(zone.text(), ": standby ", to_string(c.type),
+                              ": no ARI certID: ", e.what());
+                }
+            }
+            const auto a = std::find_if(
+                saved.standby.ari.begin(), saved.standby.ari.end(), [&](const AriState& e) {
+                    return !e.cert_id.empty() && e.cert_id == v.cert_ids.back() &&
+                           e.directory == saved.standby.ca;
+                });
+            if (a != saved.standby.ari.end() && a->renew_at) {
+                ari_at = ari_at ? std::min(*ari_at, *a->renew_at) : *a->renew_at;
+            } else {
+                every_ari = false;
+            }
             if (c.info.not_after < not_after) {
                 not_after = c.info.not_after;
                 not_before = c.info.not_before;
@@ -177,7 +201,9 @@ StandbyView standby_view(const IssuerConfig& config, const CertStore& store, con
         if (config.standby) {
             s.renew_before = config.standby->renew_before;
         }
+        v.renew_basis = every_ari && ari_at ? "ARI window" : "renew-before";
         v.wanted_at = saved.standby.switched_at ? now  // replaced after the switch
+                      : every_ari && ari_at     ? *ari_at
                                                 : renewal_time(zone, not_before, not_after, s);
     } catch (const std::exception& e) {
         v.problem = e.what();
@@ -259,6 +285,61 @@ void issue_standby_sets(const IssuerConfig& config, CertStore& store, const Zone
     }
 }
 
+// The role whose CA has `directory` (first or standby), if either.
+std::optional<CaRole> role_of_directory(const IssuerConfig& config, const std::string& directory) {
+    for (CaRole role : {CaRole::standby, CaRole::first}) {
+        if (!directory.empty() && role_directory(config, role) == directory) {
+            return role;
+        }
+    }
+    return std::nullopt;
+}
+
+// [certs] ari: the windows of the standby sets' certificates whose answer
+// is stale, from the CA that issued each set (standby.h).
+void refresh_standby_renewal_info(const IssuerConfig& config, const CertStore& store,
+                                  const ZoneStateStore& states, SysTime now) {
+    std::map<CaRole, std::vector<DnsName>> todo;
+    for (const DnsName& zone : config.zones) {
+        if (!store.current_version(zone)) {
+            continue;
+        }
+        const ZoneState saved = states.load(zone);
+        const auto role = role_of_directory(config, saved.standby.ca);
+        const StandbyView v = standby_view(config, store, zone, saved, now);
+        if (role && v.present &&
+            std::any_of(v.cert_ids.begin(), v.cert_ids.end(), [&](const std::string& id) {
+                return !id.empty() && ari_stale(saved.standby.ari, id, saved.standby.ca, now);
+            })) {
+            todo[*role].push_back(zone);
+        }
+    }
+    for (const auto& [role, zones] : todo) {
+        try {
+            const std::unique_ptr<CaSession> ca = open_ca_session_for(config, role);
+            if (!ca->available()) {
+                log_warning("standby: renewal information: ", ca->unavailable());
+                continue;
+            }
+            const bool offered = ca->offers_renewal_info();
+            for (const DnsName& zone : zones) {
+                ZoneState saved = states.load(zone);
+                std::vector<AriCert> certs;
+                for (const std::string& id :
+                     standby_view(config, store, zone, saved, now).cert_ids) {
+                    certs.push_back({id, zone.text() + " (standby)"});
+                }
+                refresh_ari_entries(*ca, offered, saved.standby.ari, certs, now);
+                save(states, zone, saved);
+            }
+        } catch (const Interrupted&) {
+            throw;
+        } catch (const std::exception& e) {
+            log_warning("standby: renewal information: ", e.what());
+        }
+    }
+}
+
 // "standby-missing" (hooks.h) once for each zone with a live set and no
 // usable standby set after the step; the mark goes once one is stored.
 void notify_missing(const IssuerConfig& config, const CertStore& store,
@@ -302,6 +383,9 @@ StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
     }
     CertStore store(config.certs_dir);
     const ZoneStateStore states(config.state_dir);
+    if (config.ari) {
+        refresh_standby_renewal_info(config, store, states, now);
+    }
     // By the CA each zone's standby set comes from: the standby CA, or the
     // first for zones switched to the standby CA.
     std::map<CaRole, std::vector<std::pair<DnsName, Renewal>>> todo;
@@ -320,7 +404,8 @@ StandbyReport run_standby_step(const IssuerConfig& config, SysTime now) {
                  : saved.standby.switched_at ? "to be replaced (it was the live set until the "
                                                "switch at " +
                                                    format_utc(*saved.standby.switched_at) + ")"
-                                             : "due (valid until " + format_utc(*v.not_after) + ")",
+                                             : "due by its " + v.renew_basis + " (valid until " +
+                                                   format_utc(*v.not_after) + ")",
                  "; ordering from ", role_directory(config, role));
         todo[role].emplace_back(zone, v.present ? Renewal::yes : Renewal::no);
     }
@@ -345,6 +430,7 @@ std::string switch_zone(const IssuerConfig& config, const DnsName& zone) {
     saved.standby.retry_at.reset();
     saved.standby.last_error.clear();
     saved.standby.switched_at = std::chrono::system_clock::now();
+    saved.standby.ari.clear();
     save(states, zone, saved);
     if (config.next_key) {  // the next key is live now: the next one is new
         for (const CertStore::Current& c : store.current_all(zone)) {

@@ -11,8 +11,9 @@
 //            until a switch (StandbyState::switched_at); else at its renewal time: the
 //            earliest notAfter of the set less [acme] standby-renew-before
 //            (default [certs] renew-before) and the zone's spread, as
-//            schedule.h computes for the live set (ARI is not asked for the
-//            standby set);
+//            schedule.h computes for the live set; or, with [certs] ari on
+//            and a window (ARI) for every certificate of the set from the CA
+//            that issued it, the earliest time picked in those windows;
 //   attempted when wanted and its own backoff (StandbyState in zone_state.h,
 //            apart from the live set's) has passed.
 // Each attempt is a full issuance (issuance.h) with the session of the CA the
@@ -26,6 +27,18 @@
 // servers read, the deploy hook and the served set do not change. The
 // order in flight is recorded (StandbyState::order) before its values are
 // published, and a crash's values are removed by the next pass's recovery.
+// Renewal information: before choosing, with [certs] ari on, the step asks
+// the CA that issued each zone's standby set (StandbyState::ca: the standby
+// CA, or after a switch the first CA; a set from any other CA, such as the
+// fallback, is left to standby-renew-before) for the windows of its
+// certificates whose answer is stale (none, from another CA, or past its
+// Retry-After), with the live set's code (pass.h refresh_ari_entries), and
+// keeps them in StandbyState::ari, cleared when a new standby set is stored
+// or by a switch. A CA without renewalInfo is asked again in a day; a
+// failing request (the CA unreachable, an error answer) is logged and asked
+// again in an hour, and never fails the step: standby-renew-before decides
+// meanwhile. The log's "standby set due by its ARI window" or "... by its
+// renew-before" and status --json's standby.renew_basis say which decided.
 // A failure is logged with the zone and backs off as the live set would
 // (retry-min doubling to retry-max); the CA unreachable fails every zone due
 // from it with why.
@@ -55,12 +68,14 @@ namespace acmezone::issuer {
 
 // One zone's standby set as status and the step see it.
 struct StandbyView {
-    bool present = false;              // a complete standby set of every configured type
-    std::string problem;               // why not present: "missing", "no rsa-2048", ...
-    std::optional<SysTime> not_after;  // the set's earliest, when there is one
-    std::vector<KeyType> types;        // of the stored set
-    std::string ca;                    // the CA that issued it (zone state), "" unknown
-    SysTime wanted_at{};               // now when !present, else its renewal time
+    bool present = false;               // a complete standby set of every configured type
+    std::string problem;                // why not present: "missing", "no rsa-2048", ...
+    std::optional<SysTime> not_after;   // the set's earliest, when there is one
+    std::vector<KeyType> types;         // of the stored set
+    std::string ca;                     // the CA that issued it (zone state), "" unknown
+    SysTime wanted_at{};                // now when !present, else its renewal time
+    std::string renew_basis;            // "renew-before" or "ARI window" (when present)
+    std::vector<std::string> cert_ids;  // ARI certIDs of the stored set's ("" none or ari off)
 };
 
 // Never throws: a standby set that cannot be read is "not present" with why.

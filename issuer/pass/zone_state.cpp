@@ -135,6 +135,61 @@ std::optional<InFlightOrder> order_from(const FieldReader& r, const char* key) {
     return f;
 }
 
+// "ari" of `r`: the renewal information kept per certificate (a list; an
+// object, as one certificate's entry was written before two key types, is
+// read as a list of one).
+std::vector<AriState> ari_from(const FieldReader& r) {
+    std::vector<AriState> out;
+    const Json::Value& ari = r.doc["ari"];
+    if (ari.isObject() || ari.isArray()) {
+        const std::string where = r.origin + ": ari";
+        auto read = [&](const Json::Value& v) {
+            if (!v.isObject()) {
+                r.warn("ari", "a list of objects");
+                return;
+            }
+            const FieldReader a{v, where};
+            AriState e;
+            e.cert_id = a.string("cert_id");
+            e.directory = a.string("directory");
+            e.window_start = a.time("window_start");
+            e.window_end = a.time("window_end");
+            e.renew_at = a.time("renew_at");
+            e.next_poll = a.time("next_poll");
+            e.explanation_url = a.string("explanation_url");
+            if (!e.cert_id.empty()) {
+                out.push_back(std::move(e));
+            }
+        };
+        if (ari.isObject()) {
+            read(ari);
+        } else {
+            for (const Json::Value& v : ari) {
+                read(v);
+            }
+        }
+    } else if (!ari.isNull()) {
+        r.warn("ari", "a list of objects");
+    }
+    return out;
+}
+
+Json::Value ari_json(const std::vector<AriState>& ari) {
+    Json::Value list(Json::arrayValue);
+    for (const AriState& e : ari) {
+        Json::Value a(Json::objectValue);
+        put_string(a, "cert_id", e.cert_id);
+        put_string(a, "directory", e.directory);
+        put_time(a, "window_start", e.window_start);
+        put_time(a, "window_end", e.window_end);
+        put_time(a, "renew_at", e.renew_at);
+        put_time(a, "next_poll", e.next_poll);
+        put_string(a, "explanation_url", e.explanation_url);
+        list.append(a);
+    }
+    return list;
+}
+
 StandbyState standby_from(const FieldReader& r) {
     StandbyState sb;
     const Json::Value& v = r.doc["standby"];
@@ -155,6 +210,7 @@ StandbyState standby_from(const FieldReader& r) {
     sb.order = order_from(s, "order");
     sb.notified_missing = s.time("notified_missing");
     sb.switched_at = s.time("switched_at");
+    sb.ari = ari_from(s);
     return sb;
 }
 
@@ -171,6 +227,9 @@ Json::Value standby_json(const StandbyState& sb) {
     }
     put_time(j, "notified_missing", sb.notified_missing);
     put_time(j, "switched_at", sb.switched_at);
+    if (!sb.ari.empty()) {
+        j["ari"] = ari_json(sb.ari);
+    }
     return j;
 }
 
@@ -204,37 +263,7 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
     s.deploy_hook_error = r.string("deploy_hook_error");
     s.notified_failed = r.time("notified_failed");
     s.notified_expiring = r.time("notified_expiring");
-    const Json::Value& ari = doc["ari"];
-    if (ari.isObject() || ari.isArray()) {
-        const std::string where = origin + ": ari";
-        auto read = [&](const Json::Value& v) {
-            if (!v.isObject()) {
-                r.warn("ari", "a list of objects");
-                return;
-            }
-            const FieldReader a{v, where};
-            AriState e;
-            e.cert_id = a.string("cert_id");
-            e.directory = a.string("directory");
-            e.window_start = a.time("window_start");
-            e.window_end = a.time("window_end");
-            e.renew_at = a.time("renew_at");
-            e.next_poll = a.time("next_poll");
-            e.explanation_url = a.string("explanation_url");
-            if (!e.cert_id.empty()) {
-                s.ari.push_back(std::move(e));
-            }
-        };
-        if (ari.isObject()) {
-            read(ari);  // one certificate's entry, as written before two key types
-        } else {
-            for (const Json::Value& v : ari) {
-                read(v);
-            }
-        }
-    } else if (!ari.isNull()) {
-        r.warn("ari", "a list of objects");
-    }
+    s.ari = ari_from(r);
     s.order = order_from(r, "order");
     s.standby = standby_from(r);
     s.resume_order = r.string("resume_order");
@@ -261,22 +290,10 @@ Json::Value ZoneState::to_json() const {
     put_string(doc, "deploy_hook_error", deploy_hook_error);
     put_time(doc, "notified_failed", notified_failed);
     put_time(doc, "notified_expiring", notified_expiring);
-    Json::Value list(Json::arrayValue);
-    for (const AriState& e : ari) {
-        Json::Value a(Json::objectValue);
-        put_string(a, "cert_id", e.cert_id);
-        put_string(a, "directory", e.directory);
-        put_time(a, "window_start", e.window_start);
-        put_time(a, "window_end", e.window_end);
-        put_time(a, "renew_at", e.renew_at);
-        put_time(a, "next_poll", e.next_poll);
-        put_string(a, "explanation_url", e.explanation_url);
-        list.append(a);
-    }
-    if (list.empty()) {
+    if (ari.empty()) {
         doc.removeMember("ari");
     } else {
-        doc["ari"] = list;
+        doc["ari"] = ari_json(ari);
     }
     if (order) {
         doc["order"] = order_json(*order);

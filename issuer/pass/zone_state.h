@@ -38,7 +38,8 @@
 //                           that issued it, last attempt, success and error,
 //                           failures, backoff, when a switch made the live set
 //                           the standby set (switched_at: a new one is due),
-//                           and its order in flight (as
+//                           its renewal information (ari, as above, from the
+//                           CA that issued it), and its order in flight (as
 //                           `order`; a crash's is removed and forgotten, never
 //                           resumed)
 //   current                 what the zone's current certificates say, and the
@@ -103,8 +104,12 @@ struct StandbyState {
     // The stored standby set is the one that was live until this switch: a
     // new one is ordered on the next pass (until one is stored).
     std::optional<SysTime> switched_at;
+    // The renewal information (ARI) of the standby set's certificates, from
+    // the CA that issued it, as ZoneState::ari for the live set.
+    std::vector<AriState> ari;
     bool empty() const {
-        return ca.empty() && !last_attempt && !order && !notified_missing && !switched_at;
+        return ca.empty() && !last_attempt && !order && !notified_missing && !switched_at &&
+               ari.empty();
     }
 };
 

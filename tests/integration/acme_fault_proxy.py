@@ -32,7 +32,8 @@ directory gains "renewalInfo": https://HOST/renewalInfo, and GET
 /renewalInfo/CERTID answers a suggestedWindow (RFC 3339 UTC) of
 --ari-window CERTID=START:END (seconds from the request; repeatable) or else
 --ari-default START:END (default 30 to 31 days ahead), with Retry-After:
---ari-retry-after (default 21600). Each renewalInfo answer is a line
+--ari-retry-after (default 21600); a --rule matching GET /renewalInfo/
+answers first. Each renewalInfo answer is a line
 "GET /renewalInfo/CERTID -> window START END" in --log, and each newOrder
 a line "newOrder replaces=CERTID" ("replaces=-" without one), read from the
 JWS payload.
@@ -181,13 +182,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.ari_body = body
-        if args.ari and ari_answer(self, method):
-            return
         with lock:
             rule = next((r for r in rules if r.take(method, self.path)), None)
             if rule:
                 with open(args.log, "a") as f:
                     f.write(f"{method} {self.path} -> {rule.status} {rule.type}\n")
+        if not rule and args.ari and ari_answer(self, method):
+            return
+        with lock:
             fault = None
             if not rule:
                 fault = next((f for f in faults if f.take(method, self.path)), None)

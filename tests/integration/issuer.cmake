@@ -37,6 +37,8 @@ acmezone_integration_test(issuer_standby test_issuer_standby.sh TIMEOUT 300)
 # kill -9 during a standby issuance (through the fault proxy): both sets intact.
 acmezone_integration_test(issuer_standby_kill test_issuer_standby_kill.sh TIMEOUT 300)
 acmezone_integration_test(issuer_standby_next_key test_issuer_standby_next_key.sh TIMEOUT 180)
+# The standby set renewed by its own CA's ARI window (acme_fault_proxy.py --ari).
+acmezone_integration_test(issuer_standby_ari test_issuer_standby_ari.sh TIMEOUT 180)
 
 # zones-example/hooks/nginx-deploy alone against nginx -t: quoted paths, file
 # names from ACMEZONE_ZONE_FILE.

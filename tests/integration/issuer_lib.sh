@@ -14,6 +14,10 @@
 #   az_issued_zones ZONE...       the usual start: az_plugin_setup ZONE..., named, Pebble,
 #                                 $AZ_TMP/issuer.conf for ZONE... (AZ_ISSUER_CONF) and a
 #                                 first `run` that must issue every zone
+#   az_standby_issued CONF ZONE DIR CA_FILE  CONF: an issuer.conf for ZONE with DIR as
+#                                 standby-directory (CA_FILE its TLS CA, rate-limits none);
+#                                 a first `run` that must store ZONE's live set (verified)
+#                                 and its standby set
 #   az_issuer CONF ARGS...        run acmezone-issuer --config CONF ARGS (bounded: 240 s);
 #                                 stdout to $AZ_ISSUER_OUT, stderr to $AZ_ISSUER_ERR (also
 #                                 appended to $AZ_TMP/issuer.log); sets AZ_ISSUER_RC
@@ -25,6 +29,9 @@
 #                                 NODATA, or a CNAME only)
 #   az_tree_digest DIR            one line per entry: path, type, link target, mode and
 #                                 the SHA-256 of regular files (to compare byte for byte)
+#   az_live_digest                what the live sets in $AZ_CERTS are: for every zone, each
+#                                 path but the standby link and the version it names, as
+#                                 az_tree_digest (the standby tests compare it byte for byte)
 #   az_native_zone ZONE [RECORDS]  a native zone in named (SOA, NS, ns1 A 127.0.0.1 and
 #                                 RECORDS) added to $AZ_PLUGIN_FRAGMENT (before az_start_named)
 #   az_start_fault_proxy ARG...   start acme_fault_proxy.py in front of Pebble (its TLS
@@ -33,7 +40,8 @@
 #                                 answers. Sets AZ_PROXY_DIR (the directory URL through it)
 #                                 and AZ_PROXY_PID; each injected fault is a line in
 #                                 $AZ_FAULTS_LOG ($AZ_TMP/faults.log, emptied as each proxy
-#                                 starts: a line is always this proxy's)
+#                                 starts: a line is always this proxy's); AZ_PROXY_PORT=P
+#                                 listens on P (a restart keeps the directory URL)
 #   az_stop_fault_proxy           SIGTERM, bounded wait
 
 AZ_CERTS=""
@@ -133,6 +141,44 @@ az_tree_digest() {
     )
 }
 
+az_standby_issued() {
+    local conf=$1 zone=$2 dir=$3 ca_file=$4
+    az_issuer_conf "$conf" "$zone"
+    sed -i "/^\[acme\]/a standby-directory = $dir\nstandby-ca-file = $ca_file\nstandby-rate-limits = none" "$conf"
+    az_issuer "$conf" run
+    az_assert_eq 0 "$AZ_ISSUER_RC" "first run; stderr: $(tail -n 20 "$AZ_ISSUER_ERR")"
+    az_verify_cert "$zone"
+    [[ -L $AZ_CERTS/$zone/standby ]] || az_fail "no standby set: $(tail -n 20 "$AZ_ISSUER_ERR")"
+}
+
+az_live_digest() {
+    python3 - "$AZ_CERTS" <<'PY'
+import hashlib, os, sys
+root = sys.argv[1]
+for zone in sorted(os.listdir(root)):
+    zdir = os.path.join(root, zone)
+    standby = os.readlink(os.path.join(zdir, "standby")) if os.path.islink(os.path.join(zdir, "standby")) else None
+    for dirpath, dirs, files in os.walk(zdir):
+        rel = os.path.relpath(dirpath, zdir)
+        if standby and (rel == standby or rel.startswith(standby + "/")):
+            continue
+        for name in sorted(dirs + files):
+            p = os.path.join(dirpath, name)
+            r = os.path.relpath(p, root)
+            if name == "standby" and dirpath == zdir or name == ".lock":
+                continue
+            if standby and dirpath == zdir and name == standby:
+                continue
+            st = os.lstat(p)
+            if os.path.islink(p):
+                print(r, "link", os.readlink(p))
+            elif os.path.isdir(p):
+                print(r, "dir", oct(st.st_mode & 0o777))
+            else:
+                print(r, "file", oct(st.st_mode & 0o777), hashlib.sha256(open(p, "rb").read()).hexdigest())
+PY
+}
+
 az_native_zone() {
     local zone=$1 records=${2:-}
     cat >"$AZ_TMP/$zone.zone" <<EOF
@@ -147,7 +193,7 @@ EOF
 
 az_start_fault_proxy() {
     local port i
-    port=$(az_free_port)
+    port=${AZ_PROXY_PORT:-$(az_free_port)}
     AZ_FAULTS_LOG=$AZ_TMP/faults.log
     : >"$AZ_FAULTS_LOG"
     az_start_bg proxy python3 "$ACMEZONE_SOURCE_DIR/tests/integration/acme_fault_proxy.py" \

@@ -8,7 +8,9 @@
 #       root, not the first's); every file, link and name of the live sets is
 #       byte for byte as before, and the deploy hook did not run; status
 #       --json and the table show the standby CA and expiry
-#   (3) run again: nothing is due, no standby order is placed
+#   (3) run again: nothing is due, no standby order is placed; the standby
+#       Pebble has no renewalInfo, so standby-renew-before decides (the ARI
+#       window case is test_issuer_standby_ari.sh)
 #   (4) a zone whose standby set is gone: status says "standby missing", and
 #       the next run orders it again (and only it)
 #   (5) the live CA stopped: switch --all makes every standby set live (no
@@ -89,36 +91,6 @@ METRICS=$AZ_TMP/acmezone.prom
 printf '[status]\nmetrics-file = %s\n' "$METRICS" >>"$CONF"
 standby_present() { sed -n "s/^acmezone_standby_present{zone=\"$1\"} //p" "$METRICS"; }
 
-# What the live sets are: for every zone, each path but the standby link and
-# the version it names, with its type, link target, mode and content digest.
-live_digest() {
-    python3 - "$AZ_CERTS" <<'PY'
-import hashlib, os, sys
-root = sys.argv[1]
-for zone in sorted(os.listdir(root)):
-    zdir = os.path.join(root, zone)
-    standby = os.readlink(os.path.join(zdir, "standby")) if os.path.islink(os.path.join(zdir, "standby")) else None
-    for dirpath, dirs, files in os.walk(zdir):
-        rel = os.path.relpath(dirpath, zdir)
-        if standby and (rel == standby or rel.startswith(standby + "/")):
-            continue
-        for name in sorted(dirs + files):
-            p = os.path.join(dirpath, name)
-            r = os.path.relpath(p, root)
-            if name == "standby" and dirpath == zdir or name == ".lock":
-                continue
-            if standby and dirpath == zdir and name == standby:
-                continue
-            st = os.lstat(p)
-            if os.path.islink(p):
-                print(r, "link", os.readlink(p))
-            elif os.path.isdir(p):
-                print(r, "dir", oct(st.st_mode & 0o777))
-            else:
-                print(r, "file", oct(st.st_mode & 0o777), hashlib.sha256(open(p, "rb").read()).hexdigest())
-PY
-}
-
 # (1)
 az_issuer "$CONF" run
 az_assert_eq 0 "$AZ_ISSUER_RC" "live sets; stderr: $(tail -n 20 "$AZ_ISSUER_ERR")"
@@ -126,7 +98,7 @@ for z in "${ZONES[@]}"; do
     az_verify_cert "$z"
     [[ ! -e $AZ_CERTS/$z/standby ]] || az_fail "$z: a standby set without standby-directory"
 done
-BEFORE=$(live_digest)
+BEFORE=$(az_live_digest)
 HOOK_BEFORE=$(cat "$HOOK_LOG")
 az_assert_eq 2 "$(wc -l <<<"$HOOK_BEFORE")" "the deploy hook ran once per zone"
 for z in "${ZONES[@]}"; do
@@ -155,7 +127,7 @@ for z in "${ZONES[@]}"; do
         "$(openssl x509 -in "$d/ecdsa-p256/cert.pem" -noout -pubkey)" "$z: standby key matches"
     az_verify_cert "$z" # the live set still verifies to the live CA
 done
-AFTER=$(live_digest)
+AFTER=$(az_live_digest)
 [[ $BEFORE == "$AFTER" ]] || az_fail "the live sets changed: $(diff <(echo "$BEFORE") <(echo "$AFTER"))"
 az_assert_eq "$HOOK_BEFORE" "$(cat "$HOOK_LOG")" "the deploy hook did not run for a standby set"
 az_issuer "$CONF" status --json
@@ -167,6 +139,7 @@ for zone in sys.argv[3:]:
     assert sb["present"] and sb["problem"] == "", sb
     assert sb["ca"] == sys.argv[2], sb
     assert sb["not_after"] and sb["renew_at"] and sb["key_types"] == ["ecdsa-p256"], sb
+    assert sb["renew_basis"] == "renew-before", sb  # ARI is asked on the next pass
 PY
 az_issuer "$CONF" status
 az_assert_contains "$(grep "^${ZONES[0]}" "$AZ_ISSUER_OUT")" "standby: $SB_DIR until" "status table"
@@ -182,6 +155,17 @@ az_issuer "$CONF" run
 err=$(cat "$AZ_ISSUER_ERR")
 az_assert_eq 0 "$AZ_ISSUER_RC" "third run; stderr: $(tail -n 20 <<<"$err")"
 az_assert_not_contains "$err" "ordering from $SB_DIR" "nothing due: no standby order"
+az_issuer "$CONF" status --json
+python3 - "$AZ_ISSUER_OUT" "$SB_DIR" "$AZ_TMP/issuer-state/zones" "${ZONES[@]}" <<'PY' ||
+import json, sys
+rows = {z["zone"]: z for z in json.load(open(sys.argv[1]))}
+for zone in sys.argv[4:]:
+    sb = rows[zone]["standby"]
+    assert sb["renew_basis"] == "renew-before", sb
+    ari = json.load(open(sys.argv[3] + "/" + zone + ".json"))["standby"]["ari"]
+    assert len(ari) == 1 and ari[0]["directory"] == sys.argv[2] and "renew_at" not in ari[0], ari
+PY
+    az_fail "the standby sets without ARI: $(cat "$AZ_ISSUER_OUT")"
 az_log "(3) nothing due"
 
 # (4)

@@ -42,15 +42,9 @@ restart_proxy() {
 txt_count() { az_dig "_acme-challenge.$1" TXT +noall +answer | awk '$4 == "TXT"' | wc -l; }
 state_json() { cat "$AZ_TMP/issuer-state/zones/$1.json"; }
 
-CONF=$AZ_TMP/issuer.conf
-az_issuer_conf "$CONF" "$ZONE"
-sed -i "/^\[acme\]/a standby-directory = $SB_DIR\nstandby-ca-file = $SB_TLS_CA\nstandby-rate-limits = none" "$CONF"
-
 # (1)
-az_issuer "$CONF" run
-az_assert_eq 0 "$AZ_ISSUER_RC" "first run; stderr: $(tail -n 20 "$AZ_ISSUER_ERR")"
-az_verify_cert "$ZONE"
-[[ -L $AZ_CERTS/$ZONE/standby ]] || az_fail "no standby set: $(tail -n 20 "$AZ_ISSUER_ERR")"
+CONF=$AZ_TMP/issuer.conf
+az_standby_issued "$CONF" "$ZONE" "$SB_DIR" "$SB_TLS_CA"
 STANDBY_BEFORE=$(readlink "$AZ_CERTS/$ZONE/standby")
 az_log "(1) live set and standby set ($STANDBY_BEFORE)"
 

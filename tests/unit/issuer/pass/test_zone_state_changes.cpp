@@ -159,5 +159,45 @@ TEST(ZoneStateChanges, TheStandbyStateRoundTripsAndIsApartFromTheLiveSets) {
     EXPECT_TRUE(switched.to_json().isMember("standby")) << "switched_at alone is kept";
 }
 
+// The standby set's renewal information ("standby": {"ari": [...]}): kept
+// beside the standby state, apart from the live set's "ari", and read back
+// entry by entry; a state file written before it (no "ari" in "standby")
+// still reads, with none.
+TEST(ZoneStateChanges, TheStandbysAriWindowRoundTripsApartFromTheLiveOnes) {
+    ZoneState s;
+    s.standby.ca = "https://b.example/dir";
+    AriState a;
+    a.cert_id = "aki.serial";
+    a.directory = "https://b.example/dir";
+    a.window_start = kNow - 7200s;
+    a.window_end = kNow - 60s;
+    a.renew_at = kNow - 3600s;
+    a.next_poll = kNow + 3600s;
+    a.explanation_url = "https://b.example/why";
+    s.standby.ari.push_back(a);
+    const Json::Value doc = s.to_json();
+    EXPECT_FALSE(doc.isMember("ari")) << "the live set has no windows";
+    ASSERT_TRUE(doc["standby"]["ari"].isArray());
+    const ZoneState r = ZoneState::from_json(doc, "test");
+    EXPECT_TRUE(r.ari.empty());
+    ASSERT_EQ(r.standby.ari.size(), 1u);
+    const AriState& b = r.standby.ari.front();
+    EXPECT_EQ(b.cert_id, "aki.serial");
+    EXPECT_EQ(b.directory, "https://b.example/dir");
+    EXPECT_EQ(b.window_start, kNow - 7200s);
+    EXPECT_EQ(b.window_end, kNow - 60s);
+    EXPECT_EQ(b.renew_at, kNow - 3600s);
+    EXPECT_EQ(b.next_poll, kNow + 3600s);
+    EXPECT_EQ(b.explanation_url, "https://b.example/why");
+    Json::Value old = doc;
+    old["standby"].removeMember("ari");
+    const ZoneState o = ZoneState::from_json(old, "test");
+    EXPECT_EQ(o.standby.ca, "https://b.example/dir");
+    EXPECT_TRUE(o.standby.ari.empty());
+    ZoneState only;
+    only.standby.ari.push_back(a);
+    EXPECT_TRUE(only.to_json()["standby"].isMember("ari")) << "the windows alone are kept";
+}
+
 }  // namespace
 }  // namespace acmezone::issuer
