@@ -299,7 +299,9 @@ std::optional<CaRole> role_of_directory(const IssuerConfig& config, const std::s
 // is stale, from the CA that issued each set (standby.h).
 void refresh_standby_renewal_info(const IssuerConfig& config, const CertStore& store,
                                   const ZoneStateStore& states, SysTime now) {
-    std::map<CaRole, std::vector<DnsName>> todo;
+    // Per CA: the zones to ask for, with their standby certificates' certIDs
+    // (the view parses the set once; it is not read again to ask).
+    std::map<CaRole, std::vector<std::pair<DnsName, std::vector<std::string>>>> todo;
     for (const DnsName& zone : config.zones) {
         if (!store.current_version(zone)) {
             continue;
@@ -311,7 +313,7 @@ void refresh_standby_renewal_info(const IssuerConfig& config, const CertStore& s
             std::any_of(v.cert_ids.begin(), v.cert_ids.end(), [&](const std::string& id) {
                 return !id.empty() && ari_stale(saved.standby.ari, id, saved.standby.ca, now);
             })) {
-            todo[*role].push_back(zone);
+            todo[*role].emplace_back(zone, v.cert_ids);
         }
     }
     for (const auto& [role, zones] : todo) {
@@ -322,11 +324,10 @@ void refresh_standby_renewal_info(const IssuerConfig& config, const CertStore& s
                 continue;
             }
             const bool offered = ca->offers_renewal_info();
-            for (const DnsName& zone : zones) {
+            for (const auto& [zone, cert_ids] : zones) {
                 ZoneState saved = states.load(zone);
                 std::vector<AriCert> certs;
-                for (const std::string& id :
-                     standby_view(config, store, zone, saved, now).cert_ids) {
+                for (const std::string& id : cert_ids) {
                     certs.push_back({id, zone.text() + " (standby)"});
                 }
                 refresh_ari_entries(*ca, offered, saved.standby.ari, certs, now);
