@@ -169,6 +169,41 @@ void write_new_file(const std::filesystem::path& path, std::string_view data, mo
     }
 }
 
+void append_lines_durable(const std::filesystem::path& path, std::string_view lines, mode_t mode) {
+    const std::string what = "append to " + path.string();
+    bool created = false;
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+    if (fd.get() < 0 && errno == ENOENT) {
+        fd = UniqueFd(::open(
+            path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+        created = fd.get() >= 0;
+    }
+    if (fd.get() < 0) {
+        throw_errno(errno, what + ": open");
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        throw_errno(errno, what + ": fstat");
+    }
+    char last = '\n';
+    if (st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) != 1) {
+        throw_errno(errno, what + ": read its last byte");
+    }
+    if (last != '\n') {
+        write_all(fd.get(), "\n", what);
+    }
+    write_all(fd.get(), lines, what);
+    if (::fdatasync(fd.get()) != 0) {
+        throw_errno(errno, what + ": fdatasync");
+    }
+    if (int err = fd.close(); err != 0) {
+        throw_errno(err, what + ": close");
+    }
+    if (created) {
+        fsync_directory(directory_of(path));
+    }
+}
+
 void fsync_directory(const std::filesystem::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) {

@@ -37,6 +37,16 @@ void write_file_atomic(const std::filesystem::path& path, mode_t mode,
 // std::system_error naming the path; a file it could not complete is removed.
 void write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
 
+// Appends `lines` (each ending in '\n') to the journal `path`, creating it
+// with `mode` (O_CREAT|O_EXCL, then the directory fsync'd), and makes them
+// durable (fdatasync) before it returns. When the file does not end in a
+// newline (a crash cut its last line short), the append starts on a new
+// line, so the cut line stays one unreadable line and never spoils the
+// first line appended. Throws std::system_error naming the path; a failed
+// append may leave part of `lines` (a reader skips a line it cannot read).
+void append_lines_durable(const std::filesystem::path& path, std::string_view lines,
+                          mode_t mode = 0644);
+
 // fsync() of a directory, so that a rename or create in it is durable.
 void fsync_directory(const std::filesystem::path& dir);
 

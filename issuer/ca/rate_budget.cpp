@@ -110,82 +110,164 @@ std::string quoted(const std::string& s) {
     return Json::valueToQuotedString(s.c_str());
 }
 
-// A list of events as compact JSON text, written straight into `out` (a
-// ledger of 20,000 events is a few MiB: no Json::Value of it is built).
-void append_events(std::string& out, const std::vector<RateBudget::Event>& events, bool cert,
-                   bool refusal) {
-    out += '[';
-    bool first = true;
-    for (const RateBudget::Event& e : events) {
-        out += first ? "{\"time\":" : ",{\"time\":";
-        first = false;
-        out += std::to_string(to_unix_seconds(e.time));
-        out += ",\"names\":[";
-        for (std::size_t i = 0; i < e.names.size(); ++i) {
-            out += (i ? "," : "") + quoted(e.names[i]);
-        }
-        out += ']';
-        if (cert) {
-            out += ",\"domain\":" + quoted(e.domain) + ",\"renewal\":\"" + renewal_name(e.renewal) +
-                   '"';
-        }
-        if (refusal) {
-            out += ",\"until\":" + std::to_string(to_unix_seconds(e.until)) +
-                   ",\"detail\":" + quoted(e.detail);
-        }
-        out += '}';
+// The four lists of a ledger, as the file names them.
+struct EventList {
+    const char* key;
+    std::vector<RateBudget::Event> RateBudget::Ledger::*list;
+    bool cert;     // has "domain" and "renewal"
+    bool refusal;  // has "until" and "detail"
+};
+constexpr EventList kLists[] = {
+    {"orders", &RateBudget::Ledger::orders, false, false},
+    {"certificates", &RateBudget::Ledger::certs, true, false},
+    {"failed-authorizations", &RateBudget::Ledger::failed_authz, false, false},
+    {"ca-refusals", &RateBudget::Ledger::ca_refusals, false, true},
+};
+
+// One event as compact JSON text, written straight into `out`.
+void append_event(std::string& out, const RateBudget::Event& e, const EventList& kind) {
+    out += "{\"time\":";
+    out += std::to_string(to_unix_seconds(e.time));
+    out += ",\"names\":[";
+    for (std::size_t i = 0; i < e.names.size(); ++i) {
+        out += (i ? "," : "") + quoted(e.names[i]);
     }
     out += ']';
+    if (kind.cert) {
+        out +=
+            ",\"domain\":" + quoted(e.domain) + ",\"renewal\":\"" + renewal_name(e.renewal) + '"';
+    }
+    if (kind.refusal) {
+        out += ",\"until\":" + std::to_string(to_unix_seconds(e.until)) +
+               ",\"detail\":" + quoted(e.detail);
+    }
+    out += '}';
 }
 
-// One CA's section of the file, as JSON text.
-std::string section_text(const RateBudget::Ledger& l, Clock::time_point now) {
-    std::string out = "{\"orders\":";
-    append_events(out, l.orders, false, false);
-    out += ",\n\"certificates\":";
-    append_events(out, l.certs, true, false);
-    out += ",\n\"failed-authorizations\":";
-    append_events(out, l.failed_authz, false, false);
-    out += ",\n\"ca-refusals\":";
-    append_events(out, l.ca_refusals, false, true);
+// One CA's section of the file, as JSON text (a ledger of 20,000 events is a
+// few MiB: no Json::Value of it is built). `generation` names the journal
+// lines it holds (see RateBudget::save()).
+std::string section_text(const RateBudget::Ledger& l, Clock::time_point now,
+                         std::uint64_t generation) {
+    std::string out = "{";
+    for (const EventList& kind : kLists) {
+        out += quoted(kind.key) + ":[";
+        bool first = true;
+        for (const RateBudget::Event& e : l.*kind.list) {
+            out += first ? "" : ",";
+            first = false;
+            append_event(out, e, kind);
+        }
+        out += "],\n";
+    }
+    out += "\"generation\":" + std::to_string(generation);
     out += ",\n\"written\":" + quoted(format_utc(now)) + "}";
     return out;
 }
 
+RateBudget::Event event_from_json(const Json::Value& v) {
+    // Every event names what it counts (decide() and remaining() read
+    // a failed authorization's one name as names[0]).
+    if (!v.isObject() || !v["time"].isInt64() || !v["names"].isArray() || v["names"].empty()) {
+        throw std::runtime_error("an event without \"time\" or \"names\"");
+    }
+    RateBudget::Event e;
+    e.time = from_unix_seconds(v["time"].asInt64());
+    for (const Json::Value& n : v["names"]) {
+        if (!n.isString()) {
+            throw std::runtime_error("a name that is not a string");
+        }
+        e.names.push_back(n.asString());
+    }
+    if (v["domain"].isString()) {
+        e.domain = v["domain"].asString();
+    }
+    if (v["renewal"].isString()) {
+        e.renewal = renewal_from(v["renewal"].asString());
+    }
+    if (v["until"].isInt64()) {
+        e.until = from_unix_seconds(v["until"].asInt64());
+    }
+    if (v["detail"].isString()) {
+        e.detail = v["detail"].asString();
+    }
+    return e;
+}
+
 std::vector<RateBudget::Event> events_from_json(const Json::Value& list) {
     std::vector<RateBudget::Event> out;
-    if (!list.isArray()) {
-        return out;
-    }
-    for (const Json::Value& v : list) {
-        // Every event names what it counts (decide() and remaining() read
-        // a failed authorization's one name as names[0]).
-        if (!v.isObject() || !v["time"].isInt64() || !v["names"].isArray() || v["names"].empty()) {
-            throw std::runtime_error("an event without \"time\" or \"names\"");
+    if (list.isArray()) {
+        for (const Json::Value& v : list) {
+            out.push_back(event_from_json(v));
         }
-        RateBudget::Event e;
-        e.time = from_unix_seconds(v["time"].asInt64());
-        for (const Json::Value& n : v["names"]) {
-            if (!n.isString()) {
-                throw std::runtime_error("a name that is not a string");
-            }
-            e.names.push_back(n.asString());
-        }
-        if (v["domain"].isString()) {
-            e.domain = v["domain"].asString();
-        }
-        if (v["renewal"].isString()) {
-            e.renewal = renewal_from(v["renewal"].asString());
-        }
-        if (v["until"].isInt64()) {
-            e.until = from_unix_seconds(v["until"].asInt64());
-        }
-        if (v["detail"].isString()) {
-            e.detail = v["detail"].asString();
-        }
-        out.push_back(std::move(e));
     }
     return out;
+}
+
+const EventList* list_named(const std::string& key) {
+    for (const EventList& kind : kLists) {
+        if (key == kind.key) {
+            return &kind;
+        }
+    }
+    return nullptr;
+}
+
+// The journal beside the file: rate-budget.json → rate-budget.journal.
+fs::path journal_of(const fs::path& file) {
+    fs::path j = file;
+    return j.replace_extension(".journal");
+}
+
+// One journal line: an event recorded for `ca_url` after the snapshot of
+// generation `generation` was written.
+std::string journal_line(const std::string& ca_url, std::uint64_t generation, const EventList& kind,
+                         const RateBudget::Event& e) {
+    std::string out = "{\"ca\":" + quoted(ca_url) + ",\"g\":" + std::to_string(generation) +
+                      ",\"list\":" + quoted(kind.key) + ",\"event\":";
+    append_event(out, e, kind);
+    out += "}\n";
+    return out;
+}
+
+struct JournalLine {
+    std::string ca;
+    std::uint64_t generation = 0;
+    const EventList* kind = nullptr;
+    Json::Value event;
+};
+
+// A line of the journal, or nullopt (with `why`) when it cannot be read.
+std::optional<JournalLine> parse_journal_line(std::string_view text, std::string* why) {
+    std::optional<Json::Value> v = parse_json(text, why);
+    if (!v) {
+        return std::nullopt;
+    }
+    JournalLine line;
+    if (!v->isObject() || !(*v)["ca"].isString() || !(*v)["g"].isUInt64() ||
+        !(*v)["list"].isString() || !(line.kind = list_named((*v)["list"].asString()))) {
+        *why = "not a journal line (\"ca\", \"g\", \"list\", \"event\")";
+        return std::nullopt;
+    }
+    line.ca = (*v)["ca"].asString();
+    line.generation = (*v)["g"].asUInt64();
+    line.event = (*v)["event"];
+    return line;
+}
+
+// Calls f(line number, text) for each non-empty line of `text`.
+template <typename F>
+void for_each_line(std::string_view text, F f) {
+    std::size_t number = 0;
+    while (!text.empty()) {
+        const std::size_t end = text.find('\n');
+        const std::string_view line = text.substr(0, end);
+        ++number;
+        if (!line.empty()) {
+            f(number, line);
+        }
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    }
 }
 
 // The rate budget files of this process. Two budgets (the first CA's and
@@ -225,9 +307,16 @@ class BudgetFiles {
         }
         return doc;
     }
-    // Replaces `ca_url`'s section with `text` and writes the file: the other
-    // sections as last read or written.
-    void write_section(const fs::path& file, const std::string& ca_url, std::string text) {
+    // Appends journal lines (see RateBudget::save()).
+    void append_journal(const fs::path& file, std::string_view lines) {
+        append_lines_durable(journal_of(file), lines, 0644);
+    }
+    // Replaces `ca_url`'s section with `text` (of generation `generation`)
+    // and writes the file: the other sections as last read or written. Then
+    // the journal loses `ca_url`'s lines of older generations, which the
+    // section now holds.
+    void write_section(const fs::path& file, const std::string& ca_url, std::string text,
+                       std::uint64_t generation) {
         auto found = sections_.find(file);
         if (found == sections_.end()) {
             try {
@@ -246,9 +335,44 @@ class BudgetFiles {
         }
         doc += "}}\n";
         write_file_atomic(file, doc, 0644);
+        drop_journal_lines(file, ca_url, generation);
     }
 
   private:
+    // Rewrites the journal without `ca_url`'s lines older than `generation`
+    // (and without lines it cannot read); removes it when nothing is left. A
+    // crash before this leaves lines the section already holds: a load skips
+    // them by their generation.
+    static void drop_journal_lines(const fs::path& file, const std::string& ca_url,
+                                   std::uint64_t generation) {
+        const fs::path journal = journal_of(file);
+        std::string text;
+        try {
+            text = read_file(journal);
+        } catch (const std::system_error& e) {
+            if (e.code() != std::errc::no_such_file_or_directory) {
+                throw;
+            }
+            return;
+        }
+        std::string kept;
+        for_each_line(text, [&](std::size_t, std::string_view line) {
+            std::string why;
+            std::optional<JournalLine> parsed = parse_journal_line(line, &why);
+            if (parsed && (parsed->ca != ca_url || parsed->generation >= generation)) {
+                kept.append(line).push_back('\n');
+            }
+        });
+        if (kept.size() == text.size()) {
+            return;
+        }
+        if (kept.empty()) {
+            fs::remove(journal);
+        } else {
+            write_file_atomic(journal, kept, 0644);
+        }
+    }
+
     std::map<fs::path, std::map<std::string, std::string>> sections_;
 };
 
@@ -293,16 +417,51 @@ RateBudget::RateBudget(fs::path file, std::string ca_url, RateLimits limits)
         const Json::Value doc = budget_files().lock()->read(file_);
         const Json::Value& section = doc["cas"][ca_url_];
         if (section.isObject()) {
-            state->ledger.orders = events_from_json(section["orders"]);
-            state->ledger.certs = events_from_json(section["certificates"]);
-            state->ledger.failed_authz = events_from_json(section["failed-authorizations"]);
-            state->ledger.ca_refusals = events_from_json(section["ca-refusals"]);
+            for (const EventList& kind : kLists) {
+                state->ledger.*kind.list = events_from_json(section[kind.key]);
+            }
+            if (section["generation"].isUInt64()) {
+                state->generation = section["generation"].asUInt64();
+            }
         }
     } catch (const std::exception& e) {
         log_warning(file_.string(), ": rate budget unreadable, starting an empty one (", e.what(),
                     ")");
         state->ledger = Ledger{};
     }
+    replay_journal(*state);
+}
+
+// The events recorded since the section was written: the journal's lines of
+// this CA and of the section's generation, in the order they were appended.
+// A line that cannot be read (cut short by a crash) is reported and skipped.
+void RateBudget::replay_journal(State& state) {
+    const fs::path journal = journal_of(file_);
+    std::string text;
+    try {
+        text = read_file(journal);
+    } catch (const std::system_error& e) {
+        if (e.code() != std::errc::no_such_file_or_directory) {
+            log_warning(journal.string(), ": ", e.what());
+        }
+        return;
+    }
+    for_each_line(text, [&](std::size_t number, std::string_view line) {
+        std::string why;
+        std::optional<JournalLine> parsed = parse_journal_line(line, &why);
+        try {
+            if (parsed && parsed->ca == ca_url_ && parsed->generation == state.generation) {
+                (state.ledger.*parsed->kind->list).push_back(event_from_json(parsed->event));
+            }
+        } catch (const std::exception& e) {
+            parsed.reset();
+            why = e.what();
+        }
+        if (!parsed) {
+            log_warning(journal.string(), ":", number, ": skipping a line that cannot be read (",
+                        why, ")");
+        }
+    });
 }
 
 namespace {
@@ -319,17 +478,20 @@ BudgetDecision decide(const RateBudget::Ledger& l, const RateLimits& limits,
                                              (e.detail.empty() ? "" : " (" + e.detail + ")")});
         }
     }
-    if (request.renewal != Renewal::ari) {
+    // A limit of 0 is no limit: its events are not even counted.
+    if (request.renewal != Renewal::ari && limits.orders_per_3h != 0) {
         auto orders = times_of(l.orders, kOrdersWindow, now, [](const Event&) { return true; });
         add(refusals, window_full(orders, limits.orders_per_3h, kOrdersWindow, now),
             "orders-per-3h" + used(orders.size(), limits.orders_per_3h, "3 h"));
     }
 
-    auto same =
-        times_of(l.certs, kCertsWindow, now, [&](const Event& e) { return e.names == set; });
-    add(refusals, window_full(same, limits.certs_per_nameset_per_week, kCertsWindow, now),
-        "certs-per-nameset-per-week" +
-            used(same.size(), limits.certs_per_nameset_per_week, "7 days"));
+    if (limits.certs_per_nameset_per_week != 0) {
+        auto same =
+            times_of(l.certs, kCertsWindow, now, [&](const Event& e) { return e.names == set; });
+        add(refusals, window_full(same, limits.certs_per_nameset_per_week, kCertsWindow, now),
+            "certs-per-nameset-per-week" +
+                used(same.size(), limits.certs_per_nameset_per_week, "7 days"));
+    }
 
     std::vector<std::string> hosts;
     for (const DnsName& n : request.names) {
@@ -338,6 +500,9 @@ BudgetDecision decide(const RateBudget::Ledger& l, const RateLimits& limits,
     std::sort(hosts.begin(), hosts.end());
     hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
     for (const std::string& h : hosts) {
+        if (limits.failed_authz_per_name_per_hour == 0) {
+            break;
+        }
         auto failed = times_of(l.failed_authz, kFailedAuthzWindow, now,
                                [&](const Event& e) { return e.names.at(0) == h; });
         add(refusals,
@@ -346,7 +511,8 @@ BudgetDecision decide(const RateBudget::Ledger& l, const RateLimits& limits,
                 used(failed.size(), limits.failed_authz_per_name_per_hour, "1 h"));
     }
 
-    if (request.renewal == Renewal::no && !request.names.empty()) {
+    if (request.renewal == Renewal::no && !request.names.empty() &&
+        limits.certs_per_domain_per_week != 0) {
         const std::string domain = registered_domain(request.names.front());
         auto certs = times_of(l.certs, kCertsWindow, now,
                               [&](const Event& e) { return e.domain == domain; });
@@ -375,8 +541,15 @@ BudgetDecision RateBudget::check(const OrderRequest& request, Clock::time_point 
 
 std::vector<BudgetDecision> RateBudget::plan(const std::vector<OrderRequest>& requests,
                                              Clock::time_point now) const {
-    Ledger sim = state_.lock()->ledger;
     std::vector<BudgetDecision> out;
+    if (limits_.unlimited()) {  // only the CA's refusals hold anything back: nothing to simulate
+        auto state = state_.lock();
+        for (const OrderRequest& r : requests) {
+            out.push_back(decide(state->ledger, limits_, r, now));
+        }
+        return out;
+    }
+    Ledger sim = state_.lock()->ledger;
     for (const OrderRequest& r : requests) {
         out.push_back(decide(sim, limits_, r, now));
         if (out.back().allowed) {
@@ -391,29 +564,25 @@ std::vector<BudgetDecision> RateBudget::plan(const std::vector<OrderRequest>& re
 
 void RateBudget::record_order(const std::vector<DnsName>& names, Clock::time_point now) {
     auto state = state_.lock();
-    state->ledger.orders.push_back({now, name_set(names), "", Renewal::no, {}, ""});
-    recorded(*state, now);
+    record(*state, List::orders, {now, name_set(names), "", Renewal::no, {}, ""}, now);
 }
 
 void RateBudget::record_issued(const std::vector<DnsName>& names, Renewal renewal,
                                Clock::time_point now) {
     const std::string domain = names.empty() ? "" : registered_domain(names.front());
     auto state = state_.lock();
-    state->ledger.certs.push_back({now, name_set(names), domain, renewal, {}, ""});
-    recorded(*state, now);
+    record(*state, List::certs, {now, name_set(names), domain, renewal, {}, ""}, now);
 }
 
 void RateBudget::record_failed_authorization(const DnsName& name, Clock::time_point now) {
     auto state = state_.lock();
-    state->ledger.failed_authz.push_back({now, {bare(name)}, "", Renewal::no, {}, ""});
-    recorded(*state, now);
+    record(*state, List::failed_authz, {now, {bare(name)}, "", Renewal::no, {}, ""}, now);
 }
 
 void RateBudget::record_ca_refusal(const std::vector<DnsName>& names, Clock::time_point until,
                                    const std::string& detail, Clock::time_point now) {
     auto state = state_.lock();
-    state->ledger.ca_refusals.push_back({now, name_set(names), "", Renewal::no, until, detail});
-    recorded(*state, now);
+    record(*state, List::ca_refusals, {now, name_set(names), "", Renewal::no, until, detail}, now);
 }
 
 RateBudget::Usage RateBudget::usage(const std::string& domain, Clock::time_point now) const {
@@ -487,26 +656,45 @@ void RateBudget::flush(Clock::time_point now) {
     }
 }
 
-void RateBudget::recorded(State& state, Clock::time_point now) {
+void RateBudget::record(State& state, List list, Event event, Clock::time_point now) {
+    const EventList& kind = kLists[static_cast<std::size_t>(list)];
+    state.pending += journal_line(ca_url_, state.generation, kind, event);
+    (state.ledger.*kind.list).push_back(std::move(event));
     state.dirty = true;
-    // pruned as it is saved (at least once a second while recording), at the
-    // latest time recorded or saved
+    // pruned as it is saved, at the latest time recorded or saved
     state.latest = std::max(state.latest, now);
-    if (std::chrono::steady_clock::now() - state.last_write >= std::chrono::seconds(1)) {
-        save(state, now);
+    if (std::chrono::steady_clock::now() - state.last_append >= std::chrono::seconds(1)) {
+        append_pending(state);
+    }
+}
+
+void RateBudget::append_pending(State& state) {
+    state.last_append = std::chrono::steady_clock::now();
+    if (state.pending.empty()) {
+        return;
+    }
+    try {
+        budget_files().lock()->append_journal(file_, state.pending);
+        state.pending.clear();
+    } catch (const std::exception& e) {
+        // kept for the next append or the section's write
+        log_warning(file_.string(), ": could not append to the rate budget's journal: ", e.what());
     }
 }
 
 void RateBudget::save(State& state, Clock::time_point now) {
-    state.dirty = false;
-    state.last_write = std::chrono::steady_clock::now();
     state.latest = std::max(state.latest, now);
     prune(state.ledger, state.latest);
-    std::string text = section_text(state.ledger, now);
+    const std::uint64_t next = state.generation + 1;
+    std::string text = section_text(state.ledger, now, next);
     try {
-        budget_files().lock()->write_section(file_, ca_url_, std::move(text));
+        budget_files().lock()->write_section(file_, ca_url_, std::move(text), next);
+        state.generation = next;
+        state.pending.clear();
+        state.dirty = false;
     } catch (const std::exception& e) {
         log_warning(file_.string(), ": could not write the rate budget: ", e.what());
+        append_pending(state);
     }
 }
 

@@ -312,6 +312,89 @@ TEST(RateBudget, AWriteKeepsTheOtherSectionsAsLoadedWithoutReadingTheFileAgain) 
     EXPECT_FALSE(again.check(request("x.example"), kT0 + 1min).allowed) << read_file(file);
 }
 
+// Recording appends to the journal beside the file and the section is
+// written once, at flush(): what a crash leaves (the section of the last
+// flush and the journal's lines) loads as every event recorded, and a flush
+// folds the journal into the section and removes it.
+TEST(RateBudget, RecordingsBetweenFlushesSurviveACrashThroughTheJournal) {
+    TempDir tmp("budget");
+    const fs::path file = tmp.path() / "rate-budget.json";
+    const fs::path journal = tmp.path() / "rate-budget.journal";
+    const fs::path crashed = tmp.path() / "crashed";
+    fs::create_directory(crashed);
+    {
+        RateBudget b(file, kCa, only_orders(3));
+        b.record_order(zone_names("a.example"), kT0);
+    }
+    EXPECT_FALSE(fs::exists(journal));
+    {
+        RateBudget b(file, kCa, only_orders(3));
+        b.record_order(zone_names("b.example"), kT0);  // nothing appended in the last second: now
+        ASSERT_TRUE(fs::exists(journal));
+        EXPECT_EQ(std::string::npos, read_file(file).find("b.example")) << read_file(file);
+        // The process dies here: what is on disk is copied before the destructor flushes.
+        fs::copy_file(file, crashed / "rate-budget.json");
+        fs::copy_file(journal, crashed / "rate-budget.journal");
+    }
+    EXPECT_FALSE(fs::exists(journal)) << read_file(journal);
+    EXPECT_NE(std::string::npos, read_file(file).find("b.example"));
+
+    RateBudget after(crashed / "rate-budget.json", kCa, only_orders(3));
+    EXPECT_EQ(2u, after.usage("a.example", kT0).orders_3h);
+    after.record_order(zone_names("c.example"), kT0);
+    EXPECT_FALSE(after.check(request("d.example"), kT0).allowed);
+}
+
+// A crash after the section is written and before the journal loses the
+// lines it now holds: a load skips them by their generation, so no event
+// counts twice; lines of another CA and of the section's generation count.
+TEST(RateBudget, JournalLinesTheSectionAlreadyHoldsAreNotCountedTwice) {
+    TempDir tmp("budget");
+    const fs::path file = tmp.path() / "rate-budget.json";
+    write_file_atomic(file, R"({"cas": {")" + kCa + R"(": {"generation": 2, "orders": [
+        {"time": 1800000000, "names": ["a.example", "*.a.example"]}]}}})",
+                      0644);
+    const std::string line = R"({"ca":")" + kCa + R"(","g":%G,"list":"orders","event":)" +
+                             R"({"time":1800000000,"names":["%Z.example"]}})" + "\n";
+    auto journal_line = [&](int g, const std::string& zone) {
+        std::string l = line;
+        l.replace(l.find("%G"), 2, std::to_string(g));
+        l.replace(l.find("%Z"), 2, zone);
+        return l;
+    };
+    write_file_atomic(tmp.path() / "rate-budget.journal",
+                      journal_line(1, "a") + journal_line(2, "b") + journal_line(2, "c"), 0644);
+    RateBudget b(file, kCa, only_orders(10));
+    EXPECT_EQ(3u, b.usage("x.example", kT0).orders_3h);
+    RateBudget other(file, "https://other.example/dir", only_orders(10));
+    EXPECT_EQ(0u, other.usage("x.example", kT0).orders_3h);
+}
+
+// A line cut short by a crash is reported and skipped; the next append
+// starts on a line of its own, so the first event after the crash is kept.
+TEST(RateBudget, ALineCutShortByACrashIsSkippedAndSpoilsNoOther) {
+    TempDir tmp("budget");
+    const fs::path file = tmp.path() / "rate-budget.json";
+    const fs::path journal = tmp.path() / "rate-budget.journal";
+    write_file_atomic(journal, R"({"ca":")" + kCa + R"(","g":0,"list":"orders","event":{"ti)",
+                      0644);
+    std::vector<std::string> lines;
+    set_log_sink([&](LogLevel, const std::string& l) { lines.push_back(l); });
+    {
+        RateBudget b(file, kCa, only_orders(10));
+        b.record_order(zone_names("a.example"), kT0);
+        fs::copy_file(journal, tmp.path() / "crashed.journal");
+    }
+    fs::copy_file(tmp.path() / "crashed.journal", journal);
+    fs::remove(file);
+    RateBudget again(file, kCa, only_orders(10));
+    set_log_sink(nullptr);
+    EXPECT_EQ(1u, again.usage("a.example", kT0).orders_3h) << read_file(journal);
+    ASSERT_EQ(2u, lines.size()) << lines.back();
+    EXPECT_NE(std::string::npos, lines[0].find(journal.string() + ":1: skipping a line"))
+        << lines[0];
+}
+
 TEST(RateBudget, FarFutureTimesInTheFileAreClampedNotOverflowed) {
     // Any int64 may be in the file; in system_clock's nanoseconds most
     // overflow. They clamp to 2200 (utc_time.h): an order "in the future"
