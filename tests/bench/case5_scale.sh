@@ -11,6 +11,9 @@
 #                       CPU and its peak RSS (GNU time); certs: certificates
 #                       stored (a run missing one is FAIL, with the failed
 #                       zones' lines in scale.failure)
+#   scale.pass.N.{pebble_cpu_s,named_cpu_s}
+#                       the CPU (user + system) Pebble and named spent during
+#                       that run: the three share the machine's cores
 #   scale.idle.N.{wall_s,user_s,sys_s,rss_kib}
 #                       `run` with nothing due: at 1,000 the store and state the
 #                       last 1,000-zone pass left; at 10,000 a synthesised store
@@ -35,6 +38,7 @@ bench_plugin_conf "$C5/plugin.conf" "$C5/plugin-state" "$S5_CTL" "$SCALE_MAX" \
 plugin_fragment "$C5/scale.frag" "$C5/plugin.conf"
 AZ_NAMED_WORKERS=default az_start_named "$C5/scale.frag" scale
 S5_DNS=$AZ_NAMED_PORT
+S5_NAMED_PID=$AZ_NAMED_PID
 export PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0
 az_start_pebble "$S5_DNS" scale
 rec settings.scale "named with the plugin claiming $SCALE_MAX zones (BIND's default workers), Pebble PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0, parallel = 16, rate-limits = none; idle and status at 10,000 over a synthesised store"
@@ -74,7 +78,12 @@ for n in $SCALE_N; do
         # one account per N, an empty store each run; the last run's zone
         # states moved aside, not deleted (see below)
         [[ ! -d $C5/state-$n/zones ]] || mv "$C5/state-$n/zones" "$C5/old-zones-$n-$r"
+        p0=$(cpu_ticks "$AZ_PEBBLE_PID") n0=$(cpu_ticks "$S5_NAMED_PID")
         rc=$(s5_time "scale.pass.$n" $((60 + n / 4)) "$d.conf" run)
+        p1=$(cpu_ticks "$AZ_PEBBLE_PID") n1=$(cpu_ticks "$S5_NAMED_PID")
+        # what the peers spent meanwhile: the two cores are shared by all three
+        rec "scale.pass.$n.pebble_cpu_s" "$(awk -v a="$p0" -v b="$p1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+        rec "scale.pass.$n.named_cpu_s" "$(awk -v a="$n0" -v b="$n1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')"
         cp "$C5/last.log" "$d.log"
         got=$(find "$d-certs" -mindepth 2 -maxdepth 2 -name cert.pem 2>/dev/null | wc -l)
         rec "scale.pass.$n.certs" "$got"

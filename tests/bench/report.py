@@ -651,6 +651,10 @@ else:
     for n in passes:
         got = rows.get(f"scale.pass.{n}.certs", [])
         p(f"- N = {n:,}: certificates stored per run: {', '.join(got) or '—'}")
+        if rows.get(f"scale.pass.{n}.pebble_cpu_s"):
+            p(f"- N = {n:,}: CPU spent meanwhile by Pebble {fmt(med(f'scale.pass.{n}.pebble_cpu_s'), ' s')}, "
+              f"by named {fmt(med(f'scale.pass.{n}.named_cpu_s'), ' s')} (medians; with the issuer's, "
+              f"what the {one('machine.nproc', '')} cores had to do in the run's wall time)")
     for n in stats:
         p(f"- status at {n:,} zones: {one(f'scale.status.{n}.valid')} zones valid")
     big = [k for k in rows if k.startswith("scale.named_rss.")]
