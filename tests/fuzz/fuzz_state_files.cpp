@@ -10,6 +10,9 @@
 //                            CA of the seeds, then what a pass and status ask
 //                            of it: check, plan, usage and remaining, at a
 //                            fixed "now" (kNow);
+//   rate-budget.journal      the same, with the input as the journal beside
+//                            an empty rate-budget.json (a crash may cut its
+//                            last line anywhere);
 //   ca-failover.json         CaFailover::read and CaFailover's constructor
 //                            (ca_failover.h).
 //
@@ -28,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,8 +80,7 @@ void read_zone_state(const fuzz::TempDir& dir, std::string_view input) {
     require(text_of(once) == text_of(twice));
 }
 
-void read_rate_budget(const fuzz::TempDir& dir, std::string_view input) {
-    dir.write("rate-budget.json", input);
+void ask_rate_budget(const fuzz::TempDir& dir) {
     const std::vector<DnsName> zone{DnsName::parse("example.com"), DnsName::parse("*.example.com")};
     const std::vector<DnsName> other{DnsName::parse("a.example.co.uk")};
     RateBudget budget(dir.path() / "rate-budget.json", kCa, RateLimits::letsencrypt());
@@ -90,6 +93,18 @@ void read_rate_budget(const fuzz::TempDir& dir, std::string_view input) {
     for (const RateBudget::Remaining& r : budget.remaining({zone, other}, kNow)) {
         require(r.left <= r.max);
     }
+}
+
+void read_rate_budget(const fuzz::TempDir& dir, std::string_view input) {
+    std::filesystem::remove(dir.path() / "rate-budget.journal");
+    dir.write("rate-budget.json", input);
+    ask_rate_budget(dir);
+}
+
+void read_rate_budget_journal(const fuzz::TempDir& dir, std::string_view input) {
+    dir.write("rate-budget.json", "{}");
+    dir.write("rate-budget.journal", input);
+    ask_rate_budget(dir);
 }
 
 void read_ca_failover(const fuzz::TempDir& dir, std::string_view input) {
@@ -107,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const fuzz::TempDir& dir = state_dir();
     read_zone_state(dir, input);
     read_rate_budget(dir, input);
+    read_rate_budget_journal(dir, input);
     read_ca_failover(dir, input);
     return 0;
 }
