@@ -4,13 +4,20 @@
 #include <json/value.h>
 #include <json/writer.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <iomanip>
+#include <memory>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "common/name_path.h"
+#include "common/parallel.h"
 #include "common/utc_time.h"
 #include "issuer/certs/cert_store.h"
 #include "issuer/certs/ct.h"
@@ -282,38 +289,6 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
     return z;
 }
 
-void print_status_json(const IssuerConfig& config, const std::vector<ZoneStatus>& rows, SysTime now,
-                       std::ostream& out) {
-    const auto ct_logs = config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr;
-    Json::StreamWriterBuilder w;
-    w["indentation"] = "  ";
-    w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
-    // One zone's object at a time, as jsoncpp would indent it inside the
-    // list, so that 10,000 zones are never one tree in memory.
-    bool first = true;
-    auto put = [&](const Json::Value& z) {
-        std::string text = Json::writeString(w, z);
-        for (std::size_t at = text.find('\n'); at != std::string::npos;
-             at = text.find('\n', at + 3)) {
-            text.replace(at, 1, "\n  ");  // JSON strings hold no raw newline
-        }
-        out << (first ? "[\n  " : ",\n  ") << text;
-        first = false;
-    };
-    for (const ZoneStatus& st : rows) {
-        put(zone_json(config, ct_logs.get(), st, now));
-    }
-    for (const auto& left : config.left) {
-        Json::Value z(Json::objectValue);
-        z["zone"] = left.zone.text();
-        z["source"] = "catalog " + left.catalog.text();
-        z["state"] = "left the catalog";
-        z["certificates"] = certs_of(config, left.zone);
-        put(z);
-    }
-    out << (first ? "[]\n" : "\n]\n");
-}
-
 // What follows a zone's names in the table: problem, deferral, fallback CA,
 // the last attempt's failure, the deploy hook's.
 void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now,
@@ -349,40 +324,106 @@ void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now
     }
 }
 
-void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus>& rows,
-                        SysTime now, std::ostream& out) {
-    out << std::left << std::setw(32) << "ZONE" << std::setw(9) << "STATE" << std::setw(22)
-        << "NOT AFTER" << std::setw(10) << "DAYS LEFT" << std::setw(30) << "NEXT"
-        << "NAMES / LAST ERROR\n";
-    for (const ZoneStatus& st : rows) {
-        std::string names;
-        for (const std::string& n : st.cert ? st.cert->dns_names : std::vector<std::string>{}) {
-            names += (names.empty() ? "" : ", ") + n;
-        }
-        std::ostringstream days;
-        if (st.cert) {
-            days << std::fixed << std::setprecision(1) << days_between(now, st.cert->not_after);
-        }
-        const std::string next =
-            st.next_action + " " + (st.next_attempt <= now ? "now" : format_utc(st.next_attempt));
-        out << std::left << std::setw(32) << st.zone.text() << std::setw(9) << to_string(st.state)
-            << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-") << std::setw(10)
-            << (st.cert ? days.str() : "-") << std::setw(30) << next
-            << (names.empty() ? "-" : names) << key_types_text(config, st);
-        if (const auto it = config.catalog_of.find(st.zone); it != config.catalog_of.end()) {
-            out << "  (from catalog " << it->second.text();
-            if (const DnsName* coo = coo_of(config, st.zone)) {
-                out << "; coo: moving to catalog " << coo->text();
-            }
-            out << ")";
-        }
-        print_remarks(config, st, now, out);
-        out << "\n";
+// The table's line for a zone (with its newline).
+std::string table_line(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+    std::string names;
+    for (const std::string& n : st.cert ? st.cert->dns_names : std::vector<std::string>{}) {
+        names += (names.empty() ? "" : ", ") + n;
     }
-    for (const auto& left : config.left) {
-        out << std::left << std::setw(32) << left.zone.text() << "left the catalog "
-            << left.catalog.text() << ": not renewed; its certificates stay in "
-            << certs_of(config, left.zone) << "\n";
+    std::ostringstream days;
+    if (st.cert) {
+        days << std::fixed << std::setprecision(1) << days_between(now, st.cert->not_after);
+    }
+    const std::string next =
+        st.next_action + " " + (st.next_attempt <= now ? "now" : format_utc(st.next_attempt));
+    std::ostringstream out;
+    out << std::left << std::setw(32) << st.zone.text() << std::setw(9) << to_string(st.state)
+        << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-") << std::setw(10)
+        << (st.cert ? days.str() : "-") << std::setw(30) << next << (names.empty() ? "-" : names)
+        << key_types_text(config, st);
+    if (const auto it = config.catalog_of.find(st.zone); it != config.catalog_of.end()) {
+        out << "  (from catalog " << it->second.text();
+        if (const DnsName* coo = coo_of(config, st.zone)) {
+            out << "; coo: moving to catalog " << coo->text();
+        }
+        out << ")";
+    }
+    print_remarks(config, st, now, out);
+    out << "\n";
+    return std::move(out).str();
+}
+
+// The JSON text of one zone's object, indented as an element of the
+// top-level array ("  {\n    \"ca\" : ...\n  }"). jsoncpp's styled
+// writer with two-space indentation, as `status --json` has always written.
+class ObjectText {
+  public:
+    ObjectText() {
+        Json::StreamWriterBuilder w;
+        w["indentation"] = "  ";
+        w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
+        writer_.reset(w.newStreamWriter());
+    }
+    std::string operator()(const Json::Value& z) {
+        buf_.str("");
+        writer_->write(z, &buf_);
+        std::string text = "  " + std::move(buf_).str();
+        for (std::size_t at = text.find('\n'); at != std::string::npos;
+             at = text.find('\n', at + 3)) {
+            text.replace(at, 1, "\n  ");  // JSON strings hold no raw newline
+        }
+        return text;
+    }
+
+  private:
+    std::unique_ptr<Json::StreamWriter> writer_;
+    std::ostringstream buf_;
+};
+
+// One zone as status shows it, worked out on any thread.
+struct ZoneRow {
+    bool ok = false;   // valid, and not without a standby set for too long
+    std::string text;  // its JSON object (ObjectText) or its table line
+};
+
+// Reading a zone (its state file, its certificates' summary checked against
+// the store) and writing its object is most of status's work, and needs
+// nothing of the other zones: a few threads do it for a batch of zones at a
+// time, which is then printed in order, so that only a batch of rows is in
+// memory at once.
+constexpr std::size_t kBatch = 256;
+
+// Every configured zone's row, in order, handed to `print` a batch at a time.
+template <typename Print>
+void each_zone_row(const IssuerConfig& config, const CtLogList* ct_logs, bool json, SysTime now,
+                   Print print) {
+    const std::size_t threads = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
+    std::vector<ZoneRow> rows;
+    for (std::size_t from = 0; from < config.zones.size(); from += kBatch) {
+        const std::size_t count = std::min(kBatch, config.zones.size() - from);
+        rows.assign(count, ZoneRow{});
+        std::atomic<std::size_t> next{0};
+        std::mutex failed_mutex;
+        std::exception_ptr failed;
+        for_each_index_parallel(threads, threads, [&](std::size_t) {
+            ObjectText object_text;  // a thread's own (a StreamWriter is not shared)
+            for (std::size_t i = next++; i < count; i = next++) {
+                try {
+                    const ZoneStatus st = zone_status(config, config.zones[from + i], now);
+                    rows[i].ok =
+                        st.state == CertState::valid && !standby_missing_too_long(config, st, now);
+                    rows[i].text = json ? object_text(zone_json(config, ct_logs, st, now))
+                                        : table_line(config, st, now);
+                } catch (...) {
+                    const std::lock_guard lock(failed_mutex);
+                    failed = failed ? failed : std::current_exception();
+                }
+            }
+        });
+        if (failed) {
+            std::rethrow_exception(failed);
+        }
+        print(rows);
     }
 }
 
@@ -390,18 +431,42 @@ void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus
 
 int status_command(const IssuerConfig& config, bool json, std::ostream& out) {
     const auto now = std::chrono::system_clock::now();
+    const auto ct_logs =
+        json && config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr;
     bool all_valid = true;
-    std::vector<ZoneStatus> rows;
-    rows.reserve(config.zones.size());
-    for (const DnsName& zone : config.zones) {
-        rows.push_back(zone_status(config, zone, now));
-        all_valid = all_valid && rows.back().state == CertState::valid &&
-                    !standby_missing_too_long(config, rows.back(), now);
+    bool first = true;
+    if (!json) {
+        out << std::left << std::setw(32) << "ZONE" << std::setw(9) << "STATE" << std::setw(22)
+            << "NOT AFTER" << std::setw(10) << "DAYS LEFT" << std::setw(30) << "NEXT"
+            << "NAMES / LAST ERROR\n";
+    }
+    each_zone_row(config, ct_logs.get(), json, now, [&](const std::vector<ZoneRow>& rows) {
+        for (const ZoneRow& row : rows) {
+            all_valid = all_valid && row.ok;
+            if (json) {
+                out << (first ? "[\n" : ",\n");
+            }
+            out << row.text;
+            first = false;
+        }
+    });
+    for (const auto& left : config.left) {
+        if (json) {
+            Json::Value z(Json::objectValue);
+            z["zone"] = left.zone.text();
+            z["source"] = "catalog " + left.catalog.text();
+            z["state"] = "left the catalog";
+            z["certificates"] = certs_of(config, left.zone);
+            out << (first ? "[\n" : ",\n") << ObjectText()(z);
+            first = false;
+        } else {
+            out << std::left << std::setw(32) << left.zone.text() << "left the catalog "
+                << left.catalog.text() << ": not renewed; its certificates stay in "
+                << certs_of(config, left.zone) << "\n";
+        }
     }
     if (json) {
-        print_status_json(config, rows, now, out);
-    } else {
-        print_status_table(config, rows, now, out);
+        out << (first ? "[]\n" : "\n]\n");
     }
     return all_valid ? kExitOk : kExitFailed;
 }
