@@ -2,15 +2,12 @@
 #include "issuer/cli/status_command.h"
 
 #include <json/value.h>
-#include <json/writer.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <exception>
 #include <iomanip>
-#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -21,6 +18,7 @@
 #include "common/utc_time.h"
 #include "issuer/certs/cert_store.h"
 #include "issuer/certs/ct.h"
+#include "issuer/json/json_styled.h"
 #include "issuer/pass/runner.h"
 #include "issuer/pass/standby.h"
 #include "issuer/pass/zone_status.h"
@@ -354,36 +352,19 @@ std::string table_line(const IssuerConfig& config, const ZoneStatus& st, SysTime
 }
 
 // The JSON text of one zone's object, indented as an element of the
-// top-level array ("  {\n    \"ca\" : ...\n  }"). jsoncpp's styled
-// writer with two-space indentation, as `status --json` has always written.
-class ObjectText {
-  public:
-    ObjectText() {
-        Json::StreamWriterBuilder w;
-        w["indentation"] = "  ";
-        w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
-        writer_.reset(w.newStreamWriter());
-    }
-    std::string operator()(const Json::Value& z) {
-        buf_.str("");
-        writer_->write(z, &buf_);
-        std::string text = "  " + std::move(buf_).str();
-        for (std::size_t at = text.find('\n'); at != std::string::npos;
-             at = text.find('\n', at + 3)) {
-            text.replace(at, 1, "\n  ");  // JSON strings hold no raw newline
-        }
-        return text;
-    }
-
-  private:
-    std::unique_ptr<Json::StreamWriter> writer_;
-    std::ostringstream buf_;
-};
+// top-level array ("  {\n    \"ca\" : ...\n  }"), as jsoncpp's styled writer
+// has always written it for status (json_styled.h).
+std::string object_text(const Json::Value& z) {
+    std::string text = "  ";
+    // precision 15: days_left 9.9, not 9.9000000000000004
+    append_styled_json(text, z, {.indentation = "  ", .precision = 15, .depth = 1});
+    return text;
+}
 
 // One zone as status shows it, worked out on any thread.
 struct ZoneRow {
     bool ok = false;   // valid, and not without a standby set for too long
-    std::string text;  // its JSON object (ObjectText) or its table line
+    std::string text;  // its JSON object (object_text) or its table line
 };
 
 // Reading a zone (its state file, its certificates' summary checked against
@@ -402,22 +383,18 @@ void each_zone_row(const IssuerConfig& config, const CtLogList* ct_logs, bool js
     for (std::size_t from = 0; from < config.zones.size(); from += kBatch) {
         const std::size_t count = std::min(kBatch, config.zones.size() - from);
         rows.assign(count, ZoneRow{});
-        std::atomic<std::size_t> next{0};
         std::mutex failed_mutex;
         std::exception_ptr failed;
-        for_each_index_parallel(threads, threads, [&](std::size_t) {
-            ObjectText object_text;  // a thread's own (a StreamWriter is not shared)
-            for (std::size_t i = next++; i < count; i = next++) {
-                try {
-                    const ZoneStatus st = zone_status(config, config.zones[from + i], now);
-                    rows[i].ok =
-                        st.state == CertState::valid && !standby_missing_too_long(config, st, now);
-                    rows[i].text = json ? object_text(zone_json(config, ct_logs, st, now))
-                                        : table_line(config, st, now);
-                } catch (...) {
-                    const std::lock_guard lock(failed_mutex);
-                    failed = failed ? failed : std::current_exception();
-                }
+        for_each_index_parallel(threads, count, [&](std::size_t i) {
+            try {
+                const ZoneStatus st = zone_status(config, config.zones[from + i], now);
+                rows[i].ok =
+                    st.state == CertState::valid && !standby_missing_too_long(config, st, now);
+                rows[i].text = json ? object_text(zone_json(config, ct_logs, st, now))
+                                    : table_line(config, st, now);
+            } catch (...) {
+                const std::lock_guard lock(failed_mutex);
+                failed = failed ? failed : std::current_exception();
             }
         });
         if (failed) {
@@ -457,7 +434,7 @@ int status_command(const IssuerConfig& config, bool json, std::ostream& out) {
             z["source"] = "catalog " + left.catalog.text();
             z["state"] = "left the catalog";
             z["certificates"] = certs_of(config, left.zone);
-            out << (first ? "[\n" : ",\n") << ObjectText()(z);
+            out << (first ? "[\n" : ",\n") << object_text(z);
             first = false;
         } else {
             out << std::left << std::setw(32) << left.zone.text() << "left the catalog "

@@ -76,9 +76,11 @@ acmezone_unit_test(test_issuer_serve
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_fleet_view.cpp
     LIBS acmezone_issuer_lib)
 
-# json/: the one JSON reader (never throws, bounded nesting); hermetic.
+# json/: the one JSON reader (never throws, bounded nesting) and the styled
+# writer (the same text as jsoncpp's); hermetic.
 acmezone_unit_test(test_issuer_json
     ${CMAKE_CURRENT_LIST_DIR}/json/test_json_text.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/json/test_json_styled.cpp
     LIBS acmezone_issuer_lib)
 
 # fetch/: acmezone-fetch's answers (parsed and checked before installing,
