@@ -51,9 +51,10 @@ acmezone_unit_test(test_issuer_pass
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_cert_summary.cpp
     LIBS acmezone_issuer_lib TSAN)
 
-# cli/: issuer.conf and the zones file.
+# cli/: issuer.conf and the zones file; status's listing (test PKI).
 acmezone_unit_test(test_issuer_cli
     ${CMAKE_CURRENT_LIST_DIR}/cli/test_issuer_config.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cli/test_status_command.cpp
     LIBS acmezone_issuer_lib)
 
 # outputs/: the metrics text format, hooks (environment, stdin, exit codes,
