@@ -51,11 +51,16 @@ acmezone_unit_test(test_issuer_pass
     ${CMAKE_CURRENT_LIST_DIR}/pass/test_cert_summary.cpp
     LIBS acmezone_issuer_lib TSAN)
 
-# cli/: issuer.conf and the zones file; status's listing (test PKI).
+# cli/: issuer.conf and the zones file.
 acmezone_unit_test(test_issuer_cli
     ${CMAKE_CURRENT_LIST_DIR}/cli/test_issuer_config.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/cli/test_status_command.cpp
     LIBS acmezone_issuer_lib)
+
+# cli/: status's listing over a test PKI's certificates, its zones read by a
+# few threads (so also in the ThreadSanitizer tier).
+acmezone_unit_test(test_issuer_status
+    ${CMAKE_CURRENT_LIST_DIR}/cli/test_status_command.cpp
+    LIBS acmezone_issuer_lib TSAN)
 
 # outputs/: the metrics text format, hooks (environment, stdin, exit codes,
 # timeouts) and notifications.
