@@ -178,17 +178,30 @@ class Writer {
         }
         indented_ = false;
     }
-    void indent() { indent_ += options_.indentation; }
-    void unindent() { indent_.resize(indent_.size() - options_.indentation.size()); }
-
-    void object(const Json::Value& v) {
+    // An object's or array's brackets: "{}" or "[]" alone when it is empty
+    // (false: nothing inside to write), else the opening one on a line of
+    // its own and the closing one on a new line at the same depth.
+    bool open(const Json::Value& v, char bracket) {
         if (v.empty()) {
-            out_ += "{}";
-            return;
+            out_ += bracket;
+            out_ += bracket == '{' ? '}' : ']';
+            return false;
         }
         start_line();
-        out_ += '{';
-        indent();
+        out_ += bracket;
+        indent_ += options_.indentation;
+        return true;
+    }
+    void close(char bracket) {
+        indent_.resize(indent_.size() - options_.indentation.size());
+        start_line();
+        out_ += bracket;
+    }
+
+    void object(const Json::Value& v) {
+        if (!open(v, '{')) {
+            return;
+        }
         for (auto it = v.begin(); it != v.end(); ++it) {
             if (it != v.begin()) {
                 out_ += ',';
@@ -200,34 +213,25 @@ class Writer {
             out_ += " : ";
             value(*it);
         }
-        unindent();
-        start_line();
-        out_ += '}';
+        close('}');
     }
 
+    // Each element on a line of its own; an object or array element opens
+    // on that line.
     void array(const Json::Value& v) {
-        if (v.empty()) {
-            out_ += "[]";
+        if (!open(v, '[')) {
             return;
         }
-        start_line();
-        out_ += '[';
-        indent();
         for (Json::ArrayIndex i = 0; i < v.size(); ++i) {
             if (i > 0) {
                 out_ += ',';
             }
-            if (!indented_) {
-                out_ += '\n';
-                out_ += indent_;
-            }
+            start_line();
             indented_ = true;
             value(v[i]);
             indented_ = false;
         }
-        unindent();
-        start_line();
-        out_ += ']';
+        close(']');
     }
 
     std::string& out_;
