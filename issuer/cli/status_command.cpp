@@ -169,24 +169,19 @@ void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
     z["names"] = std::move(names);
 }
 
-// The live set is from the standby CA (switched to), which renews it; the
-// next standby set comes from the first CA (ca_session.h zone_ca_roles).
-bool live_from_standby_ca(const IssuerConfig& config, const ZoneStatus& st) {
-    return zone_ca_roles(config, st.saved.ca).live == CaRole::standby;
-}
-
 // With [acme] standby-directory, the zone's standby set (pass/standby.h):
 // "standby": {"present", "problem", "ca", "next_from", "not_after",
 // "key_types", "renew_at", "renew_basis", "last_error", "failures",
 // "retry_at"}; next_from:
 // the directory its next standby set is ordered from.
-Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, const ZoneCaRoles& roles,
+                         SysTime now) {
     const StandbyView v = standby_view(config, CertStore(config.certs_dir), st.zone, st.saved, now);
     Json::Value j(Json::objectValue);
     j["present"] = v.present;
     j["problem"] = v.problem;
     j["ca"] = v.ca;
-    j["next_from"] = role_directory(config, zone_ca_roles(config, st.saved.ca).standby);
+    j["next_from"] = role_directory(config, roles.standby);
     j["not_after"] = optional_time(v.not_after);
     Json::Value types(Json::arrayValue);
     for (KeyType t : v.types) {
@@ -275,15 +270,18 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
         z["deferred_by"] = st.saved.deferred_by;
     }
     // The directory the live set is renewed from (the first CA's, which may
-    // fall over to the fallback; the standby CA's for a switched zone).
-    z["renews_from"] = role_directory(config, zone_ca_roles(config, st.saved.ca).live);
+    // fall over to the fallback; the standby CA's for a switched zone, whose
+    // next standby set comes from the first CA): ca_session.h zone_ca_roles.
+    const ZoneCaRoles roles = zone_ca_roles(config, st.saved.ca);
+    const bool live_from_standby_ca = roles.live == CaRole::standby;
+    z["renews_from"] = role_directory(config, roles.live);
     if (!st.saved.ca.empty()) {
         z["ca"] = st.saved.ca;
-        z["ca_fallback"] = st.saved.ca != config.directory && !live_from_standby_ca(config, st);
-        z["ca_standby"] = live_from_standby_ca(config, st);
+        z["ca_fallback"] = st.saved.ca != config.directory && !live_from_standby_ca;
+        z["ca_standby"] = live_from_standby_ca;
     }
     if (config.standby) {
-        z["standby"] = standby_json(config, st, now);
+        z["standby"] = standby_json(config, st, roles, now);
     }
     return z;
 }
@@ -300,7 +298,7 @@ void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now
             << st.saved.deferred_by;
     }
     const ZoneCaRoles roles = zone_ca_roles(config, st.saved.ca);
-    if (live_from_standby_ca(config, st)) {
+    if (roles.live == CaRole::standby) {  // switched: renewed from the standby CA
         out << "  (live set switched to the standby CA " << st.saved.ca
             << ", renewed from it; next standby set from " << config.directory << ")";
     } else if (!roles.note.empty()) {
