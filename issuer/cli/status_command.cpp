@@ -2,18 +2,24 @@
 #include "issuer/cli/status_command.h"
 
 #include <json/value.h>
-#include <json/writer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <iomanip>
+#include <mutex>
 #include <sstream>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/name_path.h"
+#include "common/parallel.h"
 #include "common/utc_time.h"
 #include "issuer/certs/cert_store.h"
 #include "issuer/certs/ct.h"
+#include "issuer/json/json_styled.h"
 #include "issuer/pass/runner.h"
 #include "issuer/pass/standby.h"
 #include "issuer/pass/zone_status.h"
@@ -67,11 +73,11 @@ void put_ct(const CertStore& store, const ZoneStatus& st, KeyType type, const Ct
             one["log"] = sct.log_name;
             one["timestamp"] = format_utc(sct.timestamp);
             one["status"] = std::string(to_string(sct.status));
-            scts.append(one);
+            scts.append(std::move(one));
         }
         j["sct_count"] = static_cast<Json::UInt>(report.scts.size());
-        j["ct_logs"] = counted;
-        j["scts"] = scts;
+        j["ct_logs"] = std::move(counted);
+        j["scts"] = std::move(scts);
         j["ct_problem"] = ct_policy_failure(report);
     } catch (const std::exception& e) {
         j["sct_count"] = Json::Value::null;
@@ -103,9 +109,9 @@ void put_certificates(const IssuerConfig& config, const CtLogList* ct_logs, cons
                 z["ari_window"] = w;
             }
         }
-        certs.append(j);
+        certs.append(std::move(j));
     }
-    z["certificates"] = certs;
+    z["certificates"] = std::move(certs);
 }
 
 // Each configured key type's certificate, as zone_status read it:
@@ -127,7 +133,7 @@ Json::Value key_types_json(const IssuerConfig& config, const ZoneStatus& st) {
         row["key_type"] = std::string(to_string(type));
         const ZoneStatus::Certificate* c = certificate_of_type(st, type);
         row["not_after"] = c ? Json::Value(format_utc(c->not_after)) : Json::Value::null;
-        list.append(row);
+        list.append(std::move(row));
     }
     return list;
 }
@@ -160,13 +166,7 @@ void put_cert(const ZoneStatus& st, SysTime now, Json::Value& z) {
         z["not_after"] = Json::Value::null;
         z["days_left"] = Json::Value::null;
     }
-    z["names"] = names;
-}
-
-// The live set is from the standby CA (switched to), which renews it; the
-// next standby set comes from the first CA (ca_session.h zone_ca_roles).
-bool live_from_standby_ca(const IssuerConfig& config, const ZoneStatus& st) {
-    return zone_ca_roles(config, st.saved.ca).live == CaRole::standby;
+    z["names"] = std::move(names);
 }
 
 // With [acme] standby-directory, the zone's standby set (pass/standby.h):
@@ -174,19 +174,20 @@ bool live_from_standby_ca(const IssuerConfig& config, const ZoneStatus& st) {
 // "key_types", "renew_at", "renew_basis", "last_error", "failures",
 // "retry_at"}; next_from:
 // the directory its next standby set is ordered from.
-Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+Json::Value standby_json(const IssuerConfig& config, const ZoneStatus& st, const ZoneCaRoles& roles,
+                         SysTime now) {
     const StandbyView v = standby_view(config, CertStore(config.certs_dir), st.zone, st.saved, now);
     Json::Value j(Json::objectValue);
     j["present"] = v.present;
     j["problem"] = v.problem;
     j["ca"] = v.ca;
-    j["next_from"] = role_directory(config, zone_ca_roles(config, st.saved.ca).standby);
+    j["next_from"] = role_directory(config, roles.standby);
     j["not_after"] = optional_time(v.not_after);
     Json::Value types(Json::arrayValue);
     for (KeyType t : v.types) {
         types.append(std::string(to_string(t)));
     }
-    j["key_types"] = types;
+    j["key_types"] = std::move(types);
     j["renew_at"] = v.present ? Json::Value(format_utc(v.wanted_at)) : Json::Value::null;
     j["renew_basis"] = v.renew_basis;
     j["last_error"] = st.saved.standby.last_error;
@@ -269,49 +270,20 @@ Json::Value zone_json(const IssuerConfig& config, const CtLogList* ct_logs, cons
         z["deferred_by"] = st.saved.deferred_by;
     }
     // The directory the live set is renewed from (the first CA's, which may
-    // fall over to the fallback; the standby CA's for a switched zone).
-    z["renews_from"] = role_directory(config, zone_ca_roles(config, st.saved.ca).live);
+    // fall over to the fallback; the standby CA's for a switched zone, whose
+    // next standby set comes from the first CA): ca_session.h zone_ca_roles.
+    const ZoneCaRoles roles = zone_ca_roles(config, st.saved.ca);
+    const bool live_from_standby_ca = roles.live == CaRole::standby;
+    z["renews_from"] = role_directory(config, roles.live);
     if (!st.saved.ca.empty()) {
         z["ca"] = st.saved.ca;
-        z["ca_fallback"] = st.saved.ca != config.directory && !live_from_standby_ca(config, st);
-        z["ca_standby"] = live_from_standby_ca(config, st);
+        z["ca_fallback"] = st.saved.ca != config.directory && !live_from_standby_ca;
+        z["ca_standby"] = live_from_standby_ca;
     }
     if (config.standby) {
-        z["standby"] = standby_json(config, st, now);
+        z["standby"] = standby_json(config, st, roles, now);
     }
     return z;
-}
-
-void print_status_json(const IssuerConfig& config, const std::vector<ZoneStatus>& rows, SysTime now,
-                       std::ostream& out) {
-    const auto ct_logs = config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr;
-    Json::StreamWriterBuilder w;
-    w["indentation"] = "  ";
-    w["precision"] = 15;  // days_left 9.9, not 9.9000000000000004
-    // One zone's object at a time, as jsoncpp would indent it inside the
-    // list, so that 10,000 zones are never one tree in memory.
-    bool first = true;
-    auto put = [&](const Json::Value& z) {
-        std::string text = Json::writeString(w, z);
-        for (std::size_t at = text.find('\n'); at != std::string::npos;
-             at = text.find('\n', at + 3)) {
-            text.replace(at, 1, "\n  ");  // JSON strings hold no raw newline
-        }
-        out << (first ? "[\n  " : ",\n  ") << text;
-        first = false;
-    };
-    for (const ZoneStatus& st : rows) {
-        put(zone_json(config, ct_logs.get(), st, now));
-    }
-    for (const auto& left : config.left) {
-        Json::Value z(Json::objectValue);
-        z["zone"] = left.zone.text();
-        z["source"] = "catalog " + left.catalog.text();
-        z["state"] = "left the catalog";
-        z["certificates"] = certs_of(config, left.zone);
-        put(z);
-    }
-    out << (first ? "[]\n" : "\n]\n");
 }
 
 // What follows a zone's names in the table: problem, deferral, fallback CA,
@@ -326,7 +298,7 @@ void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now
             << st.saved.deferred_by;
     }
     const ZoneCaRoles roles = zone_ca_roles(config, st.saved.ca);
-    if (live_from_standby_ca(config, st)) {
+    if (roles.live == CaRole::standby) {  // switched: renewed from the standby CA
         out << "  (live set switched to the standby CA " << st.saved.ca
             << ", renewed from it; next standby set from " << config.directory << ")";
     } else if (!roles.note.empty()) {
@@ -349,40 +321,87 @@ void print_remarks(const IssuerConfig& config, const ZoneStatus& st, SysTime now
     }
 }
 
-void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus>& rows,
-                        SysTime now, std::ostream& out) {
-    out << std::left << std::setw(32) << "ZONE" << std::setw(9) << "STATE" << std::setw(22)
-        << "NOT AFTER" << std::setw(10) << "DAYS LEFT" << std::setw(30) << "NEXT"
-        << "NAMES / LAST ERROR\n";
-    for (const ZoneStatus& st : rows) {
-        std::string names;
-        for (const std::string& n : st.cert ? st.cert->dns_names : std::vector<std::string>{}) {
-            names += (names.empty() ? "" : ", ") + n;
-        }
-        std::ostringstream days;
-        if (st.cert) {
-            days << std::fixed << std::setprecision(1) << days_between(now, st.cert->not_after);
-        }
-        const std::string next =
-            st.next_action + " " + (st.next_attempt <= now ? "now" : format_utc(st.next_attempt));
-        out << std::left << std::setw(32) << st.zone.text() << std::setw(9) << to_string(st.state)
-            << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-") << std::setw(10)
-            << (st.cert ? days.str() : "-") << std::setw(30) << next
-            << (names.empty() ? "-" : names) << key_types_text(config, st);
-        if (const auto it = config.catalog_of.find(st.zone); it != config.catalog_of.end()) {
-            out << "  (from catalog " << it->second.text();
-            if (const DnsName* coo = coo_of(config, st.zone)) {
-                out << "; coo: moving to catalog " << coo->text();
-            }
-            out << ")";
-        }
-        print_remarks(config, st, now, out);
-        out << "\n";
+// The table's line for a zone (with its newline).
+std::string table_line(const IssuerConfig& config, const ZoneStatus& st, SysTime now) {
+    std::string names;
+    for (const std::string& n : st.cert ? st.cert->dns_names : std::vector<std::string>{}) {
+        names += (names.empty() ? "" : ", ") + n;
     }
-    for (const auto& left : config.left) {
-        out << std::left << std::setw(32) << left.zone.text() << "left the catalog "
-            << left.catalog.text() << ": not renewed; its certificates stay in "
-            << certs_of(config, left.zone) << "\n";
+    std::ostringstream days;
+    if (st.cert) {
+        days << std::fixed << std::setprecision(1) << days_between(now, st.cert->not_after);
+    }
+    const std::string next =
+        st.next_action + " " + (st.next_attempt <= now ? "now" : format_utc(st.next_attempt));
+    std::ostringstream out;
+    out << std::left << std::setw(32) << st.zone.text() << std::setw(9) << to_string(st.state)
+        << std::setw(22) << (st.cert ? format_utc(st.cert->not_after) : "-") << std::setw(10)
+        << (st.cert ? days.str() : "-") << std::setw(30) << next << (names.empty() ? "-" : names)
+        << key_types_text(config, st);
+    if (const auto it = config.catalog_of.find(st.zone); it != config.catalog_of.end()) {
+        out << "  (from catalog " << it->second.text();
+        if (const DnsName* coo = coo_of(config, st.zone)) {
+            out << "; coo: moving to catalog " << coo->text();
+        }
+        out << ")";
+    }
+    print_remarks(config, st, now, out);
+    out << "\n";
+    return std::move(out).str();
+}
+
+// The JSON text of one zone's object, indented as an element of the
+// top-level array ("  {\n    \"ca\" : ...\n  }"), as jsoncpp's styled writer
+// has always written it for status (json_styled.h).
+std::string object_text(const Json::Value& z) {
+    std::string text;
+    text.reserve(4096);  // a zone's object is 1.5 KB with one key type
+    text += "  ";
+    // precision 15: days_left 9.9, not 9.9000000000000004
+    append_styled_json(text, z, {.indentation = "  ", .precision = 15, .depth = 1});
+    return text;
+}
+
+// One zone as status shows it, worked out on any thread.
+struct ZoneRow {
+    bool ok = false;   // valid, and not without a standby set for too long
+    std::string text;  // its JSON object (object_text) or its table line
+};
+
+// Reading a zone (its state file, its certificates' summary checked against
+// the store) and writing its object is most of status's work, and needs
+// nothing of the other zones: a few threads do it for a batch of zones at a
+// time, which is then printed in order, so that only a batch of rows is in
+// memory at once.
+constexpr std::size_t kBatch = 256;
+
+// Every configured zone's row, in order, handed to `print` a batch at a time.
+template <typename Print>
+void each_zone_row(const IssuerConfig& config, const CtLogList* ct_logs, bool json, SysTime now,
+                   Print print) {
+    const std::size_t threads = std::clamp(std::thread::hardware_concurrency(), 1U, 8U);
+    std::vector<ZoneRow> rows;
+    for (std::size_t from = 0; from < config.zones.size(); from += kBatch) {
+        const std::size_t count = std::min(kBatch, config.zones.size() - from);
+        rows.assign(count, ZoneRow{});
+        std::mutex failed_mutex;
+        std::exception_ptr failed;
+        for_each_index_parallel(threads, count, [&](std::size_t i) {
+            try {
+                const ZoneStatus st = zone_status(config, config.zones[from + i], now);
+                rows[i].ok =
+                    st.state == CertState::valid && !standby_missing_too_long(config, st, now);
+                rows[i].text = json ? object_text(zone_json(config, ct_logs, st, now))
+                                    : table_line(config, st, now);
+            } catch (...) {
+                const std::lock_guard lock(failed_mutex);
+                failed = failed ? failed : std::current_exception();
+            }
+        });
+        if (failed) {
+            std::rethrow_exception(failed);
+        }
+        print(rows);
     }
 }
 
@@ -390,18 +409,42 @@ void print_status_table(const IssuerConfig& config, const std::vector<ZoneStatus
 
 int status_command(const IssuerConfig& config, bool json, std::ostream& out) {
     const auto now = std::chrono::system_clock::now();
+    const auto ct_logs =
+        json && config.ct_log_list ? CtLogList::load(*config.ct_log_list) : nullptr;
     bool all_valid = true;
-    std::vector<ZoneStatus> rows;
-    rows.reserve(config.zones.size());
-    for (const DnsName& zone : config.zones) {
-        rows.push_back(zone_status(config, zone, now));
-        all_valid = all_valid && rows.back().state == CertState::valid &&
-                    !standby_missing_too_long(config, rows.back(), now);
+    bool first = true;
+    if (!json) {
+        out << std::left << std::setw(32) << "ZONE" << std::setw(9) << "STATE" << std::setw(22)
+            << "NOT AFTER" << std::setw(10) << "DAYS LEFT" << std::setw(30) << "NEXT"
+            << "NAMES / LAST ERROR\n";
+    }
+    each_zone_row(config, ct_logs.get(), json, now, [&](const std::vector<ZoneRow>& rows) {
+        for (const ZoneRow& row : rows) {
+            all_valid = all_valid && row.ok;
+            if (json) {
+                out << (first ? "[\n" : ",\n");
+            }
+            out << row.text;
+            first = false;
+        }
+    });
+    for (const auto& left : config.left) {
+        if (json) {
+            Json::Value z(Json::objectValue);
+            z["zone"] = left.zone.text();
+            z["source"] = "catalog " + left.catalog.text();
+            z["state"] = "left the catalog";
+            z["certificates"] = certs_of(config, left.zone);
+            out << (first ? "[\n" : ",\n") << object_text(z);
+            first = false;
+        } else {
+            out << std::left << std::setw(32) << left.zone.text() << "left the catalog "
+                << left.catalog.text() << ": not renewed; its certificates stay in "
+                << certs_of(config, left.zone) << "\n";
+        }
     }
     if (json) {
-        print_status_json(config, rows, now, out);
-    } else {
-        print_status_table(config, rows, now, out);
+        out << (first ? "[]\n" : "\n]\n");
     }
     return all_valid ? kExitOk : kExitFailed;
 }

@@ -10,8 +10,11 @@
 // catalog follow, one line each: "left the catalog C: not renewed; its
 // certificates stay in DIR" (JSON "state": "left the catalog"); they do not
 // change the exit code.
-// --json: an array of objects, one per zone (keys as print_status_json in
+// --json: an array of objects, one per zone (keys as zone_json in
 // status_command.cpp writes them).
+//
+// Zones are read by a few threads, a batch at a time, and listed in the
+// configuration's order.
 //
 // Exit codes: 0 every certificate is valid, 1 some is not (kExitOk,
 // kExitFailed of runner.h).

@@ -3,7 +3,9 @@
 
 #include <json/writer.h>
 
+#include <algorithm>
 #include <memory>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -247,9 +249,15 @@ ZoneState ZoneState::from_json(const Json::Value& doc, const std::string& origin
         log_warning(origin, ": not a JSON object; read as an empty state");
         return s;
     }
-    s.extra = doc;
-    for (const char* key : kKnown) {
-        s.extra.removeMember(key);
+    // Only the unknown members are copied (copying the document and removing
+    // the known ones copied its certificates' summary too, once a zone).
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+        const char* end = nullptr;
+        const char* name = it.memberName(&end);
+        const std::string_view key(name, static_cast<std::size_t>(end - name));
+        if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+            s.extra[std::string(key)] = *it;
+        }
     }
     const FieldReader r{doc, origin};
     s.last_attempt = r.time("last_attempt");

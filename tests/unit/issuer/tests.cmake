@@ -56,6 +56,12 @@ acmezone_unit_test(test_issuer_cli
     ${CMAKE_CURRENT_LIST_DIR}/cli/test_issuer_config.cpp
     LIBS acmezone_issuer_lib)
 
+# cli/: status's listing over a test PKI's certificates, its zones read by a
+# few threads (so also in the ThreadSanitizer tier).
+acmezone_unit_test(test_issuer_status
+    ${CMAKE_CURRENT_LIST_DIR}/cli/test_status_command.cpp
+    LIBS acmezone_issuer_lib TSAN)
+
 # outputs/: the metrics text format, hooks (environment, stdin, exit codes,
 # timeouts) and notifications.
 acmezone_unit_test(test_issuer_outputs
@@ -76,9 +82,11 @@ acmezone_unit_test(test_issuer_serve
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_fleet_view.cpp
     LIBS acmezone_issuer_lib)
 
-# json/: the one JSON reader (never throws, bounded nesting); hermetic.
+# json/: the one JSON reader (never throws, bounded nesting) and the styled
+# writer (the same text as jsoncpp's); hermetic.
 acmezone_unit_test(test_issuer_json
     ${CMAKE_CURRENT_LIST_DIR}/json/test_json_text.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/json/test_json_styled.cpp
     LIBS acmezone_issuer_lib)
 
 # fetch/: acmezone-fetch's answers (parsed and checked before installing,
