@@ -219,6 +219,19 @@ fs::path journal_of(const fs::path& file) {
     return j.replace_extension(".journal");
 }
 
+// The journal's text; nullopt when there is none. Throws std::system_error
+// when it cannot be read.
+std::optional<std::string> read_journal(const fs::path& journal) {
+    try {
+        return read_file(journal);
+    } catch (const std::system_error& e) {
+        if (e.code() == std::errc::no_such_file_or_directory) {
+            return std::nullopt;
+        }
+        throw;
+    }
+}
+
 // One journal line: an event recorded for `ca_url` after the snapshot of
 // generation `generation` was written.
 std::string journal_line(const std::string& ca_url, std::uint64_t generation, const EventList& kind,
@@ -346,15 +359,11 @@ class BudgetFiles {
     static void drop_journal_lines(const fs::path& file, const std::string& ca_url,
                                    std::uint64_t generation) {
         const fs::path journal = journal_of(file);
-        std::string text;
-        try {
-            text = read_file(journal);
-        } catch (const std::system_error& e) {
-            if (e.code() != std::errc::no_such_file_or_directory) {
-                throw;
-            }
+        const std::optional<std::string> read = read_journal(journal);
+        if (!read) {
             return;
         }
+        const std::string& text = *read;
         std::string kept;
         for_each_line(text, [&](std::size_t, std::string_view line) {
             std::string why;
@@ -437,16 +446,16 @@ RateBudget::RateBudget(fs::path file, std::string ca_url, RateLimits limits)
 // A line that cannot be read (cut short by a crash) is reported and skipped.
 void RateBudget::replay_journal(State& state) {
     const fs::path journal = journal_of(file_);
-    std::string text;
+    std::optional<std::string> text;
     try {
-        text = read_file(journal);
+        text = read_journal(journal);
     } catch (const std::system_error& e) {
-        if (e.code() != std::errc::no_such_file_or_directory) {
-            log_warning(journal.string(), ": ", e.what());
-        }
+        log_warning(journal.string(), ": ", e.what());
+    }
+    if (!text) {
         return;
     }
-    for_each_line(text, [&](std::size_t number, std::string_view line) {
+    for_each_line(*text, [&](std::size_t number, std::string_view line) {
         std::string why;
         std::optional<JournalLine> parsed = parse_journal_line(line, &why);
         try {
