@@ -112,7 +112,7 @@ void setup_tls(ssl::context& ctx, const ServeSettings& s) {
 // One configuration as loaded: new connections take the newest, each keeps
 // its own alive (SIGHUP).
 struct Setup {
-    explicit Setup(IssuerConfig c) : config(std::move(c)), answers(config) {
+    explicit Setup(IssuerConfig c) : config(std::move(c)), answers(config, true) {
         // Before the file is read: a change while it is read is seen next time.
         if (config.serve->client_crl) {
             crl_stamp = file_stamp(*config.serve->client_crl);

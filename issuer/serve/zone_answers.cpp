@@ -22,10 +22,18 @@ std::string to_json(const Json::Value& v) {
 
 }  // namespace
 
-ZoneAnswers::ZoneAnswers(const IssuerConfig& config)
+ZoneAnswers::ZoneAnswers(const IssuerConfig& config, bool watch_store)
     : config_(config),
       store_(config.certs_dir),
-      configured_(config.zones.begin(), config.zones.end()) {}
+      configured_(config.zones.begin(), config.zones.end()) {
+    if (watch_store) {
+        links_.emplace(store_);
+    }
+}
+
+std::optional<unsigned long> ZoneAnswers::current_version(const DnsName& zone) const {
+    return links_ ? links_->current_version(zone) : store_.current_version(zone);
+}
 
 std::string ZoneAnswers::not_after(const DnsName& zone, const StoredVersion& v) const {
     const auto found = not_after_.find(zone);
@@ -41,7 +49,7 @@ std::optional<unsigned long> ZoneAnswers::served_version(const DnsName& zone) co
     if (!configured_.contains(zone)) {
         return std::nullopt;
     }
-    const auto current = store_.current_version(zone);
+    const auto current = current_version(zone);
     if (!current) {
         return std::nullopt;
     }

@@ -69,6 +69,25 @@ TEST(ZoneAnswers, OneVersionItsEtagAndNotAfterFollowingANewVersion) {
     EXPECT_EQ(body_of(list)["zones"][0]["not_after"].asString(), not_after_2);
 }
 
+// serve's ZoneAnswers (the `current` links watched, current_links.h): a
+// client that has the version gets 304 until a new one is stored, and the
+// new one at the very next request.
+TEST(ZoneAnswers, WatchingTheStoreANewVersionIsAnsweredAtOnce) {
+    Fixture f;
+    f.store_valid_for(90 * 86400, 211);
+    const ZoneAnswers answers(f.config, true);
+    for (long serial = 212; serial < 216; ++serial) {
+        const Answer before = answers.zone(kZone, kWeb1, "");
+        ASSERT_EQ(before.status, 200u) << before.body;
+        EXPECT_EQ(answers.zone(kZone, kWeb1, before.etag).status, 304u);
+        EXPECT_EQ(answers.served_version(kZone), std::stoul(before.version));
+        f.store_valid_for(90 * 86400, serial);
+        const Answer after = answers.zone(kZone, kWeb1, before.etag);
+        ASSERT_EQ(after.status, 200u) << after.body;
+        EXPECT_EQ(std::stoul(after.version), std::stoul(before.version) + 1);
+    }
+}
+
 TEST(ZoneAnswers, TheSame404ForAnUnknownZoneAndAForbiddenOne) {
     Fixture f;
     f.store_valid_for(90 * 86400, 203);
