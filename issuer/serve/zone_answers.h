@@ -77,6 +77,16 @@ class ZoneAnswers {
     // Per zone: the version whose notAfter is known, and it. serve answers on
     // one thread (server.h), so the cache needs no lock.
     mutable std::unordered_map<DnsName, std::pair<unsigned long, std::string>> not_after_;
+    // Version `n` of `zone` read, the key type of a version without key-type
+    // subdirectories taken from the last read of that very version (its
+    // number and written time) instead of parsing its certificate again.
+    std::optional<StoredVersion> read_version(const DnsName& zone, unsigned long n) const;
+    struct TopType {
+        unsigned long number = 0;
+        std::chrono::system_clock::time_point written;
+        KeyType type;
+    };
+    mutable std::unordered_map<DnsName, TopType> top_type_;
 };
 
 // Whether an If-None-Match header value names `etag` (a list, weak or not, or *).
