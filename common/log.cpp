@@ -26,12 +26,17 @@ std::shared_ptr<const LogSink> g_sink;  // null: the default sink
 
 }  // namespace
 
-std::string format_log_line(LogLevel level, const std::string& line) {
-    std::string out = "acmezone: ";
+void append_log_line(std::string& out, LogLevel level, const std::string& line) {
+    out += "acmezone: ";
     out += to_string(level);
     out += ": ";
     out += line;
     out += '\n';
+}
+
+std::string format_log_line(LogLevel level, const std::string& line) {
+    std::string out;
+    append_log_line(out, level, line);
     return out;
 }
 

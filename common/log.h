@@ -24,6 +24,8 @@ void log_line(LogLevel level, const std::string& line);
 
 // The default sink's form of a line: "acmezone: <level>: <line>\n".
 std::string format_log_line(LogLevel level, const std::string& line);
+// The same appended to `out` (a sink that gathers lines).
+void append_log_line(std::string& out, LogLevel level, const std::string& line);
 // Writes whole formatted lines to stderr, with one write(2) when it takes
 // them all (as the default sink does for each line).
 void write_log_text(std::string_view text);

@@ -497,6 +497,11 @@ std::optional<std::chrono::system_clock::time_point> CertStore::version_written(
 
 std::optional<StoredVersion> CertStore::read_version(const DnsName& zone,
                                                      unsigned long number) const {
+    return read_version(zone, number, std::nullopt);
+}
+
+std::optional<StoredVersion> CertStore::read_version(const DnsName& zone, unsigned long number,
+                                                     std::optional<KeyType> top_type) const {
     const fs::path vdir = zone_dir(zone) / (".v-" + std::to_string(number));
     const auto written = version_written(zone, number);
     if (!written) {
@@ -525,7 +530,9 @@ std::optional<StoredVersion> CertStore::read_version(const DnsName& zone,
     for (const auto& [name, type] : typed) {
         v.files.push_back(read_files(vdir / name, type));
     }
-    if (v.files.empty()) {  // a version without subdirectories: its one certificate
+    if (v.files.empty() && top_type) {
+        v.files.push_back(read_files(vdir, *top_type));
+    } else if (v.files.empty()) {  // a version without subdirectories: its one certificate
         const std::string cert = read_file(vdir / "cert.pem");
         BioPtr bio = memory_bio(cert);
         X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));

@@ -156,6 +156,12 @@ class CertStore {
     // that version is gone (removed by a newer store()). Throws
     // std::runtime_error naming the file when one is missing or unreadable.
     std::optional<StoredVersion> read_version(const DnsName& zone, unsigned long number) const;
+    // The same, with the key type of a version without key-type
+    // subdirectories given (as an earlier read of that version found it:
+    // serve, per request), so its certificate is not parsed again; nullopt:
+    // parsed as above.
+    std::optional<StoredVersion> read_version(const DnsName& zone, unsigned long number,
+                                              std::optional<KeyType> top_type) const;
 
     // The next key of `type` for `zone`, nullopt when none is kept. Throws
     // std::runtime_error naming the file when it exists but does not parse.

@@ -13,6 +13,14 @@ std::string lower(std::string s) {
     return s;
 }
 
+// `lower` (lower-case) and `name` equal but for the case of `name`'s letters.
+bool equal_ignoring_case(const std::string& lower, const std::string& name) {
+    return lower.size() == name.size() &&
+           std::equal(lower.begin(), lower.end(), name.begin(), [](char l, char c) {
+               return l == static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+           });
+}
+
 }  // namespace
 
 void AccessRules::allow(const DnsName& zone, const std::string& host) {
@@ -32,16 +40,21 @@ bool AccessRules::allowed(const DnsName& zone, const std::vector<std::string>& c
         return false;
     }
     const Rules& rules = it->second;
-    for (const std::string& raw : client_names) {
-        const std::string name = lower(raw);
+    for (const std::string& name : client_names) {
         if (name.empty()) {
             continue;
         }
-        if (std::find(rules.hosts.begin(), rules.hosts.end(), name) != rules.hosts.end()) {
+        // `hosts` are lower-case: compared without a lower-case copy per request.
+        if (std::any_of(rules.hosts.begin(), rules.hosts.end(),
+                        [&](const std::string& h) { return equal_ignoring_case(h, name); })) {
             return true;
         }
+        if (rules.expressions.empty()) {
+            continue;
+        }
+        const std::string lowered = lower(name);
         for (const auto& [text, re] : rules.expressions) {
-            if (std::regex_match(name, re)) {
+            if (std::regex_match(lowered, re)) {
                 return true;
             }
         }

@@ -14,6 +14,7 @@
 #include <map>
 #include <regex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/dns_name.h"
@@ -37,7 +38,7 @@ class AccessRules {
         std::vector<std::string> hosts;
         std::vector<std::pair<std::string, std::regex>> expressions;  // text, compiled
     };
-    std::map<std::string, Rules> by_zone_;  // by DnsName::text()
+    std::unordered_map<std::string, Rules> by_zone_;  // by DnsName::text(), looked up per request
     std::map<std::string, DnsName> names_;
 };
 

@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "common/log.h"
+#include "issuer/serve/answer_bytes.h"
 #include "issuer/serve/client_identity.h"
 #include "issuer/serve/fleet_view.h"
 #include "issuer/serve/request_target.h"
@@ -45,6 +46,8 @@ constexpr auto kShutdownTimeout = std::chrono::seconds(5);
 constexpr std::size_t kLoggedTargetMax = 200;
 // How often fleet.json and the metrics file are written when something changed.
 constexpr auto kFleetWriteInterval = std::chrono::seconds(2);
+// The room an answer's buffer keeps between answers: a 304's, not a set's.
+constexpr std::size_t kKeptAnswerBytes = 512;
 // How often, at most, a new connection has the client CRL file looked at.
 constexpr auto kCrlCheckInterval = std::chrono::seconds(1);
 
@@ -112,7 +115,7 @@ void setup_tls(ssl::context& ctx, const ServeSettings& s) {
 // One configuration as loaded: new connections take the newest, each keeps
 // its own alive (SIGHUP).
 struct Setup {
-    explicit Setup(IssuerConfig c) : config(std::move(c)), answers(config) {
+    explicit Setup(IssuerConfig c) : config(std::move(c)), answers(config, true) {
         // Before the file is read: a change while it is read is seen next time.
         if (config.serve->client_crl) {
             crl_stamp = file_stamp(*config.serve->client_crl);
@@ -152,7 +155,7 @@ class BatchedLog {
 
     void add(LogLevel level, const std::string& line) {
         std::lock_guard lock(mutex_);
-        pending_ += format_log_line(level, line);
+        append_log_line(pending_, level, line);
         if (pending_.size() >= kLogBatchBytes) {
             write_log_text(pending_);
             pending_.clear();
@@ -262,6 +265,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                      std::optional<std::chrono::seconds> wait);
     void poll();
     void send(const Answer& a, bool keep_alive, const std::string& zone = "");
+    void log_answer(const Answer& a, const std::string& zone);
     void on_write(const beast::error_code& ec);
     void close();
     // The handshake, each request, each answer and the close must end within
@@ -269,7 +273,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // (tls_socket.h: expire()). Moving the deadline later costs no timer call.
     void expire_after(Clock::duration d);
     void on_deadline();
-    std::string host() const { return names_.empty() ? "-" : names_.front(); }
+    const std::string& host() const {
+        static const std::string dash = "-";
+        return names_.empty() ? dash : names_.front();
+    }
     std::chrono::seconds idle() const { return setup_->serve().idle_timeout; }
 
     TlsSocket tls_;
@@ -281,7 +288,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::steady_timer poll_timer_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::empty_body>> parser_;
-    http::response<http::string_body> response_;
+    // The answer being written (answer_bytes.h) and whether the connection
+    // stays open after it.
+    std::string out_;
+    bool answer_keep_alive_ = true;
     State state_ = State::handshake;
     std::string peer_;
     std::vector<std::string> names_;
@@ -458,42 +468,58 @@ void Connection::poll() {
 
 void Connection::send(const Answer& a, bool keep_alive, const std::string& zone) {
     state_ = State::answering;
-    response_ = {};
-    response_.version(11);
-    response_.result(a.status);
-    response_.set(http::field::server, "acmezone-issuer");
-    response_.set(http::field::cache_control, "no-store");
-    if (!a.etag.empty()) {
-        response_.set(http::field::etag, a.etag);
-    }
-    if (!a.body.empty()) {
-        response_.set(http::field::content_type, "application/json");
-    }
-    response_.body() = a.body;
-    response_.keep_alive(keep_alive && !server_.draining());
-    response_.prepare_payload();
-    log_info("serve: ", peer_, " host=", host(), " GET ", target_.empty() ? "-" : target_,
-             " zone=", zone.empty() ? "-" : zone, " version=", a.version.empty() ? "-" : a.version,
-             " status=", a.status, " bytes=", a.body.size());
+    answer_keep_alive_ = keep_alive && !server_.draining();
+    append_answer_bytes(out_, a, answer_keep_alive_);
+    log_answer(a, zone);
     server_.count_answer(a.status);
     if (!zone.empty() && (a.status == 200 || a.status == 304)) {
         server_.record_fetch(zone, host(), a.version, a.status);
     }
     expire_after(idle());
-    http::async_write(tls_, response_,
+    asio::async_write(tls_, asio::buffer(out_),
                       [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
                           self->on_write(ec);
                       });
 }
 
+// One line per answer, built here rather than through log_info's stream.
+void Connection::log_answer(const Answer& a, const std::string& zone) {
+    if (!log_enabled(LogLevel::info)) {
+        return;
+    }
+    const auto or_dash = [](const std::string& s) -> const std::string& {
+        static const std::string dash = "-";
+        return s.empty() ? dash : s;
+    };
+    thread_local std::string line;  // its room kept from answer to answer
+    line.clear();
+    line += "serve: ";
+    line += peer_;
+    line += " host=";
+    line += host();
+    line += " GET ";
+    line += or_dash(target_);
+    line += " zone=";
+    line += or_dash(zone);
+    line += " version=";
+    line += or_dash(a.version);
+    line += " status=";
+    line += std::to_string(a.status);
+    line += " bytes=";
+    line += std::to_string(a.body.size());
+    log_line(LogLevel::info, line);
+}
+
 void Connection::on_write(const beast::error_code& ec) {
-    std::string& body = response_.body();
-    OPENSSL_cleanse(body.data(), body.size());  // it may hold private keys
-    body.clear();
+    OPENSSL_cleanse(out_.data(), out_.size());  // it may hold private keys
+    out_.clear();
+    if (out_.capacity() > kKeptAnswerBytes) {
+        std::string().swap(out_);  // a whole set's room is not kept while idle
+    }
     if (ec) {
         return;
     }
-    if (!response_.keep_alive()) {
+    if (!answer_keep_alive_) {
         close();
         return;
     }

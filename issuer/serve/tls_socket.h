@@ -72,7 +72,8 @@ class TlsSocket {
     }
     template <class ConstBuffers, class Handler>
     auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-        // Small pieces (Beast's header fields, a short body) become one record.
+        // Small pieces (Beast's header fields, a short body) become one record;
+        // one piece is written from where it is.
         const boost::asio::const_buffer b = gather(buffers);
         // Only read by SSL_write_ex.
         return start(Step::write, const_cast<void*>(b.data()), b.size(),
@@ -164,8 +165,11 @@ class TlsSocket {
             return {};
         }
         const boost::asio::const_buffer first(*it);
-        if (first.size() >= kGatherMax) {
-            return first;
+        auto next = it;
+        while (++next != end && boost::asio::const_buffer(*next).size() == 0) {
+        }
+        if (first.size() >= kGatherMax || next == end) {
+            return first;  // a record's worth, or the only piece: no copy
         }
         write_copy_.clear();
         for (; it != end && write_copy_.size() < kGatherMax; ++it) {

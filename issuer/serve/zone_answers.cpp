@@ -22,10 +22,18 @@ std::string to_json(const Json::Value& v) {
 
 }  // namespace
 
-ZoneAnswers::ZoneAnswers(const IssuerConfig& config)
+ZoneAnswers::ZoneAnswers(const IssuerConfig& config, bool watch_store)
     : config_(config),
       store_(config.certs_dir),
-      configured_(config.zones.begin(), config.zones.end()) {}
+      configured_(config.zones.begin(), config.zones.end()) {
+    if (watch_store) {
+        links_.emplace(store_);
+    }
+}
+
+std::optional<unsigned long> ZoneAnswers::current_version(const DnsName& zone) const {
+    return links_ ? links_->current_version(zone) : store_.current_version(zone);
+}
 
 std::string ZoneAnswers::not_after(const DnsName& zone, const StoredVersion& v) const {
     const auto found = not_after_.find(zone);
@@ -37,11 +45,25 @@ std::string ZoneAnswers::not_after(const DnsName& zone, const StoredVersion& v) 
     return text;
 }
 
+std::optional<StoredVersion> ZoneAnswers::read_version(const DnsName& zone, unsigned long n) const {
+    const auto known = top_type_.find(zone);
+    const bool hinted = known != top_type_.end() && known->second.number == n;
+    auto v = store_.read_version(
+        zone, n, hinted ? std::optional<KeyType>(known->second.type) : std::nullopt);
+    if (v && hinted && v->written != known->second.written) {
+        v = store_.read_version(zone, n);  // another directory of that number: looked at anew
+    }
+    if (v && v->files.size() == 1) {
+        top_type_[zone] = {n, v->written, v->files.front().type};
+    }
+    return v;
+}
+
 std::optional<unsigned long> ZoneAnswers::served_version(const DnsName& zone) const {
     if (!configured_.contains(zone)) {
         return std::nullopt;
     }
-    const auto current = store_.current_version(zone);
+    const auto current = current_version(zone);
     if (!current) {
         return std::nullopt;
     }
@@ -79,7 +101,7 @@ Answer ZoneAnswers::zone_list(const std::vector<std::string>& client_names) cons
             continue;
         }
         const auto n = served_version(zone);
-        const auto v = n ? store_.read_version(zone, *n) : std::nullopt;
+        const auto v = n ? read_version(zone, *n) : std::nullopt;
         if (!v) {
             continue;
         }
@@ -109,7 +131,7 @@ Answer ZoneAnswers::zone(const DnsName& zone, const std::vector<std::string>& cl
         if (etag_matches(if_none_match, etag)) {
             return Answer{304, "", version, etag};
         }
-        const auto v = store_.read_version(zone, *n);
+        const auto v = read_version(zone, *n);
         if (!v) {
             continue;  // replaced since it was chosen
         }

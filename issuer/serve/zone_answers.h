@@ -30,6 +30,7 @@
 #include "common/dns_name.h"
 #include "issuer/certs/cert_store.h"
 #include "issuer/cli/issuer_config.h"
+#include "issuer/serve/current_links.h"
 
 namespace acmezone::issuer {
 
@@ -42,8 +43,12 @@ struct Answer {
 
 class ZoneAnswers {
   public:
-    // `config.serve` must be set.
-    explicit ZoneAnswers(const IssuerConfig& config);
+    // `config.serve` must be set. With `watch_store`, the zones' `current`
+    // links are read once and again only when they change (current_links.h:
+    // for serve, which asks per request); without, on every question.
+    explicit ZoneAnswers(const IssuerConfig& config, bool watch_store = false);
+    ZoneAnswers(const ZoneAnswers&) = delete;
+    ZoneAnswers& operator=(const ZoneAnswers&) = delete;
 
     // The version of `zone` served now (staging.h), nullopt when it has none
     // or is not configured.
@@ -62,12 +67,26 @@ class ZoneAnswers {
     // (OpenSSL 3 spends about a millisecond on one certificate).
     std::string not_after(const DnsName& zone, const StoredVersion& v) const;
 
+    std::optional<unsigned long> current_version(const DnsName& zone) const;
+
     const IssuerConfig& config_;
     CertStore store_;
+    // With watch_store. serve answers on one thread (server.h): no lock.
+    mutable std::optional<CurrentLinks> links_;
     std::unordered_set<DnsName> configured_;  // config_.zones, looked up per request
     // Per zone: the version whose notAfter is known, and it. serve answers on
     // one thread (server.h), so the cache needs no lock.
     mutable std::unordered_map<DnsName, std::pair<unsigned long, std::string>> not_after_;
+    // Version `n` of `zone` read, the key type of a version without key-type
+    // subdirectories taken from the last read of that very version (its
+    // number and written time) instead of parsing its certificate again.
+    std::optional<StoredVersion> read_version(const DnsName& zone, unsigned long n) const;
+    struct TopType {
+        unsigned long number = 0;
+        std::chrono::system_clock::time_point written;
+        KeyType type;
+    };
+    mutable std::unordered_map<DnsName, TopType> top_type_;
 };
 
 // Whether an If-None-Match header value names `etag` (a list, weak or not, or *).

@@ -78,6 +78,8 @@ acmezone_unit_test(test_issuer_serve
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_request_target.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_staging.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_zone_answers.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/serve/test_current_links.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/serve/test_answer_bytes.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_client_identity.cpp
     ${CMAKE_CURRENT_LIST_DIR}/serve/test_fleet_view.cpp
     LIBS acmezone_issuer_lib)
