@@ -174,8 +174,8 @@ void append_lines_durable(const std::filesystem::path& path, std::string_view li
     bool created = false;
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
     if (fd.get() < 0 && errno == ENOENT) {
-        fd = UniqueFd(::open(
-            path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+        fd = UniqueFd(::open(path.c_str(),
+                             O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
         created = fd.get() >= 0;
     }
     if (fd.get() < 0) {
