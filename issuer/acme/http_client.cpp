@@ -224,6 +224,7 @@ struct HttpClient::Impl {
                          static_cast<long>(settings.connect_timeout.count()));
         curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(settings.timeout.count()));
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
         if (!settings.ca_file.empty()) {
             curl_easy_setopt(c, CURLOPT_CAINFO, settings.ca_file.c_str());
         }
