@@ -407,7 +407,7 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
         // Where the values go, found before ordering: a zone whose DNS cannot
         // work costs the CA nothing.
         enter("finding the challenge name");
-        const DnsName owner = s.dns.challenge_name(zone);
+        const DnsName owner = s.challenge_owner ? *s.challenge_owner : s.dns.challenge_name(zone);
 
         // One order per key type; nothing is stored until every one succeeded,
         // so the pair changes together.
