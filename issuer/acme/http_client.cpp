@@ -224,6 +224,10 @@ struct HttpClient::Impl {
                          static_cast<long>(settings.connect_timeout.count()));
         curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(settings.timeout.count()));
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+        // HTTP/1.1: each handle has its own kept-alive connection (above), so
+        // HTTP/2's multiplexing brings nothing, and its framing cost both sides
+        // CPU (a 1,000-zone pass: issuer and Pebble each ~10 % less on 1.1).
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
         if (!settings.ca_file.empty()) {
             curl_easy_setopt(c, CURLOPT_CAINFO, settings.ca_file.c_str());
         }

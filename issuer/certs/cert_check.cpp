@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
+#include <mutex>
 
 #include "common/utc_time.h"
 #include "issuer/certs/cert_key.h"
@@ -27,6 +29,42 @@ X509Ptr parse_one(const std::string& pem, std::size_t index) {
                                            " of the chain does not parse"));
     }
     return cert;
+}
+
+// The certificates above a leaf are the same few intermediates for every
+// zone: each is parsed once a process (OpenSSL 3 sets up a key decoder for
+// every certificate it parses) and shared, read-only (X509 is reference
+// counted and safe to verify with from many threads).
+X509Ptr parse_issuer(const std::string& pem, std::size_t index) {
+    constexpr std::size_t kMaxKept = 32;
+    static std::mutex mutex;
+    static std::map<std::string, X509Ptr, std::less<>> kept;
+    {
+        std::lock_guard lock(mutex);
+        if (auto it = kept.find(pem); it != kept.end()) {
+            X509_up_ref(it->second.get());
+            return X509Ptr(it->second.get());
+        }
+    }
+    X509Ptr cert = parse_one(pem, index);
+    std::lock_guard lock(mutex);
+    if (kept.size() < kMaxKept && X509_up_ref(cert.get()) == 1) {
+        kept.emplace(pem, X509Ptr(cert.get()));
+    }
+    return cert;
+}
+
+// The certificate's SubjectPublicKeyInfo as it holds it: no key encoder.
+std::string spki_der(X509* cert) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    if (len <= 0) {
+        OPENSSL_free(der);
+        return "";
+    }
+    std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
+    OPENSSL_free(der);
+    return out;
 }
 
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* t) {
@@ -137,7 +175,7 @@ CertInfo check_certificate(std::string_view fullchain_pem, std::string_view publ
     auto blocks = split_pem_chain(fullchain_pem);
     std::vector<X509Ptr> certs;
     for (std::size_t i = 0; i < blocks.size(); ++i) {
-        certs.push_back(parse_one(blocks[i], i));
+        certs.push_back(i == 0 ? parse_one(blocks[i], i) : parse_issuer(blocks[i], i));
     }
     X509* leaf = certs.front().get();
     CertInfo info = info_of(leaf);
@@ -147,7 +185,10 @@ CertInfo check_certificate(std::string_view fullchain_pem, std::string_view publ
     if (leaf_key == nullptr) {
         throw CertCheckError(openssl_error("the certificate's public key does not parse"));
     }
-    if (public_key_der(leaf_key) != public_key_der_expected) {
+    // The bytes as the certificate holds them, else re-encoded as ours were
+    // (a CA may encode the same key otherwise).
+    if (spki_der(leaf) != public_key_der_expected &&
+        public_key_der(leaf_key) != public_key_der_expected) {
         throw CertCheckError("the certificate's public key is not the key of our CSR");
     }
 

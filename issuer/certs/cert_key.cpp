@@ -93,9 +93,7 @@ std::string CertKey::private_pem() const {
     return bio_contents(bio.get());
 }
 
-std::string CertKey::public_der() const {
-    return public_key_der(key_.get());
-}
+CertKey::CertKey(EvpPkeyPtr key) : key_(std::move(key)), public_der_(public_key_der(key_.get())) {}
 
 std::string public_key_der(EVP_PKEY* key) {
     unsigned char* der = nullptr;

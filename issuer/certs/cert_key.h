@@ -30,14 +30,16 @@ class CertKey {
 
     // PKCS#8 PEM of the private key: for the certificate store only.
     std::string private_pem() const;
-    // DER SubjectPublicKeyInfo of the public half.
-    std::string public_der() const;
+    // DER SubjectPublicKeyInfo of the public half (encoded once, when the
+    // key is made or read: OpenSSL 3's encoder set-up costs more than a CSR).
+    const std::string& public_der() const { return public_der_; }
     // For signing the CSR.
     EVP_PKEY* get() const { return key_.get(); }
 
   private:
-    explicit CertKey(EvpPkeyPtr key) : key_(std::move(key)) {}
+    explicit CertKey(EvpPkeyPtr key);
     EvpPkeyPtr key_;
+    std::string public_der_;
 };
 
 // DER SubjectPublicKeyInfo of any public key.

@@ -1,61 +1,119 @@
 // See csr.h.
+//
+// The CSR is written as DER here, not built with X509_REQ: OpenSSL 3's
+// X509_REQ_set_pubkey() encodes the key and decodes it again through its
+// provider encoder and decoder, whose set-up alone costs more than the rest
+// of a CSR; the key's SubjectPublicKeyInfo is at hand (CertKey::public_der).
+// Only the signature is OpenSSL's. tests/unit/issuer/certs/test_csr.cpp reads
+// every CSR back with OpenSSL and verifies it.
 #include "issuer/certs/csr.h"
 
-#include <openssl/x509v3.h>
+#include <openssl/evp.h>
 
 #include <stdexcept>
+#include <string_view>
 
 namespace acmezone::issuer {
+namespace {
+
+// DER tags (X.690).
+constexpr unsigned char kInteger = 0x02;
+constexpr unsigned char kBitString = 0x03;
+constexpr unsigned char kOctetString = 0x04;
+constexpr unsigned char kNull = 0x05;
+constexpr unsigned char kOid = 0x06;
+constexpr unsigned char kUtf8String = 0x0c;
+constexpr unsigned char kSequence = 0x30;
+constexpr unsigned char kSet = 0x31;
+constexpr unsigned char kAttributes = 0xa0;  // [0] IMPLICIT SET OF Attribute
+constexpr unsigned char kDnsName = 0x82;     // GeneralName [2] IMPLICIT IA5String
+
+// OID contents.
+constexpr std::string_view kCommonName{"\x55\x04\x03", 3};                               // 2.5.4.3
+constexpr std::string_view kSubjectAltName{"\x55\x1d\x11", 3};                           // 2.5.29.17
+constexpr std::string_view kExtensionRequest{"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e", 9};  // PKCS#9
+constexpr std::string_view kEcdsaWithSha256{"\x2a\x86\x48\xce\x3d\x04\x03\x02", 8};
+constexpr std::string_view kSha256WithRsa{"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9};
+
+// RFC 5280's ub-common-name: a longer first name is left out of the subject
+// (the names are in subjectAltName, which is all an ACME CA reads).
+constexpr std::size_t kMaxCommonName = 64;
+
+std::string tlv(unsigned char tag, std::string_view contents) {
+    std::string out(1, static_cast<char>(tag));
+    const std::size_t n = contents.size();
+    if (n < 0x80) {
+        out += static_cast<char>(n);
+    } else {
+        std::string length;
+        for (std::size_t v = n; v > 0; v >>= 8) {
+            length.insert(length.begin(), static_cast<char>(v & 0xff));
+        }
+        out += static_cast<char>(0x80 | length.size());
+        out += length;
+    }
+    out.append(contents);
+    return out;
+}
+
+std::string signature_algorithm(EVP_PKEY* key) {
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {
+        return tlv(kSequence, tlv(kOid, kEcdsaWithSha256));
+    }
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+        return tlv(kSequence, tlv(kOid, kSha256WithRsa) + tlv(kNull, ""));
+    }
+    throw std::invalid_argument("CSR: the key is neither ECDSA nor RSA");
+}
+
+std::string sign_sha256(EVP_PKEY* key, std::string_view data) {
+    using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+    MdCtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+    std::size_t length = 0;
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &length, in, data.size()) != 1) {
+        throw OpensslError("CSR: signing");
+    }
+    std::string signature(length, '\0');
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, in,
+                       data.size()) != 1) {
+        throw OpensslError("CSR: signing");
+    }
+    signature.resize(length);
+    return signature;
+}
+
+}  // namespace
 
 std::string make_csr_der(const CertKey& key, const std::vector<DnsName>& names) {
     if (names.empty()) {
         throw std::invalid_argument("a CSR needs at least one name");
     }
-    X509ReqPtr req(X509_REQ_new());
-    if (!req || X509_REQ_set_version(req.get(), 0) != 1) {
-        throw OpensslError("CSR: X509_REQ_new");
-    }
-    X509_NAME* subject = X509_REQ_get_subject_name(req.get());
     const std::string cn = names.front().text();
-    if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                                   0) != 1) {
-        throw OpensslError("CSR: setting the subject " + cn);
-    }
-    if (X509_REQ_set_pubkey(req.get(), key.get()) != 1) {
-        throw OpensslError("CSR: setting the public key");
-    }
+    const std::string subject =
+        cn.size() <= kMaxCommonName
+            ? tlv(kSequence,
+                  tlv(kSet, tlv(kSequence, tlv(kOid, kCommonName) + tlv(kUtf8String, cn))))
+            : tlv(kSequence, "");
 
-    std::string san;
+    std::string general_names;
     for (const DnsName& n : names) {
-        san += san.empty() ? "" : ",";
-        san += "DNS:" + n.text();
+        general_names += tlv(kDnsName, n.text());
     }
-    X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str()));
-    if (!ext) {
-        throw OpensslError("CSR: subjectAltName " + san);
-    }
-    using ExtStackPtr =
-        std::unique_ptr<STACK_OF(X509_EXTENSION),
-                        decltype([](STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_free(s); })>;
-    ExtStackPtr exts(sk_X509_EXTENSION_new_null());
-    if (!exts || sk_X509_EXTENSION_push(exts.get(), ext.get()) == 0) {
-        throw OpensslError("CSR: extension list");
-    }
-    if (X509_REQ_add_extensions(req.get(), exts.get()) != 1) {
-        throw OpensslError("CSR: adding extensions");
-    }
-    if (X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) {
-        throw OpensslError("CSR: signing");
-    }
-    unsigned char* der = nullptr;
-    int len = i2d_X509_REQ(req.get(), &der);
-    if (len <= 0) {
-        throw OpensslError("CSR: encoding");
-    }
-    std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return out;
+    const std::string san_extension =
+        tlv(kSequence, tlv(kOid, kSubjectAltName) +
+                           tlv(kOctetString, tlv(kSequence, general_names)));
+    const std::string extension_request =
+        tlv(kSequence, tlv(kOid, kExtensionRequest) + tlv(kSet, tlv(kSequence, san_extension)));
+
+    // CertificationRequestInfo (RFC 2986 §4.1): version 0 (v1).
+    const std::string info = tlv(kSequence, tlv(kInteger, std::string(1, '\0')) + subject +
+                                                key.public_der() +
+                                                tlv(kAttributes, extension_request));
+    const std::string algorithm = signature_algorithm(key.get());
+    return tlv(kSequence, info + algorithm +
+                              tlv(kBitString, std::string(1, '\0') + sign_sha256(key.get(), info)));
 }
 
 }  // namespace acmezone::issuer

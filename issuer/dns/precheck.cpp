@@ -248,6 +248,7 @@ PrecheckReport precheck_zone(const DnsName& zone, const ChallengeDns& dns,
                                  zone.text()));
     }
 
+    report.owner = owner;
     if (owner) {
         // A block so that the guard removes the test value before CAA is asked.
         std::vector<Finding> cleanup;

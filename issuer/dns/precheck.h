@@ -24,6 +24,7 @@
 // uses only its arguments; ChallengeDns is thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,8 @@ struct Finding {
 struct PrecheckReport {
     DnsName zone;
     std::vector<Finding> findings;
+    // Where the zone's values go (after its CNAMEs), when that was found.
+    std::optional<DnsName> owner;
 
     bool failed() const;
     // The failed findings, one after the other: "publish: ... (fix: ...); CAA: ..."

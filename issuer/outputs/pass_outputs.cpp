@@ -185,8 +185,8 @@ void after_pass_outputs(const IssuerConfig& config, const PassReport& report,
     const SysTime now = system_clock::now();
 
     // Notifications, per configured zone. A zone the pass considered and did
-    // not attempt is as the pass read it (its certificate and state); the
-    // others are read again.
+    // not attempt is as the pass read it (its certificate and state); a zone
+    // it issued for has the certificate it stored; the others are read again.
     std::map<DnsName, const ZoneOutcome*> attempted;
     for (const ZoneOutcome& o : report.outcomes) {
         if (o.result == ZoneOutcome::Result::issued || o.result == ZoneOutcome::Result::failed) {
@@ -210,6 +210,8 @@ void after_pass_outputs(const IssuerConfig& config, const PassReport& report,
             if (seen->second->cert) {
                 outcome.not_after = seen->second->cert->not_after;
             }
+        } else if (outcome.ok && o->second->cert) {
+            outcome.not_after = o->second->cert->not_after;  // just issued and stored
         } else {
             try {
                 if (auto cert = store.current(zone)) {

@@ -260,52 +260,87 @@ std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName
 
         enter("validating");
         // Respond to every challenge first, so that the CA validates them all
-        // at once, then poll each until it is final (the later ones usually
-        // are by then); from this thread: no thread per challenge.
-        std::vector<Outcome<AcmeAuthorization>> results(pending.size());
+        // at once, then poll the order, not each authorization: it is
+        // "ready" when every one is valid, so a pass asks the CA once where
+        // it asked once an authorization. Only when the order is not ready
+        // are the authorizations read, for what failed and why.
+        std::vector<std::exception_ptr> respond_errors(pending.size());
+        bool all_responded = true;
         for (std::size_t i = 0; i < pending.size(); ++i) {
-            results[i].run([&] {
-                s.acme.respond(pending[i].challenge);
-                return AcmeAuthorization{};
-            });
-        }
-        for (std::size_t i = 0; i < pending.size(); ++i) {
-            if (!results[i].error) {
-                results[i].run([&] {
-                    return s.acme.poll_authorization(pending[i].authorization.url, deadline);
-                });
-            }
-        }
-        published.remove();  // every authorization is final (or failed): values go now
-        if (interrupted()) {
-            throw Interrupted();
-        }
-        std::string failures;
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            const std::string who = name_of(pending[i].authorization);
             try {
-                AcmeAuthorization final = results[i].get();
-                if (final.status == "invalid" && events.authorization_failed) {
-                    if (auto id = DnsName::try_parse(final.identifier)) {
-                        events.authorization_failed(*id);
-                    }
-                }
-                if (final.status != "valid") {
-                    auto err = final.first_error();
-                    failures += (failures.empty() ? "" : "; ") + who + ": " + final.status +
-                                (err ? " (" + err->to_string() + ")" : std::string());
-                }
-            } catch (const std::exception& e) {
-                failures += (failures.empty() ? "" : "; ") + who + ": " + e.what();
+                s.acme.respond(pending[i].challenge);
+            } catch (const Interrupted&) {
+                throw;
+            } catch (...) {
+                respond_errors[i] = std::current_exception();
+                all_responded = false;
             }
         }
-        if (!failures.empty()) {
-            throw IssuanceError("the CA did not validate: " + failures);
+        std::optional<AcmeOrder> validated;
+        std::exception_ptr poll_error;
+        if (all_responded) {
+            try {
+                validated = s.acme.poll_order(order.url, deadline, /*stop_at_ready=*/true);
+            } catch (const Interrupted&) {
+                throw;
+            } catch (...) {
+                poll_error = std::current_exception();
+            }
+        }
+        if (validated && validated->status == "ready") {
+            published.remove();  // every authorization is valid: values go now
+            order = std::move(*validated);
+        } else {
+            // Each authorization until it is final (or failed), for its
+            // error; the values stay until the CA is done with them all.
+            std::vector<Outcome<AcmeAuthorization>> results(pending.size());
+            for (std::size_t i = 0; i < pending.size(); ++i) {
+                if (respond_errors[i]) {
+                    results[i].error = respond_errors[i];
+                } else {
+                    results[i].run([&] {
+                        return s.acme.poll_authorization(pending[i].authorization.url, deadline);
+                    });
+                }
+            }
+            published.remove();
+            if (interrupted()) {
+                throw Interrupted();
+            }
+            std::string failures;
+            for (std::size_t i = 0; i < results.size(); ++i) {
+                const std::string who = name_of(pending[i].authorization);
+                try {
+                    AcmeAuthorization final = results[i].get();
+                    if (final.status == "invalid" && events.authorization_failed) {
+                        if (auto id = DnsName::try_parse(final.identifier)) {
+                            events.authorization_failed(*id);
+                        }
+                    }
+                    if (final.status != "valid") {
+                        auto err = final.first_error();
+                        failures += (failures.empty() ? "" : "; ") + who + ": " + final.status +
+                                    (err ? " (" + err->to_string() + ")" : std::string());
+                    }
+                } catch (const std::exception& e) {
+                    failures += (failures.empty() ? "" : "; ") + who + ": " + e.what();
+                }
+            }
+            if (!failures.empty()) {
+                throw IssuanceError("the CA did not validate: " + failures);
+            }
+            if (poll_error) {
+                std::rethrow_exception(poll_error);  // validated, but the order did not answer
+            }
+            // Every authorization valid, yet the order was not ready when
+            // polled: polled again below, as when nothing was pending.
         }
     }
 
     enter("finalizing");
-    order = s.acme.poll_order(order.url, deadline, /*stop_at_ready=*/true);
+    if (order.status != "ready") {
+        order = s.acme.poll_order(order.url, deadline, /*stop_at_ready=*/true);
+    }
     if (order.status != "ready" && order.status != "valid") {
         throw IssuanceError("order is \"" + order.status + "\"" +
                             (order.error ? ": " + order.error->to_string() : std::string()));
@@ -372,7 +407,7 @@ CertInfo issue_certificate(const DnsName& zone, IssuanceServices& s, const StepR
         // Where the values go, found before ordering: a zone whose DNS cannot
         // work costs the CA nothing.
         enter("finding the challenge name");
-        const DnsName owner = s.dns.challenge_name(zone);
+        const DnsName owner = s.challenge_owner ? *s.challenge_owner : s.dns.challenge_name(zone);
 
         // One order per key type; nothing is stored until every one succeeded,
         // so the pair changes together.

@@ -77,6 +77,9 @@ struct IssuanceServices {
     // so nothing live changes; with next_key, for the next key (which stays
     // the next key: a switch rolls to it), never making a new one.
     bool standby = false;
+    // Where the values go, as the checks before ordering found it this pass
+    // (and wrote a test value there); unset: looked up (challenge_name).
+    std::optional<DnsName> challenge_owner{};
 };
 
 // What one zone's issuance tells its caller on the way, so that a crash

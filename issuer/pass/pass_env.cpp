@@ -1,6 +1,7 @@
 // See pass_env.h.
 #include "issuer/pass/pass_env.h"
 
+#include <map>
 #include <mutex>
 
 #include "common/log.h"
@@ -46,6 +47,10 @@ class RealPassEnv final : public PassEnv {
         }
         if (!report.failed()) {
             log_debug(zone.text(), ": checks before ordering passed");
+            if (report.owner) {
+                std::lock_guard lock(owners_mutex_);
+                owners_.insert_or_assign(zone, *report.owner);
+            }
             return std::nullopt;
         }
         return "checks before ordering failed: " + report.failure_text();
@@ -65,6 +70,13 @@ class RealPassEnv final : public PassEnv {
         services.preferred_chain = config_.preferred_chain;
         services.ct_mode = config_.ct_mode_for(session.directory());
         services.ct_logs = ct_logs_;
+        {
+            std::lock_guard lock(owners_mutex_);
+            if (auto checked = owners_.find(zone); checked != owners_.end()) {
+                services.challenge_owner = checked->second;
+                owners_.erase(checked);
+            }
+        }
         return issue_certificate(zone, services, report, events, options);
     }
 
@@ -82,6 +94,10 @@ class RealPassEnv final : public PassEnv {
     mutable std::mutex ca_mutex_;
     std::unique_ptr<CaSession> first_;    // the first CA or its fallback
     std::unique_ptr<CaSession> standby_;  // for zones switched to the standby CA
+    // The challenge name each zone's checks found, for its issuance (one
+    // CNAME lookup a zone, not two; the name checked is the name used).
+    std::mutex owners_mutex_;
+    std::map<DnsName, DnsName> owners_;
 };
 
 }  // namespace

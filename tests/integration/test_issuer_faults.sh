@@ -162,11 +162,11 @@ proxy_case() {
 }
 proxy_case "500 for good" --rule "POST:/chalZ/:-1:500:serverInternal:0" -- \
     "validating" "serverInternal: injected by the test (HTTP 500)" "gave up after"
-proxy_case "429 with Retry-After for good" --rule "POST:/authZ/:-1:429:rateLimited:1:2" -- \
+proxy_case "429 with Retry-After for good" --rule "POST:/my-order/:-1:429:rateLimited:1" -- \
     "validating" "rateLimited: injected by the test (HTTP 429)" "Retry-After of 1 s"
-proxy_case "malformed JSON" --fault "POST:/authZ/:-1:malformed:2" -- \
+proxy_case "malformed JSON" --fault "POST:/my-order/:-1:malformed" -- \
     "validating" "not JSON"
-proxy_case "truncated bodies" --fault "POST:/authZ/:-1:truncated:2" -- \
+proxy_case "truncated bodies" --fault "POST:/my-order/:-1:truncated" -- \
     "validating" "gave up after"
 proxy_case "slow bodies" --slow-seconds 15 --fault "POST:/certZ/:-1:slow" -- \
     "downloading" "gave up after" "timed out"

@@ -216,3 +216,18 @@ TEST(AccountKey, RefusesOtherKeyTypesAndGarbage) {
     EXPECT_THROW((void)AccountKey::load_or_create(p), std::runtime_error);
     EXPECT_THROW((void)AccountKey::from_pem("not a key", "x"), std::runtime_error);
 }
+
+// Signing with one key, then another, then the first again on one thread
+// (AccountKey keeps a signing context a thread): each signature is its own
+// key's, and no other key's.
+TEST(Jws, TwoKeysInTurnEachSignsWithItsOwn) {
+    AccountKey a = AccountKey::generate();
+    AccountKey b = AccountKey::generate();
+    EvpPkeyPtr pub_a = key_from_jwk(a.public_jwk());
+    EvpPkeyPtr pub_b = key_from_jwk(b.public_jwk());
+    for (const AccountKey* key : {&a, &b, &a, &b}) {
+        const std::string sig = key->sign("input");
+        EXPECT_EQ(verify_es256(pub_a.get(), "input", sig), key == &a);
+        EXPECT_EQ(verify_es256(pub_b.get(), "input", sig), key == &b);
+    }
+}

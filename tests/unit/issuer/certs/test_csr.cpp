@@ -63,6 +63,51 @@ TEST_P(CsrTest, NamesAndSignature) {
     EXPECT_STREQ(cn, "example.com");
 }
 
+// The CertificationRequestInfo (all the CSR but its signature) is byte for
+// byte what OpenSSL's own X509_REQ encodes for the same key and names.
+TEST_P(CsrTest, RequestInfoIsOpensslsOwn) {
+    CertKey key = CertKey::generate(GetParam());
+    const std::vector<DnsName> names{DnsName::parse("example.net"),
+                                     DnsName::parse("example.net").child("*")};
+    X509ReqPtr req(X509_REQ_new());
+    ASSERT_TRUE(req);
+    ASSERT_EQ(X509_REQ_set_version(req.get(), 0), 1);
+    ASSERT_EQ(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8,
+                                         reinterpret_cast<const unsigned char*>("example.net"), -1,
+                                         -1, 0),
+              1);
+    ASSERT_EQ(X509_REQ_set_pubkey(req.get(), key.get()), 1);
+    X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name,
+                                             "DNS:example.net,DNS:*.example.net"));
+    ASSERT_TRUE(ext);
+    STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
+    ASSERT_NE(sk_X509_EXTENSION_push(exts, ext.get()), 0);
+    ASSERT_EQ(X509_REQ_add_extensions(req.get(), exts), 1);
+    sk_X509_EXTENSION_free(exts);
+    unsigned char* tbs = nullptr;
+    const int tbs_len = i2d_re_X509_REQ_tbs(req.get(), &tbs);
+    ASSERT_GT(tbs_len, 0);
+    const std::string openssl_info(reinterpret_cast<char*>(tbs), static_cast<std::size_t>(tbs_len));
+    OPENSSL_free(tbs);
+
+    const std::string der = make_csr_der(key, names);
+    const std::size_t at = der.find(openssl_info);
+    ASSERT_NE(at, std::string::npos) << "the request info differs from OpenSSL's";
+    EXPECT_LE(at, 4u);  // right after the outer SEQUENCE's tag and length
+}
+
+// A first name longer than ub-common-name (64) stays out of the subject,
+// which OpenSSL refuses to hold; the SANs carry it.
+TEST_P(CsrTest, LongNameOnlyInSubjectAltName) {
+    CertKey key = CertKey::generate(GetParam());
+    const DnsName zone = DnsName::parse(std::string(40, 'a') + "." + std::string(40, 'b') + ".test");
+    X509ReqPtr req = parse_der(make_csr_der(key, {zone, zone.child("*")}));
+    ASSERT_TRUE(req);
+    EXPECT_EQ(X509_NAME_entry_count(X509_REQ_get_subject_name(req.get())), 0);
+    EXPECT_EQ(sans(req.get()), (std::vector<std::string>{"*." + zone.text(), zone.text()}));
+    EXPECT_EQ(X509_REQ_verify(req.get(), X509_REQ_get0_pubkey(req.get())), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(KeyTypes, CsrTest,
                          ::testing::Values(KeyType::ecdsa_p256, KeyType::ecdsa_p384,
                                            KeyType::rsa_2048));
