@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
-#include <random>
 #include <set>
 #include <system_error>
 
@@ -34,8 +34,16 @@ constexpr int kMaxVersionTries = 100;
 
 class FileLock {
   public:
-    explicit FileLock(const fs::path& path) {
+    // Locks `zdir`/.lock; with `make_dir`, a missing `zdir` is made first (a
+    // zone's first store). The lock file's open is the one look at the
+    // directory on every later store: no stat or mkdir of it.
+    FileLock(const fs::path& zdir, bool make_dir) {
+        const fs::path path = zdir / ".lock";
         fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd_ < 0 && errno == ENOENT && make_dir) {
+            ensure_directory(zdir, 0755);
+            fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        }
         if (fd_ < 0) {
             fail_errno("opening lock file", path);
         }
@@ -68,13 +76,30 @@ std::set<unsigned long> versions(const fs::path& zone_dir) {
     return out;
 }
 
-// Atomically makes `link` a symlink to `target` (symlink to a temporary name, rename over).
+std::atomic<unsigned> g_temp_counter{0};
+
+// Atomically makes `link` a symlink to `target`: created under its own name
+// when there is none (a zone's first store), else a symlink to a temporary
+// name (the process id and a counter: no random number to ask the kernel
+// for) renamed over it.
 void replace_symlink(const fs::path& link, const std::string& target) {
-    std::random_device rd;
-    const fs::path tmp =
-        link.parent_path() / (".tmp-" + link.filename().string() + "-" + std::to_string(rd()));
-    if (::symlink(target.c_str(), tmp.c_str()) != 0) {
-        fail_errno("creating symlink", tmp);
+    if (::symlink(target.c_str(), link.c_str()) == 0) {
+        return;
+    }
+    if (errno != EEXIST) {
+        fail_errno("creating symlink", link);
+    }
+    fs::path tmp;
+    for (int attempt = 0;; ++attempt) {
+        tmp = link.parent_path() /
+              (".tmp-" + link.filename().string() + "-" + std::to_string(::getpid()) + "-" +
+               std::to_string(g_temp_counter.fetch_add(1)));
+        if (::symlink(target.c_str(), tmp.c_str()) == 0) {
+            break;
+        }
+        if (errno != EEXIST || attempt >= kMaxVersionTries) {  // EEXIST: a dead process's
+            fail_errno("creating symlink", tmp);
+        }
     }
     if (::rename(tmp.c_str(), link.c_str()) != 0) {
         int saved = errno;
@@ -99,9 +124,8 @@ std::optional<unsigned long> link_version(const fs::path& link) {
 void link_stable_names(const fs::path& zdir, const std::vector<std::string>& names) {
     for (const std::string& f : names) {
         const fs::path link = zdir / f;
-        std::error_code ec;
         const std::string want = "current/" + f;
-        if (fs::is_symlink(fs::symlink_status(link, ec)) && fs::read_symlink(link, ec) == want) {
+        if (read_link(link) == want) {
             continue;
         }
         replace_symlink(link, want);
@@ -126,11 +150,11 @@ std::optional<unsigned long> previous_live(const std::set<unsigned long>& presen
 }
 
 // Keeps the versions `current` and `standby` name and the previous live one (a
-// reader holding its paths still finds it; serve may stage it); removes the rest.
-void prune(const fs::path& zdir) {
-    const auto current = link_version(zdir / "current");
-    const auto standby = link_version(zdir / "standby");
-    const auto present = versions(zdir);
+// reader holding its paths still finds it; serve may stage it); removes the
+// rest of `present` (the versions there, as the store holding the lock knows
+// them: no second listing).
+void prune(const fs::path& zdir, const std::set<unsigned long>& present,
+           std::optional<unsigned long> current, std::optional<unsigned long> standby) {
     const auto previous = previous_live(present, current, standby);
     for (const unsigned long v : present) {
         if (v == current || v == standby || v == previous) {
@@ -202,10 +226,10 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
         typed_split.push_back(split_leaf(t.fullchain_pem));
     }
     const fs::path zdir = zone_dir(zone);
-    ensure_directory(zdir, 0755);
-    FileLock lock(zdir / ".lock");
+    FileLock lock(zdir, /*make_dir=*/true);
 
-    // A new, empty version directory.
+    // A new, empty version directory. `present` is kept up to date below
+    // (this store holds the lock), for prune().
     auto present = versions(zdir);
     unsigned long n = present.empty() ? 1 : *present.rbegin() + 1;
     // A version above `current` is what a store that died before its switch
@@ -215,11 +239,16 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     // complete when `standby` was switched to it.
     const auto switched = link_version(zdir / "current");
     const auto standby = link_version(zdir / "standby");
-    for (const unsigned long v : present) {
-        if ((!switched || v > *switched) && v != standby) {
+    for (auto it = present.begin(); it != present.end();) {
+        if ((!switched || *it > *switched) && *it != standby) {
             std::error_code ec;
-            fs::remove_all(zdir / (".v-" + std::to_string(v)), ec);
+            fs::remove_all(zdir / (".v-" + std::to_string(*it)), ec);
+            if (!ec) {
+                it = present.erase(it);
+                continue;
+            }
         }
+        ++it;
     }
     fs::path vdir;
     for (int i = 0;; ++i, ++n) {
@@ -290,7 +319,9 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     } else {
         fsync_directory(zdir);
     }
-    prune(zdir);
+    present.insert(n);
+    prune(zdir, present, link == Link::current ? std::optional<unsigned long>(n) : switched,
+          link == Link::standby ? std::optional<unsigned long>(n) : standby);
 }
 
 std::optional<CertInfo> CertStore::current(const DnsName& zone) const {
@@ -454,7 +485,7 @@ unsigned long CertStore::switch_to_standby(const DnsName& zone) {
     if (!fs::is_directory(zdir, ec)) {
         throw std::runtime_error(zone.text() + ": no certificate directory " + zdir.string());
     }
-    FileLock lock(zdir / ".lock");
+    FileLock lock(zdir, /*make_dir=*/false);
     const auto standby = standby_version(zone);
     if (!standby) {
         throw std::runtime_error(zone.text() + ": no standby set in " + zdir.string() +
