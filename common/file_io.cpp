@@ -149,7 +149,17 @@ void write_file_atomic(const std::filesystem::path& path, mode_t mode,
     fsync_directory(dir);
 }
 
-void write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+namespace {
+
+FileStamp stamp_of(const struct stat& st) {
+    return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                     static_cast<std::uint64_t>(st.st_size),
+                     std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
+
+FileStamp write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode) {
     const std::string name = path.string();
     UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
     if (fd.get() < 0) {
@@ -160,9 +170,14 @@ void write_new_file(const std::filesystem::path& path, std::string_view data, mo
         if (int err = fsync_retry(fd.get()); err != 0) {
             throw_errno(err, "write " + name + ": fsync");
         }
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0) {
+            throw_errno(errno, "write " + name + ": fstat");
+        }
         if (int err = fd.close(); err != 0) {
             throw_errno(err, "write " + name + ": close");
         }
+        return stamp_of(st);
     } catch (...) {
         ::unlink(name.c_str());
         throw;
@@ -274,9 +289,7 @@ std::optional<FileStamp> file_stamp(const std::filesystem::path& path) {
     if (::stat(path.c_str(), &st) != 0) {
         return std::nullopt;
     }
-    return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-                     static_cast<std::uint64_t>(st.st_size),
-                     std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+    return stamp_of(st);
 }
 
 std::string read_file(const std::filesystem::path& path) {

@@ -29,13 +29,26 @@ using ChunkSink = std::function<void(std::string_view)>;
 void write_file_atomic(const std::filesystem::path& path, mode_t mode,
                        const std::function<void(const ChunkSink&)>& produce);
 
+// What changes when a file is replaced or rewritten: its device, inode, size
+// and modification time (to the nanosecond).
+struct FileStamp {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+
 // Creates `path`, which must not exist, with `mode` from its first byte
 // (O_CREAT|O_EXCL|O_NOFOLLOW), writes `data` and fsyncs it: for a file in a
 // directory that no reader can reach yet (a new version directory before
 // the switch to it), where a temporary name and a rename buy nothing. The
-// caller fsyncs the directory once after its last file. Throws
-// std::system_error naming the path; a file it could not complete is removed.
-void write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
+// caller fsyncs the directory once after its last file. Returns the file's
+// stamp (above) as written, from the open file (no second look at the path).
+// Throws std::system_error naming the path; a file it could not complete is
+// removed.
+FileStamp write_new_file(const std::filesystem::path& path, std::string_view data,
+                         mode_t mode = 0644);
 
 // Appends `lines` (each ending in '\n') to the journal `path`, creating it
 // with `mode` (O_CREAT|O_EXCL, then the directory fsync'd), and makes them
@@ -53,15 +66,6 @@ void fsync_directory(const std::filesystem::path& dir);
 // Whole file as a string; throws std::system_error naming the path.
 std::string read_file(const std::filesystem::path& path);
 
-// What changes when a file is replaced or rewritten: its device, inode, size
-// and modification time (to the nanosecond).
-struct FileStamp {
-    std::uint64_t device = 0;
-    std::uint64_t inode = 0;
-    std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0;
-    bool operator==(const FileStamp&) const = default;
-};
 // The stamp of `path` (symlinks followed); nullopt when it cannot be stat'ed.
 std::optional<FileStamp> file_stamp(const std::filesystem::path& path);
 

@@ -178,9 +178,22 @@ std::pair<std::string, std::string> split_leaf(const std::string& fullchain) {
     return {blocks.front(), rest};
 }
 
+// The hand-off of take_stored(): what this thread's last store to a live
+// set wrote, until taken.
+thread_local std::optional<StoredSet> t_stored;
+
 }  // namespace
 
 CertStore::CertStore(fs::path dir) : dir_(std::move(dir)) {}
+
+std::optional<StoredSet> CertStore::take_stored(const fs::path& zone_dir) {
+    std::optional<StoredSet> out = std::move(t_stored);
+    t_stored.reset();
+    if (out && out->zone_dir != zone_dir) {
+        return std::nullopt;
+    }
+    return out;
+}
 
 fs::path CertStore::zone_dir(const DnsName& zone) const {
     return dir_ / path_component(zone);  // one component (name_path.h)
@@ -217,6 +230,7 @@ void CertStore::store_typed(const DnsName& zone, const std::vector<TypedCert>& c
 void CertStore::store_version(const DnsName& zone, const std::string& privkey_pem,
                               const std::string& fullchain_pem, const std::vector<TypedCert>& typed,
                               Link link) {
+    t_stored.reset();
     if (zone.is_root()) {
         throw std::invalid_argument("cannot store a certificate for the root zone");
     }
@@ -266,12 +280,15 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     // switch: its files are written under their own names (no temporary name
     // and rename each), each fsync'd, then each directory once, before
     // `current` may point there.
-    auto write_set = [](const fs::path& d, const std::string& key, const std::string& leaf_pem,
-                        const std::string& chain_pem, const std::string& full) {
+    StoredSet stored{zdir, vname, {}};
+    auto write_set = [&stored](const fs::path& d, std::optional<KeyType> type,
+                               const std::string& key, const std::string& leaf_pem,
+                               const std::string& chain_pem, const std::string& full) {
         write_new_file(d / "privkey.pem", key, 0600);
-        write_new_file(d / "cert.pem", leaf_pem, 0644);
+        const FileStamp cert = write_new_file(d / "cert.pem", leaf_pem, 0644);
         write_new_file(d / "chain.pem", chain_pem, 0644);
-        write_new_file(d / "fullchain.pem", full, 0644);
+        const FileStamp fullchain = write_new_file(d / "fullchain.pem", full, 0644);
+        stored.certs.push_back(StoredSet::Cert{type, full, fullchain, cert});
     };
     // The top-level set, when it is the first key type's (store_typed),
     // is that type's four files linked again: no second copy to write and
@@ -280,15 +297,15 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
                                    typed.front().fullchain_pem == fullchain_pem;
     try {
         if (!top_is_first_type) {
-            write_set(vdir, privkey_pem, leaf, chain, fullchain_pem);
+            write_set(vdir, std::nullopt, privkey_pem, leaf, chain, fullchain_pem);
         }
         for (std::size_t i = 0; i < typed.size(); ++i) {
             const fs::path tdir = vdir / std::string(to_string(typed[i].type));
             if (::mkdir(tdir.c_str(), 0755) != 0) {
                 fail_errno("creating", tdir);
             }
-            write_set(tdir, typed[i].privkey_pem, typed_split[i].first, typed_split[i].second,
-                      typed[i].fullchain_pem);
+            write_set(tdir, typed[i].type, typed[i].privkey_pem, typed_split[i].first,
+                      typed_split[i].second, typed[i].fullchain_pem);
             fsync_directory(tdir);
         }
         if (top_is_first_type) {
@@ -316,6 +333,7 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
             names.emplace_back(to_string(t.type));
         }
         link_stable_names(zdir, names);
+        t_stored = std::move(stored);
     } else {
         fsync_directory(zdir);
     }

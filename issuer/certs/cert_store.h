@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/file_io.h"
 #include "issuer/certs/cert_check.h"
 #include "issuer/certs/cert_key.h"
 #include "issuer/certs/openssl_ptr.h"
@@ -85,6 +86,22 @@ struct TypedCert {
     std::string fullchain_pem;  // leaf first
 };
 
+// What a store() to the live set wrote, as its caller's thread may take it
+// (CertStore::take_stored) to summarise the new certificates without reading
+// them back (pass/cert_summary.h). Each certificate's files are as written
+// (the PEM in memory, the stamps from the open files).
+struct StoredSet {
+    std::filesystem::path zone_dir;
+    std::string version;  // `current`'s target: ".v-3"
+    struct Cert {
+        std::optional<KeyType> type;  // nullopt: a version without key-type directories
+        std::string fullchain_pem;    // leaf first
+        FileStamp fullchain_stamp;    // of its fullchain.pem
+        FileStamp cert_stamp;         // of its cert.pem
+    };
+    std::vector<Cert> certs;  // in the order stored; the first is the top level's
+};
+
 class CertStore {
   public:
     explicit CertStore(std::filesystem::path dir);
@@ -105,6 +122,13 @@ class CertStore {
     // the `standby` link is switched to it; `current`, the names servers read
     // and every file of the live set stay byte for byte.
     void store_standby(const DnsName& zone, const std::vector<TypedCert>& certs);
+
+    // The set the last store() or store(zone, certs) in this thread wrote to
+    // `zone_dir`'s live set, once (then forgotten); nullopt when the thread's
+    // last store was of another zone or directory, failed, or was taken
+    // already. Only what the calling thread stored: issuance stores in the
+    // thread of the pass working on the zone, which takes it right after.
+    static std::optional<StoredSet> take_stored(const std::filesystem::path& zone_dir);
 
     // The current certificate's info, nullopt when the zone has none yet.
     // Throws CertCheckError when cert.pem exists but does not parse.
