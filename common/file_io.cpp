@@ -159,7 +159,8 @@ FileStamp stamp_of(const struct stat& st) {
 
 }  // namespace
 
-FileStamp write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+FileStamp write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode,
+                         bool synced) {
     const std::string name = path.string();
     UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
     if (fd.get() < 0) {
@@ -167,7 +168,7 @@ FileStamp write_new_file(const std::filesystem::path& path, std::string_view dat
     }
     try {
         write_all(fd.get(), data, "write " + name);
-        if (int err = fsync_retry(fd.get()); err != 0) {
+        if (int err = synced ? fsync_retry(fd.get()) : 0; err != 0) {
             throw_errno(err, "write " + name + ": fsync");
         }
         struct stat st {};
@@ -217,6 +218,29 @@ void append_lines_durable(const std::filesystem::path& path, std::string_view li
     if (created) {
         fsync_directory(directory_of(path));
     }
+}
+
+FileSystemSync::FileSystemSync(const std::filesystem::path& dir)
+    : dir_(dir), fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0) {
+        throw_errno(errno, "sync file system of " + dir.string() + ": open");
+    }
+}
+
+FileSystemSync::~FileSystemSync() {
+    ::close(fd_);
+}
+
+void FileSystemSync::sync() {
+    for (int i = 0; i < 100; ++i) {
+        if (::syncfs(fd_) == 0) {
+            return;
+        }
+        if (errno != EINTR) {
+            break;
+        }
+    }
+    throw_errno(errno, "sync file system of " + dir_.string());
 }
 
 void fsync_directory(const std::filesystem::path& dir) {

@@ -278,24 +278,28 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
 
     // The version directory is new and nothing points to it until the
     // switch: its files are written under their own names (no temporary name
-    // and rename each), each fsync'd, then each directory once, before
-    // `current` may point there.
+    // and rename each), then made durable, files and directories, by one
+    // syncfs of the version directory's file system (FileSystemSync in
+    // common/file_io.h: as safe as an fsync of each file and directory,
+    // which it replaces) before `current` may point there. So a crash
+    // leaves `current` naming the old complete set, or the new complete one.
     StoredSet stored{zdir, vname, {}};
     auto write_set = [&stored](const fs::path& d, std::optional<KeyType> type,
                                const std::string& key, const std::string& leaf_pem,
                                const std::string& chain_pem, const std::string& full) {
-        write_new_file(d / "privkey.pem", key, 0600);
-        const FileStamp cert = write_new_file(d / "cert.pem", leaf_pem, 0644);
-        write_new_file(d / "chain.pem", chain_pem, 0644);
-        const FileStamp fullchain = write_new_file(d / "fullchain.pem", full, 0644);
+        constexpr bool synced = false;  // by FileSystemSync below
+        write_new_file(d / "privkey.pem", key, 0600, synced);
+        const FileStamp cert = write_new_file(d / "cert.pem", leaf_pem, 0644, synced);
+        write_new_file(d / "chain.pem", chain_pem, 0644, synced);
+        const FileStamp fullchain = write_new_file(d / "fullchain.pem", full, 0644, synced);
         stored.certs.push_back(StoredSet::Cert{type, full, fullchain, cert});
     };
     // The top-level set, when it is the first key type's (store_typed),
-    // is that type's four files linked again: no second copy to write and
-    // fsync (the links are made durable by the version directory's fsync).
+    // is that type's four files linked again: no second copy to write.
     const bool top_is_first_type = !typed.empty() && typed.front().privkey_pem == privkey_pem &&
                                    typed.front().fullchain_pem == fullchain_pem;
     try {
+        FileSystemSync durable(vdir);  // opened before the first write: sees its errors
         if (!top_is_first_type) {
             write_set(vdir, std::nullopt, privkey_pem, leaf, chain, fullchain_pem);
         }
@@ -306,7 +310,6 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
             }
             write_set(tdir, typed[i].type, typed[i].privkey_pem, typed_split[i].first,
                       typed_split[i].second, typed[i].fullchain_pem);
-            fsync_directory(tdir);
         }
         if (top_is_first_type) {
             const fs::path first = vdir / std::string(to_string(typed.front().type));
@@ -316,7 +319,7 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
                 }
             }
         }
-        fsync_directory(vdir);
+        durable.sync();
         // The switch: from here on readers see the new version (or, for a
         // standby set, `standby` names it; nothing servers read changes).
         replace_symlink(zdir / link_name(link), vname);

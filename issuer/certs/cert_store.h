@@ -9,7 +9,7 @@
 //             rsa-2048/{privkey,cert,chain,fullchain}.pem
 //                                each configured key type's certificate, the first one
 //                                included (its four files are the ones above: hard
-//                                links, written and fsync'd once)
+//                                links, written and made durable once)
 //         current -> .v-2        the one switch: a symlink replaced by rename()
 //         standby -> .v-3        the standby set ([acme] standby-directory's CA): a
 //                                complete version written by store_standby(), which
@@ -34,17 +34,19 @@
 // is still read: its top-level files are the certificate of whatever type
 // its key is (current(zone, type) looks at the key).
 //
-// A new version is written completely (each file fsync'd, keys 0600 from
-// their first byte, then the directory) into a new .v-<n> directory before
+// A new version is written completely (keys 0600 from their first byte; every
+// file and directory durable) into a new .v-<n> directory before
 // `current` is switched, so a reader that resolves `current` once sees one
 // consistent set; the previous live version is kept (a reader holding its
 // paths still finds it), and so is the version `standby` names; other ones
 // are removed, and so is any version above `current` that `standby` does not
 // name (a store that died before its switch left it). Any failure
 // before the switch removes only the new directory: what was there stays as
-// it was, byte for byte. Durable writes per store: one fsync per file written
-// (the top-level links to the first type's files write none), one per new
-// directory, one of the zone's directory (switch and stable names).
+// it was, byte for byte. Durable writes per store: one syncfs(2) of the
+// store's file system for the new version's files and directories (in place
+// of an fsync of each: common/file_io.h FileSystemSync says why it is as
+// safe; it also writes back other dirty data of that file system), then one
+// fsync of the zone's directory (switch and stable names).
 #pragma once
 
 #include <chrono>
