@@ -149,7 +149,18 @@ void write_file_atomic(const std::filesystem::path& path, mode_t mode,
     fsync_directory(dir);
 }
 
-void write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+namespace {
+
+FileStamp stamp_of(const struct stat& st) {
+    return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                     static_cast<std::uint64_t>(st.st_size),
+                     std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
+
+FileStamp write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode,
+                         bool synced) {
     const std::string name = path.string();
     UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
     if (fd.get() < 0) {
@@ -157,12 +168,17 @@ void write_new_file(const std::filesystem::path& path, std::string_view data, mo
     }
     try {
         write_all(fd.get(), data, "write " + name);
-        if (int err = fsync_retry(fd.get()); err != 0) {
+        if (int err = synced ? fsync_retry(fd.get()) : 0; err != 0) {
             throw_errno(err, "write " + name + ": fsync");
+        }
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0) {
+            throw_errno(errno, "write " + name + ": fstat");
         }
         if (int err = fd.close(); err != 0) {
             throw_errno(err, "write " + name + ": close");
         }
+        return stamp_of(st);
     } catch (...) {
         ::unlink(name.c_str());
         throw;
@@ -202,6 +218,29 @@ void append_lines_durable(const std::filesystem::path& path, std::string_view li
     if (created) {
         fsync_directory(directory_of(path));
     }
+}
+
+FileSystemSync::FileSystemSync(const std::filesystem::path& dir)
+    : dir_(dir), fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0) {
+        throw_errno(errno, "sync file system of " + dir.string() + ": open");
+    }
+}
+
+FileSystemSync::~FileSystemSync() {
+    ::close(fd_);
+}
+
+void FileSystemSync::sync() {
+    for (int i = 0; i < 100; ++i) {
+        if (::syncfs(fd_) == 0) {
+            return;
+        }
+        if (errno != EINTR) {
+            break;
+        }
+    }
+    throw_errno(errno, "sync file system of " + dir_.string());
 }
 
 void fsync_directory(const std::filesystem::path& dir) {
@@ -274,9 +313,7 @@ std::optional<FileStamp> file_stamp(const std::filesystem::path& path) {
     if (::stat(path.c_str(), &st) != 0) {
         return std::nullopt;
     }
-    return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-                     static_cast<std::uint64_t>(st.st_size),
-                     std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+    return stamp_of(st);
 }
 
 std::string read_file(const std::filesystem::path& path) {

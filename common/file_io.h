@@ -29,13 +29,54 @@ using ChunkSink = std::function<void(std::string_view)>;
 void write_file_atomic(const std::filesystem::path& path, mode_t mode,
                        const std::function<void(const ChunkSink&)>& produce);
 
+// What changes when a file is replaced or rewritten: its device, inode, size
+// and modification time (to the nanosecond).
+struct FileStamp {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+
 // Creates `path`, which must not exist, with `mode` from its first byte
 // (O_CREAT|O_EXCL|O_NOFOLLOW), writes `data` and fsyncs it: for a file in a
 // directory that no reader can reach yet (a new version directory before
 // the switch to it), where a temporary name and a rename buy nothing. The
-// caller fsyncs the directory once after its last file. Throws
-// std::system_error naming the path; a file it could not complete is removed.
-void write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
+// caller fsyncs the directory once after its last file. Returns the file's
+// stamp (above) as written, from the open file (no second look at the path).
+// Throws std::system_error naming the path; a file it could not complete is
+// removed.
+// `synced` false: not fsync'd; the caller makes it durable with the rest
+// (FileSystemSync below) before anything may point to it.
+FileStamp write_new_file(const std::filesystem::path& path, std::string_view data,
+                         mode_t mode = 0644, bool synced = true);
+
+// One syncfs(2) in place of an fsync per new file and directory: a new
+// directory (nothing reachable points to it yet) is held open from before
+// its first file is written, and sync() then writes back and waits for every
+// dirty file and directory of its file system, and commits the file
+// system's journal, so every file written and entry made in it since is
+// durable, as fsync of each would make it (and more: other dirty data of that
+// file system is written back too). That holds where the file system's
+// sync_fs commits its journal and flushes the device's cache, as ext4, XFS
+// and btrfs do (a file system without a journal, such as vfat, may skip
+// the cache flush an fsync would make). It reports a writeback error of that file
+// system since the directory was opened (Linux 5.8 and later; an earlier
+// kernel reports only a failure of the call itself). Throws std::system_error
+// naming the directory.
+class FileSystemSync {
+  public:
+    explicit FileSystemSync(const std::filesystem::path& dir);
+    ~FileSystemSync();
+    FileSystemSync(const FileSystemSync&) = delete;
+    FileSystemSync& operator=(const FileSystemSync&) = delete;
+    void sync();
+
+  private:
+    std::filesystem::path dir_;
+    int fd_ = -1;
+};
 
 // Appends `lines` (each ending in '\n') to the journal `path`, creating it
 // with `mode` (O_CREAT|O_EXCL, then the directory fsync'd), and makes them
@@ -53,15 +94,6 @@ void fsync_directory(const std::filesystem::path& dir);
 // Whole file as a string; throws std::system_error naming the path.
 std::string read_file(const std::filesystem::path& path);
 
-// What changes when a file is replaced or rewritten: its device, inode, size
-// and modification time (to the nanosecond).
-struct FileStamp {
-    std::uint64_t device = 0;
-    std::uint64_t inode = 0;
-    std::uint64_t size = 0;
-    std::int64_t mtime_ns = 0;
-    bool operator==(const FileStamp&) const = default;
-};
 // The stamp of `path` (symlinks followed); nullopt when it cannot be stat'ed.
 std::optional<FileStamp> file_stamp(const std::filesystem::path& path);
 

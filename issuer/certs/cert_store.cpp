@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
-#include <random>
 #include <set>
 #include <system_error>
 
@@ -34,8 +34,16 @@ constexpr int kMaxVersionTries = 100;
 
 class FileLock {
   public:
-    explicit FileLock(const fs::path& path) {
+    // Locks `zdir`/.lock; with `make_dir`, a missing `zdir` is made first (a
+    // zone's first store). The lock file's open is the one look at the
+    // directory on every later store: no stat or mkdir of it.
+    FileLock(const fs::path& zdir, bool make_dir) {
+        const fs::path path = zdir / ".lock";
         fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd_ < 0 && errno == ENOENT && make_dir) {
+            ensure_directory(zdir, 0755);
+            fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        }
         if (fd_ < 0) {
             fail_errno("opening lock file", path);
         }
@@ -68,13 +76,30 @@ std::set<unsigned long> versions(const fs::path& zone_dir) {
     return out;
 }
 
-// Atomically makes `link` a symlink to `target` (symlink to a temporary name, rename over).
+std::atomic<unsigned> g_temp_counter{0};
+
+// Atomically makes `link` a symlink to `target`: created under its own name
+// when there is none (a zone's first store), else a symlink to a temporary
+// name (the process id and a counter: no random number to ask the kernel
+// for) renamed over it.
 void replace_symlink(const fs::path& link, const std::string& target) {
-    std::random_device rd;
-    const fs::path tmp =
-        link.parent_path() / (".tmp-" + link.filename().string() + "-" + std::to_string(rd()));
-    if (::symlink(target.c_str(), tmp.c_str()) != 0) {
-        fail_errno("creating symlink", tmp);
+    if (::symlink(target.c_str(), link.c_str()) == 0) {
+        return;
+    }
+    if (errno != EEXIST) {
+        fail_errno("creating symlink", link);
+    }
+    fs::path tmp;
+    for (int attempt = 0;; ++attempt) {
+        tmp = link.parent_path() /
+              (".tmp-" + link.filename().string() + "-" + std::to_string(::getpid()) + "-" +
+               std::to_string(g_temp_counter.fetch_add(1)));
+        if (::symlink(target.c_str(), tmp.c_str()) == 0) {
+            break;
+        }
+        if (errno != EEXIST || attempt >= kMaxVersionTries) {  // EEXIST: a dead process's
+            fail_errno("creating symlink", tmp);
+        }
     }
     if (::rename(tmp.c_str(), link.c_str()) != 0) {
         int saved = errno;
@@ -99,9 +124,8 @@ std::optional<unsigned long> link_version(const fs::path& link) {
 void link_stable_names(const fs::path& zdir, const std::vector<std::string>& names) {
     for (const std::string& f : names) {
         const fs::path link = zdir / f;
-        std::error_code ec;
         const std::string want = "current/" + f;
-        if (fs::is_symlink(fs::symlink_status(link, ec)) && fs::read_symlink(link, ec) == want) {
+        if (read_link(link) == want) {
             continue;
         }
         replace_symlink(link, want);
@@ -126,11 +150,11 @@ std::optional<unsigned long> previous_live(const std::set<unsigned long>& presen
 }
 
 // Keeps the versions `current` and `standby` name and the previous live one (a
-// reader holding its paths still finds it; serve may stage it); removes the rest.
-void prune(const fs::path& zdir) {
-    const auto current = link_version(zdir / "current");
-    const auto standby = link_version(zdir / "standby");
-    const auto present = versions(zdir);
+// reader holding its paths still finds it; serve may stage it); removes the
+// rest of `present` (the versions there, as the store holding the lock knows
+// them: no second listing).
+void prune(const fs::path& zdir, const std::set<unsigned long>& present,
+           std::optional<unsigned long> current, std::optional<unsigned long> standby) {
     const auto previous = previous_live(present, current, standby);
     for (const unsigned long v : present) {
         if (v == current || v == standby || v == previous) {
@@ -154,9 +178,22 @@ std::pair<std::string, std::string> split_leaf(const std::string& fullchain) {
     return {blocks.front(), rest};
 }
 
+// The hand-off of take_stored(): what this thread's last store to a live
+// set wrote, until taken.
+thread_local std::optional<StoredSet> t_stored;
+
 }  // namespace
 
 CertStore::CertStore(fs::path dir) : dir_(std::move(dir)) {}
+
+std::optional<StoredSet> CertStore::take_stored(const fs::path& zone_dir) {
+    std::optional<StoredSet> out = std::move(t_stored);
+    t_stored.reset();
+    if (out && out->zone_dir != zone_dir) {
+        return std::nullopt;
+    }
+    return out;
+}
 
 fs::path CertStore::zone_dir(const DnsName& zone) const {
     return dir_ / path_component(zone);  // one component (name_path.h)
@@ -193,6 +230,7 @@ void CertStore::store_typed(const DnsName& zone, const std::vector<TypedCert>& c
 void CertStore::store_version(const DnsName& zone, const std::string& privkey_pem,
                               const std::string& fullchain_pem, const std::vector<TypedCert>& typed,
                               Link link) {
+    t_stored.reset();
     if (zone.is_root()) {
         throw std::invalid_argument("cannot store a certificate for the root zone");
     }
@@ -202,10 +240,10 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
         typed_split.push_back(split_leaf(t.fullchain_pem));
     }
     const fs::path zdir = zone_dir(zone);
-    ensure_directory(zdir, 0755);
-    FileLock lock(zdir / ".lock");
+    FileLock lock(zdir, /*make_dir=*/true);
 
-    // A new, empty version directory.
+    // A new, empty version directory. `present` is kept up to date below
+    // (this store holds the lock), for prune().
     auto present = versions(zdir);
     unsigned long n = present.empty() ? 1 : *present.rbegin() + 1;
     // A version above `current` is what a store that died before its switch
@@ -215,11 +253,16 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
     // complete when `standby` was switched to it.
     const auto switched = link_version(zdir / "current");
     const auto standby = link_version(zdir / "standby");
-    for (const unsigned long v : present) {
-        if ((!switched || v > *switched) && v != standby) {
+    for (auto it = present.begin(); it != present.end();) {
+        if ((!switched || *it > *switched) && *it != standby) {
             std::error_code ec;
-            fs::remove_all(zdir / (".v-" + std::to_string(v)), ec);
+            fs::remove_all(zdir / (".v-" + std::to_string(*it)), ec);
+            if (!ec) {
+                it = present.erase(it);
+                continue;
+            }
         }
+        ++it;
     }
     fs::path vdir;
     for (int i = 0;; ++i, ++n) {
@@ -235,32 +278,38 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
 
     // The version directory is new and nothing points to it until the
     // switch: its files are written under their own names (no temporary name
-    // and rename each), each fsync'd, then each directory once, before
-    // `current` may point there.
-    auto write_set = [](const fs::path& d, const std::string& key, const std::string& leaf_pem,
-                        const std::string& chain_pem, const std::string& full) {
-        write_new_file(d / "privkey.pem", key, 0600);
-        write_new_file(d / "cert.pem", leaf_pem, 0644);
-        write_new_file(d / "chain.pem", chain_pem, 0644);
-        write_new_file(d / "fullchain.pem", full, 0644);
+    // and rename each), then made durable, files and directories, by one
+    // syncfs of the version directory's file system (FileSystemSync in
+    // common/file_io.h: as safe as an fsync of each file and directory,
+    // which it replaces) before `current` may point there. So a crash
+    // leaves `current` naming the old complete set, or the new complete one.
+    StoredSet stored{zdir, vname, {}};
+    auto write_set = [&stored](const fs::path& d, std::optional<KeyType> type,
+                               const std::string& key, const std::string& leaf_pem,
+                               const std::string& chain_pem, const std::string& full) {
+        constexpr bool synced = false;  // by FileSystemSync below
+        write_new_file(d / "privkey.pem", key, 0600, synced);
+        const FileStamp cert = write_new_file(d / "cert.pem", leaf_pem, 0644, synced);
+        write_new_file(d / "chain.pem", chain_pem, 0644, synced);
+        const FileStamp fullchain = write_new_file(d / "fullchain.pem", full, 0644, synced);
+        stored.certs.push_back(StoredSet::Cert{type, full, fullchain, cert});
     };
     // The top-level set, when it is the first key type's (store_typed),
-    // is that type's four files linked again: no second copy to write and
-    // fsync (the links are made durable by the version directory's fsync).
+    // is that type's four files linked again: no second copy to write.
     const bool top_is_first_type = !typed.empty() && typed.front().privkey_pem == privkey_pem &&
                                    typed.front().fullchain_pem == fullchain_pem;
     try {
+        FileSystemSync durable(vdir);  // opened before the first write: sees its errors
         if (!top_is_first_type) {
-            write_set(vdir, privkey_pem, leaf, chain, fullchain_pem);
+            write_set(vdir, std::nullopt, privkey_pem, leaf, chain, fullchain_pem);
         }
         for (std::size_t i = 0; i < typed.size(); ++i) {
             const fs::path tdir = vdir / std::string(to_string(typed[i].type));
             if (::mkdir(tdir.c_str(), 0755) != 0) {
                 fail_errno("creating", tdir);
             }
-            write_set(tdir, typed[i].privkey_pem, typed_split[i].first, typed_split[i].second,
-                      typed[i].fullchain_pem);
-            fsync_directory(tdir);
+            write_set(tdir, typed[i].type, typed[i].privkey_pem, typed_split[i].first,
+                      typed_split[i].second, typed[i].fullchain_pem);
         }
         if (top_is_first_type) {
             const fs::path first = vdir / std::string(to_string(typed.front().type));
@@ -270,7 +319,7 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
                 }
             }
         }
-        fsync_directory(vdir);
+        durable.sync();
         // The switch: from here on readers see the new version (or, for a
         // standby set, `standby` names it; nothing servers read changes).
         replace_symlink(zdir / link_name(link), vname);
@@ -287,10 +336,13 @@ void CertStore::store_version(const DnsName& zone, const std::string& privkey_pe
             names.emplace_back(to_string(t.type));
         }
         link_stable_names(zdir, names);
+        t_stored = std::move(stored);
     } else {
         fsync_directory(zdir);
     }
-    prune(zdir);
+    present.insert(n);
+    prune(zdir, present, link == Link::current ? std::optional<unsigned long>(n) : switched,
+          link == Link::standby ? std::optional<unsigned long>(n) : standby);
 }
 
 std::optional<CertInfo> CertStore::current(const DnsName& zone) const {
@@ -454,7 +506,7 @@ unsigned long CertStore::switch_to_standby(const DnsName& zone) {
     if (!fs::is_directory(zdir, ec)) {
         throw std::runtime_error(zone.text() + ": no certificate directory " + zdir.string());
     }
-    FileLock lock(zdir / ".lock");
+    FileLock lock(zdir, /*make_dir=*/false);
     const auto standby = standby_version(zone);
     if (!standby) {
         throw std::runtime_error(zone.text() + ": no standby set in " + zdir.string() +

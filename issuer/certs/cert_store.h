@@ -9,7 +9,7 @@
 //             rsa-2048/{privkey,cert,chain,fullchain}.pem
 //                                each configured key type's certificate, the first one
 //                                included (its four files are the ones above: hard
-//                                links, written and fsync'd once)
+//                                links, written and made durable once)
 //         current -> .v-2        the one switch: a symlink replaced by rename()
 //         standby -> .v-3        the standby set ([acme] standby-directory's CA): a
 //                                complete version written by store_standby(), which
@@ -34,17 +34,19 @@
 // is still read: its top-level files are the certificate of whatever type
 // its key is (current(zone, type) looks at the key).
 //
-// A new version is written completely (each file fsync'd, keys 0600 from
-// their first byte, then the directory) into a new .v-<n> directory before
+// A new version is written completely (keys 0600 from their first byte; every
+// file and directory durable) into a new .v-<n> directory before
 // `current` is switched, so a reader that resolves `current` once sees one
 // consistent set; the previous live version is kept (a reader holding its
 // paths still finds it), and so is the version `standby` names; other ones
 // are removed, and so is any version above `current` that `standby` does not
 // name (a store that died before its switch left it). Any failure
 // before the switch removes only the new directory: what was there stays as
-// it was, byte for byte. Durable writes per store: one fsync per file written
-// (the top-level links to the first type's files write none), one per new
-// directory, one of the zone's directory (switch and stable names).
+// it was, byte for byte. Durable writes per store: one syncfs(2) of the
+// store's file system for the new version's files and directories (in place
+// of an fsync of each: common/file_io.h FileSystemSync says why it is as
+// safe; it also writes back other dirty data of that file system), then one
+// fsync of the zone's directory (switch and stable names).
 #pragma once
 
 #include <chrono>
@@ -54,6 +56,7 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/file_io.h"
 #include "issuer/certs/cert_check.h"
 #include "issuer/certs/cert_key.h"
 #include "issuer/certs/openssl_ptr.h"
@@ -85,6 +88,22 @@ struct TypedCert {
     std::string fullchain_pem;  // leaf first
 };
 
+// What a store() to the live set wrote, as its caller's thread may take it
+// (CertStore::take_stored) to summarise the new certificates without reading
+// them back (pass/cert_summary.h). Each certificate's files are as written
+// (the PEM in memory, the stamps from the open files).
+struct StoredSet {
+    std::filesystem::path zone_dir;
+    std::string version;  // `current`'s target: ".v-3"
+    struct Cert {
+        std::optional<KeyType> type;  // nullopt: a version without key-type directories
+        std::string fullchain_pem;    // leaf first
+        FileStamp fullchain_stamp;    // of its fullchain.pem
+        FileStamp cert_stamp;         // of its cert.pem
+    };
+    std::vector<Cert> certs;  // in the order stored; the first is the top level's
+};
+
 class CertStore {
   public:
     explicit CertStore(std::filesystem::path dir);
@@ -105,6 +124,13 @@ class CertStore {
     // the `standby` link is switched to it; `current`, the names servers read
     // and every file of the live set stay byte for byte.
     void store_standby(const DnsName& zone, const std::vector<TypedCert>& certs);
+
+    // The set the last store() or store(zone, certs) in this thread wrote to
+    // `zone_dir`'s live set, once (then forgotten); nullopt when the thread's
+    // last store was of another zone or directory, failed, or was taken
+    // already. Only what the calling thread stored: issuance stores in the
+    // thread of the pass working on the zone, which takes it right after.
+    static std::optional<StoredSet> take_stored(const std::filesystem::path& zone_dir);
 
     // The current certificate's info, nullopt when the zone has none yet.
     // Throws CertCheckError when cert.pem exists but does not parse.

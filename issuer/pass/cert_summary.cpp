@@ -1,6 +1,10 @@
 // See cert_summary.h.
 #include "issuer/pass/cert_summary.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
 #include <system_error>
 
 #include "common/file_io.h"
@@ -277,6 +281,82 @@ CurrentRead read_current(const CertStore& store, const DnsName& zone,
     }
     r.keep = !r.summary.version.empty();
     return r;
+}
+
+std::optional<CurrentSummary> summary_of_stored(const StoredSet& stored, const DnsName& zone) {
+    if (current_target(stored.zone_dir) != stored.version) {
+        return std::nullopt;  // switched since (another store): read the store
+    }
+    // As CertStore::current_all lists them: the key-type directories by
+    // name, or a version without them its one certificate.
+    std::vector<const StoredSet::Cert*> certs;
+    for (const StoredSet::Cert& c : stored.certs) {
+        if (c.type) {
+            certs.push_back(&c);
+        }
+    }
+    const bool top_level = certs.empty();
+    if (top_level && !stored.certs.empty()) {
+        certs.push_back(&stored.certs.front());
+    }
+    if (!top_level) {
+        std::sort(certs.begin(), certs.end(),
+                  [](const StoredSet::Cert* a, const StoredSet::Cert* b) {
+                      return to_string(*a->type) < to_string(*b->type);
+                  });
+    }
+    CurrentSummary summary;
+    summary.version = stored.version;
+    for (const StoredSet::Cert* c : certs) {
+        const auto blocks = split_pem_chain(c->fullchain_pem);
+        if (blocks.empty()) {
+            return std::nullopt;
+        }
+        BioPtr bio = memory_bio(blocks.front());
+        X509Ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        if (!leaf) {
+            return std::nullopt;
+        }
+        CertSummary s;
+        s.type = c->type ? *c->type : KeyType::ecdsa_p256;
+        if (!c->type) {
+            const auto type = key_type_of(X509_get0_pubkey(leaf.get()));
+            if (!type) {
+                return std::nullopt;  // a key of no known type: as read_current() says
+            }
+            s.type = *type;
+        }
+        s.file = top_level ? "fullchain.pem" : std::string(to_string(s.type)) + "/fullchain.pem";
+        s.top_level = top_level;
+        s.stamp = c->fullchain_stamp;
+        s.info = read_certificate(leaf.get());
+        try {
+            s.cert_id = ari_cert_id(leaf.get());
+        } catch (const std::exception& e) {
+            log_debug(zone.text(), ": ", to_string(s.type), ": no ARI certID: ", e.what());
+        }
+        try {
+            s.scts = read_scts(leaf.get()).scts;
+        } catch (const std::exception& e) {
+            s.sct_error = e.what();
+        }
+        summary.certs.push_back(std::move(s));
+    }
+    if (top_level) {
+        if (!summary.certs.empty()) {
+            summary.top = summary.certs.front().info;
+        }
+    } else {
+        // The top-level cert.pem is the first key type's, linked (cert_store.h).
+        const StoredSet::Cert& first = stored.certs.front();
+        for (const CertSummary& s : summary.certs) {
+            if (first.type && s.type == *first.type) {
+                summary.top = s.info;
+                summary.top_stamp = first.cert_stamp;
+            }
+        }
+    }
+    return summary;
 }
 
 }  // namespace acmezone::issuer

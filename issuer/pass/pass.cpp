@@ -242,9 +242,18 @@ std::string summarised_cert_id(const ZoneState& saved, KeyType type) {
 
 }  // namespace
 
+// From the set the issuance just stored in this thread when it can (no
+// file read back), else read from the store.
 void Pass::keep_summary(const DnsName& zone, ZoneState& saved) const {
     try {
-        CurrentRead r = read_current(CertStore(config_.certs_dir), zone, std::nullopt);
+        const CertStore store(config_.certs_dir);
+        if (const auto stored = CertStore::take_stored(store.zone_dir(zone))) {
+            if (auto summary = summary_of_stored(*stored, zone)) {
+                saved.current = std::move(*summary);
+                return;
+            }
+        }
+        CurrentRead r = read_current(store, zone, std::nullopt);
         if (r.keep) {
             saved.current = std::move(r.summary);
         }

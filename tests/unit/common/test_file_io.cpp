@@ -234,6 +234,28 @@ TEST_F(FileIo, WriteNewFileCreatesOnceWithItsModeFromTheStart) {
     EXPECT_EQ(read_file(key), "secret");
 }
 
+// The stamp returned is the file's as a later look finds it (what a summary
+// of the stored certificates records), synced or left to FileSystemSync.
+TEST_F(FileIo, WriteNewFileReturnsTheStampOfWhatItWrote) {
+    for (const bool synced : {true, false}) {
+        const fs::path file = dir_ / (synced ? "synced.pem" : "later.pem");
+        const FileStamp stamp = write_new_file(file, "0123456789", 0644, synced);
+        EXPECT_EQ(stamp.size, 10u);
+        EXPECT_EQ(std::optional<FileStamp>(stamp), file_stamp(file));
+    }
+    FileSystemSync durable(dir_);
+    EXPECT_NO_THROW(durable.sync());
+}
+
+TEST_F(FileIo, FileSystemSyncOfAMissingDirectoryThrowsNamingIt) {
+    try {
+        FileSystemSync durable(dir_ / "missing");
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+    }
+}
+
 TEST_F(FileIo, WriteNewFileThatCannotBeCompletedIsRemoved) {
     struct rlimit old {};
     ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);

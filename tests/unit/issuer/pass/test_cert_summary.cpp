@@ -205,5 +205,47 @@ TEST(CertSummary, ZoneStatusWritesNoStateForAZoneWithoutCertificates) {
     EXPECT_FALSE(fs::exists(ZoneStateStore(config.state_dir).file(kZone)));
 }
 
+// What a pass keeps after storing (CertStore::take_stored, summary_of_stored)
+// is what read_current() would read back from the files: one type, two types
+// in the order their directories are listed (not stored), the top's stamp.
+TEST(CertSummary, TheStoredSetSummarisedAsReadingItBackWould) {
+    for (const bool two : {false, true}) {
+        SCOPED_TRACE(two ? "two types" : "one type");
+        Store s;
+        if (two) {
+            s.store.store(kZone, {{KeyType::rsa_2048, s.rsa.private_pem(), s.chain(s.rsa, 104)},
+                                  {KeyType::ecdsa_p256, s.ec.private_pem(), s.chain(s.ec, 105)}});
+        } else {
+            s.one_type();
+        }
+        const auto stored = CertStore::take_stored(s.store.zone_dir(kZone));
+        ASSERT_TRUE(stored);
+        EXPECT_FALSE(CertStore::take_stored(s.store.zone_dir(kZone)));  // taken once
+        const auto made = summary_of_stored(*stored, kZone);
+        ASSERT_TRUE(made);
+        const CurrentRead read = read_current(s.store, kZone, std::nullopt);
+        ASSERT_TRUE(read.keep);
+        EXPECT_EQ(to_json(*made).toStyledString(), to_json(read.summary).toStyledString());
+        EXPECT_TRUE(read_current(s.store, kZone, made).from_cache);  // it describes the files
+    }
+}
+
+// The hand-off is for the zone stored, and stale once `current` moved on.
+TEST(CertSummary, AStoredSetOfAnotherZoneOrReplacedSinceIsNotUsed) {
+    Store s;
+    s.one_type();
+    EXPECT_FALSE(CertStore::take_stored(s.store.zone_dir(DnsName::parse("other.org"))));
+    EXPECT_FALSE(CertStore::take_stored(s.store.zone_dir(kZone)));  // dropped by the miss
+    s.one_type();
+    const auto first = CertStore::take_stored(s.store.zone_dir(kZone));
+    ASSERT_TRUE(first);
+    s.two_types();
+    EXPECT_FALSE(summary_of_stored(*first, kZone));  // `current` names a newer version
+    const auto standby_before = CertStore::take_stored(s.store.zone_dir(kZone));
+    ASSERT_TRUE(standby_before);
+    s.store.store_standby(kZone, {{KeyType::ecdsa_p256, s.ec.private_pem(), s.chain(s.ec, 106)}});
+    EXPECT_FALSE(CertStore::take_stored(s.store.zone_dir(kZone)));  // not the live set
+}
+
 }  // namespace
 }  // namespace acmezone::issuer
