@@ -455,16 +455,25 @@ AcmeOrder AcmeClient::poll_order(const std::string& url, Clock::time_point deadl
         deadline, settings_.poll_initial, settings_.poll_max, "order " + url);
 }
 
-AcmeOrder AcmeClient::poll_finalized_order(const std::string& url, Clock::duration finalize_took,
-                                           Clock::time_point deadline) {
+void AcmeClient::wait_about(Clock::duration took, Clock::time_point deadline) const {
     using std::chrono::milliseconds;
-    const auto wait =
-        std::clamp(std::chrono::duration_cast<milliseconds>(finalize_took), milliseconds(10),
-                   std::max(settings_.poll_initial, milliseconds(10)));
+    const auto wait = std::clamp(std::chrono::duration_cast<milliseconds>(took), milliseconds(10),
+                                 std::max(settings_.poll_initial, milliseconds(10)));
     if (Clock::now() + wait < deadline) {
         sleep_or_interrupt(wait);
     }
+}
+
+AcmeOrder AcmeClient::poll_finalized_order(const std::string& url, Clock::duration finalize_took,
+                                           Clock::time_point deadline) {
+    wait_about(finalize_took, deadline);
     return poll_order(url, deadline);
+}
+
+AcmeOrder AcmeClient::poll_validated_order(const std::string& url, Clock::duration responses_took,
+                                           Clock::time_point deadline) {
+    wait_about(responses_took, deadline);
+    return poll_order(url, deadline, /*stop_at_ready=*/true);
 }
 
 std::string AcmeClient::download_certificate(const std::string& url,

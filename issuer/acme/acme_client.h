@@ -144,6 +144,13 @@ class AcmeClient {
     // than that to issue anyway.
     AcmeOrder poll_finalized_order(const std::string& url, Clock::duration finalize_took,
                                    Clock::time_point deadline);
+    // poll_order() for an order whose challenges were just answered, the
+    // answers having taken `responses_took`: the first poll waits that long
+    // (at least 10 ms, at most poll_initial), as a CA validates no faster
+    // than it answers, so that the first poll seldom finds it still pending
+    // and waits a whole poll interval for the next.
+    AcmeOrder poll_validated_order(const std::string& url, Clock::duration responses_took,
+                                   Clock::time_point deadline);
     // The PEM chain (leaf first). With `preferred_issuer_cn`, when the
     // default chain's topmost certificate is not issued by that CN, the
     // alternates the CA links (Link: rel="alternate", RFC 8555 §7.4.2) are
@@ -171,6 +178,9 @@ class AcmeClient {
     void deactivate_authorization(const std::string& url);
 
   private:
+    // Sleeps `took` (at least 10 ms, at most poll_initial) unless that
+    // passes `deadline`.
+    void wait_about(Clock::duration took, Clock::time_point deadline) const;
     struct Reply {
         HttpResponse http;
         Json::Value json;  // null unless the body is JSON

@@ -266,6 +266,7 @@ std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName
         // are the authorizations read, for what failed and why.
         std::vector<std::exception_ptr> respond_errors(pending.size());
         bool all_responded = true;
+        const auto responding = AcmeClient::Clock::now();
         for (std::size_t i = 0; i < pending.size(); ++i) {
             try {
                 s.acme.respond(pending[i].challenge);
@@ -280,7 +281,8 @@ std::pair<std::string, CertInfo> obtain_chain(const DnsName& zone, const DnsName
         std::exception_ptr poll_error;
         if (all_responded) {
             try {
-                validated = s.acme.poll_order(order.url, deadline, /*stop_at_ready=*/true);
+                validated = s.acme.poll_validated_order(
+                    order.url, AcmeClient::Clock::now() - responding, deadline);
             } catch (const Interrupted&) {
                 throw;
             } catch (...) {
