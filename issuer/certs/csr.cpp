@@ -29,8 +29,8 @@ constexpr unsigned char kAttributes = 0xa0;  // [0] IMPLICIT SET OF Attribute
 constexpr unsigned char kDnsName = 0x82;     // GeneralName [2] IMPLICIT IA5String
 
 // OID contents.
-constexpr std::string_view kCommonName{"\x55\x04\x03", 3};                               // 2.5.4.3
-constexpr std::string_view kSubjectAltName{"\x55\x1d\x11", 3};                           // 2.5.29.17
+constexpr std::string_view kCommonName{"\x55\x04\x03", 3};      // 2.5.4.3
+constexpr std::string_view kSubjectAltName{"\x55\x1d\x11", 3};  // 2.5.29.17
 constexpr std::string_view kExtensionRequest{"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e", 9};  // PKCS#9
 constexpr std::string_view kEcdsaWithSha256{"\x2a\x86\x48\xce\x3d\x04\x03\x02", 8};
 constexpr std::string_view kSha256WithRsa{"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9};
@@ -101,16 +101,15 @@ std::string make_csr_der(const CertKey& key, const std::vector<DnsName>& names) 
     for (const DnsName& n : names) {
         general_names += tlv(kDnsName, n.text());
     }
-    const std::string san_extension =
-        tlv(kSequence, tlv(kOid, kSubjectAltName) +
-                           tlv(kOctetString, tlv(kSequence, general_names)));
+    const std::string san_extension = tlv(
+        kSequence, tlv(kOid, kSubjectAltName) + tlv(kOctetString, tlv(kSequence, general_names)));
     const std::string extension_request =
         tlv(kSequence, tlv(kOid, kExtensionRequest) + tlv(kSet, tlv(kSequence, san_extension)));
 
     // CertificationRequestInfo (RFC 2986 §4.1): version 0 (v1).
-    const std::string info = tlv(kSequence, tlv(kInteger, std::string(1, '\0')) + subject +
-                                                key.public_der() +
-                                                tlv(kAttributes, extension_request));
+    const std::string info =
+        tlv(kSequence, tlv(kInteger, std::string(1, '\0')) + subject + key.public_der() +
+                           tlv(kAttributes, extension_request));
     const std::string algorithm = signature_algorithm(key.get());
     return tlv(kSequence, info + algorithm +
                               tlv(kBitString, std::string(1, '\0') + sign_sha256(key.get(), info)));

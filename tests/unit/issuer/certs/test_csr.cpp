@@ -100,7 +100,8 @@ TEST_P(CsrTest, RequestInfoIsOpensslsOwn) {
 // which OpenSSL refuses to hold; the SANs carry it.
 TEST_P(CsrTest, LongNameOnlyInSubjectAltName) {
     CertKey key = CertKey::generate(GetParam());
-    const DnsName zone = DnsName::parse(std::string(40, 'a') + "." + std::string(40, 'b') + ".test");
+    const DnsName zone =
+        DnsName::parse(std::string(40, 'a') + "." + std::string(40, 'b') + ".test");
     X509ReqPtr req = parse_der(make_csr_der(key, {zone, zone.child("*")}));
     ASSERT_TRUE(req);
     EXPECT_EQ(X509_NAME_entry_count(X509_REQ_get_subject_name(req.get())), 0);
