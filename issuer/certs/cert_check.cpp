@@ -31,6 +31,26 @@ X509Ptr parse_one(const std::string& pem, std::size_t index) {
     return cert;
 }
 
+}  // namespace
+
+// The last leaf this thread parsed, handed out again for the same PEM: an
+// issuance checks its new leaf (check_certificate) and then summarises the
+// set it stored (pass/cert_summary.h), the one leaf twice in a row. One
+// entry a thread, so nothing to lock or bound; an X509 is reference counted.
+X509Ptr parse_leaf(const std::string& pem) {
+    thread_local std::string last_pem;
+    thread_local X509Ptr last;
+    if (!last || pem != last_pem) {
+        X509Ptr cert = parse_one(pem, 0);
+        last_pem = pem;
+        last = std::move(cert);
+    }
+    X509_up_ref(last.get());
+    return X509Ptr(last.get());
+}
+
+namespace {
+
 // The certificates above a leaf are the same few intermediates for every
 // zone: each is parsed once a process (OpenSSL 3 sets up a key decoder for
 // every certificate it parses) and shared, read-only (X509 is reference
@@ -161,7 +181,7 @@ std::vector<std::string> split_pem_chain(std::string_view pem) {
 
 CertInfo read_certificate(std::string_view pem) {
     auto blocks = split_pem_chain(pem);
-    X509Ptr leaf = parse_one(blocks.front(), 0);
+    X509Ptr leaf = parse_leaf(blocks.front());
     return info_of(leaf.get());
 }
 
@@ -175,7 +195,7 @@ CertInfo check_certificate(std::string_view fullchain_pem, std::string_view publ
     auto blocks = split_pem_chain(fullchain_pem);
     std::vector<X509Ptr> certs;
     for (std::size_t i = 0; i < blocks.size(); ++i) {
-        certs.push_back(i == 0 ? parse_one(blocks[i], i) : parse_issuer(blocks[i], i));
+        certs.push_back(i == 0 ? parse_leaf(blocks[i]) : parse_issuer(blocks[i], i));
     }
     X509* leaf = certs.front().get();
     CertInfo info = info_of(leaf);

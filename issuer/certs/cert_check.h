@@ -25,6 +25,7 @@
 #include <openssl/types.h>
 
 #include "common/dns_name.h"
+#include "issuer/certs/openssl_ptr.h"
 
 namespace acmezone::issuer {
 
@@ -51,6 +52,12 @@ std::vector<std::string> split_pem_chain(std::string_view pem);
 CertInfo read_certificate(std::string_view pem);
 // The same of a certificate parsed already.
 CertInfo read_certificate(X509* leaf);
+
+// One PEM certificate block (as split_pem_chain() gives them), parsed;
+// throws CertCheckError. The last one a thread parsed is kept, so the same
+// leaf asked for again in a row is not parsed again (OpenSSL 3 spends most of
+// a millisecond on one): the caller must not modify it.
+X509Ptr parse_leaf(const std::string& pem);
 
 // The issuer's common name (CN) of the topmost (last) certificate of a PEM
 // chain: the root a chain leads to, the name preferred-chain matches. "" when

@@ -5,9 +5,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
 #include <array>
 #include <stdexcept>
 #include <utility>
+
+#include "common/base64.h"
+#include "issuer/certs/der.h"
 
 namespace acmezone::issuer {
 namespace {
@@ -19,6 +25,97 @@ constexpr std::array<std::pair<KeyType, std::string_view>, 5> kNames{{
     {KeyType::rsa_3072, "rsa-3072"},
     {KeyType::rsa_4096, "rsa-4096"},
 }};
+
+// An ECDSA key's curve as the DER of its OID, and the size of its scalars;
+// nullopt for any other key (encoded by OpenSSL instead).
+struct Curve {
+    std::string_view oid;
+    std::size_t scalar_bytes;
+};
+constexpr std::string_view kEcPublicKey{"\x2a\x86\x48\xce\x3d\x02\x01", 7};  // 1.2.840.10045.2.1
+constexpr Curve kP256{{"\x2a\x86\x48\xce\x3d\x03\x01\x07", 8}, 32};          // 1.2.840.10045.3.1.7
+constexpr Curve kP384{{"\x2b\x81\x04\x00\x22", 5}, 48};                      // 1.3.132.0.34
+
+std::optional<Curve> curve_of(EVP_PKEY* key) {
+    switch (key_type_of(key).value_or(KeyType::rsa_2048)) {
+        case KeyType::ecdsa_p256:
+            return kP256;
+        case KeyType::ecdsa_p384:
+            return kP384;
+        default:
+            return std::nullopt;
+    }
+}
+
+// The public point of a key made here: uncompressed (04 || x || y), of a
+// named curve, as OpenSSL makes keys; nullopt for anything else.
+std::optional<std::string> ec_point(EVP_PKEY* key, const Curve& curve) {
+    std::string point(1 + 2 * curve.scalar_bytes, '\0');
+    std::size_t length = 0;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                        reinterpret_cast<unsigned char*>(point.data()),
+                                        point.size(), &length) != 1 ||
+        length != point.size() || point[0] != '\x04') {
+        ERR_clear_error();
+        return std::nullopt;
+    }
+    return point;
+}
+
+std::string ec_algorithm(const Curve& curve) {
+    return der::tlv(der::kSequence,
+                    der::tlv(der::kOid, kEcPublicKey) + der::tlv(der::kOid, curve.oid));
+}
+
+// SubjectPublicKeyInfo (RFC 5480).
+std::string ec_public_der(const Curve& curve, const std::string& point) {
+    return der::tlv(der::kSequence,
+                    ec_algorithm(curve) + der::tlv(der::kBitString, std::string(1, '\0') + point));
+}
+
+// A string holding key material, wiped when it goes.
+struct Secret {
+    std::string bytes;
+    Secret() = default;
+    explicit Secret(std::string b) : bytes(std::move(b)) {}
+    Secret(const Secret&) = delete;
+    Secret& operator=(const Secret&) = delete;
+    ~Secret() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+};
+
+// RFC 5958 OneAsymmetricKey v1 (PKCS#8) holding an RFC 5915 ECPrivateKey,
+// as OpenSSL writes it: the curve in the algorithm only, the public key
+// included.
+std::string ec_private_pem(EVP_PKEY* key, const Curve& curve, const std::string& point) {
+    BIGNUM* raw = nullptr;
+    if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1) {
+        throw OpensslError("reading an ECDSA private key");
+    }
+    BignumPtr scalar(raw);
+    Secret d(std::string(curve.scalar_bytes, '\0'));
+    const int written = BN_bn2binpad(scalar.get(), reinterpret_cast<unsigned char*>(d.bytes.data()),
+                                     static_cast<int>(d.bytes.size()));
+    BN_clear(scalar.get());
+    if (written != static_cast<int>(d.bytes.size())) {
+        throw OpensslError("encoding an ECDSA private key");
+    }
+    const std::string public_key = der::tlv(der::kBitString, std::string(1, '\0') + point);
+    Secret ec_private_key(der::tlv(
+        der::kSequence, der::tlv(der::kInteger, "\x01") + der::tlv(der::kOctetString, d.bytes) +
+                            der::tlv(0xa1, public_key)));  // [1] publicKey
+    Secret info(der::tlv(der::kSequence, der::tlv(der::kInteger, std::string(1, '\0')) +
+                                             ec_algorithm(curve) +
+                                             der::tlv(der::kOctetString, ec_private_key.bytes)));
+    Secret body(base64_encode(
+        std::span(reinterpret_cast<const std::uint8_t*>(info.bytes.data()), info.bytes.size())));
+    std::string pem = "-----BEGIN PRIVATE KEY-----\n";
+    for (std::size_t i = 0; i < body.bytes.size(); i += 64) {
+        pem.append(body.bytes, i, 64);
+        pem += '\n';
+    }
+    pem += "-----END PRIVATE KEY-----\n";
+    return pem;
+}
 
 }  // namespace
 
@@ -72,7 +169,7 @@ CertKey CertKey::generate(KeyType type) {
     if (!key) {
         throw OpensslError("generating a " + std::string(to_string(type)) + " key");
     }
-    return CertKey(std::move(key));
+    return CertKey(std::move(key), /*generated=*/true);
 }
 
 CertKey CertKey::from_pem(std::string_view pem, const std::string& origin) {
@@ -81,10 +178,17 @@ CertKey CertKey::from_pem(std::string_view pem, const std::string& origin) {
     if (!key) {
         throw std::runtime_error(openssl_error(origin + ": not a PEM private key"));
     }
-    return CertKey(std::move(key));
+    return CertKey(std::move(key), /*generated=*/false);
 }
 
 std::string CertKey::private_pem() const {
+    if (generated_) {
+        if (const auto curve = curve_of(key_.get())) {
+            if (const auto point = ec_point(key_.get(), *curve)) {
+                return ec_private_pem(key_.get(), *curve, *point);
+            }
+        }
+    }
     BioPtr bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
                                          nullptr) != 1) {
@@ -93,7 +197,17 @@ std::string CertKey::private_pem() const {
     return bio_contents(bio.get());
 }
 
-CertKey::CertKey(EvpPkeyPtr key) : key_(std::move(key)), public_der_(public_key_der(key_.get())) {}
+CertKey::CertKey(EvpPkeyPtr key, bool generated) : key_(std::move(key)), generated_(generated) {
+    if (generated_) {
+        if (const auto curve = curve_of(key_.get())) {
+            if (const auto point = ec_point(key_.get(), *curve)) {
+                public_der_ = ec_public_der(*curve, *point);
+                return;
+            }
+        }
+    }
+    public_der_ = public_key_der(key_.get());
+}
 
 std::string public_key_der(EVP_PKEY* key) {
     unsigned char* der = nullptr;

@@ -37,8 +37,13 @@ class CertKey {
     EVP_PKEY* get() const { return key_.get(); }
 
   private:
-    explicit CertKey(EvpPkeyPtr key);
+    CertKey(EvpPkeyPtr key, bool generated);
     EvpPkeyPtr key_;
+    // Made by generate(): an ECDSA key's PKCS#8 and SubjectPublicKeyInfo are
+    // then written by hand (der.h), the bytes OpenSSL's encoders would write
+    // for it; a key read from a file may be set otherwise (a compressed
+    // point, no public key inside), so OpenSSL encodes it.
+    bool generated_ = false;
     std::string public_der_;
 };
 

@@ -13,18 +13,20 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "issuer/certs/der.h"
+
 namespace acmezone::issuer {
 namespace {
 
-// DER tags (X.690).
-constexpr unsigned char kInteger = 0x02;
-constexpr unsigned char kBitString = 0x03;
-constexpr unsigned char kOctetString = 0x04;
-constexpr unsigned char kNull = 0x05;
-constexpr unsigned char kOid = 0x06;
-constexpr unsigned char kUtf8String = 0x0c;
-constexpr unsigned char kSequence = 0x30;
-constexpr unsigned char kSet = 0x31;
+using der::kBitString;
+using der::kInteger;
+using der::kNull;
+using der::kOctetString;
+using der::kOid;
+using der::kSequence;
+using der::kSet;
+using der::kUtf8String;
+using der::tlv;
 constexpr unsigned char kAttributes = 0xa0;  // [0] IMPLICIT SET OF Attribute
 constexpr unsigned char kDnsName = 0x82;     // GeneralName [2] IMPLICIT IA5String
 
@@ -38,23 +40,6 @@ constexpr std::string_view kSha256WithRsa{"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b"
 // RFC 5280's ub-common-name: a longer first name is left out of the subject
 // (the names are in subjectAltName, which is all an ACME CA reads).
 constexpr std::size_t kMaxCommonName = 64;
-
-std::string tlv(unsigned char tag, std::string_view contents) {
-    std::string out(1, static_cast<char>(tag));
-    const std::size_t n = contents.size();
-    if (n < 0x80) {
-        out += static_cast<char>(n);
-    } else {
-        std::string length;
-        for (std::size_t v = n; v > 0; v >>= 8) {
-            length.insert(length.begin(), static_cast<char>(v & 0xff));
-        }
-        out += static_cast<char>(0x80 | length.size());
-        out += length;
-    }
-    out.append(contents);
-    return out;
-}
 
 std::string signature_algorithm(EVP_PKEY* key) {
     if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {

@@ -312,9 +312,10 @@ std::optional<CurrentSummary> summary_of_stored(const StoredSet& stored, const D
         if (blocks.empty()) {
             return std::nullopt;
         }
-        BioPtr bio = memory_bio(blocks.front());
-        X509Ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-        if (!leaf) {
+        X509Ptr leaf;
+        try {
+            leaf = parse_leaf(blocks.front());  // as the issuance's check parsed it
+        } catch (const CertCheckError&) {
             return std::nullopt;
         }
         CertSummary s;

@@ -26,6 +26,7 @@ acmezone_unit_test(test_issuer_dns
 # openssl's command line), Certificate Transparency (a real logged
 # certificate and its logs' keys, certs/ct/README.md); hermetic.
 acmezone_unit_test(test_issuer_certs
+    ${CMAKE_CURRENT_LIST_DIR}/certs/test_cert_key.cpp
     ${CMAKE_CURRENT_LIST_DIR}/certs/test_csr.cpp
     ${CMAKE_CURRENT_LIST_DIR}/certs/test_cert_check.cpp
     ${CMAKE_CURRENT_LIST_DIR}/certs/test_cert_store.cpp

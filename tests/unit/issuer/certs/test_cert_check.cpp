@@ -139,3 +139,22 @@ TEST(ChainTop, IssuerCnOfTheTopmostCertificate) {
     EXPECT_EQ(chain_top_issuer_cn(chain + pki.root_pem()), "Test Root");  // self-signed top
     EXPECT_THROW(chain_top_issuer_cn("garbage"), CertCheckError);
 }
+
+// parse_leaf() hands the same leaf out again for the same PEM, and never one
+// leaf for another's PEM.
+TEST_F(CertCheck, ALeafIsParsedOnceForTheSamePemOnly) {
+    const auto first = split_pem_chain(pki.chain_for(key, kSans)).front();
+    const auto second = split_pem_chain(pki.chain_for(key, {"DNS:example.net"})).front();
+    X509Ptr a = parse_leaf(first);
+    X509Ptr again = parse_leaf(first);
+    EXPECT_EQ(a.get(), again.get());
+    X509Ptr b = parse_leaf(second);
+    EXPECT_NE(b.get(), a.get());
+    EXPECT_EQ(read_certificate(b.get()).dns_names, std::vector<std::string>{"example.net"});
+    EXPECT_EQ(read_certificate(parse_leaf(first).get()).dns_names,
+              (std::vector<std::string>{"*.example.com", "example.com"}));
+    EXPECT_THROW((void)parse_leaf("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+                 CertCheckError);
+    EXPECT_EQ(read_certificate(parse_leaf(second).get()).dns_names,
+              std::vector<std::string>{"example.net"});  // a failed parse forgets nothing wrong
+}
