@@ -73,11 +73,11 @@ std::string ec_public_der(const Curve& curve, const std::string& point) {
                     ec_algorithm(curve) + der::tlv(der::kBitString, std::string(1, '\0') + point));
 }
 
-// A string holding key material, wiped when it goes.
+// A string holding key material, wiped when it goes. Filled only up to the
+// capacity reserved for it: a string that grows leaves its old buffer behind.
 struct Secret {
     std::string bytes;
-    Secret() = default;
-    explicit Secret(std::string b) : bytes(std::move(b)) {}
+    explicit Secret(std::size_t capacity) { bytes.reserve(capacity); }
     Secret(const Secret&) = delete;
     Secret& operator=(const Secret&) = delete;
     ~Secret() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
@@ -85,35 +85,66 @@ struct Secret {
 
 // RFC 5958 OneAsymmetricKey v1 (PKCS#8) holding an RFC 5915 ECPrivateKey,
 // as OpenSSL writes it: the curve in the algorithm only, the public key
-// included.
+// included. Every buffer that holds the private scalar is sized first and
+// wiped afterwards; the PEM returned is the caller's to keep.
 std::string ec_private_pem(EVP_PKEY* key, const Curve& curve, const std::string& point) {
+    using der::append_header;
+    using der::header_size;
     BIGNUM* raw = nullptr;
     if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1) {
         throw OpensslError("reading an ECDSA private key");
     }
     BignumPtr scalar(raw);
-    Secret d(std::string(curve.scalar_bytes, '\0'));
+    Secret d(curve.scalar_bytes);
+    d.bytes.resize(curve.scalar_bytes);
     const int written = BN_bn2binpad(scalar.get(), reinterpret_cast<unsigned char*>(d.bytes.data()),
                                      static_cast<int>(d.bytes.size()));
     BN_clear(scalar.get());
     if (written != static_cast<int>(d.bytes.size())) {
         throw OpensslError("encoding an ECDSA private key");
     }
-    const std::string public_key = der::tlv(der::kBitString, std::string(1, '\0') + point);
-    Secret ec_private_key(der::tlv(
-        der::kSequence, der::tlv(der::kInteger, "\x01") + der::tlv(der::kOctetString, d.bytes) +
-                            der::tlv(0xa1, public_key)));  // [1] publicKey
-    Secret info(der::tlv(der::kSequence, der::tlv(der::kInteger, std::string(1, '\0')) +
-                                             ec_algorithm(curve) +
-                                             der::tlv(der::kOctetString, ec_private_key.bytes)));
-    Secret body(base64_encode(
-        std::span(reinterpret_cast<const std::uint8_t*>(info.bytes.data()), info.bytes.size())));
-    std::string pem = "-----BEGIN PRIVATE KEY-----\n";
+    constexpr std::string_view kVersion0{"\x02\x01\x00", 3};  // INTEGER 0
+    constexpr std::string_view kVersion1{"\x02\x01\x01", 3};  // INTEGER 1 (ecPrivkeyVer1)
+    const std::string algorithm = ec_algorithm(curve);
+    // Contents' sizes, innermost first.
+    const std::size_t bits = 1 + point.size();  // BIT STRING: no unused bits, the point
+    const std::size_t public_key = header_size(bits) + bits;  // [1] publicKey
+    const std::size_t ec_private_key = kVersion1.size() + header_size(d.bytes.size()) +
+                                       d.bytes.size() + header_size(public_key) + public_key;
+    const std::size_t private_key = header_size(ec_private_key) + ec_private_key;
+    const std::size_t info =
+        kVersion0.size() + algorithm.size() + header_size(private_key) + private_key;
+
+    Secret der(header_size(info) + info);
+    append_header(der.bytes, der::kSequence, info);
+    der.bytes += kVersion0;
+    der.bytes += algorithm;
+    append_header(der.bytes, der::kOctetString, private_key);
+    append_header(der.bytes, der::kSequence, ec_private_key);
+    der.bytes += kVersion1;
+    append_header(der.bytes, der::kOctetString, d.bytes.size());
+    der.bytes += d.bytes;
+    append_header(der.bytes, 0xa1, public_key);
+    append_header(der.bytes, der::kBitString, bits);
+    der.bytes += '\0';
+    der.bytes += point;
+    if (der.bytes.size() != header_size(info) + info) {
+        throw std::logic_error("PKCS#8: the sizes do not add up");
+    }
+
+    const std::string_view begin = "-----BEGIN PRIVATE KEY-----\n";
+    const std::string_view end = "-----END PRIVATE KEY-----\n";
+    Secret body(0);  // base64_encode() reserves the size it fills
+    body.bytes = base64_encode(
+        std::span(reinterpret_cast<const std::uint8_t*>(der.bytes.data()), der.bytes.size()));
+    std::string pem;
+    pem.reserve(begin.size() + body.bytes.size() + (body.bytes.size() + 63) / 64 + end.size());
+    pem += begin;
     for (std::size_t i = 0; i < body.bytes.size(); i += 64) {
         pem.append(body.bytes, i, 64);
         pem += '\n';
     }
-    pem += "-----END PRIVATE KEY-----\n";
+    pem += end;
     return pem;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "issuer/certs/cert_key.h"
+#include "issuer/certs/der.h"
 
 using namespace acmezone::issuer;
 
@@ -24,6 +25,19 @@ std::string openssl_public_der(EVP_PKEY* key) {
     std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
     OPENSSL_free(der);
     return out;
+}
+
+TEST(Der, LengthsInTheirShortestForm) {
+    using namespace acmezone::issuer::der;
+    EXPECT_EQ(tlv(kOctetString, std::string(127, 'x')).substr(0, 2), "\x04\x7f");
+    EXPECT_EQ(tlv(kOctetString, std::string(128, 'x')).substr(0, 3), "\x04\x81\x80");
+    EXPECT_EQ(tlv(kOctetString, std::string(255, 'x')).substr(0, 3), "\x04\x81\xff");
+    EXPECT_EQ(tlv(kOctetString, std::string(300, 'x')).substr(0, 4), "\x04\x82\x01\x2c");
+    EXPECT_EQ(tlv(kOctetString, std::string(70000, 'x')).substr(0, 5), "\x04\x83\x01\x11\x70");
+    EXPECT_EQ(tlv(kNull, ""), std::string("\x05\x00", 2));
+    for (std::size_t n : {0u, 1u, 127u, 128u, 255u, 256u, 65535u, 65536u}) {
+        EXPECT_EQ(tlv(kOctetString, std::string(n, 'x')).size(), header_size(n) + n) << n;
+    }
 }
 
 class EcdsaKeyEncoding : public ::testing::TestWithParam<KeyType> {};
