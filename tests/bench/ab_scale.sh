@@ -30,14 +30,9 @@ fi
 exec "$a" "\$@"
 WRAP
 chmod +x "$out/issuer.sh"
-saved=(tests/bench/results.tsv tests/bench/RESULTS.md tests/bench/perf-serving.txt README.md)
-for f in "${saved[@]}"; do cp -p "$root/$f" "$out/saved.${f//\//_}"; done
-restore() { for f in "${saved[@]}"; do cp -p "$out/saved.${f//\//_}" "$root/$f"; done; }
-trap restore EXIT
-ACMEZONE_ISSUER=$out/issuer.sh ACMEZONE_PLUGIN=${ACMEZONE_PLUGIN:-$root/build/plugin/acmezone_dlz.so} \
-    ACMEZONE_SOURCE_DIR=$root BENCH_CASES=5 BENCH_SCALE_N=$n BENCH_SCALE_RUNS=$((2 * pairs)) \
-    BENCH_CHEAP_RUNS=1 BENCH_SCALE_BIG=100 BENCH_OUT=$out/RESULTS.md BENCH_TMPDIR=$out/tmp \
-    "$here/bench.sh" >"$out/bench.log" 2>&1
+# shellcheck source=tests/bench/scale_alone.sh
+. "$here/scale_alone.sh"
+case5_alone "$root" "$out" "$out/issuer.sh" "$n" $((2 * pairs))
 python3 - "$out/bench.log" "$n" "$a" "$b" <<'PY'
 import re, statistics, sys
 log, n, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -50,6 +45,8 @@ if any("FAIL" in line for line in open(log) if line.startswith("[bench] scale.")
     sys.exit("a run failed: see " + log)
 cpu = [1000 * (u + s) / n for u, s in zip(runs["user_s"], runs["sys_s"])]
 pairs = [(cpu[i], cpu[i + 1]) for i in range(0, len(cpu) - 1, 2)]
+if not pairs:
+    sys.exit("no pair of timed passes in " + log)
 print(f"A: {a}\nB: {b}\nissuer CPU per zone (ms), user + system, N = {n}:")
 for k, (x, y) in enumerate(pairs, 1):
     print(f"  pair {k:2d}: A {x:5.2f}  B {y:5.2f}  B - A {y - x:+5.2f}")

@@ -26,15 +26,9 @@ fi
 exec "$issuer" "\$@"
 WRAP
 chmod +x "$out/issuer.sh"
-# a partial bench run rewrites these: kept aside and put back, committed or not
-saved=(tests/bench/results.tsv tests/bench/RESULTS.md tests/bench/perf-serving.txt README.md)
-for f in "${saved[@]}"; do cp -p "$root/$f" "$out/saved.${f//\//_}"; done
-restore() { for f in "${saved[@]}"; do cp -p "$out/saved.${f//\//_}" "$root/$f"; done; }
-trap restore EXIT
-ACMEZONE_ISSUER=$out/issuer.sh ACMEZONE_PLUGIN=${ACMEZONE_PLUGIN:-$root/build/plugin/acmezone_dlz.so} \
-    ACMEZONE_SOURCE_DIR=$root BENCH_CASES=5 BENCH_SCALE_N=$n BENCH_SCALE_RUNS=1 BENCH_CHEAP_RUNS=1 \
-    BENCH_SCALE_BIG=100 BENCH_OUT=$out/RESULTS.md BENCH_TMPDIR=$out/tmp \
-    "$here/bench.sh" >"$out/bench.log" 2>&1
+# shellcheck source=tests/bench/scale_alone.sh
+. "$here/scale_alone.sh"
+case5_alone "$root" "$out" "$out/issuer.sh" "$n" 1
 perf script -i "$out/run-0.data" 2>/dev/null >"$out/stacks.txt"
 python3 - "$out/stacks.txt" <<'PY'
 import collections, re, sys
