@@ -75,8 +75,9 @@ CurrentRead read_current(const CertStore& store, const DnsName& zone,
                          const std::optional<CurrentSummary>& cached);
 
 // The summary read_current() would read from the set `stored` describes
-// (CertStore::take_stored), made from it instead: no file read, each leaf
-// parsed once from the PEM in memory. nullopt when `current` no longer names
+// (CertStore::take_stored), made from it instead: no file read, and each
+// leaf the one the issuance's check just parsed (parse_leaf, cert_check.h)
+// rather than parsed again. nullopt when `current` no longer names
 // that version (one readlink) or a leaf does not parse: then read_current().
 std::optional<CurrentSummary> summary_of_stored(const StoredSet& stored, const DnsName& zone);
 
