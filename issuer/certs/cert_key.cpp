@@ -2,11 +2,10 @@
 #include "issuer/certs/cert_key.h"
 
 #include <openssl/core_names.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <array>
 #include <stdexcept>
@@ -60,6 +59,28 @@ std::optional<std::string> ec_point(EVP_PKEY* key, const Curve& curve) {
         return std::nullopt;
     }
     return point;
+}
+
+// What the hand encodings below need of a key, when they may write it: made
+// here (generate()) and an ECDSA key of a named curve with its point
+// uncompressed; nullopt otherwise (OpenSSL encodes it).
+struct HandEncodable {
+    Curve curve;
+    std::string point;
+};
+std::optional<HandEncodable> hand_encodable(EVP_PKEY* key, bool generated) {
+    if (!generated) {
+        return std::nullopt;
+    }
+    const auto curve = curve_of(key);
+    if (!curve) {
+        return std::nullopt;
+    }
+    auto point = ec_point(key, *curve);
+    if (!point) {
+        return std::nullopt;
+    }
+    return HandEncodable{*curve, std::move(*point)};
 }
 
 std::string ec_algorithm(const Curve& curve) {
@@ -213,12 +234,8 @@ CertKey CertKey::from_pem(std::string_view pem, const std::string& origin) {
 }
 
 std::string CertKey::private_pem() const {
-    if (generated_) {
-        if (const auto curve = curve_of(key_.get())) {
-            if (const auto point = ec_point(key_.get(), *curve)) {
-                return ec_private_pem(key_.get(), *curve, *point);
-            }
-        }
+    if (const auto ec = hand_encodable(key_.get(), generated_)) {
+        return ec_private_pem(key_.get(), ec->curve, ec->point);
     }
     BioPtr bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
@@ -229,15 +246,8 @@ std::string CertKey::private_pem() const {
 }
 
 CertKey::CertKey(EvpPkeyPtr key, bool generated) : key_(std::move(key)), generated_(generated) {
-    if (generated_) {
-        if (const auto curve = curve_of(key_.get())) {
-            if (const auto point = ec_point(key_.get(), *curve)) {
-                public_der_ = ec_public_der(*curve, *point);
-                return;
-            }
-        }
-    }
-    public_der_ = public_key_der(key_.get());
+    const auto ec = hand_encodable(key_.get(), generated_);
+    public_der_ = ec ? ec_public_der(ec->curve, ec->point) : public_key_der(key_.get());
 }
 
 std::string public_key_der(EVP_PKEY* key) {
