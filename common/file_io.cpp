@@ -17,6 +17,7 @@
 #include "common/file_io.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -322,6 +323,91 @@ std::string read_file(const std::filesystem::path& path) {
         throw_errno(errno, "read " + path.string());
     }
     return read_all(fd, path);
+}
+
+namespace {
+
+// True when `fd` is the file `name` names now (not one swapped away from it).
+bool still_named(int fd, const std::string& name) {
+    struct stat held {};
+    struct stat named {};
+    return ::fstat(fd, &held) == 0 && ::stat(name.c_str(), &named) == 0 &&
+           held.st_ino == named.st_ino && held.st_dev == named.st_dev;
+}
+
+}  // namespace
+
+void write_file_swapped(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+    const std::string target = path.string();
+    if (!path.has_filename()) {
+        throw_errno(EISDIR, "write " + target + ": not a file name");
+    }
+    const std::filesystem::path dir = directory_of(path);
+    const std::string spare = (dir / ("." + path.filename().string() + ".spare")).string();
+    const std::string writing = "write " + target + ": spare " + spare;
+    {
+        UniqueFd fd(::open(spare.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode));
+        if (fd.get() < 0) {
+            throw_errno(errno, writing + ": open");
+        }
+        struct stat held {};
+        if (::fstat(fd.get(), &held) != 0) {
+            throw_errno(errno, writing + ": fstat");
+        }
+        if (!S_ISREG(held.st_mode)) {
+            throw_errno(EINVAL, writing + ": not a regular file");
+        }
+        // Locked, and still the spare: not a file another writer swapped into
+        // place between this open and the lock (readers lock the file in
+        // place, read_file_swapped). Else this write takes a temporary file.
+        const bool ours = ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0 && still_named(fd.get(), spare);
+        if (ours) {
+            // Narrowed before the first byte, as a new file's mode is.
+            if ((held.st_mode & 07777) != mode && ::fchmod(fd.get(), mode) != 0) {
+                throw_errno(errno, writing + ": chmod");
+            }
+            if (held.st_size != 0 && ::ftruncate(fd.get(), 0) != 0) {
+                throw_errno(errno, writing + ": truncate");
+            }
+            write_all(fd.get(), data, writing);
+            if (int err = fsync_retry(fd.get()); err != 0) {
+                throw_errno(err, writing + ": fsync");
+            }
+            if (::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) ==
+                0) {
+                fsync_directory(dir);
+                return;  // the descriptor's close releases the lock
+            }
+            // No file yet to swap with (the first write), or a file system
+            // without the exchange: the spare is renamed into place.
+            if (errno == ENOENT || errno == EINVAL || errno == ENOSYS) {
+                if (::rename(spare.c_str(), target.c_str()) != 0) {
+                    throw_errno(errno, "write " + target + ": rename " + spare + " to " + target);
+                }
+                fsync_directory(dir);
+                return;
+            }
+            throw_errno(errno, "write " + target + ": swap with " + spare);
+        }
+    }
+    write_file_atomic(path, data, mode);
+}
+
+std::string read_file_swapped(const std::filesystem::path& path) {
+    // Bounded: each retry follows a write that swapped the file away between
+    // this open and its lock.
+    for (int attempt = 0;; ++attempt) {
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd.get() < 0) {
+            throw_errno(errno, "read " + path.string());
+        }
+        if (::flock(fd.get(), LOCK_SH) != 0) {
+            throw_errno(errno, "read " + path.string() + ": lock");
+        }
+        if (still_named(fd.get(), path.string()) || attempt >= 100) {
+            return read_all(fd, path);
+        }
+    }
 }
 
 std::string read_private_file(const std::filesystem::path& path, const std::string& what) {

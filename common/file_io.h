@@ -29,6 +29,25 @@ using ChunkSink = std::function<void(std::string_view)>;
 void write_file_atomic(const std::filesystem::path& path, mode_t mode,
                        const std::function<void(const ChunkSink&)>& produce);
 
+// The same guarantees as write_file_atomic, for a file rewritten often (a
+// zone's state: twice an issuance): the content goes to a spare file kept
+// beside `path` (".<name>.spare", made once with `mode`, locked while it is
+// written), is fsync'd, and the two names are then exchanged in one step
+// (renameat2 RENAME_EXCHANGE), so that the spare holds the old content. From
+// the second write on no file is made or deleted: a file system that scans
+// past recently freed inodes to make a new one (ext4 without a journal) makes
+// each creation cost more for every file freed in the minutes before it.
+// Where the exchange is not supported, the spare is renamed into place; when
+// the spare is busy (another writer), the write takes a temporary file as
+// write_file_atomic does. Readers use read_file_swapped: a plain read of a
+// file swapped away and rewritten meanwhile could see the newer bytes.
+void write_file_swapped(const std::filesystem::path& path, std::string_view data,
+                        mode_t mode = 0644);
+// Whole file as a string, for a file written by write_file_swapped: read
+// under a shared lock, from the file `path` names once it is locked. Throws
+// std::system_error naming the path.
+std::string read_file_swapped(const std::filesystem::path& path);
+
 // What changes when a file is replaced or rewritten: its device, inode, size
 // and modification time (to the nanosecond).
 struct FileStamp {

@@ -347,7 +347,7 @@ ZoneState ZoneStateStore::load(const DnsName& zone) const {
     try {
         std::string text;
         try {
-            text = read_file(path);  // no stat first: status loads every zone's
+            text = read_file_swapped(path);  // no stat first: status loads every zone's
         } catch (const std::system_error& e) {
             if (e.code() == std::errc::no_such_file_or_directory) {
                 return {};
@@ -372,7 +372,7 @@ bool ZoneStateStore::may_record_order(const DnsName& zone) const {
     try {
         // A member name in the file is written as "order" (to_json); inside
         // a string value its quotes would be escaped.
-        return read_file(file(zone)).find("\"order\"") != std::string::npos;
+        return read_file_swapped(file(zone)).find("\"order\"") != std::string::npos;
     } catch (const std::system_error& e) {
         return e.code() != std::errc::no_such_file_or_directory;  // load() reports the rest
     }
@@ -382,7 +382,7 @@ void ZoneStateStore::save(const DnsName& zone, const ZoneState& state) const {
     ensure_directory(dir_, 0700);
     Json::StreamWriterBuilder w;
     w["indentation"] = "  ";
-    write_file_atomic(file(zone), Json::writeString(w, state.to_json()) + "\n", 0600);
+    write_file_swapped(file(zone), Json::writeString(w, state.to_json()) + "\n", 0600);
 }
 
 std::string_view to_string(LastResult r) {

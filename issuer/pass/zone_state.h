@@ -190,8 +190,9 @@ class ZoneStateStore {
     // is missing or its text has no "order" member at all (read, not parsed:
     // a pass's recovery asks this of every zone).
     bool may_record_order(const DnsName& zone) const;
-    // Atomic (write_file_atomic, mode 0600); throws std::system_error naming
-    // the file.
+    // Atomic, through the zone's spare file (write_file_swapped, mode 0600:
+    // no file made or freed from a zone's second save on); throws
+    // std::system_error naming the file.
     void save(const DnsName& zone, const ZoneState& state) const;
 
   private:

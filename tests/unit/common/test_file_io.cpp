@@ -1,13 +1,16 @@
 // write_file_atomic and friends, on a real file system in a private temp dir.
 #include "common/file_io.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -317,4 +320,107 @@ TEST_F(FileIo, ReadLinkGivesTheTargetShortOrLongAndNothingForTheRest) {
     write_file_atomic(dir_ / "plain", "not a link");
     EXPECT_EQ(read_link(dir_ / "plain"), std::nullopt);
     EXPECT_EQ(read_link(dir_ / "missing"), std::nullopt);
+}
+
+namespace {
+
+std::uint64_t inode_of(const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+    return st.st_ino;
+}
+
+// An open descriptor holding flock(`how`) on `p` for its lifetime.
+class HeldLock {
+  public:
+    HeldLock(const fs::path& p, int how) : fd_(::open(p.c_str(), O_RDONLY | O_CLOEXEC)) {
+        EXPECT_GE(fd_, 0) << p;
+        EXPECT_EQ(::flock(fd_, how | LOCK_NB), 0) << p;
+    }
+    ~HeldLock() { ::close(fd_); }
+    HeldLock(const HeldLock&) = delete;
+    HeldLock& operator=(const HeldLock&) = delete;
+
+  private:
+    int fd_;
+};
+
+}  // namespace
+
+TEST_F(FileIo, SwappedWritesMakeNoFileFromTheSecondOn) {
+    const fs::path p = dir_ / "z.json";
+    const fs::path spare = dir_ / ".z.json.spare";
+    write_file_swapped(p, "one\n", 0600);
+    EXPECT_EQ(read_file_swapped(p), "one\n");
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"z.json"}));
+    write_file_swapped(p, "two, longer\n", 0600);
+    EXPECT_EQ(read_file_swapped(p), "two, longer\n");
+    EXPECT_EQ(read_file(spare), "one\n");  // the old content, swapped out
+    const std::set<std::uint64_t> files{inode_of(p), inode_of(spare)};
+    for (const std::string text : {"3", "four\n", ""}) {
+        write_file_swapped(p, text, 0600);
+        EXPECT_EQ(read_file_swapped(p), text);
+        EXPECT_EQ((std::set<std::uint64_t>{inode_of(p), inode_of(spare)}), files)
+            << "a file was made or freed by a swapped write";
+    }
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"z.json", ".z.json.spare"}));
+    EXPECT_EQ(mode_of(p), 0600u);
+    EXPECT_EQ(mode_of(spare), 0600u);
+}
+
+TEST_F(FileIo, SwappedWriteNarrowsAWiderSpareBeforeWritingIt) {
+    UmaskScope umask(0);
+    const fs::path p = dir_ / "z.json";
+    write_file_swapped(p, "one", 0600);
+    write_file_atomic(dir_ / ".z.json.spare", "left with a wide mode", 0644);
+    write_file_swapped(p, "secret", 0600);
+    EXPECT_EQ(read_file_swapped(p), "secret");
+    EXPECT_EQ(mode_of(p), 0600u);
+    EXPECT_EQ(mode_of(dir_ / ".z.json.spare"), 0600u);
+}
+
+TEST_F(FileIo, SwappedWriteLeavesABusySpareAloneAndStillWrites) {
+    const fs::path p = dir_ / "z.json";
+    const fs::path spare = dir_ / ".z.json.spare";
+    write_file_swapped(p, "one", 0600);
+    write_file_swapped(p, "two", 0600);
+    // A reader still reading the file the last write swapped away (a shared
+    // lock), or another writer (an exclusive one): the spare stays as it is.
+    for (int how : {LOCK_SH, LOCK_EX}) {
+        HeldLock held(spare, how);
+        const std::uint64_t spare_inode = inode_of(spare);
+        write_file_swapped(p, "written past a busy spare " + std::to_string(how), 0600);
+        // (not read_file_swapped: were the held file swapped into place, it
+        // would wait on the exclusive lock held here)
+        EXPECT_EQ(read_file(p), "written past a busy spare " + std::to_string(how));
+        EXPECT_EQ(read_file(spare), "one");
+        EXPECT_EQ(inode_of(spare), spare_inode);
+    }
+    EXPECT_EQ(entries(dir_), (std::set<std::string>{"z.json", ".z.json.spare"}));
+}
+
+TEST_F(FileIo, SwappedWriteRefusesASpareThatIsASymlinkAndChangesNothing) {
+    const fs::path p = dir_ / "z.json";
+    write_file_swapped(p, "kept", 0600);
+    const fs::path elsewhere = dir_ / "elsewhere";
+    write_file_atomic(elsewhere, "not to be written", 0644);
+    fs::create_symlink(elsewhere, dir_ / ".z.json.spare");
+    try {
+        write_file_swapped(p, "new", 0600);
+        FAIL() << "a symlinked spare was written through";
+    } catch (const std::system_error& e) {
+        EXPECT_NE(std::string(e.what()).find(".z.json.spare"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(read_file_swapped(p), "kept");
+    EXPECT_EQ(read_file(elsewhere), "not to be written");
+}
+
+TEST_F(FileIo, ReadFileSwappedOfAMissingFileNamesIt) {
+    try {
+        read_file_swapped(dir_ / "missing.json");
+        FAIL() << "no error";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
+        EXPECT_NE(std::string(e.what()).find("missing.json"), std::string::npos) << e.what();
+    }
 }
