@@ -34,24 +34,26 @@ constexpr int kMaxVersionTries = 100;
 
 class FileLock {
   public:
-    // Locks `zdir`/.lock; with `make_dir`, a missing `zdir` is made first (a
-    // zone's first store). The lock file's open is the one look at the
-    // directory on every later store: no stat or mkdir of it.
+    // Locks the directory `zdir` itself (flock of the directory: no lock
+    // file to make, one file fewer for each zone); with `make_dir`, a
+    // missing `zdir` is made first (a zone's first store). The open is the
+    // one look at the directory on every later store: no stat or mkdir of it.
+    // (Stores written before kept a ".lock" file in the directory: unused.)
     FileLock(const fs::path& zdir, bool make_dir) {
-        const fs::path path = zdir / ".lock";
-        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+        fd_ = ::open(zdir.c_str(), kFlags);
         if (fd_ < 0 && errno == ENOENT && make_dir) {
             ensure_directory(zdir, 0755);
-            fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            fd_ = ::open(zdir.c_str(), kFlags);
         }
         if (fd_ < 0) {
-            fail_errno("opening lock file", path);
+            fail_errno("opening to lock", zdir);
         }
         if (::flock(fd_, LOCK_EX) != 0) {
             int saved = errno;
             ::close(fd_);
             errno = saved;
-            fail_errno("locking", path);
+            fail_errno("locking", zdir);
         }
     }
     ~FileLock() { ::close(fd_); }  // closing releases the flock

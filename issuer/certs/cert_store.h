@@ -25,7 +25,8 @@
 //         rsa-2048 -> current/rsa-2048
 //         next/<key type>.pem    the next key of that type (0600, directory 0700),
 //                                with `next-key = yes`: the next issuance uses it
-//         .lock                  flock()ed while a version is written
+//       (the zone's directory itself is flock()ed while a version is written;
+//        a ".lock" file that stores before kept there is unused)
 //
 // With two key types both certificates are in one version directory, so the
 // one rename of `current` switches the pair: a reader never sees the new

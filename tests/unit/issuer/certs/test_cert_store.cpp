@@ -4,9 +4,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "common/file_io.h"
 #include "issuer/certs/cert_store.h"
@@ -502,4 +504,44 @@ TEST_F(CertStoreTest, SwitchingToAStandbyWithAnotherKeyTypeLinksItsNames) {
     // The old live set, without key-type directories, is the standby now.
     EXPECT_TRUE(store.standby(kZone, KeyType::ecdsa_p256).has_value());
     EXPECT_FALSE(store.standby(kZone, KeyType::rsa_2048).has_value());
+}
+
+// Stores of one zone are serialised by a lock on the zone's directory itself
+// (no lock file beside the versions): stores racing from many threads each
+// write a complete version, and `current` ends on one of them, whole.
+TEST_F(CertStoreTest, RacingStoresOfOneZoneEachCompleteWithNoLockFile) {
+    CertStore store(dir);
+    constexpr int kThreads = 6;
+    constexpr int kEach = 4;
+    std::vector<std::pair<std::string, std::string>> sets;  // key, chain
+    for (int i = 0; i < kThreads; ++i) {
+        CertKey key = CertKey::generate(KeyType::ecdsa_p256);
+        sets.emplace_back(key.private_pem(), pki.chain_for(key, kSans));
+    }
+    std::vector<std::string> errors(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                for (int k = 0; k < kEach; ++k) {
+                    store.store(kZone, sets[i].first, sets[i].second);
+                }
+            } catch (const std::exception& e) {
+                errors[i] = e.what();
+            }
+        });
+    }
+    for (std::thread& t : threads) {
+        t.join();
+    }
+    for (int i = 0; i < kThreads; ++i) {
+        EXPECT_EQ(errors[i], "") << "thread " << i;
+    }
+    const fs::path z = dir / "example.com";
+    EXPECT_FALSE(fs::exists(fs::symlink_status(z / ".lock")));
+    const std::string key = read_file(z / "privkey.pem");
+    const std::string chain = read_file(z / "fullchain.pem");
+    EXPECT_TRUE(std::find(sets.begin(), sets.end(), std::make_pair(key, chain)) != sets.end())
+        << "the live key and chain are not one stored set";
+    EXPECT_EQ(read_file(z / "cert.pem") + read_file(z / "chain.pem"), chain);
 }
