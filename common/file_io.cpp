@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -431,6 +432,19 @@ std::string read_private_file(const std::filesystem::path& path, const std::stri
                                  path.string());
     }
     return read_all(fd, path, /*secret=*/true, static_cast<std::size_t>(st.st_size));
+}
+
+std::optional<FreeSpace> free_space(const std::filesystem::path& dir) {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    FreeSpace free;
+    free.bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    if (st.f_files != 0) {
+        free.files = st.f_favail;
+    }
+    return free;
 }
 
 void ensure_directory(const std::filesystem::path& dir, mode_t mode) {

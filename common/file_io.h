@@ -127,6 +127,16 @@ std::optional<std::string> read_link(const std::filesystem::path& link);
 // path, its mode and the fix ("chmod 600 PATH"). `what` names it ("next key").
 std::string read_private_file(const std::filesystem::path& path, const std::string& what);
 
+// What an unprivileged writer may still use on the file system holding `dir`
+// (statvfs: f_bavail blocks, f_favail inodes); `files` is nullopt on a file
+// system without an inode limit (btrfs reports none). nullopt when `dir`
+// cannot be looked at (the caller's own use reports why).
+struct FreeSpace {
+    std::uint64_t bytes = 0;
+    std::optional<std::uint64_t> files;
+};
+std::optional<FreeSpace> free_space(const std::filesystem::path& dir);
+
 // Creates `dir` (and parents) with `mode` if missing; throws std::system_error.
 void ensure_directory(const std::filesystem::path& dir, mode_t mode = 0755);
 

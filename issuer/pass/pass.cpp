@@ -432,6 +432,36 @@ void Pass::record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneSt
 // can tell an order would fail or would be refused (pre-order DNS checks,
 // the CA's rate-limit budget) go here: `defer` skips the zone until a time
 // without counting a failure, `fail` counts as a failed attempt (backoff).
+namespace {
+
+// What storing a zone's certificate set and its state takes at most (a
+// version directory of two sets of four PEM files, its links, the state),
+// with room to spare.
+constexpr std::uint64_t kRoomBytes = 128 * 1024;
+constexpr std::uint64_t kRoomFiles = 64;
+
+// Why a certificate issued now could not be stored: the certificates' or
+// the state's file system nearly full (an issued certificate that cannot be
+// stored is wasted, and counts against the CA's limits); nullopt when there
+// is room, or when a directory cannot be looked at (its own use says why).
+std::optional<std::string> no_room_to_store(const IssuerConfig& config) {
+    for (const std::filesystem::path* dir : {&config.certs_dir, &config.state_dir}) {
+        const std::optional<FreeSpace> free = free_space(*dir);
+        if (!free || (free->bytes >= kRoomBytes && (!free->files || *free->files >= kRoomFiles))) {
+            continue;
+        }
+        return "no room to store a certificate: the file system of " + dir->string() + " has " +
+               std::to_string(free->bytes / 1024) + " KiB" +
+               (free->files ? " and " + std::to_string(*free->files) + " files" : std::string()) +
+               " free, storing one zone needs up to " + std::to_string(kRoomBytes / 1024) +
+               " KiB and " + std::to_string(kRoomFiles) +
+               " files; nothing ordered (free some space, then run again)";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 // Called concurrently for different zones.
 PreOrderVerdict Pass::before_order(const ZoneStatus& zone) {
     // The zone's live CA (zone_ca_roles): when it does not answer (neither
@@ -444,6 +474,9 @@ PreOrderVerdict Pass::before_order(const ZoneStatus& zone) {
     CaSession& ca = env_.ca(roles.live);
     if (!ca.available()) {
         return {PreOrderVerdict::Kind::fail, ca.unavailable(), std::nullopt};
+    }
+    if (auto full = no_room_to_store(config_)) {
+        return {PreOrderVerdict::Kind::fail, *full, std::nullopt};
     }
     // Checks before ordering (precheck.h), against the CAA identities of
     // this pass's CA: a zone whose challenge path is broken is not ordered

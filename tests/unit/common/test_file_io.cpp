@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -423,4 +425,16 @@ TEST_F(FileIo, ReadFileSwappedOfAMissingFileNamesIt) {
         EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
         EXPECT_NE(std::string(e.what()).find("missing.json"), std::string::npos) << e.what();
     }
+}
+
+TEST_F(FileIo, FreeSpaceIsWhatStatvfsLeavesAWriterAndNothingForAMissingDirectory) {
+    const std::optional<FreeSpace> free = free_space(dir_);
+    ASSERT_TRUE(free);
+    struct statvfs st {};
+    ASSERT_EQ(::statvfs(dir_.c_str(), &st), 0);
+    // The same file system a moment later: within a few blocks of it.
+    const std::uint64_t now = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    EXPECT_LE(free->bytes > now ? free->bytes - now : now - free->bytes, 64u * st.f_frsize);
+    EXPECT_EQ(free->files.has_value(), st.f_files != 0);
+    EXPECT_FALSE(free_space(dir_ / "missing"));
 }
