@@ -3,9 +3,11 @@
 # case 5 alone (its own named and Pebble), with every `run` recorded by
 # `perf record --call-graph dwarf`, then the samples summed by the first of the
 # issuer's own functions above each hot library call.
-#   tests/bench/profile_issuer.sh [N] [ISSUER]     (N default 300)
-# Writes /tmp/acmezone-profile/run-0.data (the timed pass; run-1.. are the idle
-# runs) and prints the summary. Restores the files a partial bench run writes
+#   [PROFILE_OUT=DIR] tests/bench/profile_issuer.sh [N] [ISSUER]     (N default 300)
+# Writes DIR/run-0.data (DIR default /tmp/acmezone-profile; the timed pass;
+# run-1.. are the idle runs) and prints the summary. The pass's certificates
+# and state are written under DIR too: a DIR on a tmpfs leaves the file
+# system's cost out of the profile. Restores the files a partial bench run writes
 # (results.tsv, RESULTS.md, perf-serving.txt, README.md: copied aside first, so
 # uncommitted ones survive). Not part of scripts/bench: perf with
 # dwarf stacks slows the pass several times.
@@ -14,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 n=${1:-300}
 issuer=${2:-$root/build/issuer/acmezone-issuer}
-out=/tmp/acmezone-profile
+out=${PROFILE_OUT:-/tmp/acmezone-profile}
 rm -rf "$out"
 mkdir -p "$out"
 cat >"$out/issuer.sh" <<WRAP
