@@ -427,11 +427,6 @@ void Pass::record_refusal(const ZoneStatus& zone, const IssuanceError& e, ZoneSt
 
 // ---- Hook points ----------------------------------------------------------
 
-// Hook point: called by the worker thread just before a zone is ordered
-// (nothing has been asked of the CA for it in this pass yet). Checks that
-// can tell an order would fail or would be refused (pre-order DNS checks,
-// the CA's rate-limit budget) go here: `defer` skips the zone until a time
-// without counting a failure, `fail` counts as a failed attempt (backoff).
 namespace {
 
 // What storing a zone's certificate set and its state takes at most (a
@@ -462,6 +457,11 @@ std::optional<std::string> no_room_to_store(const IssuerConfig& config) {
 
 }  // namespace
 
+// Hook point: called by the worker thread just before a zone is ordered
+// (nothing has been asked of the CA for it in this pass yet). Checks that
+// can tell an order would fail or would be refused (pre-order DNS checks,
+// the CA's rate-limit budget) go here: `defer` skips the zone until a time
+// without counting a failure, `fail` counts as a failed attempt (backoff).
 // Called concurrently for different zones.
 PreOrderVerdict Pass::before_order(const ZoneStatus& zone) {
     // The zone's live CA (zone_ca_roles): when it does not answer (neither
