@@ -647,7 +647,45 @@ else:
                     if k.startswith("scale.status.") and k.endswith(".wall_s")})
     for n in stats:
         scale_row("`status --json` (synthesised store)", f"scale.status.{n}", n)
+    owns = sorted({int(k.split(".")[2]) for k in rows if k.startswith("scale.own_core.")
+                   and k.endswith(".wall_s")})
+    for n in owns:
+        scale_row("one `run`, the issuer on a CPU of its own (Pebble and named on the other)",
+                  f"scale.own_core.{n}", n)
     p("")
+    units = [k.split(".")[2] for k in rows if k.startswith("scale.unit.") and k.endswith(".user_us")
+             and k.split(".")[2] not in ("sum",)]
+    units = list(dict.fromkeys(units))
+    if units:
+        p("What each piece of a zone's issuance costs the issuer alone (`unit_costs.cpp`: the")
+        p("issuer's own code, one thread on the issuer's CPU, against this case's Pebble and named,")
+        p("each piece repeated; CPU microseconds a piece), and what a zone needs of them:")
+        p("")
+        p("| piece | a zone needs | user | system | a zone's share |")
+        p("|---|---|---|---|---|")
+        for u in units:
+            pz, us, sy = med(f"scale.unit.{u}.per_zone"), med(f"scale.unit.{u}.user_us"), \
+                med(f"scale.unit.{u}.sys_us")
+            if pz is None or us is None or sy is None or u == "zone_mix":
+                continue
+            share = f"{pz * (us + sy):,.0f} µs" if pz else "(the machine's)"
+            p(f"| {u} | {int(pz) if pz else '—'} | {us:.1f} µs | {sy:.1f} µs | {share} |")
+        su, ss = med("scale.unit.sum.user_us"), med("scale.unit.sum.sys_us")
+        mu, ms = med("scale.unit.zone_mix.user_us"), med("scale.unit.zone_mix.sys_us")
+        if su is not None and ss is not None:
+            p(f"| **sum: a zone's pieces, each timed alone** | | {su:,.0f} µs | {ss:,.0f} µs | "
+              f"**{(su + ss) / 1000:.2f} ms** |")
+        if mu is not None and ms is not None:
+            p(f"| **the same pieces one after the other, as a zone has them** | | {mu:,.0f} µs | "
+              f"{ms:,.0f} µs | **{(mu + ms) / 1000:.2f} ms** |")
+        big = max(passes or [0])
+        for what, key in (("the pass, the issuer on a CPU of its own", f"scale.own_core.{big}"),
+                          ("the pass (the table above)", f"scale.pass.{big}")):
+            u, sy = med(key + ".user_s"), med(key + ".sys_s")
+            if u is not None and sy is not None and big:
+                p(f"| {what}, a zone of {big:,} | | {u * 1e6 / big:,.0f} µs | {sy * 1e6 / big:,.0f} µs | "
+                  f"**{(u + sy) * 1000 / big:.2f} ms** |")
+        p("")
     for n in passes:
         got = rows.get(f"scale.pass.{n}.certs", [])
         p(f"- N = {n:,}: certificates stored per run: {', '.join(got) or '—'}")
@@ -855,6 +893,13 @@ if readme:
         got = rows.get("scale.pass.1000.certs", [])
         whole = sum(1 for v in got if v == "1000")
         per = "" if u is None or sy is None else f", {(u + sy):.2f} ms of issuer CPU a zone"
+        ou, osy = med("scale.own_core.1000.user_s"), med("scale.own_core.1000.sys_s")
+        if per and ou is not None and osy is not None:
+            per += f" ({(ou + osy):.2f} ms on a CPU of its own"
+            mu, ms = med("scale.unit.zone_mix.user_us"), med("scale.unit.zone_mix.sys_us")
+            if mu is not None and ms is not None:
+                per += f"; the zone's pieces alone, one after the other: {(mu + ms) / 1000:.2f} ms"
+            per += ")"
         idle = med("scale.idle.10000.wall_s")
         st = med("scale.status.10000.wall_s")
         q(f"| 1,000 zones in one `run` (Pebble, parallel = 16) | {cell('scale.pass.1000.wall_s', ' s')}"
