@@ -22,12 +22,9 @@
 #   scale.status.10000.{wall_s,user_s,sys_s,rss_kib}   `status` over the same
 #   scale.named_rss.10000_kib   named's RSS with 10,000 claimed zones (1 s after
 #                       its first answer)
-#   scale.own_core.N.{wall_s,user_s,sys_s,rss_kib}
-#                       the pass at the largest N again (RUNS times), with Pebble
-#                       and named pinned to CPU 0 and the issuer to CPU 1: its CPU
-#                       when it has a core of its own
 #   scale.unit.NAME.{per_zone,user_us,sys_us}, scale.unit.sum.{user_us,sys_us}
-#                       unit_costs.cpp on CPU 1 against the same Pebble and named:
+#                       unit_costs.cpp on CPU 1 against the same Pebble and named
+#                       (on CPU 0), after the passes:
 #                       each piece of a zone's issuance alone, one thread (CPU
 #                       microseconds an operation; per_zone: how many a zone
 #                       needs), and the sum for one zone
@@ -44,6 +41,11 @@ for n in $SCALE_N; do ((n > SCALE_MAX)) && SCALE_MAX=$n; done
 S5_CTL=$(az_free_port)
 bench_plugin_conf "$C5/plugin.conf" "$C5/plugin-state" "$S5_CTL" "$SCALE_MAX" \
     "max-values-per-name = 64"
+# (its last section is [control]) The passes sign ~4 UPDATEs a zone, 88,000
+# at BENCH_SCALE_RUNS=20 within minutes, and the plugin accepts at most
+# replay-memory (default 100,000) signed messages a fudge window: room for them
+# and for unit_costs' after them, which an operator's passes never come near
+echo "replay-memory = 400000" >>"$C5/plugin.conf"
 plugin_fragment "$C5/scale.frag" "$C5/plugin.conf"
 AZ_NAMED_WORKERS=default az_start_named "$C5/scale.frag" scale
 S5_DNS=$AZ_NAMED_PORT
@@ -61,14 +63,12 @@ s5_conf() { # CONF CERTS STATE ZONESFILE
     bench_issuer_conf "$3" "$4" "$2" "$S5_CTL" "$S5_DNS" "parallel = 16" >"$1"
 }
 # s5_time KEY LIMIT CONF ARGS...: run the issuer under GNU time, record
-# KEY.{wall_s,user_s,sys_s,rss_kib}; prints the exit status. S5_PREFIX: a
-# command the issuer runs under (taskset), empty by default.
-S5_PREFIX=()
+# KEY.{wall_s,user_s,sys_s,rss_kib}; prints the exit status
 s5_time() {
     local key=$1 limit=$2 conf=$3 rc=0
     shift 3
     timeout -k 5 "$limit" /usr/bin/time -f '%e %U %S %M' -o "$C5/time" \
-        "${S5_PREFIX[@]}" "$ACMEZONE_ISSUER" --config "$conf" "$@" >"$C5/last.out" 2>"$C5/last.log" || rc=$?
+        "$ACMEZONE_ISSUER" --config "$conf" "$@" >"$C5/last.out" 2>"$C5/last.log" || rc=$?
     if ((rc == 124 || rc == 137)) || [[ ! -s $C5/time ]]; then
         rec "$key.wall_s" FAIL
         echo "$rc"
@@ -122,53 +122,33 @@ for n in $SCALE_N; do
     fi
 done
 
-# ---- the issuer on a core of its own (issue 18) ------------------------------------
-# The same pass at the largest N with Pebble and named pinned to one CPU and
-# the issuer to the other (LOAD_PIN: 2 CPUs or more and taskset), so that
-# what the issuer spends is not also what sharing a core with them costs it;
-# then unit_costs.cpp, on that core too: each piece of a zone's issuance
-# alone, and their sum for one zone.
-if ((${#LOAD_PIN[@]})); then
-    pin_server "$AZ_PEBBLE_PID"
-    pin_server "$S5_NAMED_PID"
-    for ((r = 1; r <= RUNS; r++)); do
-        d=$C5/own-core-$r
-        s5_conf "$d.conf" "$d-certs" "$C5/state-own-core" "$(s5_zones "$SCALE_MAX")"
-        [[ ! -d $C5/state-own-core/zones ]] || mv "$C5/state-own-core/zones" "$C5/old-zones-own-core-$r"
-        S5_PREFIX=("${LOAD_PIN[@]}")
-        rc=$(s5_time "scale.own_core.$SCALE_MAX" $((60 + SCALE_MAX / 2)) "$d.conf" run)
-        S5_PREFIX=()
-        got=$(find "$d-certs" -mindepth 2 -maxdepth 2 -name cert.pem 2>/dev/null | wc -l)
-        if ((rc != 0 || got != SCALE_MAX)); then
-            rec "scale.own_core.$SCALE_MAX.wall_s" FAIL
-            rec scale.failure "own core, N=$SCALE_MAX run $r: exit $rc, $got of $SCALE_MAX certificates"
-        fi
-    done
-    S5_UNIT=${BENCH_UNIT_COSTS:-$root/build-bench/tests/bench/unit_costs}
-    if [[ -x $S5_UNIT ]]; then
-        rm -rf "$C5/unit"
-        if "${LOAD_PIN[@]}" "$S5_UNIT" --config "$d.conf" --work "$C5/unit" \
-            --chain "$d-certs/z1.bench.test/fullchain.pem" \
-            --chain "$d-certs/z2.bench.test/fullchain.pem" >"$C5/unit.out" 2>"$C5/unit.log"; then
-            while read -r what name per user sys; do
-                [[ $what == unit ]] || continue
-                rec "scale.unit.$name.per_zone" "$per"
-                rec "scale.unit.$name.user_us" "$user"
-                rec "scale.unit.$name.sys_us" "$sys"
-            done <"$C5/unit.out"
-            read -r _ user sys < <(grep '^sum ' "$C5/unit.out")
-            rec scale.unit.sum.user_us "$user"
-            rec scale.unit.sum.sys_us "$sys"
-        else
-            rec scale.failure "unit_costs failed: $(tail -n 2 "$C5/unit.log" | tr '\n' ' ')"
-        fi
-    else
-        rec scale.unit.sum.user_us "not run ($S5_UNIT is not built: scripts/bench builds it)"
-    fi
-    unpin_server "$AZ_PEBBLE_PID"
-    unpin_server "$S5_NAMED_PID"
+# ---- what each piece of a zone's issuance costs, alone (issue 18) ---------------
+# unit_costs.cpp against this case's Pebble and named, with them pinned to
+# CPU 0 and unit_costs to CPU 1 (LOAD_PIN: 2 CPUs or more and taskset), on
+# the store the last pass left: each piece alone, their sum for one zone, and
+# the same pieces one after the other as a zone has them.
+S5_UNIT=${BENCH_UNIT_COSTS:-$root/build-bench/tests/bench/unit_costs}
+if [[ ! -x $S5_UNIT ]]; then
+    rec scale.unit.sum.user_us "not run ($S5_UNIT is not built: scripts/bench builds it)"
 else
-    rec scale.own_core "not run (fewer than 2 CPUs or no taskset)"
+    ((${#LOAD_PIN[@]} == 0)) || { pin_server "$AZ_PEBBLE_PID" && pin_server "$S5_NAMED_PID"; }
+    rm -rf "$C5/unit"
+    if "${LOAD_PIN[@]}" "$S5_UNIT" --config "$d.conf" --work "$C5/unit" \
+        --chain "$d-certs/z1.bench.test/fullchain.pem" \
+        --chain "$d-certs/z2.bench.test/fullchain.pem" >"$C5/unit.out" 2>"$C5/unit.log"; then
+        while read -r what name per user sys; do
+            [[ $what == unit ]] || continue
+            rec "scale.unit.$name.per_zone" "$per"
+            rec "scale.unit.$name.user_us" "$user"
+            rec "scale.unit.$name.sys_us" "$sys"
+        done <"$C5/unit.out"
+        read -r _ user sys < <(grep '^sum ' "$C5/unit.out")
+        rec scale.unit.sum.user_us "$user"
+        rec scale.unit.sum.sys_us "$sys"
+    else
+        rec scale.failure "unit_costs failed: $(tail -n 2 "$C5/unit.log" | tr '\n' ' ')"
+    fi
+    ((${#LOAD_PIN[@]} == 0)) || { unpin_server "$AZ_PEBBLE_PID" && unpin_server "$S5_NAMED_PID"; }
 fi
 az_stop_pebble
 # the last run's store is the idle runs'; the others only take room
@@ -177,7 +157,7 @@ rm -rf "$C5"/old-zones-*
 for n in $SCALE_N; do
     for ((r = 1; r < SCALE_RUNS; r++)); do rm -rf "$C5/pass-$n-$r-certs"; done
 done
-rm -rf "$C5"/own-core-*-certs "$C5/unit"
+rm -rf "$C5/unit"
 
 # ---- 10,000 configured zones: a synthesised store and state ------------------------
 S5_BIG=${BENCH_SCALE_BIG:-10000}

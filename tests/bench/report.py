@@ -647,11 +647,6 @@ else:
                     if k.startswith("scale.status.") and k.endswith(".wall_s")})
     for n in stats:
         scale_row("`status --json` (synthesised store)", f"scale.status.{n}", n)
-    owns = sorted({int(k.split(".")[2]) for k in rows if k.startswith("scale.own_core.")
-                   and k.endswith(".wall_s")})
-    for n in owns:
-        scale_row("one `run`, the issuer on a CPU of its own (Pebble and named on the other)",
-                  f"scale.own_core.{n}", n)
     p("")
     units = [k.split(".")[2] for k in rows if k.startswith("scale.unit.") and k.endswith(".user_us")
              and k.split(".")[2] not in ("sum",)]
@@ -679,12 +674,10 @@ else:
             p(f"| **the same pieces one after the other, as a zone has them** | | {mu:,.0f} µs | "
               f"{ms:,.0f} µs | **{(mu + ms) / 1000:.2f} ms** |")
         big = max(passes or [0])
-        for what, key in (("the pass, the issuer on a CPU of its own", f"scale.own_core.{big}"),
-                          ("the pass (the table above)", f"scale.pass.{big}")):
-            u, sy = med(key + ".user_s"), med(key + ".sys_s")
-            if u is not None and sy is not None and big:
-                p(f"| {what}, a zone of {big:,} | | {u * 1e6 / big:,.0f} µs | {sy * 1e6 / big:,.0f} µs | "
-                  f"**{(u + sy) * 1000 / big:.2f} ms** |")
+        u, sy = med(f"scale.pass.{big}.user_s"), med(f"scale.pass.{big}.sys_s")
+        if u is not None and sy is not None and big:
+            p(f"| **the pass (the table above), a zone of {big:,}** | | {u * 1e6 / big:,.0f} µs | "
+              f"{sy * 1e6 / big:,.0f} µs | **{(u + sy) * 1000 / big:.2f} ms** |")
         p("")
     for n in passes:
         got = rows.get(f"scale.pass.{n}.certs", [])
@@ -893,13 +886,10 @@ if readme:
         got = rows.get("scale.pass.1000.certs", [])
         whole = sum(1 for v in got if v == "1000")
         per = "" if u is None or sy is None else f", {(u + sy):.2f} ms of issuer CPU a zone"
-        ou, osy = med("scale.own_core.1000.user_s"), med("scale.own_core.1000.sys_s")
-        if per and ou is not None and osy is not None:
-            per += f" ({(ou + osy):.2f} ms on a CPU of its own"
-            mu, ms = med("scale.unit.zone_mix.user_us"), med("scale.unit.zone_mix.sys_us")
-            if mu is not None and ms is not None:
-                per += f"; the zone's pieces alone, one after the other: {(mu + ms) / 1000:.2f} ms"
-            per += ")"
+        mu, ms = med("scale.unit.zone_mix.user_us"), med("scale.unit.zone_mix.sys_us")
+        if per and mu is not None and ms is not None:
+            per += (f" (its pieces alone, one zone after the other on one thread: "
+                    f"{(mu + ms) / 1000:.2f} ms)")
         idle = med("scale.idle.10000.wall_s")
         st = med("scale.status.10000.wall_s")
         q(f"| 1,000 zones in one `run` (Pebble, parallel = 16) | {cell('scale.pass.1000.wall_s', ' s')}"
