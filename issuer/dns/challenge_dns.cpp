@@ -84,7 +84,9 @@ std::string rcode_advice(ldns_pkt_rcode rcode, const DnsName& owner, const DnsNa
         case LDNS_RCODE_REFUSED:
             return "key " + key.text() + " not granted for " + owner.text() +
                    ": grant it in the plugin's configuration, or check that the plugin serves " +
-                   owner.text();
+                   owner.text() +
+                   "; with the grant in place, named's log names the plugin's reason (a full "
+                   "replay memory refuses every signed message for a while: see replay-memory)";
         case LDNS_RCODE_NOTAUTH:
             return "it is not authoritative for zone " + zone.text() + ": check that " +
                    owner.text() + " lies in a zone the plugin serves";

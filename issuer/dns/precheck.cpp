@@ -217,7 +217,9 @@ Finding control_refusal_finding(const DnsError& error, const std::string& socket
                           " (wrong or missing grant)",
                       "add `grant = " + key.text() + " zonesub " + where.text() +
                           "` to the [control] section of plugin.conf and restart named (named "
-                          "reads plugin.conf as it starts)");
+                          "reads plugin.conf as it starts); with the grant in place, named's log "
+                          "names the plugin's reason (a full replay memory refuses every signed "
+                          "message for a while: see replay-memory)");
     }
     return failed(
         "publish", error.what(),

@@ -136,6 +136,8 @@ TEST(Precheck, RefusalAdviceByRcode) {
     EXPECT_THAT(f.what, HasSubstr("answered REFUSED"));
     EXPECT_THAT(f.what, HasSubstr("key acme-key is not granted _acme-challenge.other.org"));
     EXPECT_THAT(f.fix, HasSubstr("add `grant = acme-key zonesub other.org` to the [control]"));
+    EXPECT_THAT(f.fix, HasSubstr("named's log names the plugin's reason"));
+    EXPECT_THAT(f.fix, HasSubstr("replay-memory"));
     f = control_refusal_finding(DnsError("x", kRcodeRefused), "127.0.0.1:5353", zone, target, true,
                                 DnsName::parse("chal.example.net"), key);
     EXPECT_THAT(f.fix, HasSubstr("`grant = acme-key zonesub chal.example.net`"));
