@@ -64,8 +64,7 @@ for what in ("recently_deleted", "ext4_create", "ext4_symlink", "ext4_mkdir", "f
 # samples are the pass's own bookkeeping, threads and start-up.
 pieces = ("HttpClient::Impl::perform", "AccountKey::sign", "CertKey::generate", "make_csr_der",
           "check_certificate", "issuer::exchange", "exchange_udp", "TsigSigner::",
-          "write_file_swapped",
-          "CertStore::store_version")
+          "write_file_swapped", "CertStore::store_version")
 inside = sum(1 for f in stacks if any(p in x for x in f for p in pieces))
 print(f"{100 * inside / total:5.1f} %  under the pieces unit_costs.cpp times")
 PY

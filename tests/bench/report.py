@@ -649,7 +649,7 @@ else:
         scale_row("`status --json` (synthesised store)", f"scale.status.{n}", n)
     p("")
     units = [k.split(".")[2] for k in rows if k.startswith("scale.unit.") and k.endswith(".user_us")
-             and k.split(".")[2] not in ("sum",)]
+             and k.split(".")[2] != "sum"]
     units = list(dict.fromkeys(units))
     if units:
         p("What each piece of a zone's issuance costs the issuer alone (`unit_costs.cpp`: the")
